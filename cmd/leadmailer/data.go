@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/leadmailer/leadmailer/store"
+)
+
+// The data directory's files.
+const (
+	dbFile     = "leadmailer.db"
+	secretFile = "secret.key"
+)
+
+// openData creates the data directory if it is missing, with its secret key, and opens the
+// database, migrating its schema. Every command goes through here, so the first command on a
+// fresh machine needs no set-up step.
+func openData(ctx context.Context, dir string) (*store.DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
+	}
+	key, err := loadSecret(filepath.Join(dir, secretFile))
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, filepath.Join(dir, dbFile), store.Options{SuppressionKey: key})
+}
+
+// loadSecret reads the data directory's secret key, creating it on first use. The key signs
+// unsubscribe links and keys the suppression list's hashes: losing it would make suppressed
+// addresses unrecognisable, so it is written once and never replaced.
+func loadSecret(path string) ([]byte, error) {
+	key, err := os.ReadFile(path)
+	if err == nil {
+		if len(key) < 32 {
+			return nil, fmt.Errorf("secret key %s is shorter than 32 bytes: restore it from a backup", path)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read secret key: %w", err)
+	}
+	key = make([]byte, 32)
+	rand.Read(key)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return loadSecret(path) // another process created it first
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create secret key: %w", err)
+	}
+	if _, err := f.Write(key); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write secret key: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write secret key: %w", err)
+	}
+	return key, f.Close()
+}

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/importer"
+)
+
+func importCommand() *command {
+	return &command{
+		name:    "import",
+		summary: "import leads from a CSV file, recording where every value came from",
+		usage: `Usage: leadmailer import FILE --source NAME [flags]
+
+Imports the leads in a CSV file. Every row becomes (or updates) a lead matched by e-mail address,
+case-insensitively, and leaves an observation saying which run, row and values it supplied.
+A new non-empty value updates a field; an empty one never blanks it. A bad row is rejected on its
+own with the reason, and the rest of the file is imported. Suppressed addresses are never re-added.
+
+The file may be UTF-8 (with or without BOM), UTF-16 with BOM, or Windows-1252 as Excel saves it;
+the delimiter may be , ; tab or |. Both are detected. Headers are matched ignoring case, spaces and
+punctuation, in English, Finnish, Swedish and German ("E-mail", "Sähköposti", "Company name",
+"Yritys", "Maa", "First name" + "Last name", ...). Columns that match no field are not stored.
+Use FILE "-" to read standard input.
+
+Flags:
+  --source NAME      where the file came from, e.g. "trade-fair-2026" (required)
+  --kind KIND        upload (default) or public, for data from a public database
+  --map 'HEADER=FIELD'
+                     send a column to a field, or "-" to skip it; repeat for more columns.
+                     Fields: email, name, first_name, last_name, company, country,
+                     business_id, job_title, website, phone, city
+  --delimiter C      force the delimiter: , ; | or tab
+  --encoding E       force the encoding: utf-8, utf-16le, utf-16be, windows-1252,
+                     iso-8859-1, iso-8859-15
+  --dry-run          report what the import would do, without changing anything
+  --rejects FILE     write rejected rows here (default: DATA/rejects/NAME-TIME.csv, created
+                     only when a row is rejected); fix them and import the file again
+  --json             print the report as one JSON object
+  --data DIR         data directory (default ./leadmailer-data, or LEADMAILER_DATA)
+
+Examples:
+  leadmailer import contacts.csv --source crm-export
+  leadmailer import fair.csv --source fair-2026 --map 'Sposti=email' --map 'Notes=-'
+  leadmailer import registry.csv --source prh --kind public --dry-run
+`,
+		run: runImport,
+	}
+}
+
+func runImport(ctx context.Context, e *env, args []string) error {
+	fs, dataDir := newFlags("import", e)
+	source := fs.String("source", "", "")
+	kind := fs.String("kind", string(leadmailer.KindUpload), "")
+	var maps multiFlag
+	fs.Var(&maps, "map", "")
+	delimiter := fs.String("delimiter", "", "")
+	encoding := fs.String("encoding", "", "")
+	dryRun := fs.Bool("dry-run", false, "")
+	rejectsPath := fs.String("rejects", "", "")
+	asJSON := fs.Bool("json", false, "")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usagef("give exactly one FILE to import")
+	}
+	if strings.TrimSpace(*source) == "" {
+		return usagef("--source is required: name where the file came from, e.g. --source crm-export")
+	}
+	k := leadmailer.SourceKind(*kind)
+	if k != leadmailer.KindUpload && k != leadmailer.KindPublic {
+		return usagef("--kind %q: use upload or public", *kind)
+	}
+	overrides, err := importer.ParseMap(maps)
+	if err != nil {
+		return usagef("%v", err)
+	}
+
+	in, name, size, err := openInput(rest[0], e)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	db, err := openData(ctx, *dataDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	if *rejectsPath == "" {
+		stamp := time.Now().UTC().Format("20060102-150405")
+		*rejectsPath = filepath.Join(*dataDir, "rejects", strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))+"-"+stamp+".csv")
+	}
+	rejects := &lazyFile{path: *rejectsPath}
+	defer rejects.Close()
+
+	bar := newProgressBar(e)
+	rep, importErr := importer.Import(ctx, db, in, importer.Options{
+		Source: *source, Kind: k, FileName: name, Actor: actor(e), Map: overrides,
+		Delimiter: *delimiter, Encoding: *encoding, DryRun: *dryRun, Rejects: rejects,
+		Size: size, Progress: bar.update,
+	})
+	bar.done()
+	if err := rejects.Close(); err != nil && importErr == nil {
+		importErr = fmt.Errorf("write rejects file: %w", err)
+	}
+	if rep == nil {
+		return importErr
+	}
+	if *asJSON {
+		out := struct {
+			*importer.Report
+			RejectsFile string `json:"rejects_file,omitempty"`
+			Error       string `json:"error,omitempty"`
+		}{Report: rep, RejectsFile: rejects.created()}
+		if importErr != nil {
+			out.Error = importErr.Error()
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+	} else {
+		printImportReport(e.stdout, rep, rejects.created())
+	}
+	return importErr
+}
+
+// openInput opens FILE, or standard input for "-".
+func openInput(path string, e *env) (io.ReadCloser, string, int64, error) {
+	if path == "-" {
+		return io.NopCloser(e.stdin), "stdin", 0, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, "", 0, err
+	}
+	if st.IsDir() {
+		f.Close()
+		return nil, "", 0, fmt.Errorf("%s is a directory; give a CSV file", path)
+	}
+	return f, filepath.Base(path), st.Size(), nil
+}
+
+func printImportReport(w io.Writer, rep *importer.Report, rejectsFile string) {
+	run := rep.Run
+	verb := "Imported"
+	if rep.DryRun {
+		verb = "Dry run (nothing was changed) of"
+	}
+	fmt.Fprintf(w, "%s %s as source %q: run %d %s in %s (%.0f rows/s)\n", verb, run.FileName, run.Source,
+		run.ID, run.Status, rep.Duration.Round(time.Millisecond), rep.RowsPerS)
+	fmt.Fprintf(w, "Encoding %s, delimiter %s\n", rep.Encoding, rep.Delimiter)
+	var cols []string
+	for _, c := range rep.Columns {
+		if c.Field != "-" {
+			cols = append(cols, fmt.Sprintf("%s -> %s", c.Header, c.Field))
+		}
+	}
+	fmt.Fprintf(w, "Columns: %s\n", strings.Join(cols, ", "))
+	if len(rep.Unmapped) > 0 {
+		fmt.Fprintf(w, "Not stored (no matching field): %s\n", strings.Join(rep.Unmapped, ", "))
+	}
+	c := run.Counts
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
+	for _, line := range []struct {
+		label string
+		n     int64
+	}{
+		{"rows read", c.Read}, {"inserted", c.Inserted}, {"updated", c.Updated},
+		{"unchanged", c.Unchanged}, {"duplicates in file", c.Duplicates},
+		{"suppressed", c.Suppressed}, {"rejected", c.Rejected},
+	} {
+		fmt.Fprintf(tw, "  %s\t%d\t\n", line.label, line.n)
+	}
+	tw.Flush()
+	if rejectsFile != "" {
+		fmt.Fprintf(w, "Rejected rows, with the reason for each, are in %s\n", rejectsFile)
+	}
+}
+
+// lazyFile creates its file on the first write, so that an import with no rejects leaves no
+// empty rejects file behind.
+type lazyFile struct {
+	path string
+	f    *os.File
+	err  error
+}
+
+func (l *lazyFile) Write(p []byte) (int, error) {
+	if l.f == nil && l.err == nil {
+		if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
+			l.err = err
+		} else {
+			l.f, l.err = os.OpenFile(l.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		}
+	}
+	if l.err != nil {
+		return 0, l.err
+	}
+	return l.f.Write(p)
+}
+
+// created returns the file's path if it was written.
+func (l *lazyFile) created() string {
+	if l.f == nil {
+		return ""
+	}
+	return l.path
+}
+
+func (l *lazyFile) Close() error {
+	if l.f == nil {
+		return l.err
+	}
+	err := l.f.Close()
+	if errors.Is(err, os.ErrClosed) {
+		return nil
+	}
+	return err
+}

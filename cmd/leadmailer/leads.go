@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"text/tabwriter"
+	"time"
+
+	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/store"
+)
+
+func leadsCommand() *command {
+	return &command{
+		name:    "leads",
+		summary: "list leads, or show one lead with where each of its values came from",
+		usage: `Usage:
+  leadmailer leads list [--country CC] [--source NAME] [--state active|inactive] [--json]
+  leadmailer leads show EMAIL [--json]
+
+list prints every lead matching the filters, in the order they were created; --json prints a
+JSON array. show prints one lead: each field's value with the import run and source that
+supplied it, then its whole provenance history, one entry per imported row, with the values as
+they were received.
+
+Examples:
+  leadmailer leads list --country FI
+  leadmailer leads show anna@example.fi --json
+`,
+		run: runLeads,
+	}
+}
+
+func runLeads(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		return usagef("say list or show")
+	}
+	switch args[0] {
+	case "list":
+		return runLeadsList(ctx, e, args[1:])
+	case "show":
+		return runLeadsShow(ctx, e, args[1:])
+	}
+	return usagef("unknown leads command %q: say list or show", args[0])
+}
+
+func runLeadsList(ctx context.Context, e *env, args []string) error {
+	fs, dataDir := newFlags("leads list", e)
+	country := fs.String("country", "", "")
+	source := fs.String("source", "", "")
+	state := fs.String("state", "", "")
+	asJSON := fs.Bool("json", false, "")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("leads list takes no arguments, got %q", rest)
+	}
+	filter := store.LeadFilter{Source: *source, State: leadmailer.LeadState(*state)}
+	if *country != "" {
+		code, ok := leadmailer.NormalizeCountry(*country)
+		if !ok {
+			return usagef("--country %q is not a country; use an ISO code such as FI", *country)
+		}
+		filter.Country = code
+	}
+	if *state != "" && filter.State != leadmailer.LeadActive && filter.State != leadmailer.LeadInactive {
+		return usagef("--state %q: use active or inactive", *state)
+	}
+	db, err := openData(ctx, *dataDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	if *asJSON {
+		return writeJSONArray(e.stdout, func(emit func(any) error) error {
+			return db.FindLeads(ctx, filter, func(l *leadmailer.Lead) error { return emit(l) })
+		})
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tE-MAIL\tNAME\tCOMPANY\tCOUNTRY\tSTATE")
+	n := 0
+	err = db.FindLeads(ctx, filter, func(l *leadmailer.Lead) error {
+		n++
+		_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", l.ID, l.Email, l.Name, l.Company, l.Country, l.State)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%d leads\n", n)
+	return nil
+}
+
+// writeJSONArray streams a JSON array, one element at a time.
+func writeJSONArray(w io.Writer, each func(emit func(any) error) error) error {
+	if _, err := io.WriteString(w, "["); err != nil {
+		return err
+	}
+	first := true
+	err := each(func(v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		sep := ",\n"
+		if first {
+			sep, first = "\n", false
+		}
+		_, err = fmt.Fprintf(w, "%s  %s", sep, b)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, "\n]\n")
+	return err
+}
+
+// fieldOrigin is one of a lead's values with the run that supplied it.
+type fieldOrigin struct {
+	Field  string `json:"field"`
+	Value  string `json:"value"`
+	RunID  int64  `json:"run_id,omitempty"`
+	Source string `json:"source,omitempty"`
+	Kind   string `json:"kind,omitempty"`
+}
+
+func runLeadsShow(ctx context.Context, e *env, args []string) error {
+	fs, dataDir := newFlags("leads show", e)
+	asJSON := fs.Bool("json", false, "")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usagef("give one e-mail address")
+	}
+	db, err := openData(ctx, *dataDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	lead, err := db.FindLeadByEmail(ctx, rest[0])
+	if err != nil {
+		return err
+	}
+	obs, err := db.FindObservations(ctx, lead.ID)
+	if err != nil {
+		return err
+	}
+	runs := map[int64]*leadmailer.Observation{}
+	for i := range obs {
+		if _, ok := runs[obs[i].RunID]; !ok {
+			runs[obs[i].RunID] = &obs[i]
+		}
+	}
+	var fields []fieldOrigin
+	for _, f := range leadmailer.AllFields() {
+		fo := fieldOrigin{Field: f.String(), Value: lead.Value(f), RunID: lead.FieldRuns[f]}
+		if o := runs[fo.RunID]; o != nil {
+			fo.Source, fo.Kind = o.Source, string(o.Kind)
+		}
+		fields = append(fields, fo)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Lead       *leadmailer.Lead         `json:"lead"`
+			Fields     []fieldOrigin            `json:"fields"`
+			Provenance []leadmailer.Observation `json:"provenance"`
+		}{lead, fields, obs})
+	}
+	w := e.stdout
+	fmt.Fprintf(w, "Lead %d: %s (%s; created %s, first imported by run %d)\n\n", lead.ID, lead.Email, lead.State,
+		lead.CreatedAt.Format(time.RFC3339), lead.FirstRunID)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "FIELD\tVALUE\tSUPPLIED BY")
+	for _, fo := range fields {
+		origin := ""
+		if fo.RunID != 0 {
+			origin = fmt.Sprintf("run %d, %s (%s)", fo.RunID, fo.Source, fo.Kind)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", fo.Field, fo.Value, origin)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nProvenance (%d observations, oldest first):\n", len(obs))
+	for _, o := range obs {
+		file := ""
+		if o.FileName != "" {
+			file = " " + o.FileName
+		}
+		fmt.Fprintf(w, "- %s run %d, source %s (%s)%s row %d:\n", o.ObservedAt.Format(time.RFC3339), o.RunID,
+			o.Source, o.Kind, file, o.Row)
+		for _, f := range o.Supplied.Fields() {
+			fmt.Fprintf(w, "    %s: %q\n", f, o.Received[f.String()])
+		}
+	}
+	return nil
+}

@@ -1,0 +1,131 @@
+package leadmailer
+
+import (
+	"context"
+	"time"
+)
+
+// SourceKind says how a source's data reached us. It decides, among other things, whether a
+// marketing mail must carry the public-source notice.
+type SourceKind string
+
+// Source kinds.
+const (
+	KindUpload  SourceKind = "upload"  // a CSV file marketing uploaded
+	KindPublic  SourceKind = "public"  // a public database: business registry, open data
+	KindWebsite SourceKind = "website" // a query submitted on the company's website
+)
+
+// Valid reports whether k is one of the known kinds.
+func (k SourceKind) Valid() bool {
+	return k == KindUpload || k == KindPublic || k == KindWebsite
+}
+
+// RunStatus is the state of an import run.
+type RunStatus string
+
+// Run statuses. A run is "running" until it finishes; one whose process died stays
+// "running" in the database and is reported as "interrupted" once it has been silent for
+// StaleRunAfter.
+const (
+	RunRunning     RunStatus = "running"
+	RunCompleted   RunStatus = "completed"
+	RunFailed      RunStatus = "failed"
+	RunInterrupted RunStatus = "interrupted"
+)
+
+// StaleRunAfter is how long a running import may go without committing a batch before it is
+// reported as interrupted. Batches commit many times a second, so this is generous.
+const StaleRunAfter = 2 * time.Minute
+
+// ImportCounts tallies what an import did with its rows. Every row read ends in exactly one of
+// the other counts.
+type ImportCounts struct {
+	Read       int64 `json:"read"`
+	Inserted   int64 `json:"inserted"`
+	Updated    int64 `json:"updated"`
+	Unchanged  int64 `json:"unchanged"`
+	Rejected   int64 `json:"rejected"`
+	Suppressed int64 `json:"suppressed"`
+	Duplicates int64 `json:"duplicates"`
+}
+
+// Add adds o to c.
+func (c *ImportCounts) Add(o ImportCounts) {
+	c.Read += o.Read
+	c.Inserted += o.Inserted
+	c.Updated += o.Updated
+	c.Unchanged += o.Unchanged
+	c.Rejected += o.Rejected
+	c.Suppressed += o.Suppressed
+	c.Duplicates += o.Duplicates
+}
+
+// ImportRun is one import of one file or one fetch of a source.
+type ImportRun struct {
+	ID         int64      `json:"id"`
+	Source     string     `json:"source"`
+	Kind       SourceKind `json:"kind"`
+	FileName   string     `json:"file_name,omitempty"`
+	FileSHA256 string     `json:"file_sha256,omitempty"`
+	Actor      string     `json:"actor"`
+	StartedAt  time.Time  `json:"started_at"`
+	// HeartbeatAt is when the run last committed a batch.
+	HeartbeatAt time.Time    `json:"heartbeat_at"`
+	FinishedAt  *time.Time   `json:"finished_at,omitempty"`
+	Status      RunStatus    `json:"status"`
+	Error       string       `json:"error,omitempty"`
+	Counts      ImportCounts `json:"counts"`
+	// Unmapped lists the input columns that were not stored.
+	Unmapped []string `json:"unmapped_columns,omitempty"`
+}
+
+// EffectiveStatus is Status, except that a run still marked running whose process has gone
+// silent for StaleRunAfter is reported as interrupted.
+func (r *ImportRun) EffectiveStatus(now time.Time) RunStatus {
+	if r.Status == RunRunning && now.Sub(r.HeartbeatAt) > StaleRunAfter {
+		return RunInterrupted
+	}
+	return r.Status
+}
+
+// ImportRow is one accepted input record, ready to store.
+type ImportRow struct {
+	// Row is where the record starts in its input: the line number in a CSV file.
+	Row int64
+	// Values are normalised; only fields in Supplied are set.
+	Values Values
+	// Received holds the supplied fields exactly as they arrived, before normalisation.
+	Received Values
+	Supplied FieldSet
+	// DuplicateInBatch marks a second or later row with the same e-mail in one batch. The
+	// importer has already merged its values into the batch's first row for that e-mail.
+	DuplicateInBatch bool
+}
+
+// ImportWriter stores the accepted rows of one import run, batch by batch. Each batch is
+// committed whole or not at all, together with the run's counts, so a crash leaves the
+// database consistent and the run's counts matching what was stored.
+type ImportWriter interface {
+	// Run returns the run being written.
+	Run() *ImportRun
+	// WriteBatch stores rows and adds pre (rows read and rejected by the caller) to the
+	// run's counts, returning the counts of this batch including pre.
+	WriteBatch(ctx context.Context, rows []ImportRow, pre ImportCounts) (ImportCounts, error)
+	// Finish records the final status. errMsg is empty unless status is RunFailed.
+	Finish(ctx context.Context, status RunStatus, errMsg string) (*ImportRun, error)
+}
+
+// Observation is one row of provenance: a run supplied these values for this lead.
+type Observation struct {
+	LeadID     int64      `json:"-"`
+	RunID      int64      `json:"run_id"`
+	Row        int64      `json:"row"`
+	Source     string     `json:"source"`
+	Kind       SourceKind `json:"kind"`
+	FileName   string     `json:"file_name,omitempty"`
+	ObservedAt time.Time  `json:"observed_at"`
+	Supplied   FieldSet   `json:"-"`
+	// Received maps field name to the value as received.
+	Received map[string]string `json:"received"`
+}

@@ -1,0 +1,327 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/leadmailer/leadmailer"
+)
+
+// stagingColumns are the columns of the per-connection staging table, in the order that
+// stageRows binds them.
+const stagingColumns = `row_no, first, email, name, company, country, business_id, job_title,
+	website, phone, city, fields, received, hash`
+
+const stagingArgsPerRow = 14
+
+// stageChunk is how many rows one multi-row INSERT stages: big enough that statement overhead
+// vanishes, small enough to stay under SQLite's bound-parameter limit.
+const stageChunk = 500
+
+// ImportWriter writes one import run's batches. It holds one connection for the run's whole
+// life, because the staging table is a TEMP table, private to its connection.
+type ImportWriter struct {
+	db     *DB
+	conn   *sql.Conn
+	run    *leadmailer.ImportRun
+	dryRun bool
+	dryTx  *sql.Tx // dry runs do everything in one transaction and roll it back
+	stage  map[int]*sql.Stmt
+}
+
+// BeginImport records a new running import run and returns the writer for its batches.
+// With dryRun, everything the run writes is rolled back by Finish, so the counts say what
+// the import would do without changing anything.
+func (db *DB) BeginImport(ctx context.Context, run *leadmailer.ImportRun, dryRun bool) (leadmailer.ImportWriter, error) {
+	if !run.Kind.Valid() {
+		return nil, leadmailer.Errorf(leadmailer.EINVALID, "source kind %q is not one of upload, public, website", run.Kind)
+	}
+	if strings.TrimSpace(run.Source) == "" {
+		return nil, leadmailer.Errorf(leadmailer.EINVALID, "an import needs a source name")
+	}
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("begin import: %w", err)
+	}
+	w := &ImportWriter{db: db, conn: conn, run: run, dryRun: dryRun, stage: map[int]*sql.Stmt{}}
+	if err := w.begin(ctx); err != nil {
+		w.close()
+		return nil, fmt.Errorf("begin import: %w", err)
+	}
+	return w, nil
+}
+
+func (w *ImportWriter) begin(ctx context.Context) error {
+	if _, err := w.conn.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS staging (
+		row_no INTEGER NOT NULL, first INTEGER NOT NULL, email TEXT NOT NULL,
+		name TEXT NOT NULL, company TEXT NOT NULL, country TEXT NOT NULL,
+		business_id TEXT NOT NULL, job_title TEXT NOT NULL, website TEXT NOT NULL,
+		phone TEXT NOT NULL, city TEXT NOT NULL, fields INTEGER NOT NULL,
+		received TEXT NOT NULL, hash TEXT NOT NULL,
+		lead_id INTEGER, outcome TEXT NOT NULL DEFAULT 'new', changed INTEGER NOT NULL DEFAULT 0)`); err != nil {
+		return err
+	}
+	if _, err := w.conn.ExecContext(ctx, `DELETE FROM staging`); err != nil {
+		return err
+	}
+	if w.dryRun {
+		tx, err := w.conn.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		w.dryTx = tx
+	}
+	now := w.db.now().UTC()
+	w.run.StartedAt, w.run.HeartbeatAt, w.run.Status = now, now, leadmailer.RunRunning
+	return w.inTx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `INSERT INTO import_runs
+			(source, kind, file_name, file_sha256, actor, started_at, heartbeat_at, status, unmapped)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?) RETURNING id`,
+			w.run.Source, w.run.Kind, w.run.FileName, w.run.FileSHA256, w.run.Actor,
+			formatTime(now), formatTime(now), strings.Join(w.run.Unmapped, "\n"),
+		).Scan(&w.run.ID)
+	})
+}
+
+// inTx runs fn in a transaction of its own, or inside the dry run's transaction.
+func (w *ImportWriter) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if w.dryTx != nil {
+		return fn(w.dryTx)
+	}
+	tx, err := w.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// Run returns the run being written.
+func (w *ImportWriter) Run() *leadmailer.ImportRun { return w.run }
+
+// WriteBatch stores one batch in one transaction, set-based: the rows go into the staging
+// table, a few statements classify them against the leads already stored, one upsert writes
+// the new and changed leads, and one insert records an observation per row. Row-by-row
+// upserts through database/sql are several times slower.
+func (w *ImportWriter) WriteBatch(ctx context.Context, rows []leadmailer.ImportRow, pre leadmailer.ImportCounts) (leadmailer.ImportCounts, error) {
+	counts := pre
+	err := w.inTx(ctx, func(tx *sql.Tx) error {
+		counts = pre
+		if err := w.stageRows(ctx, tx, rows); err != nil {
+			return fmt.Errorf("stage rows: %w", err)
+		}
+		if err := w.classify(ctx, tx); err != nil {
+			return fmt.Errorf("classify rows: %w", err)
+		}
+		if err := w.upsert(ctx, tx); err != nil {
+			return fmt.Errorf("write leads: %w", err)
+		}
+		if err := w.observe(ctx, tx); err != nil {
+			return fmt.Errorf("record provenance: %w", err)
+		}
+		if err := w.countOutcomes(ctx, tx, &counts); err != nil {
+			return fmt.Errorf("count outcomes: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM staging`); err != nil {
+			return err
+		}
+		w.run.HeartbeatAt = w.db.now().UTC()
+		_, err := tx.ExecContext(ctx, `UPDATE import_runs SET heartbeat_at = ?,
+			rows_read = rows_read + ?, inserted = inserted + ?, updated = updated + ?,
+			unchanged = unchanged + ?, rejected = rejected + ?, suppressed = suppressed + ?,
+			duplicates = duplicates + ?
+			WHERE id = ?`,
+			formatTime(w.run.HeartbeatAt), counts.Read, counts.Inserted, counts.Updated,
+			counts.Unchanged, counts.Rejected, counts.Suppressed, counts.Duplicates, w.run.ID)
+		return err
+	})
+	if err != nil {
+		return leadmailer.ImportCounts{}, fmt.Errorf("import run %d: %w", w.run.ID, err)
+	}
+	w.run.Counts.Add(counts)
+	return counts, nil
+}
+
+func (w *ImportWriter) stageRows(ctx context.Context, tx *sql.Tx, rows []leadmailer.ImportRow) error {
+	args := make([]any, 0, stageChunk*stagingArgsPerRow)
+	for start := 0; start < len(rows); start += stageChunk {
+		chunk := rows[start:min(start+stageChunk, len(rows))]
+		args = args[:0]
+		for i := range chunk {
+			r := &chunk[i]
+			first := 1
+			if r.DuplicateInBatch {
+				first = 0
+			}
+			v := &r.Values
+			args = append(args, r.Row, first, v[leadmailer.FieldEmail], v[leadmailer.FieldName],
+				v[leadmailer.FieldCompany], v[leadmailer.FieldCountry], v[leadmailer.FieldBusinessID],
+				v[leadmailer.FieldJobTitle], v[leadmailer.FieldWebsite], v[leadmailer.FieldPhone],
+				v[leadmailer.FieldCity], int64(r.Supplied), r.Received.Encode(r.Supplied),
+				w.db.SuppressionHash(v[leadmailer.FieldEmail]))
+		}
+		stmt, err := w.stagingStmt(ctx, tx, len(chunk))
+		if err != nil {
+			return err
+		}
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stagingStmt returns the prepared multi-row insert for n rows, bound to tx.
+func (w *ImportWriter) stagingStmt(ctx context.Context, tx *sql.Tx, n int) (*sql.Stmt, error) {
+	stmt, ok := w.stage[n]
+	if !ok {
+		row := "(" + strings.Repeat("?, ", stagingArgsPerRow-1) + "?)"
+		query := "INSERT INTO staging (" + stagingColumns + ") VALUES " +
+			strings.Repeat(row+", ", n-1) + row
+		var err error
+		stmt, err = w.conn.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		w.stage[n] = stmt
+	}
+	return tx.StmtContext(ctx, stmt), nil
+}
+
+// changedExpr is true when a staged row brings a non-empty value that differs from the lead's.
+// An empty value never blanks a field.
+const changedExpr = `(s.name <> '' AND s.name <> l.name)
+	OR (s.company <> '' AND s.company <> l.company)
+	OR (s.country <> '' AND s.country <> l.country)
+	OR (s.business_id <> '' AND s.business_id <> l.business_id)
+	OR (s.job_title <> '' AND s.job_title <> l.job_title)
+	OR (s.website <> '' AND s.website <> l.website)
+	OR (s.phone <> '' AND s.phone <> l.phone)
+	OR (s.city <> '' AND s.city <> l.city)`
+
+// classify sets each staged row's outcome: suppressed, new, duplicate (its lead was already
+// seen earlier in this run or earlier in this batch), updated or unchanged.
+func (w *ImportWriter) classify(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE staging SET outcome = 'suppressed'
+		WHERE hash IN (SELECT hash FROM suppressions)`); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE staging SET outcome = 'duplicate'
+		WHERE first = 0 AND outcome = 'new'`); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE staging AS s SET
+		lead_id = l.id,
+		changed = (`+changedExpr+`),
+		outcome = CASE
+			WHEN EXISTS (SELECT 1 FROM observations o WHERE o.lead_id = l.id AND o.run_id = ?) THEN 'duplicate'
+			WHEN `+changedExpr+` THEN 'updated'
+			ELSE 'unchanged' END
+		FROM leads AS l
+		WHERE l.email = s.email AND s.first = 1 AND s.outcome = 'new'`, w.run.ID)
+	return err
+}
+
+// upsert inserts new leads and updates changed ones. Each *_run column moves to this run only
+// when this run changes that field's value.
+func (w *ImportWriter) upsert(ctx context.Context, tx *sql.Tx) error {
+	var set, runs strings.Builder
+	for _, f := range leadmailer.AllFields()[1:] {
+		c := f.String()
+		fmt.Fprintf(&set, "%s = CASE WHEN excluded.%s <> '' THEN excluded.%s ELSE leads.%s END,\n", c, c, c, c)
+		fmt.Fprintf(&set, "%s_run = CASE WHEN excluded.%s <> '' AND excluded.%s <> leads.%s THEN excluded.%s_run ELSE leads.%s_run END,\n", c, c, c, c, c, c)
+		fmt.Fprintf(&runs, ", CASE WHEN %s <> '' THEN ?1 END", c)
+	}
+	now := formatTime(w.db.now())
+	_, err := tx.ExecContext(ctx, `INSERT INTO leads (email, name, company, country, business_id,
+			job_title, website, phone, city, email_run, name_run, company_run, country_run,
+			business_id_run, job_title_run, website_run, phone_run, city_run,
+			first_run_id, state, created_at, updated_at)
+		SELECT email, name, company, country, business_id, job_title, website, phone, city, ?1`+
+		runs.String()+`, ?1, 'active', ?2, ?2
+		FROM staging
+		WHERE first = 1 AND (outcome = 'new' OR changed = 1)
+		ON CONFLICT (email) DO UPDATE SET `+set.String()+`updated_at = excluded.updated_at`,
+		w.run.ID, now)
+	return err
+}
+
+func (w *ImportWriter) observe(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO observations (lead_id, run_id, row_no, fields, received)
+		SELECT l.id, ?, s.row_no, s.fields, s.received
+		FROM staging s JOIN leads l ON l.email = s.email
+		WHERE s.outcome <> 'suppressed'`, w.run.ID)
+	return err
+}
+
+func (w *ImportWriter) countOutcomes(ctx context.Context, tx *sql.Tx, c *leadmailer.ImportCounts) error {
+	rows, err := tx.QueryContext(ctx, `SELECT outcome, count(*) FROM staging GROUP BY outcome`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var outcome string
+		var n int64
+		if err := rows.Scan(&outcome, &n); err != nil {
+			return err
+		}
+		switch outcome {
+		case "new":
+			c.Inserted += n
+		case "updated":
+			c.Updated += n
+		case "unchanged":
+			c.Unchanged += n
+		case "duplicate":
+			c.Duplicates += n
+		case "suppressed":
+			c.Suppressed += n
+		default:
+			return fmt.Errorf("unknown outcome %q", outcome)
+		}
+	}
+	return rows.Err()
+}
+
+// Finish records the run's final status and releases the connection. For a dry run it rolls
+// everything back instead.
+func (w *ImportWriter) Finish(ctx context.Context, status leadmailer.RunStatus, errMsg string) (*leadmailer.ImportRun, error) {
+	defer w.close()
+	now := w.db.now().UTC()
+	w.run.Status, w.run.Error, w.run.FinishedAt = status, errMsg, &now
+	if w.dryRun {
+		err := w.dryTx.Rollback()
+		w.dryTx = nil
+		return w.run, err
+	}
+	// The context may already be cancelled (Ctrl-C); recording how the run ended must
+	// still happen.
+	ctx = context.WithoutCancel(ctx)
+	_, err := w.conn.ExecContext(ctx, `UPDATE import_runs SET status = ?, error = ?, finished_at = ?, heartbeat_at = ?
+		WHERE id = ?`, status, errMsg, formatTime(now), formatTime(now), w.run.ID)
+	if err != nil {
+		return w.run, fmt.Errorf("finish import run %d: %w", w.run.ID, err)
+	}
+	return w.run, nil
+}
+
+func (w *ImportWriter) close() {
+	if w.dryTx != nil {
+		w.dryTx.Rollback()
+		w.dryTx = nil
+	}
+	for _, s := range w.stage {
+		s.Close()
+	}
+	w.stage = nil
+	if w.conn != nil {
+		w.conn.Close()
+		w.conn = nil
+	}
+}

@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/leadmailer/leadmailer"
+)
+
+const leadColumns = `l.id, l.email, l.name, l.company, l.country, l.business_id, l.job_title,
+	l.website, l.phone, l.city, l.state, l.created_at, l.updated_at, l.first_run_id,
+	coalesce(l.email_run, 0), coalesce(l.name_run, 0), coalesce(l.company_run, 0),
+	coalesce(l.country_run, 0), coalesce(l.business_id_run, 0), coalesce(l.job_title_run, 0),
+	coalesce(l.website_run, 0), coalesce(l.phone_run, 0), coalesce(l.city_run, 0)`
+
+func scanLead(row interface{ Scan(...any) error }) (*leadmailer.Lead, error) {
+	var l leadmailer.Lead
+	var created, updated string
+	dest := []any{&l.ID, &l.Email, &l.Name, &l.Company, &l.Country, &l.BusinessID, &l.JobTitle,
+		&l.Website, &l.Phone, &l.City, &l.State, &created, &updated, &l.FirstRunID}
+	for i := range l.FieldRuns {
+		dest = append(dest, &l.FieldRuns[i])
+	}
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	var err error
+	if l.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if l.UpdatedAt, err = parseTime(updated); err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// FindLeadByEmail returns the lead with the given address, which is normalised first.
+func (db *DB) FindLeadByEmail(ctx context.Context, email string) (*leadmailer.Lead, error) {
+	norm, err := leadmailer.NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	l, err := scanLead(db.sql.QueryRowContext(ctx, `SELECT `+leadColumns+` FROM leads l WHERE l.email = ?`, norm))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, leadmailer.Errorf(leadmailer.ENOTFOUND, "no lead with e-mail %s", norm)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find lead %s: %w", norm, err)
+	}
+	return l, nil
+}
+
+// LeadFilter selects leads. Zero fields do not filter.
+type LeadFilter struct {
+	Country string // ISO code
+	Source  string // leads with at least one observation from this source
+	State   leadmailer.LeadState
+	AfterID int64 // keyset pagination: only leads with a greater ID
+	Limit   int   // 0: no limit
+}
+
+// FindLeads calls fn for each lead matching f, in ID order, streaming so that listing a
+// million leads takes no more memory than listing ten. fn must not use the database.
+func (db *DB) FindLeads(ctx context.Context, f LeadFilter, fn func(*leadmailer.Lead) error) error {
+	var where []string
+	var args []any
+	if f.Country != "" {
+		where, args = append(where, "l.country = ?"), append(args, f.Country)
+	}
+	if f.State != "" {
+		where, args = append(where, "l.state = ?"), append(args, f.State)
+	}
+	if f.Source != "" {
+		where = append(where, `EXISTS (SELECT 1 FROM observations o JOIN import_runs r ON r.id = o.run_id
+			WHERE o.lead_id = l.id AND r.source = ?)`)
+		args = append(args, f.Source)
+	}
+	if f.AfterID > 0 {
+		where, args = append(where, "l.id > ?"), append(args, f.AfterID)
+	}
+	query := `SELECT ` + leadColumns + ` FROM leads l`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY l.id"
+	if f.Limit > 0 {
+		query += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := db.sql.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("find leads: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		l, err := scanLead(rows)
+		if err != nil {
+			return fmt.Errorf("find leads: %w", err)
+		}
+		if err := fn(l); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("find leads: %w", err)
+	}
+	return nil
+}
+
+// CountLeads returns how many leads there are.
+func (db *DB) CountLeads(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.sql.QueryRowContext(ctx, `SELECT count(*) FROM leads`).Scan(&n)
+	return n, err
+}
+
+// FindObservations returns a lead's provenance: every row any import supplied for it, oldest
+// first.
+func (db *DB) FindObservations(ctx context.Context, leadID int64) ([]leadmailer.Observation, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT o.run_id, o.row_no, o.fields, o.received,
+			r.source, r.kind, r.file_name, r.started_at
+		FROM observations o JOIN import_runs r ON r.id = o.run_id
+		WHERE o.lead_id = ?
+		ORDER BY o.run_id, o.row_no`, leadID)
+	if err != nil {
+		return nil, fmt.Errorf("find observations of lead %d: %w", leadID, err)
+	}
+	defer rows.Close()
+	var obs []leadmailer.Observation
+	for rows.Next() {
+		o := leadmailer.Observation{LeadID: leadID}
+		var fields int64
+		var received, observed string
+		if err := rows.Scan(&o.RunID, &o.Row, &fields, &received, &o.Source, &o.Kind, &o.FileName, &observed); err != nil {
+			return nil, err
+		}
+		o.Supplied = leadmailer.FieldSet(fields)
+		values := leadmailer.DecodeValues(o.Supplied, received)
+		o.Received = map[string]string{}
+		for _, f := range o.Supplied.Fields() {
+			o.Received[f.String()] = values[f]
+		}
+		if o.ObservedAt, err = parseTime(observed); err != nil {
+			return nil, err
+		}
+		obs = append(obs, o)
+	}
+	return obs, rows.Err()
+}

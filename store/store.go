@@ -1,0 +1,211 @@
+// Package store keeps leadmailer's data in SQLite. It is the only package that knows which
+// database runs: every other package sees the methods of *DB and the root package's types.
+// The SQL lives next to the method that runs it and avoids SQLite-only syntax where a
+// portable form exists, so that a PostgreSQL store can follow the same shape.
+//
+// A *DB is safe for concurrent use. SQLite allows one writer at a time: write transactions
+// take the write lock when they begin (_txlock=immediate) and wait up to the busy timeout for
+// it, so two processes (say, serve and a CLI import) queue rather than fail.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// pragmas are run on every new connection. WAL lets readers work while an import writes;
+// synchronous=NORMAL in WAL mode never corrupts the database on a crash, it can only lose the
+// last transactions on a power loss, which an import re-run repairs.
+var pragmas = []string{
+	"PRAGMA journal_mode = WAL",
+	"PRAGMA synchronous = NORMAL",
+	"PRAGMA foreign_keys = ON",
+	"PRAGMA busy_timeout = 10000",
+	"PRAGMA cache_size = -65536",
+	"PRAGMA temp_store = MEMORY",
+}
+
+const driverName = "leadmailer_sqlite3"
+
+var registerDriver = sync.OnceFunc(func() {
+	sql.Register(driverName, &sqlite3.SQLiteDriver{
+		ConnectHook: func(conn *sqlite3.SQLiteConn) error {
+			for _, p := range pragmas {
+				if _, err := conn.Exec(p, nil); err != nil {
+					return fmt.Errorf("%s: %w", p, err)
+				}
+			}
+			return nil
+		},
+	})
+})
+
+// Options tune a DB. The zero value is what production uses.
+type Options struct {
+	// Now is the clock; tests fix it. Default: time.Now.
+	Now func() time.Time
+	// SuppressionKey keys the hashes of suppressed addresses (see SuppressionHash).
+	SuppressionKey []byte
+}
+
+// DB is an open leadmailer database.
+type DB struct {
+	sql            *sql.DB
+	path           string
+	now            func() time.Time
+	suppressionKey []byte
+}
+
+// Open opens the database file at path, creating it and its directory if needed, and brings
+// its schema up to date.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	registerDriver()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create database directory: %w", err)
+	}
+	dsn := "file:" + path + "?_txlock=immediate"
+	sqlDB, err := sql.Open(driverName, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	db := &DB{sql: sqlDB, path: path, now: opts.Now, suppressionKey: opts.SuppressionKey}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("migrate database %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// Path is the database file's path.
+func (db *DB) Path() string { return db.path }
+
+// migrate applies, in order and each in its own transaction, the embedded migrations the
+// database has not seen. Files are named NNNN_what.sql; NNNN is the schema version.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT NOT NULL,
+		applied_at TEXT NOT NULL)`); err != nil {
+		return err
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := filepath.Base(name)
+		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a number", base)
+		}
+		if err := db.applyMigration(ctx, version, name); err != nil {
+			return fmt.Errorf("migration %s: %w", base, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) applyMigration(ctx context.Context, version int, name string) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var applied int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&applied); err != nil {
+		return err
+	}
+	if applied > 0 {
+		return nil
+	}
+	body, err := migrations.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+		version, filepath.Base(name), formatTime(db.now())); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// SchemaVersion returns the highest applied migration.
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := db.sql.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v)
+	return v, err
+}
+
+// IntegrityCheck runs SQLite's full integrity and foreign key checks and returns an error
+// describing the first problems found.
+func (db *DB) IntegrityCheck(ctx context.Context) error {
+	var result string
+	if err := db.sql.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&result); err != nil {
+		return fmt.Errorf("integrity check: %w", err)
+	}
+	if result != "ok" {
+		return fmt.Errorf("integrity check: %s", result)
+	}
+	rows, err := db.sql.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return fmt.Errorf("foreign key check: %w", err)
+	}
+	defer rows.Close()
+	if rows.Next() {
+		return errors.New("foreign key check: the database has dangling references")
+	}
+	return rows.Err()
+}
+
+// timeFormat is the one format times are stored in: UTC, fixed width, so that text order is
+// time order.
+const timeFormat = "2006-01-02T15:04:05.000000Z"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(timeFormat, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("stored time %q: %w", s, err)
+	}
+	return t, nil
+}
+
+// nullTime parses a nullable stored time.
+func nullTime(s sql.NullString) (*time.Time, error) {
+	if !s.Valid {
+		return nil, nil
+	}
+	t, err := parseTime(s.String)
+	return &t, err
+}
