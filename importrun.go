@@ -98,6 +98,8 @@ type ImportRow struct {
 	// Received holds the supplied fields exactly as they arrived, before normalisation.
 	Received Values
 	Supplied FieldSet
+	// EmailHash is the suppression hash of the normalised e-mail (see ImportWriter).
+	EmailHash string
 	// DuplicateInBatch marks a second or later row with the same e-mail in one batch. The
 	// importer has already merged its values into the batch's first row for that e-mail.
 	DuplicateInBatch bool
@@ -107,6 +109,10 @@ type ImportRow struct {
 // committed whole or not at all, together with the run's counts, so a crash leaves the
 // database consistent and the run's counts matching what was stored.
 type ImportWriter interface {
+	// SuppressionHash returns the keyed hash of a normalised address under which it would be
+	// suppressed. Importers compute it for each row while parsing, so that the hashing runs
+	// on the parsing core rather than the writing one.
+	SuppressionHash(normalizedEmail string) string
 	// Run returns the run being written.
 	Run() *ImportRun
 	// WriteBatch stores rows and adds pre (rows read and rejected by the caller) to the

@@ -139,7 +139,7 @@ func Import(ctx context.Context, st Store, r io.Reader, opts Options) (*Report, 
 	}
 	parseCtx, stopParsing := context.WithCancel(ctx)
 	defer stopParsing()
-	go parse(parseCtx, cr, m, opts.BatchSize, rejects, batches, free)
+	go parse(parseCtx, cr, m, w.SuppressionHash, opts.BatchSize, rejects, batches, free)
 
 	var writeErr error
 	for b := range batches {
@@ -192,7 +192,7 @@ func Import(ctx context.Context, st Store, r io.Reader, opts Options) (*Report, 
 // parse reads records into batches until the input ends, ctx is cancelled, or reading fails.
 // Rows with the same e-mail within one batch are merged into the first, later non-empty values
 // winning, so that one upsert per lead suffices; duplicates across batches the store detects.
-func parse(ctx context.Context, cr *csv.Reader, m *mapping, size int, rejects *rejectWriter,
+func parse(ctx context.Context, cr *csv.Reader, m *mapping, hash func(string) string, size int, rejects *rejectWriter,
 	batches chan<- *batch, free <-chan *batch) {
 	defer close(batches)
 	var b *batch
@@ -249,6 +249,7 @@ func parse(ctx context.Context, cr *csv.Reader, m *mapping, size int, rejects *r
 			continue
 		}
 		email := row.Values[leadmailer.FieldEmail]
+		row.EmailHash = hash(email)
 		if i, seen := firstRow[email]; seen {
 			mergeInto(&b.rows[i], row)
 			row.DuplicateInBatch = true

@@ -11,10 +11,10 @@ import (
 
 // stagingColumns are the columns of the per-connection staging table, in the order that
 // stageRows binds them.
-const stagingColumns = `row_no, first, email, name, company, country, business_id, job_title,
-	website, phone, city, fields, received, hash`
+const stagingColumns = `row_no, outcome, email, name, company, country, business_id, job_title,
+	website, phone, city, fields, received`
 
-const stagingArgsPerRow = 14
+const stagingArgsPerRow = 13
 
 // stageChunk is how many rows one multi-row INSERT stages: big enough that statement overhead
 // vanishes, small enough to stay under SQLite's bound-parameter limit.
@@ -22,13 +22,21 @@ const stageChunk = 500
 
 // ImportWriter writes one import run's batches. It holds one connection for the run's whole
 // life, because the staging table is a TEMP table, private to its connection.
+//
+// Transactions are begun and ended by hand on that connection rather than through *sql.Tx:
+// database/sql would re-prepare every statement in every transaction, and preparing the
+// staging insert costs more than running it.
 type ImportWriter struct {
 	db     *DB
 	conn   *sql.Conn
 	run    *leadmailer.ImportRun
-	dryRun bool
-	dryTx  *sql.Tx // dry runs do everything in one transaction and roll it back
-	stage  map[int]*sql.Stmt
+	dryRun bool // dry runs do everything in one transaction and roll it back
+	inDry  bool // the dry run's transaction is open
+	stmts  map[string]*sql.Stmt
+	// suppressed holds the suppression hashes, loaded when the run begins and topped up
+	// before each batch: checking in memory is cheaper than a lookup per staged row.
+	suppressed     map[string]struct{}
+	suppressedSeen string // created_at of the newest suppression loaded
 }
 
 // BeginImport records a new running import run and returns the writer for its batches.
@@ -45,7 +53,7 @@ func (db *DB) BeginImport(ctx context.Context, run *leadmailer.ImportRun, dryRun
 	if err != nil {
 		return nil, fmt.Errorf("begin import: %w", err)
 	}
-	w := &ImportWriter{db: db, conn: conn, run: run, dryRun: dryRun, stage: map[int]*sql.Stmt{}}
+	w := &ImportWriter{db: db, conn: conn, run: run, dryRun: dryRun, stmts: map[string]*sql.Stmt{}}
 	if err := w.begin(ctx); err != nil {
 		w.close()
 		return nil, fmt.Errorf("begin import: %w", err)
@@ -55,28 +63,26 @@ func (db *DB) BeginImport(ctx context.Context, run *leadmailer.ImportRun, dryRun
 
 func (w *ImportWriter) begin(ctx context.Context) error {
 	if _, err := w.conn.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS staging (
-		row_no INTEGER NOT NULL, first INTEGER NOT NULL, email TEXT NOT NULL,
+		row_no INTEGER NOT NULL, outcome TEXT NOT NULL, email TEXT NOT NULL,
 		name TEXT NOT NULL, company TEXT NOT NULL, country TEXT NOT NULL,
 		business_id TEXT NOT NULL, job_title TEXT NOT NULL, website TEXT NOT NULL,
 		phone TEXT NOT NULL, city TEXT NOT NULL, fields INTEGER NOT NULL,
-		received TEXT NOT NULL, hash TEXT NOT NULL,
-		lead_id INTEGER, outcome TEXT NOT NULL DEFAULT 'new', changed INTEGER NOT NULL DEFAULT 0)`); err != nil {
+		received TEXT NOT NULL, lead_id INTEGER, changed INTEGER NOT NULL DEFAULT 0)`); err != nil {
 		return err
 	}
 	if _, err := w.conn.ExecContext(ctx, `DELETE FROM staging`); err != nil {
 		return err
 	}
 	if w.dryRun {
-		tx, err := w.conn.BeginTx(ctx, nil)
-		if err != nil {
+		if _, err := w.conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
 			return err
 		}
-		w.dryTx = tx
+		w.inDry = true
 	}
 	now := w.db.now().UTC()
 	w.run.StartedAt, w.run.HeartbeatAt, w.run.Status = now, now, leadmailer.RunRunning
-	return w.inTx(ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `INSERT INTO import_runs
+	return w.inTx(ctx, func() error {
+		return w.conn.QueryRowContext(ctx, `INSERT INTO import_runs
 			(source, kind, file_name, file_sha256, actor, started_at, heartbeat_at, status, unmapped)
 			VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?) RETURNING id`,
 			w.run.Source, w.run.Kind, w.run.FileName, w.run.FileSHA256, w.run.Actor,
@@ -86,19 +92,47 @@ func (w *ImportWriter) begin(ctx context.Context) error {
 }
 
 // inTx runs fn in a transaction of its own, or inside the dry run's transaction.
-func (w *ImportWriter) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	if w.dryTx != nil {
-		return fn(w.dryTx)
+func (w *ImportWriter) inTx(ctx context.Context, fn func() error) error {
+	if w.dryRun {
+		return fn()
 	}
-	tx, err := w.conn.BeginTx(ctx, nil)
+	if _, err := w.conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		// The rollback must happen even when ctx is what failed.
+		w.conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+		return err
+	}
+	_, err := w.conn.ExecContext(ctx, `COMMIT`)
+	return err
+}
+
+// exec runs a statement, prepared once per run.
+func (w *ImportWriter) exec(ctx context.Context, query string, args ...any) error {
+	stmt, err := w.prepare(ctx, query)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
+	_, err = stmt.ExecContext(ctx, args...)
+	return err
+}
+
+func (w *ImportWriter) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
+	if stmt, ok := w.stmts[query]; ok {
+		return stmt, nil
 	}
-	return tx.Commit()
+	stmt, err := w.conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	w.stmts[query] = stmt
+	return stmt, nil
+}
+
+// SuppressionHash returns the keyed hash of a normalised address.
+func (w *ImportWriter) SuppressionHash(normalizedEmail string) string {
+	return w.db.SuppressionHash(normalizedEmail)
 }
 
 // Run returns the run being written.
@@ -110,35 +144,37 @@ func (w *ImportWriter) Run() *leadmailer.ImportRun { return w.run }
 // upserts through database/sql are several times slower.
 func (w *ImportWriter) WriteBatch(ctx context.Context, rows []leadmailer.ImportRow, pre leadmailer.ImportCounts) (leadmailer.ImportCounts, error) {
 	counts := pre
-	err := w.inTx(ctx, func(tx *sql.Tx) error {
+	err := w.inTx(ctx, func() error {
 		counts = pre
-		if err := w.stageRows(ctx, tx, rows); err != nil {
+		if err := w.loadSuppressions(ctx); err != nil {
+			return fmt.Errorf("read suppression list: %w", err)
+		}
+		if err := w.stageRows(ctx, rows); err != nil {
 			return fmt.Errorf("stage rows: %w", err)
 		}
-		if err := w.classify(ctx, tx); err != nil {
+		if err := w.classify(ctx); err != nil {
 			return fmt.Errorf("classify rows: %w", err)
 		}
-		if err := w.upsert(ctx, tx); err != nil {
+		if err := w.upsert(ctx); err != nil {
 			return fmt.Errorf("write leads: %w", err)
 		}
-		if err := w.observe(ctx, tx); err != nil {
+		if err := w.observe(ctx); err != nil {
 			return fmt.Errorf("record provenance: %w", err)
 		}
-		if err := w.countOutcomes(ctx, tx, &counts); err != nil {
+		if err := w.countOutcomes(ctx, &counts); err != nil {
 			return fmt.Errorf("count outcomes: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM staging`); err != nil {
+		if err := w.exec(ctx, `DELETE FROM staging`); err != nil {
 			return err
 		}
 		w.run.HeartbeatAt = w.db.now().UTC()
-		_, err := tx.ExecContext(ctx, `UPDATE import_runs SET heartbeat_at = ?,
+		return w.exec(ctx, `UPDATE import_runs SET heartbeat_at = ?,
 			rows_read = rows_read + ?, inserted = inserted + ?, updated = updated + ?,
 			unchanged = unchanged + ?, rejected = rejected + ?, suppressed = suppressed + ?,
 			duplicates = duplicates + ?
 			WHERE id = ?`,
 			formatTime(w.run.HeartbeatAt), counts.Read, counts.Inserted, counts.Updated,
 			counts.Unchanged, counts.Rejected, counts.Suppressed, counts.Duplicates, w.run.ID)
-		return err
 	})
 	if err != nil {
 		return leadmailer.ImportCounts{}, fmt.Errorf("import run %d: %w", w.run.ID, err)
@@ -147,50 +183,67 @@ func (w *ImportWriter) WriteBatch(ctx context.Context, rows []leadmailer.ImportR
 	return counts, nil
 }
 
-func (w *ImportWriter) stageRows(ctx context.Context, tx *sql.Tx, rows []leadmailer.ImportRow) error {
+func (w *ImportWriter) stageRows(ctx context.Context, rows []leadmailer.ImportRow) error {
 	args := make([]any, 0, stageChunk*stagingArgsPerRow)
 	for start := 0; start < len(rows); start += stageChunk {
 		chunk := rows[start:min(start+stageChunk, len(rows))]
 		args = args[:0]
 		for i := range chunk {
 			r := &chunk[i]
-			first := 1
-			if r.DuplicateInBatch {
-				first = 0
+			// The outcome starts as what is known before looking at stored leads; classify
+			// settles the rest.
+			outcome := "new"
+			if _, ok := w.suppressed[r.EmailHash]; ok {
+				outcome = "suppressed"
+			} else if r.DuplicateInBatch {
+				outcome = "duplicate"
 			}
 			v := &r.Values
-			args = append(args, r.Row, first, v[leadmailer.FieldEmail], v[leadmailer.FieldName],
+			args = append(args, r.Row, outcome, v[leadmailer.FieldEmail], v[leadmailer.FieldName],
 				v[leadmailer.FieldCompany], v[leadmailer.FieldCountry], v[leadmailer.FieldBusinessID],
 				v[leadmailer.FieldJobTitle], v[leadmailer.FieldWebsite], v[leadmailer.FieldPhone],
-				v[leadmailer.FieldCity], int64(r.Supplied), r.Received.Encode(r.Supplied),
-				w.db.SuppressionHash(v[leadmailer.FieldEmail]))
+				v[leadmailer.FieldCity], int64(r.Supplied), r.Received.Encode(r.Supplied))
 		}
-		stmt, err := w.stagingStmt(ctx, tx, len(chunk))
-		if err != nil {
-			return err
-		}
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+		if err := w.exec(ctx, stagingInsert(len(chunk)), args...); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// stagingStmt returns the prepared multi-row insert for n rows, bound to tx.
-func (w *ImportWriter) stagingStmt(ctx context.Context, tx *sql.Tx, n int) (*sql.Stmt, error) {
-	stmt, ok := w.stage[n]
-	if !ok {
-		row := "(" + strings.Repeat("?, ", stagingArgsPerRow-1) + "?)"
-		query := "INSERT INTO staging (" + stagingColumns + ") VALUES " +
-			strings.Repeat(row+", ", n-1) + row
-		var err error
-		stmt, err = w.conn.PrepareContext(ctx, query)
-		if err != nil {
-			return nil, err
-		}
-		w.stage[n] = stmt
+// loadSuppressions adds the suppressions created since the last call to w.suppressed. It
+// runs inside the batch's write transaction, so no suppression can slip in between the check
+// and the write.
+func (w *ImportWriter) loadSuppressions(ctx context.Context) error {
+	if w.suppressed == nil {
+		w.suppressed = map[string]struct{}{}
 	}
-	return tx.StmtContext(ctx, stmt), nil
+	stmt, err := w.prepare(ctx, `SELECT hash, created_at FROM suppressions WHERE created_at >= ?`)
+	if err != nil {
+		return err
+	}
+	rows, err := stmt.QueryContext(ctx, w.suppressedSeen)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var hash, created string
+		if err := rows.Scan(&hash, &created); err != nil {
+			return err
+		}
+		w.suppressed[hash] = struct{}{}
+		w.suppressedSeen = max(w.suppressedSeen, created)
+	}
+	return rows.Err()
+}
+
+// stagingInsert returns the multi-row insert of n rows into the staging table. (Passing a
+// chunk as one JSON text through json_each was measured too: slower, as SQLite re-parses each
+// row's array for every column it extracts.)
+func stagingInsert(n int) string {
+	row := "(" + strings.Repeat("?, ", stagingArgsPerRow-1) + "?)"
+	return "INSERT INTO staging (" + stagingColumns + ") VALUES " + strings.Repeat(row+", ", n-1) + row
 }
 
 // changedExpr is true when a staged row brings a non-empty value that differs from the lead's.
@@ -204,32 +257,25 @@ const changedExpr = `(s.name <> '' AND s.name <> l.name)
 	OR (s.phone <> '' AND s.phone <> l.phone)
 	OR (s.city <> '' AND s.city <> l.city)`
 
-// classify sets each staged row's outcome: suppressed, new, duplicate (its lead was already
-// seen earlier in this run or earlier in this batch), updated or unchanged.
-func (w *ImportWriter) classify(ctx context.Context, tx *sql.Tx) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE staging SET outcome = 'suppressed'
-		WHERE hash IN (SELECT hash FROM suppressions)`); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE staging SET outcome = 'duplicate'
-		WHERE first = 0 AND outcome = 'new'`); err != nil {
-		return err
-	}
-	_, err := tx.ExecContext(ctx, `UPDATE staging AS s SET
-		lead_id = l.id,
-		changed = (`+changedExpr+`),
-		outcome = CASE
-			WHEN EXISTS (SELECT 1 FROM observations o WHERE o.lead_id = l.id AND o.run_id = ?) THEN 'duplicate'
-			WHEN `+changedExpr+` THEN 'updated'
-			ELSE 'unchanged' END
+// classify settles the outcome of each staged row that is still "new": it stays new when no
+// lead has its address, and otherwise becomes duplicate (the lead was already seen earlier in
+// this run), updated or unchanged.
+func (w *ImportWriter) classify(ctx context.Context) error {
+	if err := w.exec(ctx, `UPDATE staging AS s SET lead_id = l.id, changed = (`+changedExpr+`)
 		FROM leads AS l
-		WHERE l.email = s.email AND s.first = 1 AND s.outcome = 'new'`, w.run.ID)
-	return err
+		WHERE l.email = s.email AND s.outcome = 'new'`); err != nil {
+		return err
+	}
+	return w.exec(ctx, `UPDATE staging SET outcome = CASE
+			WHEN EXISTS (SELECT 1 FROM observations o WHERE o.lead_id = staging.lead_id AND o.run_id = ?) THEN 'duplicate'
+			WHEN changed = 1 THEN 'updated'
+			ELSE 'unchanged' END
+		WHERE lead_id IS NOT NULL`, w.run.ID)
 }
 
 // upsert inserts new leads and updates changed ones. Each *_run column moves to this run only
 // when this run changes that field's value.
-func (w *ImportWriter) upsert(ctx context.Context, tx *sql.Tx) error {
+func (w *ImportWriter) upsert(ctx context.Context) error {
 	var set, runs strings.Builder
 	for _, f := range leadmailer.AllFields()[1:] {
 		c := f.String()
@@ -238,29 +284,31 @@ func (w *ImportWriter) upsert(ctx context.Context, tx *sql.Tx) error {
 		fmt.Fprintf(&runs, ", CASE WHEN %s <> '' THEN ?1 END", c)
 	}
 	now := formatTime(w.db.now())
-	_, err := tx.ExecContext(ctx, `INSERT INTO leads (email, name, company, country, business_id,
+	return w.exec(ctx, `INSERT INTO leads (email, name, company, country, business_id,
 			job_title, website, phone, city, email_run, name_run, company_run, country_run,
 			business_id_run, job_title_run, website_run, phone_run, city_run,
 			first_run_id, state, created_at, updated_at)
 		SELECT email, name, company, country, business_id, job_title, website, phone, city, ?1`+
 		runs.String()+`, ?1, 'active', ?2, ?2
 		FROM staging
-		WHERE first = 1 AND (outcome = 'new' OR changed = 1)
+		WHERE outcome = 'new' OR changed = 1
 		ON CONFLICT (email) DO UPDATE SET `+set.String()+`updated_at = excluded.updated_at`,
 		w.run.ID, now)
-	return err
 }
 
-func (w *ImportWriter) observe(ctx context.Context, tx *sql.Tx) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO observations (lead_id, run_id, row_no, fields, received)
+func (w *ImportWriter) observe(ctx context.Context) error {
+	return w.exec(ctx, `INSERT INTO observations (lead_id, run_id, row_no, fields, received)
 		SELECT l.id, ?, s.row_no, s.fields, s.received
 		FROM staging s JOIN leads l ON l.email = s.email
 		WHERE s.outcome <> 'suppressed'`, w.run.ID)
-	return err
 }
 
-func (w *ImportWriter) countOutcomes(ctx context.Context, tx *sql.Tx, c *leadmailer.ImportCounts) error {
-	rows, err := tx.QueryContext(ctx, `SELECT outcome, count(*) FROM staging GROUP BY outcome`)
+func (w *ImportWriter) countOutcomes(ctx context.Context, c *leadmailer.ImportCounts) error {
+	stmt, err := w.prepare(ctx, `SELECT outcome, count(*) FROM staging GROUP BY outcome`)
+	if err != nil {
+		return err
+	}
+	rows, err := stmt.QueryContext(ctx)
 	if err != nil {
 		return err
 	}
@@ -296,8 +344,8 @@ func (w *ImportWriter) Finish(ctx context.Context, status leadmailer.RunStatus, 
 	now := w.db.now().UTC()
 	w.run.Status, w.run.Error, w.run.FinishedAt = status, errMsg, &now
 	if w.dryRun {
-		err := w.dryTx.Rollback()
-		w.dryTx = nil
+		_, err := w.conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+		w.inDry = false
 		return w.run, err
 	}
 	// The context may already be cancelled (Ctrl-C); recording how the run ended must
@@ -312,14 +360,14 @@ func (w *ImportWriter) Finish(ctx context.Context, status leadmailer.RunStatus, 
 }
 
 func (w *ImportWriter) close() {
-	if w.dryTx != nil {
-		w.dryTx.Rollback()
-		w.dryTx = nil
+	if w.inDry {
+		w.conn.ExecContext(context.Background(), `ROLLBACK`)
+		w.inDry = false
 	}
-	for _, s := range w.stage {
+	for _, s := range w.stmts {
 		s.Close()
 	}
-	w.stage = nil
+	w.stmts = nil
 	if w.conn != nil {
 		w.conn.Close()
 		w.conn = nil

@@ -39,6 +39,7 @@ var pragmas = []string{
 	"PRAGMA busy_timeout = 10000",
 	"PRAGMA cache_size = -65536",
 	"PRAGMA temp_store = MEMORY",
+	"PRAGMA wal_autocheckpoint = 16384",
 }
 
 const driverName = "leadmailer_sqlite3"
