@@ -297,9 +297,11 @@ func (w *ImportWriter) upsert(ctx context.Context) error {
 }
 
 func (w *ImportWriter) observe(ctx context.Context) error {
+	// classify found the lead of every row whose lead existed; only new leads and duplicates
+	// within the batch need looking up.
 	return w.exec(ctx, `INSERT INTO observations (lead_id, run_id, row_no, fields, received)
-		SELECT l.id, ?, s.row_no, s.fields, s.received
-		FROM staging s JOIN leads l ON l.email = s.email
+		SELECT coalesce(s.lead_id, (SELECT l.id FROM leads l WHERE l.email = s.email)), ?, s.row_no, s.fields, s.received
+		FROM staging s
 		WHERE s.outcome <> 'suppressed'`, w.run.ID)
 }
 

@@ -70,9 +70,9 @@ func measure(bin, data, csvPath, label string) error {
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	read := rep.Run.Counts["read"]
-	fmt.Printf("%-13s %8.0f rows/s  %6.2f s wall  %6.2f s CPU  peak RSS %4d MB  (inserted %d, updated %d, unchanged %d)\n",
+	fmt.Printf("%-13s %8.0f rows/s  %6.2f s wall  %6.2f s user  %5.2f s sys  peak RSS %4d MB  (inserted %d, updated %d, unchanged %d)\n",
 		label+":", float64(read)/elapsed.Seconds(), elapsed.Seconds(),
-		time.Duration(ru.Utime.Nano()+ru.Stime.Nano()).Seconds(), ru.Maxrss/1024,
+		time.Duration(ru.Utime.Nano()).Seconds(), time.Duration(ru.Stime.Nano()).Seconds(), ru.Maxrss/1024,
 		rep.Run.Counts["inserted"], rep.Run.Counts["updated"], rep.Run.Counts["unchanged"])
 	return nil
 }
