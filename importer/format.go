@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/leadmailer/leadmailer"
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/unicode"
@@ -50,7 +51,7 @@ func openText(r io.Reader, enc string) (*bufio.Reader, string, error) {
 	enc = strings.ToLower(enc)
 	e, ok := encodings[enc]
 	if !ok {
-		return nil, "", fmt.Errorf("--encoding %q is not supported; use one of %s", enc, strings.Join(EncodingNames(), ", "))
+		return nil, "", leadmailer.Errorf(leadmailer.EINVALID, "--encoding %q is not supported; use one of %s", enc, strings.Join(EncodingNames(), ", "))
 	}
 	var text io.Reader = raw
 	switch enc {
@@ -114,6 +115,8 @@ func detectDelimiter(text *bufio.Reader) rune {
 }
 
 // splitLines returns up to n lines of s, treating line breaks inside quotes as part of the line.
+// Empty lines are skipped, as the CSV reader skips them: a blank line before the header must
+// not hide the header from detection.
 func splitLines(s []byte, n int) [][]byte {
 	var lines [][]byte
 	inQuotes, start := false, 0
@@ -123,7 +126,9 @@ func splitLines(s []byte, n int) [][]byte {
 			inQuotes = !inQuotes
 		case '\n':
 			if !inQuotes {
-				lines = append(lines, bytes.TrimRight(s[start:i], "\r"))
+				if line := bytes.TrimRight(s[start:i], "\r"); len(line) > 0 {
+					lines = append(lines, line)
+				}
 				start = i + 1
 			}
 		}
@@ -162,7 +167,7 @@ func parseDelimiter(s string) (rune, error) {
 	}
 	r, size := utf8.DecodeRuneInString(s)
 	if size != len(s) || r == '"' || r == '\r' || r == '\n' || r == utf8.RuneError {
-		return 0, fmt.Errorf("--delimiter %q: give one character such as , ; | or the word tab", s)
+		return 0, leadmailer.Errorf(leadmailer.EINVALID, "--delimiter %q: give one character such as , ; | or the word tab", s)
 	}
 	return r, nil
 }

@@ -15,8 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -89,9 +87,6 @@ func Import(ctx context.Context, st Store, r io.Reader, opts Options) (*Report, 
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 10_000
-		if v, _ := strconv.Atoi(os.Getenv("LM_BATCH")); v > 0 {
-			opts.BatchSize = v
-		}
 	}
 	counter := &countingReader{r: r}
 	sum := sha256.New()

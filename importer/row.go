@@ -51,6 +51,12 @@ func (m *mapping) parseRecord(rec []string, row *leadmailer.ImportRow) error {
 		}
 	}
 	if !row.Supplied.Has(leadmailer.FieldEmail) {
+		// Name the column, as for every other reason: the user may not know which one it is.
+		for i, t := range m.targets {
+			if t == target(leadmailer.FieldEmail) {
+				return &rowError{fmt.Sprintf("column %d %q: e-mail is missing", i+1, m.columns[i].Header)}
+			}
+		}
 		return &rowError{"e-mail is missing"}
 	}
 	return nil

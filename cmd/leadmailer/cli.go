@@ -159,6 +159,12 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// isHelp reports whether arg asks for help. Commands with subcommands check it before the
+// subcommand, which the flag package never sees.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help"
+}
+
 // multiFlag collects a flag given several times.
 type multiFlag []string
 

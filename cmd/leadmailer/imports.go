@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"strconv"
 	"strings"
@@ -35,6 +36,9 @@ Examples:
 func runImports(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
 		return usagef("say list or show")
+	}
+	if isHelp(args[0]) {
+		return flag.ErrHelp
 	}
 	fs, dataDir := newFlags("imports "+args[0], e)
 	asJSON := fs.Bool("json", false, "")

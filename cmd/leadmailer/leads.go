@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 
@@ -37,6 +38,9 @@ Examples:
 func runLeads(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
 		return usagef("say list or show")
+	}
+	if isHelp(args[0]) {
+		return flag.ErrHelp
 	}
 	switch args[0] {
 	case "list":
