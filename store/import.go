@@ -339,7 +339,8 @@ func (w *ImportWriter) countOutcomes(ctx context.Context, c *leadmailer.ImportCo
 	return rows.Err()
 }
 
-// Finish records the run's final status and releases the connection. For a dry run it rolls
+// Finish records the run's final status and the input's checksum, known only once the whole
+// input has been read, and releases the connection. For a dry run it rolls
 // everything back instead.
 func (w *ImportWriter) Finish(ctx context.Context, status leadmailer.RunStatus, errMsg string) (*leadmailer.ImportRun, error) {
 	defer w.close()
@@ -353,8 +354,9 @@ func (w *ImportWriter) Finish(ctx context.Context, status leadmailer.RunStatus, 
 	// The context may already be cancelled (Ctrl-C); recording how the run ended must
 	// still happen.
 	ctx = context.WithoutCancel(ctx)
-	_, err := w.conn.ExecContext(ctx, `UPDATE import_runs SET status = ?, error = ?, finished_at = ?, heartbeat_at = ?
-		WHERE id = ?`, status, errMsg, formatTime(now), formatTime(now), w.run.ID)
+	_, err := w.conn.ExecContext(ctx, `UPDATE import_runs SET status = ?, error = ?, finished_at = ?,
+		heartbeat_at = ?, file_sha256 = ?
+		WHERE id = ?`, status, errMsg, formatTime(now), formatTime(now), w.run.FileSHA256, w.run.ID)
 	if err != nil {
 		return w.run, fmt.Errorf("finish import run %d: %w", w.run.ID, err)
 	}
