@@ -259,18 +259,17 @@ const changedExpr = `(s.name <> '' AND s.name <> l.name)
 
 // classify settles the outcome of each staged row that is still "new": it stays new when no
 // lead has its address, and otherwise becomes duplicate (the lead was already seen earlier in
-// this run), updated or unchanged.
+// this run), updated or unchanged. One pass, because each pass rewrites every staged row.
 func (w *ImportWriter) classify(ctx context.Context) error {
-	if err := w.exec(ctx, `UPDATE staging AS s SET lead_id = l.id, changed = (`+changedExpr+`)
-		FROM leads AS l
-		WHERE l.email = s.email AND s.outcome = 'new'`); err != nil {
-		return err
-	}
-	return w.exec(ctx, `UPDATE staging SET outcome = CASE
-			WHEN EXISTS (SELECT 1 FROM observations o WHERE o.lead_id = staging.lead_id AND o.run_id = ?) THEN 'duplicate'
-			WHEN changed = 1 THEN 'updated'
+	return w.exec(ctx, `UPDATE staging AS s SET
+		lead_id = l.id,
+		changed = (`+changedExpr+`),
+		outcome = CASE
+			WHEN EXISTS (SELECT 1 FROM observations o WHERE o.lead_id = l.id AND o.run_id = ?) THEN 'duplicate'
+			WHEN `+changedExpr+` THEN 'updated'
 			ELSE 'unchanged' END
-		WHERE lead_id IS NOT NULL`, w.run.ID)
+		FROM leads AS l
+		WHERE l.email = s.email AND s.outcome = 'new'`, w.run.ID)
 }
 
 // upsert inserts new leads and updates changed ones. Each *_run column moves to this run only
