@@ -1,0 +1,383 @@
+package templates
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"net/mail"
+	"regexp"
+	"strconv"
+	"strings"
+	texttemplate "text/template"
+	"text/template/parse"
+	"time"
+	"unicode/utf8"
+
+	"github.com/leadmailer/leadmailer"
+)
+
+//go:embed layout/*.tmpl
+var layoutFiles embed.FS
+
+// Campaign is what marketing writes: a subject, an HTML body and an optional plain-text body,
+// each a Go template. Templates see:
+//
+//	.Lead            the lead (*leadmailer.Lead): .Lead.Name, .Lead.FirstName, .Lead.Company,
+//	                 .Lead.Country, .Lead.JobTitle, .Lead.City and the other fields
+//	.Sender          the Sender: .Sender.Company, .Sender.PostalAddress...
+//	.UnsubscribeURL  the recipient's one-click unsubscribe link
+//
+// and the functions default ({{default "there" .Lead.FirstName}}), upper, lower and trim.
+// Bodies may not use {{define}}, {{template}} or {{block}}: the layout is not theirs to call
+// or change.
+type Campaign struct {
+	Subject string
+	HTML    string
+	// Text is the plain-text body; when empty it is derived from the rendered HTML body.
+	Text string
+}
+
+// Sender is who the messages are from; the layout names the company, its postal address and
+// its privacy policy in every message.
+type Sender struct {
+	From, ReplyTo    string
+	Company          string
+	PostalAddress    string
+	PrivacyPolicyURL string
+}
+
+// Compiled is a campaign ready to render, one message per recipient. It is immutable, and
+// Render is safe for concurrent use.
+type Compiled struct {
+	subject    *texttemplate.Template
+	html       *htmltemplate.Template
+	text       *texttemplate.Template // nil: the text body is derived from the HTML body
+	layoutHTML *htmltemplate.Template
+	layoutText *texttemplate.Template
+	sender     Sender
+	wordings   Wordings
+}
+
+// Error is a problem in a campaign's templates or in what they render. Part is "subject",
+// "html body", "text body" or "sender"; Line and Column (1-based, in characters) locate it
+// in the part's template, or are 0 when unknown.
+type Error struct {
+	Part         string
+	Line, Column int
+	Msg          string
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.Column > 0:
+		return fmt.Sprintf("%s: line %d, column %d: %s", e.Part, e.Line, e.Column, e.Msg)
+	case e.Line > 0:
+		return fmt.Sprintf("%s: line %d: %s", e.Part, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.Part, e.Msg)
+}
+
+// Template names double as the Part of errors, which text/template puts in its messages.
+const (
+	partSubject = "subject"
+	partHTML    = "html body"
+	partText    = "text body"
+)
+
+var funcs = map[string]any{
+	"default": func(def, s string) string {
+		if strings.TrimSpace(s) == "" {
+			return def
+		}
+		return s
+	},
+	"upper": strings.ToUpper,
+	"lower": strings.ToLower,
+	"trim":  strings.TrimSpace,
+}
+
+// Compile parses and checks a campaign. Every error a template can make is reported here,
+// with its line and column, rather than when the messages are sent: Compile renders the
+// campaign once for a sample lead that has every field set, in each notice language.
+func Compile(c Campaign, s Sender, w Wordings) (*Compiled, error) {
+	s, err := checkSender(s)
+	if err != nil {
+		return nil, err
+	}
+	cc := &Compiled{sender: s, wordings: w.withDefaults()}
+	if strings.TrimSpace(c.Subject) == "" {
+		return nil, &Error{Part: partSubject, Msg: "the subject is empty"}
+	}
+	if strings.TrimSpace(c.HTML) == "" {
+		return nil, &Error{Part: partHTML, Msg: "the HTML body is empty"}
+	}
+	if cc.subject, err = parseText(partSubject, c.Subject); err != nil {
+		return nil, err
+	}
+	if cc.html, err = parseHTML(c.HTML); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(c.Text) != "" {
+		if cc.text, err = parseText(partText, c.Text); err != nil {
+			return nil, err
+		}
+	}
+	if cc.layoutHTML, err = htmltemplate.New("html layout").ParseFS(layoutFiles, "layout/html.tmpl"); err != nil {
+		return nil, fmt.Errorf("templates: html layout: %w", err)
+	}
+	if cc.layoutText, err = texttemplate.New("text layout").ParseFS(layoutFiles, "layout/text.tmpl"); err != nil {
+		return nil, fmt.Errorf("templates: text layout: %w", err)
+	}
+	sources := []PublicSource{{
+		Name: "sample", Title: "Sample public register", Licence: "CC BY 4.0",
+		RetrievedAt: sampleTime, Fields: []leadmailer.Field{leadmailer.FieldCompany, leadmailer.FieldCountry},
+	}}
+	for _, country := range []string{"FI", "SE", "DE"} {
+		r := Recipient{Lead: sampleLead(country), PublicSources: sources, UnsubscribeURL: "https://example.com/unsubscribe?t=sample"}
+		if _, err := cc.Render(r); err != nil {
+			return nil, cc.sampleError(err, c)
+		}
+	}
+	return cc, nil
+}
+
+func checkSender(s Sender) (Sender, error) {
+	s.Company = cleanLine(s.Company)
+	s.PostalAddress = cleanAddress(s.PostalAddress)
+	fail := func(msg string) (Sender, error) { return s, &Error{Part: "sender", Msg: msg} }
+	if s.Company == "" {
+		return fail("the company name is empty")
+	}
+	if s.PostalAddress == "" {
+		return fail("the postal address is empty")
+	}
+	u, err := normalizeURL(s.PrivacyPolicyURL)
+	if err != nil {
+		return fail("privacy policy URL: " + err.Error())
+	}
+	s.PrivacyPolicyURL = u
+	for _, a := range []struct{ name, addr string }{{"from", s.From}, {"reply-to", s.ReplyTo}} {
+		if a.addr == "" {
+			continue
+		}
+		if _, err := mail.ParseAddress(a.addr); err != nil {
+			return fail(fmt.Sprintf("%s address %q: %v", a.name, a.addr, err))
+		}
+	}
+	return s, nil
+}
+
+// cleanAddress puts a postal address written on several lines on one.
+func cleanAddress(s string) string {
+	var parts []string
+	for line := range strings.Lines(s) {
+		if line = cleanLine(line); line != "" {
+			parts = append(parts, line)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func parseText(part, src string) (*texttemplate.Template, error) {
+	t, err := texttemplate.New(part).Option("missingkey=error").Funcs(funcs).Parse(src)
+	if err != nil {
+		return nil, templateError(part, src, err)
+	}
+	if err := checkNoLayoutCalls(part, src, t.Tree, len(t.Templates())); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func parseHTML(src string) (*htmltemplate.Template, error) {
+	t, err := htmltemplate.New(partHTML).Option("missingkey=error").Funcs(funcs).Parse(src)
+	if err != nil {
+		return nil, templateError(partHTML, src, err)
+	}
+	if err := checkNoLayoutCalls(partHTML, src, t.Tree, len(t.Templates())); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+var layoutCallRE = regexp.MustCompile(`\{\{-?\s*(define|template|block)\b`)
+
+// checkNoLayoutCalls rejects {{define}}, {{template}} and {{block}}. Bodies are parsed in a
+// template set of their own, so these could not reach the layout anyway; rejecting them
+// says so plainly instead of letting a body look as if it overrode "notice". The regular
+// expression finds where; the parse tree is the judge when the expression misses (it cannot
+// tell a comment from an action, which is fine: it only places the message).
+func checkNoLayoutCalls(part, src string, tree *parse.Tree, ntemplates int) error {
+	if m := layoutCallRE.FindStringSubmatchIndex(src); m != nil {
+		line, col := position(src, m[0])
+		return &Error{Part: part, Line: line, Column: col,
+			Msg: fmt.Sprintf("{{%s}} is not allowed in a campaign: the layout and its notices cannot be called or redefined", src[m[2]:m[3]])}
+	}
+	var found parse.Node
+	var walk func(n parse.Node)
+	walk = func(n parse.Node) {
+		if found != nil || n == nil {
+			return
+		}
+		switch n := n.(type) {
+		case *parse.TemplateNode:
+			found = n
+		case *parse.ListNode:
+			if n == nil {
+				return
+			}
+			for _, c := range n.Nodes {
+				walk(c)
+			}
+		case *parse.IfNode:
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.RangeNode:
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.WithNode:
+			walk(n.List)
+			walk(n.ElseList)
+		}
+	}
+	if tree != nil {
+		walk(tree.Root)
+	}
+	if found != nil || ntemplates > 1 {
+		e := &Error{Part: part, Msg: "{{define}}, {{template}} and {{block}} are not allowed in a campaign"}
+		if found != nil {
+			e.Line, e.Column = position(src, int(found.Position()))
+		}
+		return e
+	}
+	return nil
+}
+
+// templateLocRE matches the location text/template and html/template put before a message:
+// "template: html body:3:12: " or "template: subject:1: ".
+var templateLocRE = regexp.MustCompile(`^(?:html/)?template: ?([^:]+):(\d+)(?::(\d+))?: `)
+
+// execPrefixRE matches the executing-at part of an execution error.
+var execPrefixRE = regexp.MustCompile(`^executing "[^"]*" at <[^>]*>: `)
+
+var unknownFieldRE = regexp.MustCompile(`^can't evaluate field (\w+) in type \*?(?:[\w/]+\.)?(\w+)$`)
+
+var quotedRE = regexp.MustCompile(`"([^"]+)"`)
+
+// templateError turns an error of text/template or html/template about the template src into
+// an *Error that says where, in lines and characters counted from 1.
+func templateError(part, src string, err error) error {
+	var he *htmltemplate.Error
+	if errors.As(err, &he) && he.Node != nil {
+		line, col := position(src, int(he.Node.Position()))
+		return &Error{Part: part, Line: line, Column: col, Msg: he.Description}
+	}
+	full := err.Error()
+	m := templateLocRE.FindStringSubmatchIndex(full)
+	if m == nil {
+		msg := strings.TrimPrefix(strings.TrimPrefix(full, "html/template:"+part+": "), "template: "+part+": ")
+		return &Error{Part: part, Msg: msg}
+	}
+	line, _ := strconv.Atoi(full[m[4]:m[5]])
+	col := 0
+	if m[6] >= 0 {
+		// text/template counts columns in bytes from 0; people count characters from 1.
+		b, _ := strconv.Atoi(full[m[6]:m[7]])
+		col = columnOf(src, line, b)
+	}
+	msg := execPrefixRE.ReplaceAllString(full[m[1]:], "")
+	if fm := unknownFieldRE.FindStringSubmatch(msg); fm != nil {
+		if fm[2] == "data" {
+			msg = fmt.Sprintf("unknown field %q (lead fields are .Lead.%s and the like)", fm[1], fm[1])
+		} else {
+			msg = fmt.Sprintf("unknown field %q of %s", fm[1], fm[2])
+		}
+	}
+	if col == 0 {
+		// Parse errors give only the line; the token they quote is usually findable on it.
+		if q := quotedRE.FindStringSubmatch(msg); q != nil {
+			col = findInLine(src, line, q[1])
+		}
+	}
+	return &Error{Part: part, Line: line, Column: col, Msg: msg}
+}
+
+// position returns the 1-based line and character column of byte offset off in s.
+func position(s string, off int) (line, col int) {
+	off = min(max(off, 0), len(s))
+	before := s[:off]
+	line = 1 + strings.Count(before, "\n")
+	return line, 1 + utf8.RuneCountInString(before[strings.LastIndexByte(before, '\n')+1:])
+}
+
+// lineText returns line n (1-based) of s.
+func lineText(s string, n int) string {
+	for l := range strings.Lines(s) {
+		if n--; n == 0 {
+			return strings.TrimRight(l, "\r\n")
+		}
+	}
+	return ""
+}
+
+// columnOf converts a 0-based byte column on line n of s to a 1-based character column.
+func columnOf(s string, n, byteCol int) int {
+	l := lineText(s, n)
+	return 1 + utf8.RuneCountInString(l[:min(max(byteCol, 0), len(l))])
+}
+
+// findInLine returns the character column of token inside an action on line n of s, or 0.
+func findInLine(s string, n int, token string) int {
+	l := lineText(s, n)
+	from := max(strings.Index(l, "{{"), 0)
+	i := strings.Index(l[from:], token)
+	if i < 0 {
+		return 0
+	}
+	return 1 + utf8.RuneCountInString(l[:from+i])
+}
+
+// lineCol formats byte offset off of s for a message.
+func lineCol(s string, off int) string {
+	line, col := position(s, off)
+	return fmt.Sprintf("line %d, column %d", line, col)
+}
+
+// sampleError turns an error from rendering the sample lead into one about the campaign.
+func (c *Compiled) sampleError(err error, camp Campaign) error {
+	var re *renderError
+	if !errors.As(err, &re) {
+		return err
+	}
+	src := map[string]string{partSubject: camp.Subject, partHTML: camp.HTML, partText: camp.Text}[re.part]
+	var be *bodyError
+	if errors.As(re.err, &be) {
+		// The body check reads the rendered body, whose lines are the template's unless an
+		// action wrote several; the message says so.
+		line, col := position(re.rendered, be.pos)
+		return &Error{Part: re.part, Line: line, Column: col, Msg: be.msg + " (position in the body as rendered for a sample lead)"}
+	}
+	if src == "" {
+		return &Error{Part: re.part, Msg: re.err.Error()}
+	}
+	return templateError(re.part, src, re.err)
+}
+
+// sampleTime is the retrieval date of the sample source.
+var sampleTime = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
+
+// sampleLead returns a lead with every field set, so that rendering it reaches every field a
+// template names.
+func sampleLead(country string) *leadmailer.Lead {
+	l := &leadmailer.Lead{
+		ID: 1, Email: "anna.virtanen@example.com", Name: "Anna Virtanen", Company: "Example Oy",
+		Country: country, BusinessID: "1234567-8", JobTitle: "Purchasing Manager",
+		Website: "https://example.com", Phone: "+358 40 123 4567", City: "Helsinki",
+		State: leadmailer.LeadActive, CreatedAt: sampleTime, UpdatedAt: sampleTime, FirstRunID: 1,
+	}
+	for i := range l.FieldRuns {
+		l.FieldRuns[i] = 1
+	}
+	return l
+}
