@@ -51,6 +51,7 @@ func commands() []*command {
 		importCommand(),
 		leadsCommand(),
 		importsCommand(),
+		configCommand(),
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/config"
 	"github.com/leadmailer/leadmailer/store"
 )
 
@@ -185,9 +186,17 @@ func TestInitCreatesDataDirAndIsIdempotent(t *testing.T) {
 	abs, _ := filepath.Abs(data)
 	mustContain(t, "init output", first.stdout, abs, "schema version "+strconv.Itoa(version))
 
+	mustContain(t, "init output", first.stdout, "leadmailer.toml", "CHANGE-ME")
+	cfgPath := filepath.Join(data, config.FileName)
+	if err := os.WriteFile(cfgPath, []byte("# edited by hand\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	second := lm(t, data, "init")
-	if second.stdout != first.stdout {
-		t.Errorf("second init printed %q, want the same as the first, %q", second.stdout, first.stdout)
+	if want, _, _ := strings.Cut(first.stdout, "\n"); second.stdout != want+"\n" {
+		t.Errorf("second init printed %q, want only the first line of the first, %q", second.stdout, want)
+	}
+	if cfg, _ := os.ReadFile(cfgPath); string(cfg) != "# edited by hand\n" {
+		t.Errorf("second init replaced the configuration file with:\n%s", cfg)
 	}
 	again, err := os.ReadFile(filepath.Join(data, secretFile))
 	if err != nil {
@@ -196,6 +205,27 @@ func TestInitCreatesDataDirAndIsIdempotent(t *testing.T) {
 	if !bytes.Equal(again, key) {
 		t.Error("second init replaced secret.key; it must be written once and never replaced")
 	}
+}
+
+func TestConfigCheckNamesPlaceholders(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "data")
+	before := lm(t, data, "config", "check")
+	mustContain(t, "config check before init", before.stdout, "No configuration file", "public_url is not set")
+	lm(t, data, "init")
+	after := lm(t, data, "config", "check")
+	mustContain(t, "config check after init", after.stdout, "valid, 0 source(s)",
+		"sender.company in "+filepath.Join(data, config.FileName)+" is still a placeholder")
+
+	bad := filepath.Join(t.TempDir(), "bad.toml")
+	if err := os.WriteFile(bad, []byte("[sending]\nconcurency = 3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, map[string]string{"LEADMAILER_DATA": data}, "", "config", "check", "--config", bad)
+	if r.code != exitError {
+		t.Errorf("config check of a misspelt key: exit %d, want %d", r.code, exitError)
+	}
+	mustContain(t, "stderr", r.stderr, "unknown key sending.concurency")
 }
 
 func TestEveryCommandCreatesMissingDataDir(t *testing.T) {
@@ -588,6 +618,9 @@ func TestHelp(t *testing.T) {
 		{[]string{"help", "imports"}, "leadmailer imports show ID"},
 		{[]string{"imports", "--help"}, "leadmailer imports show ID"},
 		{[]string{"imports", "show", "-h"}, "leadmailer imports show ID"},
+		{[]string{"help", "config"}, "leadmailer config check"},
+		{[]string{"config", "--help"}, "leadmailer config check"},
+		{[]string{"config", "example"}, "[[sources]]"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+
+	"github.com/leadmailer/leadmailer/config"
 )
 
 func initCommand() *command {
@@ -12,8 +14,10 @@ func initCommand() *command {
 		summary: "create the data directory and database (safe to run again)",
 		usage: `Usage: leadmailer init [--data DIR]
 
-Creates the data directory, its secret key and the database, or brings an existing database's
-schema up to date. Running it again changes nothing. Other commands do this on their own, so
+Creates the data directory, its secret key, the database and a starter configuration file
+(leadmailer.toml, with placeholders for the sender that must be filled in before mail can be
+sent), or brings an existing database's schema up to date. Running it again changes nothing:
+an existing configuration file is never overwritten. Other commands do this on their own, so
 init is only needed to set up a directory ahead of time.
 
 Example:
@@ -41,7 +45,15 @@ func runInit(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	wrote, err := writeStarterConfig(*dataDir)
+	if err != nil {
+		return err
+	}
 	abs, _ := filepath.Abs(*dataDir)
 	fmt.Fprintf(e.stdout, "Data directory %s is ready (database schema version %d).\n", abs, version)
+	if wrote {
+		fmt.Fprintf(e.stdout, "Wrote %s: fill in the sender (every CHANGE-ME) before sending mail.\n",
+			filepath.Join(abs, config.FileName))
+	}
 	return nil
 }

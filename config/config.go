@@ -1,0 +1,320 @@
+// Package config reads leadmailer's configuration file, leadmailer.toml: the public address of
+// links in mail, who the sender is, the notice wording, the mail transport, sending limits, the
+// public-database sources and the retention policy. Load returns a validated *Config; every
+// problem is reported with the key that holds it, so a user knows which line to fix.
+//
+// A *Config is read-only after Load and safe for concurrent use.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// FileName is the configuration file's name in the data directory.
+const FileName = "leadmailer.toml"
+
+// Placeholder marks the values leadmailer init writes where only the user knows the answer.
+// Sending refuses to start while any sender value still holds it.
+const Placeholder = "CHANGE-ME"
+
+// Config is the whole configuration file.
+type Config struct {
+	// PublicURL is the base of the links in mail (unsubscribe, privacy), e.g.
+	// "https://leads.example.com". It must be reachable by recipients.
+	PublicURL string    `toml:"public_url"`
+	Sender    Sender    `toml:"sender"`
+	Wording   Wordings  `toml:"wording"`
+	SMTP      SMTP      `toml:"smtp"`
+	Sending   Sending   `toml:"sending"`
+	Sources   []Source  `toml:"sources"`
+	Retention Retention `toml:"retention"`
+	Web       Web       `toml:"web"`
+
+	// Path is the file the configuration was read from; empty when there was none and the
+	// defaults apply.
+	Path string `toml:"-"`
+}
+
+// Sender is who marketing mail comes from. Every message names the company, its postal
+// address and its privacy policy.
+type Sender struct {
+	From             string `toml:"from"`     // "Focus Marketing <marketing@example.com>"
+	ReplyTo          string `toml:"reply_to"` // optional
+	Company          string `toml:"company"`
+	PostalAddress    string `toml:"postal_address"`
+	PrivacyPolicyURL string `toml:"privacy_policy_url"`
+}
+
+// Wordings overrides the notices' wording per language; any key left out keeps leadmailer's
+// own text.
+type Wordings struct {
+	English Wording `toml:"en"`
+	Finnish Wording `toml:"fi"`
+	Swedish Wording `toml:"sv"`
+}
+
+// Wording is the overridable text of the notices in one language.
+type Wording struct {
+	SourceHeading     string `toml:"source_heading"`
+	SourceIntro       string `toml:"source_intro"`
+	RetrievedLabel    string `toml:"retrieved_label"`
+	DataLabel         string `toml:"data_label"`
+	LicenceLabel      string `toml:"licence_label"`
+	DateLayout        string `toml:"date_layout"`
+	ObjectionHeading  string `toml:"objection_heading"`
+	Objection         string `toml:"objection"`
+	UnsubscribeLink   string `toml:"unsubscribe_link"`
+	SenderLabel       string `toml:"sender_label"`
+	PrivacyPolicyLink string `toml:"privacy_policy_link"`
+	// FieldNames names lead fields in the notice's list of data, keyed by field name
+	// ("company", "email"...).
+	FieldNames map[string]string `toml:"field_names"`
+}
+
+// SMTP says how mail leaves leadmailer.
+type SMTP struct {
+	// URL is smtp://user:pass@host:port (STARTTLS when offered; ?starttls=required|none),
+	// smtps://user:pass@host:port (implicit TLS) or outbox://DIR (one .eml file per message).
+	// Empty: the outbox folder in the data directory. LEADMAILER_SMTP_URL overrides it.
+	URL  string `toml:"url"`
+	DKIM DKIM   `toml:"dkim"`
+}
+
+// DKIM signs outgoing mail when KeyFile is set.
+type DKIM struct {
+	Domain   string `toml:"domain"`
+	Selector string `toml:"selector"`
+	KeyFile  string `toml:"key_file"` // PEM private key (RSA or Ed25519)
+}
+
+// Sending limits campaign delivery.
+type Sending struct {
+	Concurrency int     `toml:"concurrency"` // parallel SMTP connections
+	Rate        float64 `toml:"rate"`        // messages per second over all connections; 0: no limit
+	MaxAttempts int     `toml:"max_attempts"`
+	// ConsentOnlyCountries are countries (ISO 3166-1 alpha-2) whose leads are mailed only with
+	// a recorded consent: in Germany, for one, B2B cold e-mail needs it.
+	ConsentOnlyCountries []string `toml:"consent_only_countries"`
+	// MissedAfter is how late a scheduled campaign may still start after downtime; older
+	// ones are marked missed.
+	MissedAfter Duration `toml:"missed_after"`
+}
+
+// Source is a public database leadmailer imports from on a schedule.
+type Source struct {
+	Name     string `toml:"name"`  // used in the CLI and provenance
+	Title    string `toml:"title"` // names the source in the mail notice
+	Kind     string `toml:"kind"`  // "http" or "file"
+	URL      string `toml:"url"`   // kind http
+	Path     string `toml:"path"`  // kind file: a path or glob
+	Format   string `toml:"format"`
+	Records  string `toml:"records"`  // JSON: dotted path to the records array
+	IDField  string `toml:"id_field"` // the record's identifier at the source
+	Schedule string `toml:"schedule"` // cron expression
+	Timezone string `toml:"timezone"` // IANA name; default UTC
+	Licence  string `toml:"licence"`  // attribution the licence asks for
+	// Public says whether the source's data counts as from a public database for the mail
+	// notice. Default true.
+	Public *bool `toml:"public"`
+	// Fields maps lead fields to paths in the record (JSON) or headers (CSV).
+	Fields map[string]string `toml:"fields"`
+	// Headers are sent with every request; "${NAME}" in a value is replaced by the
+	// environment variable NAME, so that API keys stay out of the file and the database.
+	Headers map[string]string `toml:"headers"`
+}
+
+// IsPublic reports whether the source counts as a public database (the default).
+func (s *Source) IsPublic() bool { return s.Public == nil || *s.Public }
+
+// Retention is how long leads are kept.
+type Retention struct {
+	// InactiveAfter: a lead with no activity for this long becomes inactive.
+	InactiveAfter Duration `toml:"inactive_after"`
+	// DeleteAfter: an inactive lead is deleted after this long.
+	DeleteAfter Duration `toml:"delete_after"`
+	// Schedule is when serve applies the policy (cron expression).
+	Schedule string `toml:"schedule"`
+}
+
+// Web configures the web app.
+type Web struct {
+	Listen string `toml:"listen"`
+}
+
+// Defaults returns the configuration used when there is no file, and the base that a file's
+// values replace.
+func Defaults() *Config {
+	return &Config{
+		Sending: Sending{
+			Concurrency: 4, Rate: 50, MaxAttempts: 5,
+			ConsentOnlyCountries: []string{"DE"},
+			MissedAfter:          Duration(24 * time.Hour),
+		},
+		Retention: Retention{
+			InactiveAfter: Duration(730 * 24 * time.Hour),
+			DeleteAfter:   Duration(365 * 24 * time.Hour),
+			Schedule:      "30 2 * * *",
+		},
+		Web: Web{Listen: "127.0.0.1:8080"},
+	}
+}
+
+// Load reads the configuration file at path. When the file does not exist and mustExist is
+// false, it returns the defaults (a fresh data directory has no file yet); with mustExist,
+// as for a file named by --config, a missing file is an error. getenv supplies the
+// environment overrides (LEADMAILER_SMTP_URL); nil means none.
+func Load(path string, mustExist bool, getenv func(string) string) (*Config, error) {
+	cfg := Defaults()
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !mustExist:
+	case err != nil:
+		return nil, fmt.Errorf("read configuration: %w", err)
+	default:
+		if err := cfg.parse(path, data); err != nil {
+			return nil, err
+		}
+		cfg.Path = path
+	}
+	if getenv != nil {
+		if u := getenv("LEADMAILER_SMTP_URL"); u != "" {
+			cfg.SMTP.URL = u
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		where := path
+		if cfg.Path == "" {
+			where = "the configuration"
+		}
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	return cfg, nil
+}
+
+// Parse reads a configuration from TOML text, for tests and "config check"; name is used in
+// errors.
+func Parse(name string, data []byte) (*Config, error) {
+	cfg := Defaults()
+	if err := cfg.parse(name, data); err != nil {
+		return nil, err
+	}
+	cfg.Path = name
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return cfg, nil
+}
+
+func (c *Config) parse(name string, data []byte) error {
+	md, err := toml.Decode(string(data), c)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return fmt.Errorf("%s: line %d: %s", name, pe.Position.Line, pe.Message)
+		}
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	// A misspelt key would otherwise be ignored silently, and a setting the user believes
+	// in would not apply.
+	if undecoded := md.Undecoded(); len(undecoded) > 0 {
+		keys := make([]string, len(undecoded))
+		for i, k := range undecoded {
+			keys[i] = k.String()
+		}
+		return fmt.Errorf("%s: unknown key %s: check its spelling against \"leadmailer config example\"", name, strings.Join(keys, ", "))
+	}
+	return nil
+}
+
+// SenderReady reports, with what to fix, whether the sender is configured well enough to
+// send marketing mail: no value may be missing or still the placeholder init wrote.
+func (c *Config) SenderReady() error {
+	where := c.Path
+	if where == "" {
+		where = "the configuration file (run \"leadmailer init\" to write one)"
+	}
+	var errs []error
+	check := func(key, v, what string) {
+		switch {
+		case strings.TrimSpace(v) == "":
+			errs = append(errs, fmt.Errorf("%s is not set in %s: set it to %s", key, where, what))
+		case strings.Contains(v, Placeholder):
+			errs = append(errs, fmt.Errorf("%s in %s is still a placeholder: set it to %s", key, where, what))
+		}
+	}
+	check("public_url", c.PublicURL, "the https address where recipients reach leadmailer's unsubscribe page")
+	check("sender.from", c.Sender.From, `the From address, e.g. "Focus Marketing <marketing@example.com>"`)
+	check("sender.company", c.Sender.Company, "your company's name")
+	check("sender.postal_address", c.Sender.PostalAddress, "your company's postal address")
+	check("sender.privacy_policy_url", c.Sender.PrivacyPolicyURL, "the address of your privacy policy")
+	return errors.Join(errs...)
+}
+
+// Validate checks every value and returns all problems found, each naming its key.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.PublicURL != "" && !strings.Contains(c.PublicURL, Placeholder) {
+		if err := checkHTTPURL(c.PublicURL); err != nil {
+			add("public_url: %v", err)
+		}
+	}
+	if s := c.Sending; s.Concurrency < 1 || s.Concurrency > 100 {
+		add("sending.concurrency = %d: give a number of SMTP connections from 1 to 100", s.Concurrency)
+	}
+	if c.Sending.Rate < 0 {
+		add("sending.rate = %g: give messages per second, or 0 for no limit", c.Sending.Rate)
+	}
+	if c.Sending.MaxAttempts < 1 {
+		add("sending.max_attempts = %d: give at least 1", c.Sending.MaxAttempts)
+	}
+	for i, cc := range c.Sending.ConsentOnlyCountries {
+		if len(cc) != 2 || strings.ToUpper(cc) != cc {
+			add("sending.consent_only_countries[%d] = %q: give an ISO 3166-1 alpha-2 code such as \"DE\"", i, cc)
+		}
+	}
+	if c.Retention.InactiveAfter <= 0 {
+		add("retention.inactive_after must be longer than zero, e.g. \"730d\"")
+	}
+	if c.Retention.DeleteAfter <= 0 {
+		add("retention.delete_after must be longer than zero, e.g. \"365d\"")
+	}
+	if err := checkSchedule(c.Retention.Schedule, ""); err != nil {
+		add("retention.schedule: %v", err)
+	}
+	seen := map[string]bool{}
+	for i := range c.Sources {
+		s := &c.Sources[i]
+		key := fmt.Sprintf("sources[%d]", i)
+		if s.Name != "" {
+			key = fmt.Sprintf("sources %q", s.Name)
+		}
+		if err := s.validate(); err != nil {
+			add("%s: %v", key, err)
+		}
+		if seen[s.Name] {
+			add("%s: the name is used by another source: names must be unique", key)
+		}
+		seen[s.Name] = true
+	}
+	return errors.Join(errs...)
+}
+
+func checkHTTPURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http or https URL", s)
+	}
+	return nil
+}

@@ -1,0 +1,156 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestExampleParses(t *testing.T) {
+	cfg, err := Parse("example.toml", []byte(Example))
+	if err != nil {
+		t.Fatalf("the example configuration does not parse: %v", err)
+	}
+	if err := cfg.SenderReady(); err != nil {
+		t.Errorf("the example's sender is not ready: %v", err)
+	}
+	if len(cfg.Sources) != 2 {
+		t.Fatalf("got %d sources, want 2", len(cfg.Sources))
+	}
+	prh := cfg.Sources[0]
+	if prh.Name != "prh" || prh.Fields["company"] != "name" || !prh.IsPublic() || prh.Timezone != "Europe/Helsinki" {
+		t.Errorf("first source = %+v", prh)
+	}
+	if got, want := cfg.Retention.InactiveAfter.D(), 730*24*time.Hour; got != want {
+		t.Errorf("retention.inactive_after = %v, want %v", got, want)
+	}
+}
+
+func TestStarterNeedsFillingIn(t *testing.T) {
+	cfg, err := Parse("leadmailer.toml", []byte(Starter))
+	if err != nil {
+		t.Fatalf("the starter configuration does not parse: %v", err)
+	}
+	err = cfg.SenderReady()
+	if err == nil {
+		t.Fatal("a starter configuration's placeholders were accepted for sending")
+	}
+	for _, key := range []string{"public_url", "sender.from", "sender.company", "sender.postal_address", "sender.privacy_policy_url"} {
+		if !strings.Contains(err.Error(), key+" in leadmailer.toml is still a placeholder") {
+			t.Errorf("the error does not name the placeholder %s:\n%v", key, err)
+		}
+	}
+}
+
+func TestErrorsNameTheKey(t *testing.T) {
+	for _, tc := range []struct {
+		name, toml, want string
+	}{
+		{"misspelt key", "pubic_url = \"https://x.example\"", "unknown key pubic_url"},
+		{"misspelt nested key", "[sender]\ncompnay = \"X\"", "unknown key sender.compnay"},
+		{"syntax", "public_url = \"https://x.example\nfoo", "line 1"},
+		{"relative public url", `public_url = "/leads"`, "public_url: \"/leads\" is not an absolute"},
+		{"zero concurrency", "[sending]\nconcurrency = 0", "sending.concurrency = 0"},
+		{"lower-case country", "[sending]\nconsent_only_countries = [\"de\"]", "sending.consent_only_countries[0] = \"de\""},
+		{"bad duration", "[retention]\ninactive_after = \"two years\"", "not a duration"},
+		{"bad retention schedule", "[retention]\nschedule = \"every night\"", "retention.schedule"},
+		{"source without title", sourceTOML(`title = ""`), `sources "reg": title is required`},
+		{"source kind", sourceTOML(`kind = "ftp"`), `sources "reg": kind "ftp"`},
+		{"source schedule", sourceTOML(`schedule = "61 * * * *"`), `sources "reg": schedule`},
+		{"source timezone", sourceTOML(`timezone = "Mars/Olympus"`), `timezone "Mars/Olympus" is unknown`},
+		{"source field", sourceTOML("[sources.fields]\nemial = \"e\""), "fields.emial: not a lead field"},
+		{"source name", strings.Replace(sourceTOML(""), `name = "reg"`, `name = "Reg Ister"`, 1), `name "Reg Ister"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("leadmailer.toml", []byte(tc.toml))
+			if err == nil {
+				t.Fatalf("accepted:\n%s", tc.toml)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// sourceTOML returns a valid http source with extra lines replacing or adding keys.
+func sourceTOML(extra string) string {
+	lines := map[string]string{
+		"name": `name = "reg"`, "title": `title = "Registry"`, "kind": `kind = "http"`,
+		"url": `url = "https://registry.example/api"`, "format": `format = "json"`,
+		"schedule": `schedule = "0 3 * * *"`,
+	}
+	var b strings.Builder
+	b.WriteString("[[sources]]\n")
+	key, _, _ := strings.Cut(extra, " ")
+	for _, k := range []string{"name", "title", "kind", "url", "format", "schedule"} {
+		if k != key {
+			b.WriteString(lines[k] + "\n")
+		}
+	}
+	if !strings.HasPrefix(extra, "[") {
+		b.WriteString(extra + "\n")
+	}
+	if strings.HasPrefix(extra, "[sources.fields]") {
+		b.WriteString(extra + "\n")
+	} else {
+		b.WriteString("[sources.fields]\ncompany = \"name\"\n")
+	}
+	return b.String()
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, FileName)
+	cfg, err := Load(missing, false, nil)
+	if err != nil {
+		t.Fatalf("a missing configuration file is not the defaults: %v", err)
+	}
+	if cfg.Path != "" || cfg.Sending.Concurrency != 4 || cfg.Web.Listen != "127.0.0.1:8080" {
+		t.Errorf("defaults = %+v", cfg)
+	}
+	if _, err := Load(missing, true, nil); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("a missing --config file gave %v, want an error saying it does not exist", err)
+	}
+	if err := os.WriteFile(missing, []byte("[smtp]\nurl = \"outbox://mail\"\n[sending]\nrate = 0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := func(k string) string {
+		if k == "LEADMAILER_SMTP_URL" {
+			return "smtp://relay.example:25"
+		}
+		return ""
+	}
+	cfg, err = Load(missing, false, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Path != missing || cfg.SMTP.URL != "smtp://relay.example:25" || cfg.Sending.Rate != 0 || cfg.Sending.Concurrency != 4 {
+		t.Errorf("loaded %+v: want the file's rate, the environment's SMTP URL and the default concurrency", cfg)
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		str  string
+	}{
+		{"730d", 730 * 24 * time.Hour, "730d"},
+		{"1.5d", 36 * time.Hour, "36h0m0s"},
+		{"36h", 36 * time.Hour, "36h0m0s"},
+		{"90m", 90 * time.Minute, "1h30m0s"},
+	} {
+		d, err := ParseDuration(tc.in)
+		if err != nil || d.D() != tc.want || d.String() != tc.str {
+			t.Errorf("ParseDuration(%q) = %v (%q), %v; want %v (%q)", tc.in, d.D(), d, err, tc.want, tc.str)
+		}
+	}
+	for _, bad := range []string{"", "d", "-3d", "soon", "10 days"} {
+		if _, err := ParseDuration(bad); err == nil {
+			t.Errorf("ParseDuration(%q) succeeded", bad)
+		}
+	}
+}
