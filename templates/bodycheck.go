@@ -20,9 +20,11 @@ import (
 //   - unbalanced markup: every element must be closed, in order, so that no open
 //     <div style="display:none"> or <a> wraps the notice; table parts must sit inside a
 //     table of the body so that a stray <td> cannot close a cell of the layout;
-//   - event-handler attributes (onload=...), CSS escapes in style attributes, and the CSS
-//     properties that can lift a body element over what follows it (position, z-index,
-//     transform) or pull what follows under it (negative margins).
+//   - event-handler attributes (onload=...), links and images whose scheme could run code
+//     (javascript:, data:...), CSS escapes in style attributes, and the CSS properties that
+//     can lift a body element over what follows it (position, z-index, transform, and those
+//     that make a stacking context of their own, such as opacity), paint outside its box
+//     (outline, box-shadow, filter) or pull what follows under it (negative margins).
 //
 // Inside those limits a body may hide its own content as it likes (display:none, white text):
 // it cannot reach the notice, which the layout places after the body's container, in blocks
@@ -59,16 +61,34 @@ var tableParents = map[string][]string{
 	"th":       {"tr"},
 }
 
-// bannedCSS lists the style properties a body may not use; see the comment above.
+// bannedCSS lists the style properties a body may not use, after any vendor prefix
+// (-webkit-, -moz-, -ms-, -o-) is removed: those that lift a box out of the flow or over what
+// follows it (position, z-index, transforms), those that paint outside the element's own box
+// (outline, box-shadow, filter), and those that give an element a stacking context of its own,
+// which a browser paints after the ordinary content that follows it (opacity, mix-blend-mode,
+// isolation, will-change, contain, backdrop-filter).
 var bannedCSS = map[string]bool{
 	"position": true, "z-index": true, "transform": true, "translate": true, "rotate": true,
-	"scale": true,
+	"scale": true, "outline": true, "outline-width": true, "outline-offset": true,
+	"outline-style": true, "outline-color": true, "box-shadow": true, "filter": true,
+	"backdrop-filter": true, "opacity": true, "mix-blend-mode": true, "isolation": true,
+	"will-change": true, "contain": true, "offset": true, "offset-path": true,
+	"offset-distance": true, "perspective": true,
 }
+
+// vendorPrefixes are stripped from a property name before it is looked up in bannedCSS.
+var vendorPrefixes = []string{"-webkit-", "-moz-", "-ms-", "-o-"}
+
+// safeURLSchemes are the schemes a body's links and images may use.
+var safeURLSchemes = []string{"http:", "https:", "mailto:", "tel:", "cid:"}
 
 // bodyError is a problem found in a rendered body, at a byte offset of it.
 type bodyError struct {
 	pos int
 	msg string
+	// tag is how the offending token starts ("<style", "</td", "<!"), to find it in the
+	// template the body was rendered from.
+	tag string
 }
 
 func (e *bodyError) Error() string { return e.msg }
@@ -92,27 +112,27 @@ func checkBody(s string) error {
 		case textToken:
 			continue
 		case commentToken:
-			return &bodyError{t.pos, "an HTML comment is not allowed in a campaign body"}
+			return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: "an HTML comment is not allowed in a campaign body"}
 		case declToken:
-			return &bodyError{t.pos, fmt.Sprintf("%q is not allowed in a campaign body", shorten(t.text))}
+			return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("%q is not allowed in a campaign body", shorten(t.text))}
 		}
 		if t.unterminated {
-			return &bodyError{t.pos, fmt.Sprintf("tag <%s%s is not closed with '>'", slashIf(t.kind == endTag), t.text)}
+			return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("tag <%s%s is not closed with '>'", slashIf(t.kind == endTag), t.text)}
 		}
 		if t.kind == endTag {
 			if len(stack) == 0 {
-				return &bodyError{t.pos, fmt.Sprintf("</%s> closes an element that the body did not open", t.text)}
+				return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("</%s> closes an element that the body did not open", t.text)}
 			}
 			top := stack[len(stack)-1]
 			if top.name != t.text {
-				return &bodyError{t.pos, fmt.Sprintf("</%s> does not match <%s> opened at %s", t.text, top.name, lineCol(s, top.pos))}
+				return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("</%s> does not match <%s> opened at %s", t.text, top.name, lineCol(s, top.pos))}
 			}
 			stack = stack[:len(stack)-1]
 			continue
 		}
 		void, allowed := bodyElements[t.text]
 		if !allowed {
-			return &bodyError{t.pos, fmt.Sprintf("element <%s> is not allowed in a campaign body", t.text)}
+			return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("element <%s> is not allowed in a campaign body", t.text)}
 		}
 		if parents, ok := tableParents[t.text]; ok {
 			parent := ""
@@ -120,12 +140,12 @@ func checkBody(s string) error {
 				parent = stack[len(stack)-1].name
 			}
 			if !slices.Contains(parents, parent) {
-				return &bodyError{t.pos, fmt.Sprintf("<%s> must be inside <%s>", t.text, strings.Join(parents, "> or <"))}
+				return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("<%s> must be inside <%s>", t.text, strings.Join(parents, "> or <"))}
 			}
 		}
 		for _, a := range t.attrs {
 			if err := checkAttr(a); err != "" {
-				return &bodyError{t.pos, fmt.Sprintf("<%s>: %s", t.text, err)}
+				return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("<%s>: %s", t.text, err)}
 			}
 		}
 		if !void {
@@ -134,7 +154,7 @@ func checkBody(s string) error {
 	}
 	if len(stack) > 0 {
 		top := stack[len(stack)-1]
-		return &bodyError{top.pos, fmt.Sprintf("<%s> is never closed", top.name)}
+		return &bodyError{pos: top.pos, tag: "<" + top.name, msg: fmt.Sprintf("<%s> is never closed", top.name)}
 	}
 	return nil
 }
@@ -144,10 +164,42 @@ func checkAttr(a attr) string {
 	if strings.HasPrefix(a.name, "on") {
 		return fmt.Sprintf("event handler attribute %s is not allowed", a.name)
 	}
-	if a.name != "style" {
-		return ""
+	switch a.name {
+	case "href", "src", "background", "action", "formaction", "srcset":
+		return checkURL(a.name, a.value)
+	case "style":
+		return checkStyle(a.value)
 	}
-	css := html.UnescapeString(a.value)
+	return ""
+}
+
+// checkURL rejects a URL attribute whose scheme could run code (javascript:, vbscript:,
+// data:). html/template neutralises such URLs when a lead value supplies them; this catches
+// the ones written into the template itself.
+func checkURL(name, value string) string {
+	u := strings.ToLower(html.UnescapeString(value))
+	// Browsers ignore control characters and spaces in a scheme ("java\tscript:").
+	u = strings.Map(func(r rune) rune {
+		if r <= ' ' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, u)
+	colon := strings.IndexByte(u, ':')
+	if colon < 0 || strings.ContainsAny(u[:colon], "/?#") {
+		return "" // relative
+	}
+	for _, s := range safeURLSchemes {
+		if strings.HasPrefix(u, s) {
+			return ""
+		}
+	}
+	return fmt.Sprintf("%s with scheme %q is not allowed (use http, https, mailto or tel)", name, u[:colon+1])
+}
+
+// checkStyle returns what is wrong with the style attribute value css, or "".
+func checkStyle(css string) string {
+	css = html.UnescapeString(css)
 	// A CSS escape can spell any property name ("posit\69 on"); mail clients need none.
 	if strings.IndexByte(css, '\\') >= 0 {
 		return "CSS escapes (\\) are not allowed in style attributes"
@@ -159,11 +211,17 @@ func checkAttr(a attr) string {
 			continue
 		}
 		name = strings.ToLower(strings.TrimSpace(name))
-		if bannedCSS[name] {
-			return fmt.Sprintf("style property %s is not allowed", name)
+		bare := name
+		for _, p := range vendorPrefixes {
+			bare = strings.TrimPrefix(bare, p)
 		}
-		if strings.HasPrefix(name, "margin") && strings.Contains(value, "-") {
-			return fmt.Sprintf("a negative %s is not allowed", name)
+		if bannedCSS[bare] {
+			return fmt.Sprintf("style property %s is not allowed in a campaign body", name)
+		}
+		// A margin may not be negative, nor computed: calc(100px * cos(pi)) is negative
+		// without a minus sign.
+		if strings.HasPrefix(bare, "margin") && strings.ContainsAny(value, "-(") {
+			return fmt.Sprintf("%s must be zero or positive and not computed", name)
 		}
 	}
 	return ""
@@ -182,6 +240,18 @@ func stripCSSComments(css string) string {
 		// A comment separates tokens, so it becomes a space, not nothing.
 		css = css[:i] + " " + css[i+2+j+2:]
 	}
+}
+
+// tokenStart returns how t starts in s: "<" or "</" and the tag name, or the first two
+// bytes of a comment or declaration.
+func tokenStart(s string, t token) string {
+	switch t.kind {
+	case startTag:
+		return "<" + t.text
+	case endTag:
+		return "</" + t.text
+	}
+	return s[t.pos:min(t.pos+2, len(s))]
 }
 
 func slashIf(b bool) string {

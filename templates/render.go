@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -78,6 +79,8 @@ type renderError struct {
 func (e *renderError) Error() string { return e.part + ": " + e.err.Error() }
 func (e *renderError) Unwrap() error { return e.err }
 
+var errEmptySubject = errors.New("the subject renders empty for this lead")
+
 // ErrNoticeMissing reports a rendered message that lacks a notice it must carry. It means a
 // broken layout or wording, never bad lead data; the message must not be sent.
 var ErrNoticeMissing = errors.New("notice missing")
@@ -99,7 +102,10 @@ func (c *Compiled) Render(r Recipient) (*Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("templates: lead %d: %w", r.Lead.ID, err)
 	}
-	d := data{Lead: r.Lead, Sender: c.sender, UnsubscribeURL: unsubscribe}
+	// Templates get a copy of the lead: they can call its methods, and nothing they do may
+	// reach the caller's lead or another goroutine rendering it.
+	lead := *r.Lead
+	d := data{Lead: &lead, Sender: c.sender, UnsubscribeURL: unsubscribe}
 
 	var b strings.Builder
 	if err := c.subject.Execute(&b, d); err != nil {
@@ -107,7 +113,7 @@ func (c *Compiled) Render(r Recipient) (*Message, error) {
 	}
 	subject := cleanLine(b.String())
 	if subject == "" {
-		return nil, &renderError{part: partSubject, err: errors.New("the subject renders empty")}
+		return nil, &renderError{part: partSubject, err: errEmptySubject}
 	}
 
 	b.Reset()
@@ -129,6 +135,7 @@ func (c *Compiled) Render(r Recipient) (*Message, error) {
 	} else {
 		bodyText = htmlToText(body)
 	}
+	bodyText = defuseSignature(bodyText)
 
 	ld := layoutData{Lang: lang, Subject: subject, W: w, Sources: sources, UnsubscribeURL: unsubscribe, Sender: c.sender}
 	var h strings.Builder
@@ -163,6 +170,22 @@ func (c *Compiled) Render(r Recipient) (*Message, error) {
 	return m, nil
 }
 
+// defuseSignature turns each "-- " line of a text body into "--": mail clients take that
+// line as the start of a signature and dim, fold or cut everything after it, the notices
+// included.
+func defuseSignature(s string) string {
+	if !strings.Contains(s, "-- ") {
+		return s
+	}
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if strings.TrimRight(l, "\r") == "-- " {
+			lines[i] = "--"
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
 // verify checks that text, the layout's part of a message after the body (the HTML part
 // converted to text), carries every notice the message must carry and no source notice when
 // the lead has no public source. The layout is ours, so this is a check on the layout and the
@@ -177,12 +200,8 @@ func verify(text string, d *layoutData) error {
 	}
 	var errs []error
 	if len(d.Sources) > 0 {
-		errs = append(errs, must("source notice heading", d.W.SourceHeading), must("source notice", d.W.SourceIntro))
-		for _, s := range d.Sources {
-			errs = append(errs, must("source title", s.Title), must("retrieval date", s.Retrieved), must("source's fields", s.Fields))
-			if s.Licence != "" {
-				errs = append(errs, must("licence", s.Licence))
-			}
+		if err := hasLines(text, noticeLines(d)); err != nil {
+			errs = append(errs, err)
 		}
 	} else if strings.Contains(text, d.W.SourceHeading) {
 		errs = append(errs, errors.New("a source notice in a message to a lead without public sources"))
@@ -195,6 +214,45 @@ func verify(text string, d *layoutData) error {
 		must("privacy policy link", d.Sender.PrivacyPolicyURL),
 	)
 	return errors.Join(errs...)
+}
+
+// noticeLines returns the lines of the public-source notice as a reader must see them, one
+// after the other: the heading, the statement that the sources are publicly accessible, and
+// for each source its title, retrieval date, the kinds of data it supplied and its licence.
+func noticeLines(d *layoutData) []string {
+	lines := []string{d.W.SourceHeading, d.W.SourceIntro}
+	for _, s := range d.Sources {
+		lines = append(lines, s.Title, d.W.RetrievedLabel+": "+s.Retrieved, d.W.DataLabel+": "+s.Fields)
+		if s.Licence != "" {
+			lines = append(lines, d.W.LicenceLabel+": "+s.Licence)
+		}
+	}
+	return lines
+}
+
+// hasLines reports an ErrNoticeMissing unless want appear in text as consecutive lines,
+// blank lines between them aside, each line's indentation and list bullet ignored.
+func hasLines(text string, want []string) error {
+	var got []string
+	for l := range strings.Lines(text) {
+		l = strings.TrimSpace(l)
+		l = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(l, "* "), "- "))
+		if l != "" {
+			got = append(got, l)
+		}
+	}
+	for i := range got {
+		if len(got)-i >= len(want) && slices.Equal(got[i:i+len(want)], want) {
+			return nil
+		}
+	}
+	// Name the first line that is not where it should be.
+	for i, w := range want {
+		if !slices.Contains(got, w) {
+			return fmt.Errorf("%w: source notice line %d %q", ErrNoticeMissing, i+1, w)
+		}
+	}
+	return fmt.Errorf("%w: the source notice's lines are not together in order", ErrNoticeMissing)
 }
 
 // verifyMarkers checks the HTML tail has the notices' own blocks, not just their words.
