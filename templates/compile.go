@@ -303,6 +303,9 @@ var unknownFieldRE = regexp.MustCompile(`^can't evaluate field (\w+) in type \*?
 
 var quotedRE = regexp.MustCompile(`"([^"]+)"`)
 
+// keywordRE matches the keyword a parse error quotes, as in "unexpected {{end}}".
+var keywordRE = regexp.MustCompile(`\{\{(end|else|break|continue)\}\}`)
+
 // templateError turns an error of text/template or html/template about the template src into
 // an *Error that says where, in lines and characters counted from 1.
 func templateError(part, src string, err error) error {
@@ -339,6 +342,11 @@ func templateError(part, src string, err error) error {
 		// and an unclosed action starts at the line's last "{{".
 		if q := quotedRE.FindStringSubmatch(msg); q != nil {
 			col = findInLine(src, line, q[1])
+		} else if k := keywordRE.FindStringSubmatch(msg); k != nil {
+			l := lineText(src, line)
+			if m := regexp.MustCompile(`\{\{-?\s*` + k[1] + `\b`).FindStringIndex(l); m != nil {
+				col = 1 + utf8.RuneCountInString(l[:m[0]])
+			}
 		} else if strings.HasPrefix(msg, "unclosed action") || strings.HasPrefix(msg, "bad character") {
 			if strings.HasPrefix(msg, "bad character") {
 				msg += " inside an action (is its \"}}\" missing?)"
