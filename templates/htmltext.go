@@ -178,6 +178,17 @@ func (c *textConverter) text(s string) {
 		return
 	}
 	for len(s) > 0 {
+		// Copy a run of printable ASCII at once; the rest rune by rune.
+		n := 0
+		for n < len(s) && s[n] > ' ' && s[n] < utf8.RuneSelf {
+			n++
+		}
+		if n > 0 {
+			c.flushSpace()
+			c.out = append(c.out, s[:n]...)
+			s = s[n:]
+			continue
+		}
 		r, size := utf8.DecodeRuneInString(s)
 		if unicode.IsSpace(r) {
 			c.space = true
