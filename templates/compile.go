@@ -60,7 +60,7 @@ type Compiled struct {
 }
 
 // Error is a problem in a campaign's templates or in what they render. Part is "subject",
-// "html body", "text body" or "sender"; Line and Column (1-based, in characters) locate it
+// "html body", "text body", "sender" or "wording (fi)" (and en, sv); Line and Column (1-based, in characters) locate it
 // in the part's template, or are 0 when unknown.
 type Error struct {
 	Part         string
@@ -97,9 +97,14 @@ var funcs = map[string]any{
 	"trim":  strings.TrimSpace,
 }
 
-// Compile parses and checks a campaign. Every error a template can make is reported here,
-// with its line and column, rather than when the messages are sent: Compile renders the
-// campaign once for a sample lead that has every field set, in each notice language.
+// Compile parses and checks a campaign with its sender and notice wording (the zero Wordings
+// means the defaults). Template errors are reported here, with their line and column, rather
+// than when the messages are sent: Compile rejects {{define}}, {{template}} and {{block}},
+// checks every field a template names in every branch, and renders the campaign in each
+// notice language for two sample leads, one with every field set and a public source and one
+// with only an e-mail address, running on each the checks Render runs on every message.
+// Markup that only some leads get (inside an {{if}} that neither sample takes) is checked
+// when Render renders it for such a lead.
 func Compile(c Campaign, s Sender, w Wordings) (*Compiled, error) {
 	s, err := checkSender(s)
 	if err != nil {
@@ -192,6 +197,9 @@ func checkSender(s Sender) (Sender, error) {
 	for _, a := range []struct{ name, addr string }{{"from", s.From}, {"reply-to", s.ReplyTo}} {
 		if a.addr == "" {
 			continue
+		}
+		if strings.ContainsAny(a.addr, "\r\n") {
+			return fail(fmt.Sprintf("%s address %q has a line break", a.name, a.addr))
 		}
 		if _, err := mail.ParseAddress(a.addr); err != nil {
 			return fail(fmt.Sprintf("%s address %q: %v", a.name, a.addr, err))

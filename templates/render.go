@@ -233,13 +233,19 @@ func noticeLines(d *layoutData) []string {
 // hasLines reports an ErrNoticeMissing unless want appear in text as consecutive lines,
 // blank lines between them aside, each line's indentation and list bullet ignored.
 func hasLines(text string, want []string) error {
+	norm := func(l string) string {
+		l = strings.TrimSpace(l)
+		return strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(l, "* "), "- "))
+	}
 	var got []string
 	for l := range strings.Lines(text) {
-		l = strings.TrimSpace(l)
-		l = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(l, "* "), "- "))
-		if l != "" {
+		if l = norm(l); l != "" {
 			got = append(got, l)
 		}
+	}
+	want = slices.Clone(want)
+	for i := range want {
+		want[i] = norm(want[i])
 	}
 	for i := range got {
 		if len(got)-i >= len(want) && slices.Equal(got[i:i+len(want)], want) {

@@ -78,6 +78,7 @@ func TestSenderErrors(t *testing.T) {
 		{"relative privacy policy", func(s *Sender) { s.PrivacyPolicyURL = "/privacy" }, "privacy policy URL"},
 		{"javascript privacy policy", func(s *Sender) { s.PrivacyPolicyURL = "javascript:alert(1)" }, "privacy policy URL"},
 		{"bad from", func(s *Sender) { s.From = "Focus <marketing@>" }, "from address"},
+		{"line break in reply-to", func(s *Sender) { s.ReplyTo = "sales@focus.example\r\nBcc: all@example.com" }, "has a line break"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := testSender
@@ -275,6 +276,39 @@ func TestLanguageFor(t *testing.T) {
 	for country, want := range map[string]Language{"FI": Finnish, "fi": Finnish, " SE ": Swedish, "DE": English, "": English, "AX": English, "NO": English} {
 		if got := LanguageFor(country); got != want {
 			t.Errorf("LanguageFor(%q) = %q, want %q", country, got, want)
+		}
+	}
+}
+
+// TestRenderConcurrent: one compiled campaign renders for many leads at once (run with -race).
+func TestRenderConcurrent(t *testing.T) {
+	c, err := Compile(finnishCampaign, testSender, Wordings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := c.Render(hostileRecipient())
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for range 20 {
+				m, err := c.Render(hostileRecipient())
+				if err == nil && (m.HTML != want.HTML || m.Text != want.Text) {
+					err = errors.New("a concurrent render differs")
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
 		}
 	}
 }
