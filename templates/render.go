@@ -135,7 +135,7 @@ func (c *Compiled) Render(r Recipient) (*Message, error) {
 	} else {
 		bodyText = htmlToText(body)
 	}
-	bodyText = defuseSignature(bodyText)
+	bodyText = defuseSignature(cleanText(bodyText))
 
 	ld := layoutData{Lang: lang, Subject: subject, W: w, Sources: sources, UnsubscribeURL: unsubscribe, Sender: c.sender}
 	var h strings.Builder
@@ -168,6 +168,34 @@ func (c *Compiled) Render(r Recipient) (*Message, error) {
 		return nil, fmt.Errorf("templates: lead %d: text: %w", r.Lead.ID, err)
 	}
 	return m, nil
+}
+
+// cleanText drops from a text body the characters that could hide what follows them in a
+// terminal or a mail client: control characters other than line feed and tab (escape
+// sequences, carriage returns that let a line overwrite itself, form feeds), bidirectional
+// overrides and invalid UTF-8.
+func cleanText(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || (unicode.IsControl(r) && r != '\n' && r != '\t') || isBidiControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		if r == utf8.RuneError && size == 1 || (unicode.IsControl(r) && r != '\n' && r != '\t') || isBidiControl(r) {
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // defuseSignature turns each "-- " line of a text body into "--": mail clients take that

@@ -312,3 +312,22 @@ func TestRenderConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestTextPartClean: control characters from a text body or a lead value, which could hide
+// the notices in a terminal mail reader, do not reach the text part.
+func TestTextPartClean(t *testing.T) {
+	c, err := Compile(Campaign{Subject: "Hi", HTML: "<p>x</p>", Text: "Hei {{.Lead.Name}}\r\n\fterveisin\u202e"}, testSender, Wordings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := hostileRecipient()
+	r.Lead.Name = "Anna\x1b[8m\x00\xff"
+	m, err := c.Render(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Hei Anna[8m\nterveisin\n\n____"; !strings.HasPrefix(m.Text, want) {
+		t.Errorf("text part starts %q, want %q", m.Text[:40], want)
+	}
+	assertNoticeIntact(t, m, r)
+}
