@@ -19,7 +19,9 @@ import (
 //     follows, <html>/<body>/<head> and form or embedding elements have no place in a body;
 //   - unbalanced markup: every element must be closed, in order, so that no open
 //     <div style="display:none"> or <a> wraps the notice; table parts must sit inside a
-//     table of the body so that a stray <td> cannot close a cell of the layout;
+//     table of the body so that a stray <td> cannot close a cell of the layout, and nothing
+//     but table parts may sit directly inside them (a <table> there would close the body's
+//     table early and let its rows land in the layout's table);
 //   - event-handler attributes (onload=...), links and images whose scheme could run code
 //     (javascript:, data:...), CSS escapes in style attributes, and the CSS properties that
 //     can lift a body element over what follows it (position, z-index, transform, and those
@@ -59,6 +61,19 @@ var tableParents = map[string][]string{
 	"tr":       {"table", "thead", "tbody", "tfoot"},
 	"td":       {"tr"},
 	"th":       {"tr"},
+}
+
+// tableChildren says what may sit directly inside each table-structure element. A browser
+// moves anything else out of the table ("foster parenting"), and a <table> there closes the
+// enclosing table early, after which a <tr> or <td> of the body would close the layout's cell
+// and open rows in the layout's table.
+var tableChildren = map[string][]string{
+	"table":    {"caption", "colgroup", "col", "thead", "tbody", "tfoot", "tr"},
+	"thead":    {"tr"},
+	"tbody":    {"tr"},
+	"tfoot":    {"tr"},
+	"tr":       {"td", "th"},
+	"colgroup": {"col"},
 }
 
 // bannedCSS lists the style properties a body may not use, after any vendor prefix
@@ -134,11 +149,14 @@ func checkBody(s string) error {
 		if !allowed {
 			return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("element <%s> is not allowed in a campaign body", t.text)}
 		}
+		parent := ""
+		if len(stack) > 0 {
+			parent = stack[len(stack)-1].name
+		}
+		if children, ok := tableChildren[parent]; ok && !slices.Contains(children, t.text) {
+			return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("<%s> may not sit directly inside <%s>: put it in a cell", t.text, parent)}
+		}
 		if parents, ok := tableParents[t.text]; ok {
-			parent := ""
-			if len(stack) > 0 {
-				parent = stack[len(stack)-1].name
-			}
 			if !slices.Contains(parents, parent) {
 				return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("<%s> must be inside <%s>", t.text, strings.Join(parents, "> or <"))}
 			}

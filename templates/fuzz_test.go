@@ -24,6 +24,7 @@ var fuzzSeeds = []string{
 	"<div style=\"position:absolute\">x</div>",
 	"<br/><img src=x alt='a'>",
 	"<p>&lt;&amp;&#x3C;</p>",
+	"<table><table></table><tr><td>x</td></tr></table>",
 	"<table><caption>c</caption><colgroup><col></colgroup><tbody><tr><th>h</th></tr></tbody></table>",
 }
 
