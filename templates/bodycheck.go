@@ -110,18 +110,47 @@ func (e *bodyError) Error() string { return e.msg }
 
 type openElement struct {
 	name string
-	pos  int
+	pos  int // where the element was opened, in markupChecker.report
 }
 
 // checkBody returns a *bodyError for the first construct in the rendered HTML body s that
 // could reach the markup after it, or nil.
 func checkBody(s string) error {
-	var stack []openElement
+	c := markupChecker{s: s, report: s}
+	if err := c.run(); err != nil {
+		return err
+	}
+	if len(c.stack) > 0 {
+		top := c.stack[len(c.stack)-1]
+		return &bodyError{pos: top.pos, tag: "<" + top.name, msg: fmt.Sprintf("<%s> is never closed", top.name)}
+	}
+	return nil
+}
+
+// markupChecker applies the body check's rules to the markup of s, starting with the
+// elements already open in stack. checkBody runs it on a whole rendered body; the compile-time
+// check of branches (checkBranches) on each {{if}}, {{with}} and {{range}} of a template.
+type markupChecker struct {
+	s     string
+	stack []openElement
+	// floor is how many elements of stack were opened outside s: s may not close them.
+	floor int
+	// report is the text that positions of open elements refer to, and mapPos (when set)
+	// turns an offset of s into one of report.
+	report string
+	mapPos func(int) int
+	// branch, when set, is called for each placeholder element <lm-branch-N> in s.
+	branch func(n int) error
+}
+
+// run checks s, leaving in c.stack the elements s leaves open.
+func (c *markupChecker) run() error {
+	s := c.s
 	l := lexer{s: s}
 	for {
 		t, ok := l.next()
 		if !ok {
-			break
+			return nil
 		}
 		switch t.kind {
 		case textToken:
@@ -135,14 +164,23 @@ func checkBody(s string) error {
 			return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("tag <%s%s is not closed with '>'", slashIf(t.kind == endTag), t.text)}
 		}
 		if t.kind == endTag {
-			if len(stack) == 0 {
+			if len(c.stack) == 0 {
 				return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("</%s> closes an element that the body did not open", t.text)}
 			}
-			top := stack[len(stack)-1]
+			top := c.stack[len(c.stack)-1]
 			if top.name != t.text {
-				return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("</%s> does not match <%s> opened at %s", t.text, top.name, lineCol(s, top.pos))}
+				return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("</%s> does not match <%s> opened at %s", t.text, top.name, lineCol(c.report, top.pos))}
 			}
-			stack = stack[:len(stack)-1]
+			if len(c.stack) == c.floor {
+				return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("</%s> closes the <%s> opened at %s, outside this {{if}}, {{with}} or {{range}}: open and close it on the same side", t.text, top.name, lineCol(c.report, top.pos))}
+			}
+			c.stack = c.stack[:len(c.stack)-1]
+			continue
+		}
+		if n, ok := branchPlaceholder(t.text); ok && c.branch != nil {
+			if err := c.branch(n); err != nil {
+				return err
+			}
 			continue
 		}
 		void, allowed := bodyElements[t.text]
@@ -150,8 +188,8 @@ func checkBody(s string) error {
 			return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("element <%s> is not allowed in a campaign body", t.text)}
 		}
 		parent := ""
-		if len(stack) > 0 {
-			parent = stack[len(stack)-1].name
+		if len(c.stack) > 0 {
+			parent = c.stack[len(c.stack)-1].name
 		}
 		if children, ok := tableChildren[parent]; ok && !slices.Contains(children, t.text) {
 			return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("<%s> may not sit directly inside <%s>: put it in a cell", t.text, parent)}
@@ -167,14 +205,13 @@ func checkBody(s string) error {
 			}
 		}
 		if !void {
-			stack = append(stack, openElement{t.text, t.pos})
+			pos := t.pos
+			if c.mapPos != nil {
+				pos = c.mapPos(pos)
+			}
+			c.stack = append(c.stack, openElement{t.text, pos})
 		}
 	}
-	if len(stack) > 0 {
-		top := stack[len(stack)-1]
-		return &bodyError{pos: top.pos, tag: "<" + top.name, msg: fmt.Sprintf("<%s> is never closed", top.name)}
-	}
-	return nil
 }
 
 // checkAttr returns what is wrong with a, or "".

@@ -103,8 +103,8 @@ var funcs = map[string]any{
 // checks every field a template names in every branch, and renders the campaign in each
 // notice language for two sample leads, one with every field set and a public source and one
 // with only an e-mail address, running on each the checks Render runs on every message.
-// Markup that only some leads get (inside an {{if}} that neither sample takes) is checked
-// when Render renders it for such a lead.
+// The body check then runs on every branch of {{if}}, {{with}} and {{range}} in the HTML body;
+// only an attribute that some leads get is left to Render's check of each message.
 func Compile(c Campaign, s Sender, w Wordings) (*Compiled, error) {
 	s, err := checkSender(s)
 	if err != nil {
@@ -155,6 +155,11 @@ func Compile(c Campaign, s Sender, w Wordings) (*Compiled, error) {
 		if _, err := cc.Render(bare); err != nil && !errors.Is(err, errEmptySubject) {
 			return nil, cc.sampleError(err, c)
 		}
+	}
+	// The HTML body's tree is now the escaped one html/template executes (comments removed,
+	// stray '<' escaped): check the branches neither sample lead took.
+	if err := checkBranches(c.HTML, cc.html.Tree); err != nil {
+		return nil, err
 	}
 	return cc, nil
 }

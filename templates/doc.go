@@ -19,9 +19,10 @@
 //     <textarea>, <svg>...), an element left open or closed out of order, a table part
 //     outside a table of the body, an event handler, a javascript: link, or a style that can
 //     lift a box over what follows or paint outside it (position, transforms, opacity,
-//     outline, box-shadow, negative margins...). The check runs on the sample leads at
-//     compile time and on every message at render time, since a template can render
-//     different markup for different leads. The tests hold it to a browser-grade HTML5
+//     outline, box-shadow, negative margins...). The check runs at compile time on the
+//     sample leads and on every branch of {{if}}, {{with}} and {{range}} (checkBranches),
+//     and at render time on every message, since a template can render different markup
+//     for different leads. The tests hold it to a browser-grade HTML5
 //     parser: whatever body it accepts leaves the notice rows as for a harmless body.
 //   - Every rendered message is verified: the layout's part of the HTML (converted to text)
 //     and of the text must hold the lines of the source notice together and in order (the
