@@ -4,20 +4,22 @@ import (
 	"fmt"
 	"reflect"
 	"text/template/parse"
+
+	"github.com/leadmailer/leadmailer"
 )
 
 // checkFields reports the first field a template names that does not exist, such as
 // {{.Lead.Nmae}}, wherever it is: rendering the sample leads only reaches the branches of
 // {{if}} they take, and a misspelt field in another branch would otherwise fail at send time.
-// Fields of the data (dot outside {{with}} and {{range}}, and $ everywhere) are checked
-// against the types templates see; what {{with}} and {{range}} set dot to is left to the
-// sample render.
+// Fields are checked against the types templates see: of the data outside {{with}} and
+// {{range}} and through $ everywhere, and of what {{with .Lead}} and the like set dot to;
+// what {{range}} sets dot to is left to the sample render.
 func checkFields(part, src string, tree *parse.Tree) error {
 	if tree == nil {
 		return nil
 	}
 	fc := fieldChecker{part: part, src: src}
-	fc.list(tree.Root, true)
+	fc.list(tree.Root, dataType)
 	return fc.err
 }
 
@@ -28,64 +30,100 @@ type fieldChecker struct {
 
 var dataType = reflect.TypeFor[data]()
 
-func (fc *fieldChecker) list(l *parse.ListNode, rootDot bool) {
+// The dot argument is the type of dot, nil when unknown.
+
+func (fc *fieldChecker) list(l *parse.ListNode, dot reflect.Type) {
 	if l == nil {
 		return
 	}
 	for _, n := range l.Nodes {
-		fc.node(n, rootDot)
+		fc.node(n, dot)
 	}
 }
 
-func (fc *fieldChecker) node(n parse.Node, rootDot bool) {
+func (fc *fieldChecker) node(n parse.Node, dot reflect.Type) {
 	if fc.err != nil || n == nil {
 		return
 	}
 	switch n := n.(type) {
 	case *parse.ActionNode:
-		fc.pipe(n.Pipe, rootDot)
+		fc.pipe(n.Pipe, dot)
 	case *parse.IfNode:
-		fc.pipe(n.Pipe, rootDot)
-		fc.list(n.List, rootDot)
-		fc.list(n.ElseList, rootDot)
+		fc.pipe(n.Pipe, dot)
+		fc.list(n.List, dot)
+		fc.list(n.ElseList, dot)
 	case *parse.WithNode:
-		fc.pipe(n.Pipe, rootDot)
-		fc.list(n.List, false)
-		fc.list(n.ElseList, rootDot)
+		fc.pipe(n.Pipe, dot)
+		fc.list(n.List, fc.pipeType(n.Pipe, dot))
+		fc.list(n.ElseList, dot)
 	case *parse.RangeNode:
-		fc.pipe(n.Pipe, rootDot)
-		fc.list(n.List, false)
-		fc.list(n.ElseList, rootDot)
+		fc.pipe(n.Pipe, dot)
+		fc.list(n.List, nil)
+		fc.list(n.ElseList, dot)
 	case *parse.PipeNode:
-		fc.pipe(n, rootDot)
+		fc.pipe(n, dot)
 	case *parse.FieldNode:
-		if rootDot {
-			fc.path(int(n.Pos), n.Ident, false)
+		if dot != nil {
+			fc.path(int(n.Pos), n.Ident, false, dot, dotOwner(dot))
 		}
 	case *parse.VariableNode:
 		if len(n.Ident) > 1 && n.Ident[0] == "$" {
-			fc.path(int(n.Pos), n.Ident[1:], true)
+			fc.path(int(n.Pos), n.Ident[1:], true, dataType, "the template data")
 		}
 	case *parse.ChainNode:
-		fc.node(n.Node, rootDot)
+		fc.node(n.Node, dot)
 	}
 }
 
-func (fc *fieldChecker) pipe(p *parse.PipeNode, rootDot bool) {
+func (fc *fieldChecker) pipe(p *parse.PipeNode, dot reflect.Type) {
 	if p == nil {
 		return
 	}
 	for _, c := range p.Cmds {
 		for _, a := range c.Args {
-			fc.node(a, rootDot)
+			fc.node(a, dot)
 		}
 	}
+}
+
+// pipeType returns the type of a pipeline that is just a field of dot ({{with .Lead}}), or
+// nil.
+func (fc *fieldChecker) pipeType(p *parse.PipeNode, dot reflect.Type) reflect.Type {
+	if dot == nil || p == nil || len(p.Decl) > 0 || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
+		return nil
+	}
+	f, ok := p.Cmds[0].Args[0].(*parse.FieldNode)
+	if !ok {
+		return nil
+	}
+	t := dot
+	for _, id := range f.Ident {
+		next, ok := fieldType(t, id)
+		if !ok || next == nil {
+			return nil
+		}
+		t = next
+	}
+	return t
+}
+
+// dotOwner names a type for messages about its fields.
+func dotOwner(t reflect.Type) string {
+	switch t {
+	case dataType:
+		return "the template data"
+	case reflect.TypeFor[*leadmailer.Lead]():
+		return "Lead"
+	case reflect.TypeFor[Sender]():
+		return "Sender"
+	}
+	return t.String()
 }
 
 // path checks the field names idents from the data type. pos is where the parser put the
 // node: at the first name when there is one, at the second when there are several (and at
 // the first after "$" for a variable).
-func (fc *fieldChecker) path(pos int, idents []string, variable bool) {
+func (fc *fieldChecker) path(pos int, idents []string, variable bool, t reflect.Type, owner string) {
 	// Offsets of each name's leading dot, for the error's column.
 	offs := make([]int, len(idents))
 	at := pos
@@ -96,8 +134,6 @@ func (fc *fieldChecker) path(pos int, idents []string, variable bool) {
 		offs[i] = at
 		at += len(id) + 1
 	}
-	t := dataType
-	owner := "the template data"
 	for i, id := range idents {
 		next, ok := fieldType(t, id)
 		if !ok {

@@ -71,12 +71,15 @@ type data struct {
 
 // renderError is an error in rendering one part, with what that part rendered to.
 type renderError struct {
+	lead     int64
 	part     string
 	err      error
 	rendered string
 }
 
-func (e *renderError) Error() string { return e.part + ": " + e.err.Error() }
+func (e *renderError) Error() string {
+	return fmt.Sprintf("templates: lead %d: %s: %v", e.lead, e.part, e.err)
+}
 func (e *renderError) Unwrap() error { return e.err }
 
 var errEmptySubject = errors.New("the subject renders empty for this lead")
@@ -109,27 +112,27 @@ func (c *Compiled) Render(r Recipient) (*Message, error) {
 
 	var b strings.Builder
 	if err := c.subject.Execute(&b, d); err != nil {
-		return nil, &renderError{part: partSubject, err: err}
+		return nil, &renderError{lead: r.Lead.ID, part: partSubject, err: err}
 	}
 	subject := cleanLine(b.String())
 	if subject == "" {
-		return nil, &renderError{part: partSubject, err: errEmptySubject}
+		return nil, &renderError{lead: r.Lead.ID, part: partSubject, err: errEmptySubject}
 	}
 
 	b.Reset()
 	if err := c.html.Execute(&b, d); err != nil {
-		return nil, &renderError{part: partHTML, err: err}
+		return nil, &renderError{lead: r.Lead.ID, part: partHTML, err: err}
 	}
 	body := b.String()
 	if err := checkBody(body); err != nil {
-		return nil, &renderError{part: partHTML, err: err, rendered: body}
+		return nil, &renderError{lead: r.Lead.ID, part: partHTML, err: err, rendered: body}
 	}
 
 	var bodyText string
 	if c.text != nil {
 		b.Reset()
 		if err := c.text.Execute(&b, d); err != nil {
-			return nil, &renderError{part: partText, err: err}
+			return nil, &renderError{lead: r.Lead.ID, part: partText, err: err}
 		}
 		bodyText = strings.TrimSpace(b.String())
 	} else {

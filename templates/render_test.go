@@ -26,6 +26,8 @@ func TestTemplateErrors(t *testing.T) {
 		{name: "unknown field in else", html: "<p>{{if .Lead.Name}}x{{else}}{{.Lead.FristName}}{{end}}</p>", wantPart: "html body", wantLine: 1, wantCol: 37, wantMsg: `unknown field "FristName"`},
 		{name: "unknown field through $", html: "<p>{{with .Lead.Name}}{{$.Lead.Nmae}}{{end}}</p>", wantPart: "html body", wantLine: 1, wantCol: 31, wantMsg: `unknown field "Nmae"`},
 		{name: "unknown field in a function argument", html: "<p>{{default .Lead.Nmae .Lead.Name}}</p>", wantPart: "html body", wantLine: 1, wantCol: 19, wantMsg: `unknown field "Nmae"`},
+		{name: "unknown field inside with", html: "<p>{{with .Lead}}{{if .Company}}{{.Compnay}}{{end}}{{end}}</p>", wantPart: "html body", wantLine: 1, wantCol: 35, wantMsg: `unknown field "Compnay" of the lead`},
+		{name: "unknown field of a string inside with", html: "<p>{{with .Lead.City}}{{.Name}}{{end}}</p>", wantPart: "html body", wantLine: 1, wantCol: 25, wantMsg: `unknown field "Name" of string`},
 		{name: "field without .Lead", html: "<p>{{.Name}}</p>", wantPart: "html body", wantLine: 1, wantCol: 6, wantMsg: `unknown field "Name": templates see .Lead, .Sender and .UnsubscribeURL (did you mean .Lead.Name?)`},
 		{name: "field of a string", html: "<p>{{.Lead.Name.First}}</p>", wantPart: "html body", wantLine: 1, wantCol: 16, wantMsg: `unknown field "First" of Name`},
 		{name: "unknown sender field", html: "<p>{{.Sender.Compnay}}</p>", wantPart: "html body", wantLine: 1, wantCol: 13, wantMsg: `unknown field "Compnay" of the sender`},
