@@ -19,10 +19,14 @@ import (
 //     follows, <html>/<body>/<head> and form or embedding elements have no place in a body;
 //   - unbalanced markup: every element must be closed, in order, so that no open
 //     <div style="display:none"> or <a> wraps the notice; table parts must sit inside a
-//     table of the body so that a stray <td> cannot close a cell of the layout;
-//   - event-handler attributes (onload=...), CSS escapes in style attributes, and the CSS
-//     properties that can lift a body element over what follows it (position, z-index,
-//     transform) or pull what follows under it (negative margins).
+//     table of the body so that a stray <td> cannot close a cell of the layout, and nothing
+//     but table parts may sit directly inside them (a <table> there would close the body's
+//     table early and let its rows land in the layout's table);
+//   - event-handler attributes (onload=...), links and images whose scheme could run code
+//     (javascript:, data:...), CSS escapes in style attributes, and the CSS properties that
+//     can lift a body element over what follows it (position, z-index, transform, and those
+//     that make a stacking context of their own, such as opacity), paint outside its box
+//     (outline, box-shadow, filter) or pull what follows under it (negative margins).
 //
 // Inside those limits a body may hide its own content as it likes (display:none, white text):
 // it cannot reach the notice, which the layout places after the body's container, in blocks
@@ -59,84 +63,155 @@ var tableParents = map[string][]string{
 	"th":       {"tr"},
 }
 
-// bannedCSS lists the style properties a body may not use; see the comment above.
+// tableChildren says what may sit directly inside each table-structure element. A browser
+// moves anything else out of the table ("foster parenting"), and a <table> there closes the
+// enclosing table early, after which a <tr> or <td> of the body would close the layout's cell
+// and open rows in the layout's table.
+var tableChildren = map[string][]string{
+	"table":    {"caption", "colgroup", "col", "thead", "tbody", "tfoot", "tr"},
+	"thead":    {"tr"},
+	"tbody":    {"tr"},
+	"tfoot":    {"tr"},
+	"tr":       {"td", "th"},
+	"colgroup": {"col"},
+}
+
+// bannedCSS lists the style properties a body may not use, after any vendor prefix
+// (-webkit-, -moz-, -ms-, -o-) is removed: those that lift a box out of the flow or over what
+// follows it (position, z-index, transforms), those that paint outside the element's own box
+// (outline, box-shadow, filter), and those that give an element a stacking context of its own,
+// which a browser paints after the ordinary content that follows it (opacity, mix-blend-mode,
+// isolation, will-change, contain, backdrop-filter).
 var bannedCSS = map[string]bool{
 	"position": true, "z-index": true, "transform": true, "translate": true, "rotate": true,
-	"scale": true,
+	"scale": true, "outline": true, "outline-width": true, "outline-offset": true,
+	"outline-style": true, "outline-color": true, "box-shadow": true, "filter": true,
+	"backdrop-filter": true, "opacity": true, "mix-blend-mode": true, "isolation": true,
+	"will-change": true, "contain": true, "offset": true, "offset-path": true,
+	"offset-distance": true, "perspective": true,
 }
+
+// vendorPrefixes are stripped from a property name before it is looked up in bannedCSS.
+var vendorPrefixes = []string{"-webkit-", "-moz-", "-ms-", "-o-"}
+
+// safeURLSchemes are the schemes a body's links and images may use.
+var safeURLSchemes = []string{"http:", "https:", "mailto:", "tel:", "cid:"}
 
 // bodyError is a problem found in a rendered body, at a byte offset of it.
 type bodyError struct {
 	pos int
 	msg string
+	// tag is how the offending token starts ("<style", "</td", "<!"), to find it in the
+	// template the body was rendered from.
+	tag string
 }
 
 func (e *bodyError) Error() string { return e.msg }
 
 type openElement struct {
 	name string
-	pos  int
+	pos  int // where the element was opened, in markupChecker.report
 }
 
 // checkBody returns a *bodyError for the first construct in the rendered HTML body s that
 // could reach the markup after it, or nil.
 func checkBody(s string) error {
-	var stack []openElement
+	c := markupChecker{s: s, report: s}
+	if err := c.run(); err != nil {
+		return err
+	}
+	if len(c.stack) > 0 {
+		top := c.stack[len(c.stack)-1]
+		return &bodyError{pos: top.pos, tag: "<" + top.name, msg: fmt.Sprintf("<%s> is never closed", top.name)}
+	}
+	return nil
+}
+
+// markupChecker applies the body check's rules to the markup of s, starting with the
+// elements already open in stack. checkBody runs it on a whole rendered body; the compile-time
+// check of branches (checkBranches) on each {{if}}, {{with}} and {{range}} of a template.
+type markupChecker struct {
+	s     string
+	stack []openElement
+	// floor is how many elements of stack were opened outside s: s may not close them.
+	floor int
+	// report is the text that positions of open elements refer to, and mapPos (when set)
+	// turns an offset of s into one of report.
+	report string
+	mapPos func(int) int
+	// branch, when set, is called for each placeholder element <lm-branch-N> in s.
+	branch func(n int) error
+}
+
+// run checks s, leaving in c.stack the elements s leaves open.
+func (c *markupChecker) run() error {
+	s := c.s
 	l := lexer{s: s}
 	for {
 		t, ok := l.next()
 		if !ok {
-			break
+			return nil
 		}
 		switch t.kind {
 		case textToken:
 			continue
 		case commentToken:
-			return &bodyError{t.pos, "an HTML comment is not allowed in a campaign body"}
+			return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: "an HTML comment is not allowed in a campaign body"}
 		case declToken:
-			return &bodyError{t.pos, fmt.Sprintf("%q is not allowed in a campaign body", shorten(t.text))}
+			return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("%q is not allowed in a campaign body", shorten(t.text))}
 		}
 		if t.unterminated {
-			return &bodyError{t.pos, fmt.Sprintf("tag <%s%s is not closed with '>'", slashIf(t.kind == endTag), t.text)}
+			return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("tag <%s%s is not closed with '>'", slashIf(t.kind == endTag), t.text)}
 		}
 		if t.kind == endTag {
-			if len(stack) == 0 {
-				return &bodyError{t.pos, fmt.Sprintf("</%s> closes an element that the body did not open", t.text)}
+			if len(c.stack) == 0 {
+				return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("</%s> closes an element that the body did not open", t.text)}
 			}
-			top := stack[len(stack)-1]
+			top := c.stack[len(c.stack)-1]
 			if top.name != t.text {
-				return &bodyError{t.pos, fmt.Sprintf("</%s> does not match <%s> opened at %s", t.text, top.name, lineCol(s, top.pos))}
+				return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("</%s> does not match <%s> opened at %s", t.text, top.name, lineCol(c.report, top.pos))}
 			}
-			stack = stack[:len(stack)-1]
+			if len(c.stack) == c.floor {
+				return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("</%s> closes the <%s> opened at %s, outside this {{if}}, {{with}} or {{range}}: open and close it on the same side", t.text, top.name, lineCol(c.report, top.pos))}
+			}
+			c.stack = c.stack[:len(c.stack)-1]
+			continue
+		}
+		if n, ok := branchPlaceholder(t.text); ok && c.branch != nil {
+			if err := c.branch(n); err != nil {
+				return err
+			}
 			continue
 		}
 		void, allowed := bodyElements[t.text]
 		if !allowed {
-			return &bodyError{t.pos, fmt.Sprintf("element <%s> is not allowed in a campaign body", t.text)}
+			return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("element <%s> is not allowed in a campaign body", t.text)}
+		}
+		parent := ""
+		if len(c.stack) > 0 {
+			parent = c.stack[len(c.stack)-1].name
+		}
+		if children, ok := tableChildren[parent]; ok && !slices.Contains(children, t.text) {
+			return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("<%s> may not sit directly inside <%s>: put it in a cell", t.text, parent)}
 		}
 		if parents, ok := tableParents[t.text]; ok {
-			parent := ""
-			if len(stack) > 0 {
-				parent = stack[len(stack)-1].name
-			}
 			if !slices.Contains(parents, parent) {
-				return &bodyError{t.pos, fmt.Sprintf("<%s> must be inside <%s>", t.text, strings.Join(parents, "> or <"))}
+				return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("<%s> must be inside <%s>", t.text, strings.Join(parents, "> or <"))}
 			}
 		}
 		for _, a := range t.attrs {
 			if err := checkAttr(a); err != "" {
-				return &bodyError{t.pos, fmt.Sprintf("<%s>: %s", t.text, err)}
+				return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("<%s>: %s", t.text, err)}
 			}
 		}
 		if !void {
-			stack = append(stack, openElement{t.text, t.pos})
+			pos := t.pos
+			if c.mapPos != nil {
+				pos = c.mapPos(pos)
+			}
+			c.stack = append(c.stack, openElement{t.text, pos})
 		}
 	}
-	if len(stack) > 0 {
-		top := stack[len(stack)-1]
-		return &bodyError{top.pos, fmt.Sprintf("<%s> is never closed", top.name)}
-	}
-	return nil
 }
 
 // checkAttr returns what is wrong with a, or "".
@@ -144,10 +219,42 @@ func checkAttr(a attr) string {
 	if strings.HasPrefix(a.name, "on") {
 		return fmt.Sprintf("event handler attribute %s is not allowed", a.name)
 	}
-	if a.name != "style" {
-		return ""
+	switch a.name {
+	case "href", "src", "background", "action", "formaction", "srcset":
+		return checkURL(a.name, a.value)
+	case "style":
+		return checkStyle(a.value)
 	}
-	css := html.UnescapeString(a.value)
+	return ""
+}
+
+// checkURL rejects a URL attribute whose scheme could run code (javascript:, vbscript:,
+// data:). html/template neutralises such URLs when a lead value supplies them; this catches
+// the ones written into the template itself.
+func checkURL(name, value string) string {
+	u := strings.ToLower(html.UnescapeString(value))
+	// Browsers ignore control characters and spaces in a scheme ("java\tscript:").
+	u = strings.Map(func(r rune) rune {
+		if r <= ' ' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, u)
+	colon := strings.IndexByte(u, ':')
+	if colon < 0 || strings.ContainsAny(u[:colon], "/?#") {
+		return "" // relative
+	}
+	for _, s := range safeURLSchemes {
+		if strings.HasPrefix(u, s) {
+			return ""
+		}
+	}
+	return fmt.Sprintf("%s with scheme %q is not allowed (use http, https, mailto or tel)", name, u[:colon+1])
+}
+
+// checkStyle returns what is wrong with the style attribute value css, or "".
+func checkStyle(css string) string {
+	css = html.UnescapeString(css)
 	// A CSS escape can spell any property name ("posit\69 on"); mail clients need none.
 	if strings.IndexByte(css, '\\') >= 0 {
 		return "CSS escapes (\\) are not allowed in style attributes"
@@ -159,11 +266,17 @@ func checkAttr(a attr) string {
 			continue
 		}
 		name = strings.ToLower(strings.TrimSpace(name))
-		if bannedCSS[name] {
-			return fmt.Sprintf("style property %s is not allowed", name)
+		bare := name
+		for _, p := range vendorPrefixes {
+			bare = strings.TrimPrefix(bare, p)
 		}
-		if strings.HasPrefix(name, "margin") && strings.Contains(value, "-") {
-			return fmt.Sprintf("a negative %s is not allowed", name)
+		if bannedCSS[bare] {
+			return fmt.Sprintf("style property %s is not allowed in a campaign body", name)
+		}
+		// A margin may not be negative, nor computed: calc(100px * cos(pi)) is negative
+		// without a minus sign.
+		if strings.HasPrefix(bare, "margin") && strings.ContainsAny(value, "-(") {
+			return fmt.Sprintf("%s must be zero or positive and not computed", name)
 		}
 	}
 	return ""
@@ -182,6 +295,18 @@ func stripCSSComments(css string) string {
 		// A comment separates tokens, so it becomes a space, not nothing.
 		css = css[:i] + " " + css[i+2+j+2:]
 	}
+}
+
+// tokenStart returns how t starts in s: "<" or "</" and the tag name, or the first two
+// bytes of a comment or declaration.
+func tokenStart(s string, t token) string {
+	switch t.kind {
+	case startTag:
+		return "<" + t.text
+	case endTag:
+		return "</" + t.text
+	}
+	return s[t.pos:min(t.pos+2, len(s))]
 }
 
 func slashIf(b bool) string {

@@ -60,7 +60,7 @@ type Compiled struct {
 }
 
 // Error is a problem in a campaign's templates or in what they render. Part is "subject",
-// "html body", "text body" or "sender"; Line and Column (1-based, in characters) locate it
+// "html body", "text body", "sender" or "wording (fi)" (and en, sv); Line and Column (1-based, in characters) locate it
 // in the part's template, or are 0 when unknown.
 type Error struct {
 	Part         string
@@ -97,9 +97,14 @@ var funcs = map[string]any{
 	"trim":  strings.TrimSpace,
 }
 
-// Compile parses and checks a campaign. Every error a template can make is reported here,
-// with its line and column, rather than when the messages are sent: Compile renders the
-// campaign once for a sample lead that has every field set, in each notice language.
+// Compile parses and checks a campaign with its sender and notice wording (the zero Wordings
+// means the defaults). Template errors are reported here, with their line and column, rather
+// than when the messages are sent: Compile rejects {{define}}, {{template}} and {{block}},
+// checks every field a template names in every branch, and renders the campaign in each
+// notice language for two sample leads, one with every field set and a public source and one
+// with only an e-mail address, running on each the checks Render runs on every message.
+// The body check then runs on every branch of {{if}}, {{with}} and {{range}} in the HTML body;
+// only an attribute that some leads get is left to Render's check of each message.
 func Compile(c Campaign, s Sender, w Wordings) (*Compiled, error) {
 	s, err := checkSender(s)
 	if err != nil {
@@ -129,17 +134,54 @@ func Compile(c Campaign, s Sender, w Wordings) (*Compiled, error) {
 	if cc.layoutText, err = texttemplate.New("text layout").ParseFS(layoutFiles, "layout/text.tmpl"); err != nil {
 		return nil, fmt.Errorf("templates: text layout: %w", err)
 	}
+	if err := checkWordings(cc.wordings); err != nil {
+		return nil, err
+	}
+	// Render the campaign for sample leads in every notice language: once with every field
+	// set and a public source, once with only the e-mail address and no public source, so
+	// that the branches of {{if}} on empty fields are reached too.
 	sources := []PublicSource{{
 		Name: "sample", Title: "Sample public register", Licence: "CC BY 4.0",
 		RetrievedAt: sampleTime, Fields: []leadmailer.Field{leadmailer.FieldCompany, leadmailer.FieldCountry},
 	}}
 	for _, country := range []string{"FI", "SE", "DE"} {
-		r := Recipient{Lead: sampleLead(country), PublicSources: sources, UnsubscribeURL: "https://example.com/unsubscribe?t=sample"}
-		if _, err := cc.Render(r); err != nil {
+		full := Recipient{Lead: sampleLead(country), PublicSources: sources, UnsubscribeURL: "https://example.com/unsubscribe?t=sample"}
+		if _, err := cc.Render(full); err != nil {
+			return nil, cc.sampleError(err, c)
+		}
+		bare := Recipient{Lead: &leadmailer.Lead{ID: 1, Email: "lead@example.com", Country: country}, UnsubscribeURL: full.UnsubscribeURL}
+		// A subject made only of lead fields renders empty for this lead; that is for
+		// Render to refuse per lead, not a fault of the campaign.
+		if _, err := cc.Render(bare); err != nil && !errors.Is(err, errEmptySubject) {
 			return nil, cc.sampleError(err, c)
 		}
 	}
+	// The HTML body's tree is now the escaped one html/template executes (comments removed,
+	// stray '<' escaped): check the branches neither sample lead took.
+	if err := checkBranches(c.HTML, cc.html.Tree); err != nil {
+		return nil, err
+	}
 	return cc, nil
+}
+
+// checkWordings rejects a wording the notices cannot be made of: a date layout without the
+// day, month and year, or a source heading that also appears in the other notices (the
+// renderer tells messages with and without a source notice apart by that heading).
+func checkWordings(ws Wordings) error {
+	for _, lang := range []Language{English, Finnish, Swedish} {
+		w := ws.For(lang)
+		part := "wording (" + string(lang) + ")"
+		back, err := time.Parse(w.DateLayout, sampleTime.Format(w.DateLayout))
+		if err != nil || back.Year() != sampleTime.Year() || back.YearDay() != sampleTime.YearDay() {
+			return &Error{Part: part, Msg: fmt.Sprintf("date layout %q does not show the day, month and year (write it as Go writes 2 January 2006, e.g. \"2.1.2006\")", w.DateLayout)}
+		}
+		for _, other := range []string{w.ObjectionHeading, w.Objection, w.UnsubscribeLink, w.SenderLabel, w.PrivacyPolicyLink} {
+			if strings.Contains(other, w.SourceHeading) {
+				return &Error{Part: part, Msg: fmt.Sprintf("the source notice heading %q also appears in %q; choose a heading of its own", w.SourceHeading, other)}
+			}
+		}
+	}
+	return nil
 }
 
 func checkSender(s Sender) (Sender, error) {
@@ -160,6 +202,9 @@ func checkSender(s Sender) (Sender, error) {
 	for _, a := range []struct{ name, addr string }{{"from", s.From}, {"reply-to", s.ReplyTo}} {
 		if a.addr == "" {
 			continue
+		}
+		if strings.ContainsAny(a.addr, "\r\n") {
+			return fail(fmt.Sprintf("%s address %q has a line break", a.name, a.addr))
 		}
 		if _, err := mail.ParseAddress(a.addr); err != nil {
 			return fail(fmt.Sprintf("%s address %q: %v", a.name, a.addr, err))
@@ -187,6 +232,9 @@ func parseText(part, src string) (*texttemplate.Template, error) {
 	if err := checkNoLayoutCalls(part, src, t.Tree, len(t.Templates())); err != nil {
 		return nil, err
 	}
+	if err := checkFields(part, src, t.Tree); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
@@ -196,6 +244,9 @@ func parseHTML(src string) (*htmltemplate.Template, error) {
 		return nil, templateError(partHTML, src, err)
 	}
 	if err := checkNoLayoutCalls(partHTML, src, t.Tree, len(t.Templates())); err != nil {
+		return nil, err
+	}
+	if err := checkFields(partHTML, src, t.Tree); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -265,13 +316,15 @@ var unknownFieldRE = regexp.MustCompile(`^can't evaluate field (\w+) in type \*?
 
 var quotedRE = regexp.MustCompile(`"([^"]+)"`)
 
+// keywordRE matches the keyword a parse error quotes, as in "unexpected {{end}}".
+var keywordRE = regexp.MustCompile(`\{\{(end|else|break|continue)\}\}`)
+
 // templateError turns an error of text/template or html/template about the template src into
 // an *Error that says where, in lines and characters counted from 1.
 func templateError(part, src string, err error) error {
 	var he *htmltemplate.Error
-	if errors.As(err, &he) && he.Node != nil {
-		line, col := position(src, int(he.Node.Position()))
-		return &Error{Part: part, Line: line, Column: col, Msg: he.Description}
+	if errors.As(err, &he) {
+		return escapeError(part, src, he)
 	}
 	full := err.Error()
 	m := templateLocRE.FindStringSubmatchIndex(full)
@@ -288,16 +341,32 @@ func templateError(part, src string, err error) error {
 	}
 	msg := execPrefixRE.ReplaceAllString(full[m[1]:], "")
 	if fm := unknownFieldRE.FindStringSubmatch(msg); fm != nil {
-		if fm[2] == "data" {
-			msg = fmt.Sprintf("unknown field %q (lead fields are .Lead.%s and the like)", fm[1], fm[1])
-		} else {
-			msg = fmt.Sprintf("unknown field %q of %s", fm[1], fm[2])
+		owner := fm[2]
+		if owner == "data" {
+			owner = "the template data"
 		}
+		msg = unknownFieldMsg(fm[1], owner)
+	}
+	if msg == "unexpected EOF" {
+		msg = "the template ends too early: an {{if}}, {{range}} or {{with}} is missing its {{end}}"
 	}
 	if col == 0 {
-		// Parse errors give only the line; the token they quote is usually findable on it.
+		// Parse errors give only the line; the token they quote is usually findable on it,
+		// and an unclosed action starts at the line's last "{{".
 		if q := quotedRE.FindStringSubmatch(msg); q != nil {
 			col = findInLine(src, line, q[1])
+		} else if k := keywordRE.FindStringSubmatch(msg); k != nil {
+			l := lineText(src, line)
+			if m := regexp.MustCompile(`\{\{-?\s*` + k[1] + `\b`).FindStringIndex(l); m != nil {
+				col = 1 + utf8.RuneCountInString(l[:m[0]])
+			}
+		} else if strings.HasPrefix(msg, "unclosed action") || strings.HasPrefix(msg, "bad character") {
+			if strings.HasPrefix(msg, "bad character") {
+				msg += " inside an action (is its \"}}\" missing?)"
+			}
+			if l := lineText(src, line); strings.LastIndex(l, "{{") >= 0 {
+				col = 1 + utf8.RuneCountInString(l[:strings.LastIndex(l, "{{")])
+			}
 		}
 	}
 	return &Error{Part: part, Line: line, Column: col, Msg: msg}
@@ -353,8 +422,13 @@ func (c *Compiled) sampleError(err error, camp Campaign) error {
 	src := map[string]string{partSubject: camp.Subject, partHTML: camp.HTML, partText: camp.Text}[re.part]
 	var be *bodyError
 	if errors.As(re.err, &be) {
-		// The body check reads the rendered body, whose lines are the template's unless an
-		// action wrote several; the message says so.
+		// Lead values are escaped, so every tag of the rendered body comes from the
+		// template's text: the n-th "<style" of the rendered body is the n-th of the
+		// template's markup, unless an {{if}} left out an earlier one.
+		if off, ok := sourceOffset(src, re.rendered, be); ok {
+			line, col := position(src, off)
+			return &Error{Part: re.part, Line: line, Column: col, Msg: be.msg}
+		}
 		line, col := position(re.rendered, be.pos)
 		return &Error{Part: re.part, Line: line, Column: col, Msg: be.msg + " (position in the body as rendered for a sample lead)"}
 	}
@@ -362,6 +436,35 @@ func (c *Compiled) sampleError(err error, camp Campaign) error {
 		return &Error{Part: re.part, Msg: re.err.Error()}
 	}
 	return templateError(re.part, src, re.err)
+}
+
+// sourceOffset finds in the template src the token the body check stopped at in rendered.
+func sourceOffset(src, rendered string, be *bodyError) (int, bool) {
+	if be.tag == "" {
+		return 0, false
+	}
+	n := len(tagOffsets(rendered[:be.pos], be.tag))
+	offs := tagOffsets(skeleton(src), be.tag)
+	if n >= len(offs) {
+		return 0, false
+	}
+	return offs[n], true
+}
+
+// tagOffsets returns where tag ("<td", "</td", "<!") starts in s, ignoring case, not
+// counting longer names ("<tr" is not at "<track").
+func tagOffsets(s, tag string) []int {
+	var offs []int
+	for i := 0; i+len(tag) <= len(s); i++ {
+		if !strings.EqualFold(s[i:i+len(tag)], tag) {
+			continue
+		}
+		if j := i + len(tag); isASCIILetter(tag[len(tag)-1]) && j < len(s) && !isHTMLSpace(s[j]) && s[j] != '/' && s[j] != '>' {
+			continue
+		}
+		offs = append(offs, i)
+	}
+	return offs
 }
 
 // sampleTime is the retrieval date of the sample source.
@@ -380,4 +483,132 @@ func sampleLead(country string) *leadmailer.Lead {
 		l.FieldRuns[i] = 1
 	}
 	return l
+}
+
+// contextDumpRE matches the internal state html/template prints in some messages.
+var contextDumpRE = regexp.MustCompile(`:? ?\{state\w*[^}]*\}(, \{state\w*[^}]*\})?`)
+
+// escapeError turns an error of html/template's escaper into an *Error that says where and
+// what to fix in the words of the body's author rather than of the escaper's states.
+func escapeError(part, src string, he *htmltemplate.Error) error {
+	e := &Error{Part: part, Msg: strings.TrimSpace(contextDumpRE.ReplaceAllString(he.Description, ""))}
+	if he.Node != nil {
+		e.Line, e.Column = position(src, int(he.Node.Position()))
+	} else if he.Line > 0 {
+		e.Line = he.Line
+	}
+	switch he.ErrorCode {
+	case htmltemplate.ErrEndContext:
+		e.Msg = "the body ends inside a tag, an attribute, a comment or an element such as <textarea>: close it"
+		if off, what, ok := findUnclosed(src); ok {
+			e.Line, e.Column = position(src, off)
+			e.Msg = what + " is never closed"
+		}
+	case htmltemplate.ErrBranchEnd:
+		e.Msg = "the branches of this action leave the markup in different states: close in each branch the tags, attributes, comments and elements it opens"
+	case htmltemplate.ErrRangeLoopReentry:
+		e.Msg = "each pass of this {{range}} must close the tags, attributes and comments it opens"
+	}
+	return e
+}
+
+// skeleton returns src with every action ({{...}}) and every HTML comment (which
+// html/template removes from the body) overwritten by 'x's, keeping line breaks: the markup
+// as the lexer sees it, at the same offsets as in src.
+func skeleton(src string) string {
+	b := []byte(src)
+	blank := func(from, to int) {
+		for i := from; i < to && i < len(b); i++ {
+			if b[i] != '\n' {
+				b[i] = 'x'
+			}
+		}
+	}
+	for i := 0; i < len(src); {
+		j := strings.Index(src[i:], "{{")
+		if j < 0 {
+			break
+		}
+		start := i + j
+		end := actionEnd(src, start+2)
+		blank(start, end)
+		i = end
+	}
+	s := string(b)
+	for i := 0; i < len(s); {
+		j := strings.Index(s[i:], "<!--")
+		if j < 0 {
+			break
+		}
+		start := i + j
+		k := strings.Index(s[start+4:], "-->")
+		if k < 0 {
+			break // an unclosed comment stays for findUnclosed to see
+		}
+		blank(start, start+4+k+3)
+		s, i = string(b), start+4+k+3
+	}
+	return string(b)
+}
+
+// actionEnd returns the offset just after the "}}" that closes the action whose text starts
+// at i, skipping quoted strings and comments; len(src) when there is none.
+func actionEnd(src string, i int) int {
+	for i < len(src) {
+		switch c := src[i]; {
+		case c == '"' || c == '\'' || c == '`':
+			i++
+			for i < len(src) && src[i] != c {
+				if src[i] == '\\' && c != '`' {
+					i++
+				}
+				i++
+			}
+			i++
+		case strings.HasPrefix(src[i:], "/*"):
+			k := strings.Index(src[i+2:], "*/")
+			if k < 0 {
+				return len(src)
+			}
+			i += 2 + k + 2
+		case strings.HasPrefix(src[i:], "}}"):
+			return i + 2
+		default:
+			i++
+		}
+	}
+	return len(src)
+}
+
+// findUnclosed returns where the markup of src opens something it never closes: a comment,
+// a tag, or an element whose content is raw text (<textarea>, <style>...).
+func findUnclosed(src string) (off int, what string, ok bool) {
+	l := lexer{s: skeleton(src)}
+	var lastTag token
+	for {
+		t, more := l.next()
+		if !more {
+			if l.rawEnd != "" {
+				return lastTag.pos, fmt.Sprintf("<%s>", lastTag.text), true
+			}
+			return 0, "", false
+		}
+		if !t.unterminated {
+			if t.kind == startTag {
+				lastTag = t
+			}
+			continue
+		}
+		switch t.kind {
+		case commentToken:
+			return t.pos, "the comment <!--", true
+		case startTag:
+			return t.pos, fmt.Sprintf("the tag <%s", t.text), true
+		case endTag:
+			return t.pos, fmt.Sprintf("the tag </%s", t.text), true
+		case textToken:
+			return lastTag.pos, fmt.Sprintf("<%s>", lastTag.text), true
+		}
+		return t.pos, shorten(t.text), true
+	}
 }

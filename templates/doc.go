@@ -16,18 +16,30 @@
 //     the notices, so it knows which bytes are the layout's.
 //   - Every rendered HTML body is checked (checkBody) for anything that could reach past it: a
 //     comment, a declaration, an element outside a fixed list (no <style>, <script>, <title>,
-//     <textarea>...), an element left open or closed out of order, a table part outside a
-//     table of the body, an event handler, or a style that can lift a box over what follows.
-//     The check runs on the sample lead at compile time and on every message at render time,
-//     since a template can render different markup for different leads.
+//     <textarea>, <svg>...), an element left open or closed out of order, a table part
+//     outside a table of the body, an event handler, a javascript: link, or a style that can
+//     lift a box over what follows or paint outside it (position, transforms, opacity,
+//     outline, box-shadow, negative margins...). The check runs at compile time on the
+//     sample leads and on every branch of {{if}}, {{with}} and {{range}} (checkBranches),
+//     and at render time on every message, since a template can render different markup
+//     for different leads. The tests hold it to a browser-grade HTML5
+//     parser: whatever body it accepts leaves the notice rows as for a harmless body.
 //   - Every rendered message is verified: the layout's part of the HTML (converted to text)
-//     and of the text must name each public source's title, retrieval date, fields and
-//     licence under the notice heading, the unsubscribe link and the sender; and a message to
-//     a lead without public sources must carry no source notice. Render returns an error
-//     instead of a message that fails, and such a message must not be sent.
+//     and of the text must hold the lines of the source notice together and in order (the
+//     heading, the statement that the sources are publicly accessible, and per source its
+//     title, retrieval date, fields and licence), the objection heading, the unsubscribe
+//     link and the sender; and a message to a lead without public sources must carry no
+//     source notice. Render returns an error instead of a message that fails, and such a
+//     message must not be sent.
+//   - Wording overrides cannot blank a notice out (an empty string takes the default), and
+//     Compile refuses overrides that would break it (a date layout without the date, a
+//     source heading that also appears in the other notices).
+//   - A "-- " line in a text body, which mail clients take for the start of a signature and
+//     fold away with everything after it, becomes "--".
 //
-// Lead values are escaped by html/template in the HTML part, and the subject is reduced to
-// one line without control characters.
+// Lead values are escaped by html/template in the HTML part (a javascript: URL from a lead
+// becomes "#ZgotmplZ"), templates get a copy of the lead, and the subject is reduced to one
+// line without control characters, so no lead value can start a new header.
 //
 // # Concurrency
 //

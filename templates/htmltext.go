@@ -75,7 +75,7 @@ func (c *textConverter) start(t token) {
 		c.skip = t.text
 		return
 	}
-	if n := blockBreaks[t.text]; n > 0 {
+	if n := c.breaks(t.text); n > 0 {
 		c.breakLines(n)
 	}
 	switch t.text {
@@ -137,9 +137,18 @@ func (c *textConverter) end(name string) {
 		c.links = c.links[:len(c.links)-1]
 		c.linkEnd(link)
 	}
-	if n := blockBreaks[name]; n > 0 {
+	if n := c.breaks(name); n > 0 {
 		c.breakLines(n)
 	}
+}
+
+// breaks returns how many line breaks separate element name from its neighbours: a list
+// inside a list item goes on the next line, without a blank line.
+func (c *textConverter) breaks(name string) int {
+	if (name == "ul" || name == "ol") && len(c.lists) > 0 {
+		return 1
+	}
+	return blockBreaks[name]
 }
 
 // linkEnd writes a link's address after its text, unless the text already says it or the
@@ -169,6 +178,17 @@ func (c *textConverter) text(s string) {
 		return
 	}
 	for len(s) > 0 {
+		// Copy a run of printable ASCII at once; the rest rune by rune.
+		n := 0
+		for n < len(s) && s[n] > ' ' && s[n] < utf8.RuneSelf {
+			n++
+		}
+		if n > 0 {
+			c.flushSpace()
+			c.out = append(c.out, s[:n]...)
+			s = s[n:]
+			continue
+		}
 		r, size := utf8.DecodeRuneInString(s)
 		if unicode.IsSpace(r) {
 			c.space = true

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -70,13 +71,18 @@ type data struct {
 
 // renderError is an error in rendering one part, with what that part rendered to.
 type renderError struct {
+	lead     int64
 	part     string
 	err      error
 	rendered string
 }
 
-func (e *renderError) Error() string { return e.part + ": " + e.err.Error() }
+func (e *renderError) Error() string {
+	return fmt.Sprintf("templates: lead %d: %s: %v", e.lead, e.part, e.err)
+}
 func (e *renderError) Unwrap() error { return e.err }
+
+var errEmptySubject = errors.New("the subject renders empty for this lead")
 
 // ErrNoticeMissing reports a rendered message that lacks a notice it must carry. It means a
 // broken layout or wording, never bad lead data; the message must not be sent.
@@ -99,36 +105,40 @@ func (c *Compiled) Render(r Recipient) (*Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("templates: lead %d: %w", r.Lead.ID, err)
 	}
-	d := data{Lead: r.Lead, Sender: c.sender, UnsubscribeURL: unsubscribe}
+	// Templates get a copy of the lead: they can call its methods, and nothing they do may
+	// reach the caller's lead or another goroutine rendering it.
+	lead := *r.Lead
+	d := data{Lead: &lead, Sender: c.sender, UnsubscribeURL: unsubscribe}
 
 	var b strings.Builder
 	if err := c.subject.Execute(&b, d); err != nil {
-		return nil, &renderError{part: partSubject, err: err}
+		return nil, &renderError{lead: r.Lead.ID, part: partSubject, err: err}
 	}
 	subject := cleanLine(b.String())
 	if subject == "" {
-		return nil, &renderError{part: partSubject, err: errors.New("the subject renders empty")}
+		return nil, &renderError{lead: r.Lead.ID, part: partSubject, err: errEmptySubject}
 	}
 
 	b.Reset()
 	if err := c.html.Execute(&b, d); err != nil {
-		return nil, &renderError{part: partHTML, err: err}
+		return nil, &renderError{lead: r.Lead.ID, part: partHTML, err: err}
 	}
 	body := b.String()
 	if err := checkBody(body); err != nil {
-		return nil, &renderError{part: partHTML, err: err, rendered: body}
+		return nil, &renderError{lead: r.Lead.ID, part: partHTML, err: err, rendered: body}
 	}
 
 	var bodyText string
 	if c.text != nil {
 		b.Reset()
 		if err := c.text.Execute(&b, d); err != nil {
-			return nil, &renderError{part: partText, err: err}
+			return nil, &renderError{lead: r.Lead.ID, part: partText, err: err}
 		}
 		bodyText = strings.TrimSpace(b.String())
 	} else {
 		bodyText = htmlToText(body)
 	}
+	bodyText = defuseSignature(cleanText(bodyText))
 
 	ld := layoutData{Lang: lang, Subject: subject, W: w, Sources: sources, UnsubscribeURL: unsubscribe, Sender: c.sender}
 	var h strings.Builder
@@ -163,6 +173,50 @@ func (c *Compiled) Render(r Recipient) (*Message, error) {
 	return m, nil
 }
 
+// cleanText drops from a text body the characters that could hide what follows them in a
+// terminal or a mail client: control characters other than line feed and tab (escape
+// sequences, carriage returns that let a line overwrite itself, form feeds), bidirectional
+// overrides and invalid UTF-8.
+func cleanText(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || (unicode.IsControl(r) && r != '\n' && r != '\t') || isBidiControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		if r == utf8.RuneError && size == 1 || (unicode.IsControl(r) && r != '\n' && r != '\t') || isBidiControl(r) {
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// defuseSignature turns each "-- " line of a text body into "--": mail clients take that
+// line as the start of a signature and dim, fold or cut everything after it, the notices
+// included.
+func defuseSignature(s string) string {
+	if !strings.Contains(s, "-- ") {
+		return s
+	}
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if strings.TrimRight(l, "\r") == "-- " {
+			lines[i] = "--"
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
 // verify checks that text, the layout's part of a message after the body (the HTML part
 // converted to text), carries every notice the message must carry and no source notice when
 // the lead has no public source. The layout is ours, so this is a check on the layout and the
@@ -177,12 +231,8 @@ func verify(text string, d *layoutData) error {
 	}
 	var errs []error
 	if len(d.Sources) > 0 {
-		errs = append(errs, must("source notice heading", d.W.SourceHeading), must("source notice", d.W.SourceIntro))
-		for _, s := range d.Sources {
-			errs = append(errs, must("source title", s.Title), must("retrieval date", s.Retrieved), must("source's fields", s.Fields))
-			if s.Licence != "" {
-				errs = append(errs, must("licence", s.Licence))
-			}
+		if err := hasLines(text, noticeLines(d)); err != nil {
+			errs = append(errs, err)
 		}
 	} else if strings.Contains(text, d.W.SourceHeading) {
 		errs = append(errs, errors.New("a source notice in a message to a lead without public sources"))
@@ -195,6 +245,51 @@ func verify(text string, d *layoutData) error {
 		must("privacy policy link", d.Sender.PrivacyPolicyURL),
 	)
 	return errors.Join(errs...)
+}
+
+// noticeLines returns the lines of the public-source notice as a reader must see them, one
+// after the other: the heading, the statement that the sources are publicly accessible, and
+// for each source its title, retrieval date, the kinds of data it supplied and its licence.
+func noticeLines(d *layoutData) []string {
+	lines := []string{d.W.SourceHeading, d.W.SourceIntro}
+	for _, s := range d.Sources {
+		lines = append(lines, s.Title, d.W.RetrievedLabel+": "+s.Retrieved, d.W.DataLabel+": "+s.Fields)
+		if s.Licence != "" {
+			lines = append(lines, d.W.LicenceLabel+": "+s.Licence)
+		}
+	}
+	return lines
+}
+
+// hasLines reports an ErrNoticeMissing unless want appear in text as consecutive lines,
+// blank lines between them aside, each line's indentation and list bullet ignored.
+func hasLines(text string, want []string) error {
+	norm := func(l string) string {
+		l = strings.TrimSpace(l)
+		return strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(l, "* "), "- "))
+	}
+	var got []string
+	for l := range strings.Lines(text) {
+		if l = norm(l); l != "" {
+			got = append(got, l)
+		}
+	}
+	want = slices.Clone(want)
+	for i := range want {
+		want[i] = norm(want[i])
+	}
+	for i := range got {
+		if len(got)-i >= len(want) && slices.Equal(got[i:i+len(want)], want) {
+			return nil
+		}
+	}
+	// Name the first line that is not where it should be.
+	for i, w := range want {
+		if !slices.Contains(got, w) {
+			return fmt.Errorf("%w: source notice line %d %q", ErrNoticeMissing, i+1, w)
+		}
+	}
+	return fmt.Errorf("%w: the source notice's lines are not together in order", ErrNoticeMissing)
 }
 
 // verifyMarkers checks the HTML tail has the notices' own blocks, not just their words.

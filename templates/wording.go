@@ -92,7 +92,7 @@ func DefaultWordings() Wordings {
 		},
 		Finnish: Wording{
 			SourceHeading:  "Osoitelähde",
-			SourceIntro:    "Osa sinusta tallennetuista tiedoista on peräisin alla mainituista julkisesti saatavilla olevista lähteistä.",
+			SourceIntro:    "Osa sinua koskevista tiedoistamme on peräisin alla mainituista julkisesti saatavilla olevista lähteistä.",
 			RetrievedLabel: "Haettu",
 			DataLabel:      "Tiedot",
 			LicenceLabel:   "Lisenssi",
@@ -102,7 +102,7 @@ func DefaultWordings() Wordings {
 				"verkkosivusto", "puhelinnumero", "paikkakunta",
 			},
 			ObjectionHeading:  "Oikeutesi kieltää suoramarkkinointi",
-			Objection:         "Voit milloin tahansa kieltää sinuun kohdistuvan suoramarkkinoinnin maksutta. Kun käytät alla olevaa linkkiä, emme enää lähetä sinulle markkinointiviestejä.",
+			Objection:         "Voit milloin tahansa maksutta kieltää sinuun kohdistuvan suoramarkkinoinnin. Kun käytät alla olevaa linkkiä, emme enää lähetä sinulle markkinointiviestejä.",
 			UnsubscribeLink:   "Kiellä suoramarkkinointi yhdellä napsautuksella",
 			SenderLabel:       "Lähettäjä",
 			PrivacyPolicyLink: "Tietosuojaseloste",

@@ -1,0 +1,424 @@
+package templates
+
+import (
+	"errors"
+	htmltemplate "html/template"
+	"strings"
+	"testing"
+	texttemplate "text/template"
+
+	"golang.org/x/net/html"
+)
+
+// parsedLayout parses a rendered message as a browser does (the HTML5 tree builder of
+// golang.org/x/net/html) and returns what the reader sees of the layout after the body: the
+// path from the document root to the rows that carry the notices, with every attribute of
+// each element on it, and those rows rendered back to HTML. A body that reaches beyond
+// itself (closes a cell of the layout, leaves an element open around the notices, hides
+// them) changes one or the other.
+func parsedLayout(t testing.TB, msg string) (path, rows string) {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(msg))
+	if err != nil {
+		t.Fatalf("parse message: %v", err)
+	}
+	objection := findID(doc, "lm-objection")
+	if objection == nil {
+		return "", ""
+	}
+	// div#lm-objection < td < tr < tbody: the rows of the layout's inner table.
+	tr := objection.Parent.Parent
+	tbody := tr.Parent
+	var p strings.Builder
+	for n := tbody; n != nil && n.Type == html.ElementNode; n = n.Parent {
+		p.WriteString("<" + n.Data)
+		for _, a := range n.Attr {
+			p.WriteString(" " + a.Key + "=" + a.Val)
+		}
+		p.WriteString(">")
+	}
+	// The first row holds the body; the rows after it are the layout's.
+	var r strings.Builder
+	first := true
+	for n := tbody.FirstChild; n != nil; n = n.NextSibling {
+		if n.Type != html.ElementNode {
+			continue
+		}
+		if first {
+			first = false
+			continue
+		}
+		if err := html.Render(&r, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return p.String(), r.String()
+}
+
+func findID(n *html.Node, id string) *html.Node {
+	if n.Type == html.ElementNode {
+		for _, a := range n.Attr {
+			if a.Key == "id" && a.Val == id {
+				return n
+			}
+		}
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if f := findID(c, id); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+// hostileRecipient is a Finnish lead with a public source: the message must carry the notice.
+func hostileRecipient() Recipient {
+	return Recipient{Lead: lead("FI", "Anna Virtanen", "Puutavara Virtanen Oy"), PublicSources: []PublicSource{prh}, UnsubscribeURL: testUnsubscribe}
+}
+
+// benign renders a harmless campaign for r: what the layout around any body must look like.
+func benign(t testing.TB, r Recipient) *Message {
+	t.Helper()
+	c, err := Compile(Campaign{Subject: "s", HTML: "<p>benign</p>", Text: "benign"}, testSender, Wordings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.Render(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// assertNoticeIntact fails unless m, a message to r, shows the browser exactly the notice
+// rows of a harmless message, and its text part ends with the same notices.
+func assertNoticeIntact(t testing.TB, m *Message, r Recipient) {
+	t.Helper()
+	want := benign(t, r)
+	wantPath, wantRows := parsedLayout(t, want.HTML)
+	gotPath, gotRows := parsedLayout(t, m.HTML)
+	if gotPath != wantPath {
+		t.Errorf("the notices sit elsewhere in the document:\ngot  %s\nwant %s", gotPath, wantPath)
+	}
+	if gotRows != wantRows {
+		t.Errorf("the notice rows differ as a browser parses them:\ngot  %s\nwant %s", gotRows, wantRows)
+	}
+	_, wantTail, _ := strings.Cut(want.Text, "benign")
+	if !strings.HasSuffix(m.Text, wantTail) {
+		t.Errorf("text part does not end with the notices; got:\n%s", m.Text)
+	}
+}
+
+// TestHostileBodies shows that no campaign body can suppress or hide the notices: each is
+// either refused by Compile, at the line and column of the offending markup, or renders a
+// message whose notices a browser parses exactly as in a harmless message.
+func TestHostileBodies(t *testing.T) {
+	tests := []struct {
+		name string
+		html string
+		text string
+		// The error Compile must return; an empty wantMsg means Compile accepts the body.
+		wantLine, wantCol int
+		wantMsg           string
+	}{
+		{name: "redefine notice", html: "<p>Hi</p>\n{{define \"notice\"}}{{end}}", wantLine: 2, wantCol: 1, wantMsg: "{{define}} is not allowed"},
+		{name: "redefine notice, trimmed", html: "<p>Hi</p>{{- define \"objection\" -}}{{end}}", wantLine: 1, wantCol: 10, wantMsg: "{{define}} is not allowed"},
+		{name: "call notice", html: "<p>Hi</p>\n  {{template \"notice\" .}}", wantLine: 2, wantCol: 3, wantMsg: "{{template}} is not allowed"},
+		{name: "block", html: "<p>{{block \"sender\" .}}x{{end}}</p>", wantLine: 1, wantCol: 4, wantMsg: "{{block}} is not allowed"},
+		{name: "unclosed comment", html: "<p>Hi</p>\n<!-- the rest is a comment", wantLine: 2, wantCol: 1, wantMsg: "the comment <!-- is never closed"},
+		{name: "comment is removed", html: "<p>Hi<!-- <style>p{display:none}</style> --></p>"},
+		{name: "style element", html: "<p>Hi</p>\n<style>#lm-source-notice{display:none}</style>", wantLine: 2, wantCol: 1, wantMsg: "element <style> is not allowed"},
+		{name: "style element upper case", html: "<p>Hi</p><STYLE>td{display:none}</STYLE>", wantLine: 1, wantCol: 10, wantMsg: "element <style> is not allowed"},
+		{name: "script", html: "<p>Hi</p>\n<script>document.body.innerHTML=''</script>", wantLine: 2, wantCol: 1, wantMsg: "element <script> is not allowed"},
+		{name: "display none left open", html: "<p>Hi</p>\n<div style=\"display:none\">\n<p>bye</p>", wantLine: 2, wantCol: 1, wantMsg: "<div> is never closed"},
+		{name: "display none closed", html: "<div style=\"display:none\">preheader</div><p>Hi</p>"},
+		{name: "white tiny font left open", html: "<p>Hi</p><font color=\"#ffffff\" size=\"1\">", wantLine: 1, wantCol: 10, wantMsg: "<font> is never closed"},
+		{name: "white tiny font closed", html: "<p style=\"color:#fff;font-size:1px;line-height:0\">tiny</p>"},
+		{name: "huge font closed", html: "<h1 style=\"font-size:400px\">SALE</h1>"},
+		{name: "link left open", html: "<p><a href=\"https://focus.example/\">Hi</p>", wantLine: 1, wantCol: 39, wantMsg: "</p> does not match <a> opened at line 1, column 4"},
+		{name: "close layout cell", html: "<p>Hi</p>\n</div></td></tr><tr><td style=\"display:none\"><div>", wantLine: 2, wantCol: 1, wantMsg: "</div> closes an element that the body did not open"},
+		{name: "stray cell", html: "<p>Hi</p>\n<td style=\"display:none\">", wantLine: 2, wantCol: 1, wantMsg: "<td> must be inside <tr>"},
+		{name: "row outside table", html: "<div><tr><td>x</td></tr></div>", wantLine: 1, wantCol: 6, wantMsg: "<tr> must be inside <table>"},
+		{name: "table left open", html: "<table><tr><td>Hi</td></tr>", wantLine: 1, wantCol: 1, wantMsg: "<table> is never closed"},
+		{name: "table closing its table early", html: "<table><table></table><tr><td>x</td></tr></table>", wantLine: 1, wantCol: 8, wantMsg: "<table> may not sit directly inside <table>: put it in a cell"},
+		{name: "table in a row", html: "<table><tr><table></table></tr></table>", wantLine: 1, wantCol: 12, wantMsg: "<table> may not sit directly inside <tr>"},
+		{name: "text block in a table", html: "<table><div>x</div></table>", wantLine: 1, wantCol: 8, wantMsg: "<div> may not sit directly inside <table>"},
+		{name: "table in a cell", html: "<table><tr><td><table><tr><td>x</td></tr></table></td></tr></table>"},
+		{name: "table in a caption", html: "<table><caption><table><tr><td>x</td></tr></table></caption></table>"},
+		{name: "table closed", html: "<table role=\"presentation\"><tbody><tr><td>Hi</td><td>there</td></tr></tbody></table>"},
+		{name: "textarea", html: "<p>Hi</p>\n<textarea>", wantLine: 2, wantCol: 1, wantMsg: "<textarea> is never closed"},
+		{name: "textarea closed", html: "<p>Hi</p><textarea>x</textarea>", wantLine: 1, wantCol: 10, wantMsg: "element <textarea> is not allowed"},
+		{name: "noscript", html: "<p>Hi</p>\n<noscript>", wantLine: 2, wantCol: 1, wantMsg: "element <noscript> is not allowed"},
+		{name: "plaintext", html: "<p>Hi</p>\n<plaintext>", wantLine: 2, wantCol: 1, wantMsg: "element <plaintext> is not allowed"},
+		{name: "xmp", html: "<p>Hi</p>\n<xmp>", wantLine: 2, wantCol: 1, wantMsg: "element <xmp> is not allowed"},
+		{name: "title", html: "<title>x</title><p>Hi</p>", wantLine: 1, wantCol: 1, wantMsg: "element <title> is not allowed"},
+		{name: "svg", html: "<p>Hi</p><svg><style>td{display:none}</style></svg>", wantLine: 1, wantCol: 10, wantMsg: "element <svg> is not allowed"},
+		{name: "math", html: "<p>Hi</p>\n<math><mi>x</mi></math>", wantLine: 2, wantCol: 1, wantMsg: "element <math> is not allowed"},
+		{name: "details folds what follows", html: "<details><summary>More</summary>", wantLine: 1, wantCol: 1, wantMsg: "element <details> is not allowed"},
+		{name: "iframe", html: "<iframe srcdoc=\"x\"></iframe>", wantLine: 1, wantCol: 1, wantMsg: "element <iframe> is not allowed"},
+		{name: "doctype", html: "<!DOCTYPE html><p>Hi</p>", wantLine: 1, wantCol: 1, wantMsg: "is not allowed in a campaign body"},
+		{name: "bogus comment is escaped as text", html: "<p>Hi</p></ style><?xml x?>"},
+		{name: "absolute position", html: "<p>Hi</p>\n<div style=\"position:absolute;top:100%;height:400px;background:#fff\">x</div>", wantLine: 2, wantCol: 1, wantMsg: "style property position is not allowed"},
+		{name: "fixed position spaced", html: "<div style=\"color:red; POSITION : fixed\">x</div>", wantLine: 1, wantCol: 1, wantMsg: "style property position is not allowed"},
+		{name: "position in CSS comment trick", html: "<div style=\"pos/**/ition:absolute\">x</div>"},
+		{name: "position by CSS escape", html: "<div style=\"posit\\69 on:absolute\">x</div>", wantLine: 1, wantCol: 1, wantMsg: "CSS escapes"},
+		{name: "position by character reference", html: "<div style=\"&#112;osition:absolute\">x</div>", wantLine: 1, wantCol: 1, wantMsg: "style property position is not allowed"},
+		{name: "z-index", html: "<div style=\"z-index:9\">x</div>", wantLine: 1, wantCol: 1, wantMsg: "style property z-index is not allowed"},
+		{name: "transform", html: "<div style=\"transform:translateY(300px)\">x</div>", wantLine: 1, wantCol: 1, wantMsg: "style property transform is not allowed"},
+		{name: "prefixed transform", html: "<div style=\"-webkit-transform:translateY(300px)\">x</div>", wantLine: 1, wantCol: 1, wantMsg: "style property -webkit-transform is not allowed"},
+		{name: "negative margin", html: "<p>Hi</p>\n<div style=\"margin-bottom:-500px\">x</div>", wantLine: 2, wantCol: 1, wantMsg: "margin-bottom must be zero or positive"},
+		{name: "computed negative margin", html: "<div style=\"margin:0 0 calc(100px * cos(pi)) 0\">x</div>", wantLine: 1, wantCol: 1, wantMsg: "margin must be zero or positive and not computed"},
+		{name: "outline over what follows", html: "<div style=\"outline:2000px solid #fff\">x</div>", wantLine: 1, wantCol: 1, wantMsg: "style property outline is not allowed"},
+		{name: "shadow over what follows", html: "<div style=\"box-shadow:0 900px 0 900px #fff\">x</div>", wantLine: 1, wantCol: 1, wantMsg: "style property box-shadow is not allowed"},
+		{name: "stacking context", html: "<div style=\"opacity:.99\">x</div>", wantLine: 1, wantCol: 1, wantMsg: "style property opacity is not allowed"},
+		{name: "event handler", html: "<img src=\"https://focus.example/x.png\" alt=\"\" onerror=\"this.parentNode.remove()\">", wantLine: 1, wantCol: 1, wantMsg: "event handler attribute onerror is not allowed"},
+		{name: "javascript link", html: "<a href=\" JaVa&#x09;script:alert(1)\">x</a>", wantLine: 1, wantCol: 1, wantMsg: "scheme \"javascript:\" is not allowed"},
+		{name: "unbalanced nesting", html: "<b><i>Hi</b></i>", wantLine: 1, wantCol: 9, wantMsg: "</b> does not match <i> opened at line 1, column 4"},
+		{name: "end tag never opened", html: "<p>Hi</p></span>", wantLine: 1, wantCol: 10, wantMsg: "</span> closes an element that the body did not open"},
+		{name: "unterminated tag", html: "<p>Hi</p>\n<div style=\"display:none\"", wantLine: 2, wantCol: 1, wantMsg: "the tag <div is never closed"},
+		{name: "second line of a tag", html: "<p>Hi</p>\n<p>ok</p><p>ok</p>\n<p>ok</p><p>ok</p><style></style>", wantLine: 3, wantCol: 19, wantMsg: "element <style> is not allowed"},
+		{name: "tag in a branch taken for the sample lead", html: "<p>Hi</p>{{if .Lead.Phone}}<div style=\"display:none\">{{end}}", wantLine: 1, wantCol: 28, wantMsg: "<div> is never closed"},
+		{name: "tag in a branch taken for leads without a phone", html: "<p>Hi</p>{{if not .Lead.Phone}}<div style=\"display:none\">{{end}}", wantLine: 1, wantCol: 32, wantMsg: "<div> is never closed"},
+		{name: "element left open in a branch no sample takes", html: "<p>Hi</p>\n{{if eq .Lead.Country \"NO\"}}\n  <div style=\"display:none\">{{end}}", wantLine: 3, wantCol: 3, wantMsg: "<div> is opened in a branch of {{if}} but not closed in it"},
+		{name: "branch closing what it did not open", html: "<div>{{range .Lead.FieldRuns}}</div><div>{{end}}</div>", wantLine: 1, wantCol: 31, wantMsg: "</div> closes the <div> opened at line 1, column 1, outside this {{range}}"},
+		{name: "style in the else branch", html: "{{if .Lead.Name}}<p>Hi</p>{{else}}<style>td{display:none}</style>{{end}}", wantLine: 1, wantCol: 35, wantMsg: "element <style> is not allowed"},
+		{name: "style in an else no sample takes", html: "{{if .Lead.Email}}<p>Hi</p>{{else}}\n<style>td{display:none}</style>{{end}}", wantLine: 2, wantCol: 1, wantMsg: "element <style> is not allowed"},
+		{name: "cell in a branch inside a row", html: "<table><tr>{{if eq .Lead.Country \"NO\"}}<td>Hei</td>{{else}}<td>Hi</td>{{end}}</tr></table>"},
+		{name: "markup that differs per lead, balanced", html: "{{if eq .Lead.Country \"FI\"}}<p><b>Hei</b></p>{{else}}<p><i>Hello</i></p>{{end}}"},
+		{name: "text body signature line", html: "<p>Hi</p>", text: "Hi\n-- \nFocus"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Compile(Campaign{Subject: "Hi", HTML: tc.html, Text: tc.text}, testSender, Wordings{})
+			if tc.wantMsg != "" {
+				var e *Error
+				if !errors.As(err, &e) {
+					t.Fatalf("Compile error = %v, want an *Error %q", err, tc.wantMsg)
+				}
+				if e.Part != partHTML || e.Line != tc.wantLine || e.Column != tc.wantCol || !strings.Contains(e.Msg, tc.wantMsg) {
+					t.Errorf("Compile error = %q (line %d, column %d), want %s at line %d, column %d, with %q", e, e.Line, e.Column, partHTML, tc.wantLine, tc.wantCol, tc.wantMsg)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Compile: %v", err)
+			}
+			for _, country := range []string{"FI", "NO"} {
+				r := hostileRecipient()
+				r.Lead.Country = country
+				m, err := c.Render(r)
+				if err != nil {
+					t.Fatalf("Render: %v", err)
+				}
+				assertNoticeIntact(t, m, r)
+			}
+		})
+	}
+}
+
+// TestBodyDifferentPerLead: an attribute that only some leads get is not checked by Compile
+// (neither sample lead gets it, and the check of branches leaves branches inside a tag to
+// Render), so Render checks every lead's body again and refuses the message (no message, an
+// error) to a lead for whom the body would break the rules.
+func TestBodyDifferentPerLead(t *testing.T) {
+	c, err := Compile(Campaign{
+		Subject: "Hi",
+		HTML:    "<p>Hi</p><div {{if eq .Lead.Country \"NO\"}}style=\"position:absolute;top:0\"{{end}}>x</div>",
+	}, testSender, Wordings{})
+	if err != nil {
+		t.Fatalf("Compile: %v", err)
+	}
+	fi := hostileRecipient()
+	m, err := c.Render(fi)
+	if err != nil {
+		t.Fatalf("Render for a Finnish lead: %v", err)
+	}
+	assertNoticeIntact(t, m, fi)
+
+	no := hostileRecipient()
+	no.Lead.Country = "NO"
+	m, err = c.Render(no)
+	if err == nil || m != nil {
+		t.Fatalf("Render for a Norwegian lead = %v, %v; want no message and an error", m, err)
+	}
+	if !strings.Contains(err.Error(), "style property position is not allowed") {
+		t.Errorf("Render error = %q, want it to refuse the style", err)
+	}
+}
+
+func TestSignatureLineDefused(t *testing.T) {
+	c, err := Compile(Campaign{Subject: "Hi", HTML: "<p>Hi</p>", Text: "Hi\n-- \nFocus"}, testSender, Wordings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.Render(hostileRecipient())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(m.Text, "\n-- \n") || !strings.HasPrefix(m.Text, "Hi\n--\nFocus\n") {
+		t.Errorf("text part keeps a signature delimiter before the notices:\n%s", m.Text)
+	}
+}
+
+// TestWordingOverrides: the notice wording is configurable, but no override can blank a
+// notice out, and overrides that would break the notices are refused by Compile.
+func TestWordingOverrides(t *testing.T) {
+	t.Run("blank strings take the default", func(t *testing.T) {
+		w := DefaultWordings()
+		w.Finnish.SourceHeading, w.Finnish.SourceIntro, w.Finnish.DataLabel = " ", "", "\n"
+		c, err := Compile(finnishCampaign, testSender, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := c.Render(hostileRecipient())
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertNoticeIntact(t, m, hostileRecipient())
+	})
+	t.Run("own wording is used", func(t *testing.T) {
+		var w Wordings
+		w.Finnish.SourceHeading = "Mistä saimme tietosi"
+		w.Finnish.DateLayout = "02.01.2006"
+		c, err := Compile(finnishCampaign, testSender, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := c.Render(hostileRecipient())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"\nMistä saimme tietosi\n", "\n  Haettu: 02.03.2026\n"} {
+			if !strings.Contains(m.Text, want) {
+				t.Errorf("text part lacks %q:\n%s", want, m.Text)
+			}
+		}
+	})
+	t.Run("markup in wording is text", func(t *testing.T) {
+		var w Wordings
+		w.Finnish.SourceHeading = `<span style="display:none">Osoitelähde</span>`
+		c, err := Compile(finnishCampaign, testSender, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := c.Render(hostileRecipient())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(m.HTML, "&lt;span style=&#34;display:none&#34;&gt;Osoitelähde&lt;/span&gt;") {
+			t.Errorf("the heading's markup was not escaped:\n%s", m.HTML)
+		}
+	})
+	for _, tc := range []struct {
+		name    string
+		edit    func(w *Wordings)
+		wantMsg string
+	}{
+		{"date layout without a date", func(w *Wordings) { w.Finnish.DateLayout = "pian" }, `date layout "pian" does not show the day, month and year`},
+		{"date layout without the year", func(w *Wordings) { w.Swedish.DateLayout = "01-02" }, `date layout "01-02"`},
+		{"heading found in the objection", func(w *Wordings) { w.English.SourceHeading = "object" }, `the source notice heading "object" also appears in`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var w Wordings
+			tc.edit(&w)
+			_, err := Compile(finnishCampaign, testSender, w)
+			var e *Error
+			if !errors.As(err, &e) || !strings.HasPrefix(e.Part, "wording") || !strings.Contains(e.Msg, tc.wantMsg) {
+				t.Errorf("Compile error = %v, want a wording error with %q", err, tc.wantMsg)
+			}
+		})
+	}
+}
+
+// TestBrokenLayoutRefused: the renderer does not trust its own layout. A layout that drops
+// or garbles the notice (as a bad edit of layout/*.tmpl would) gives an error and no message,
+// and so does one that shows a source notice to a lead without public sources.
+func TestBrokenLayoutRefused(t *testing.T) {
+	c, err := Compile(finnishCampaign, testSender, Wordings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	layout, err := layoutFiles.ReadFile("layout/text.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	htmlLayout, err := layoutFiles.ReadFile("layout/html.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uploaded := Recipient{Lead: lead("FI", "Liisa Korhonen", ""), UnsubscribeURL: testUnsubscribe}
+	tests := []struct {
+		name       string
+		html, text string // replacements of the layouts; "" keeps the layout
+		r          Recipient
+	}{
+		{"html without notice", strings.Replace(string(htmlLayout), `{{template "notice" .}}`, "", 1), "", hostileRecipient()},
+		{"html notice hidden in a comment", strings.Replace(string(htmlLayout), `{{template "notice" .}}`, `<!-- {{template "notice" .}} -->`, 1), "", hostileRecipient()},
+		{"html without licence", strings.Replace(string(htmlLayout), `{{$.W.LicenceLabel}}: {{.Licence}}`, "", 1), "", hostileRecipient()},
+		{"html without unsubscribe link", strings.Replace(string(htmlLayout), `{{.UnsubscribeURL}}`, "#", 1), "", hostileRecipient()},
+		{"html notice for everyone", strings.Replace(string(htmlLayout), `{{- if .Sources}}`, `{{- if true}}`, 1), "", uploaded},
+		{"text without notice", "", strings.Replace(string(layout), `{{- if .Sources}}`, `{{- if false}}`, 1), hostileRecipient()},
+		{"text without retrieval date", "", strings.Replace(string(layout), `{{.Retrieved}}`, "", 1), hostileRecipient()},
+		{"text without sender", "", strings.Replace(string(layout), `{{.Sender.Company}}`, "", 1), hostileRecipient()},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			broken := *c
+			if tc.html != "" {
+				broken.layoutHTML = htmltemplate.Must(htmltemplate.New("html layout").Parse(tc.html))
+			}
+			if tc.text != "" {
+				broken.layoutText = texttemplate.Must(texttemplate.New("text layout").Parse(tc.text))
+			}
+			m, err := broken.Render(tc.r)
+			if m != nil || err == nil {
+				t.Fatalf("Render = %v, %v; want no message and an error", m, err)
+			}
+			if !errors.Is(err, ErrNoticeMissing) && !strings.Contains(err.Error(), "without public sources") {
+				t.Errorf("Render error = %v, want ErrNoticeMissing", err)
+			}
+		})
+	}
+}
+
+// errRecorder is a testing.TB that records Errorf instead of failing the test.
+type errRecorder struct {
+	testing.TB
+	failed bool
+}
+
+func (r *errRecorder) Errorf(string, ...any) { r.failed = true }
+
+// TestNoticeOracle shows that assertNoticeIntact, which the tests above rely on, fails for a
+// message whose body reaches past itself, as the body check would let through if it were
+// broken: the browser's parse of such a message differs from a harmless one. (An element
+// merely left open, such as <div style="display:none">, is closed by the layout's </td> in
+// an HTML5 parser; the body check refuses it all the same, for mail clients that parse less
+// carefully.)
+func TestNoticeOracle(t *testing.T) {
+	r := hostileRecipient()
+	good := benign(t, r)
+	for _, leak := range []string{
+		`</div></td></tr><tr><td style="display:none"><div>`,
+		`</td></tr></table>`,
+		`<table><tr><td>`,
+		`<table><table></table><tr><td>x</td></tr></table>`,
+		`<textarea>`,
+		`<title>`,
+		`<plaintext>`,
+		`<!--`,
+	} {
+		m := *good
+		m.HTML = strings.Replace(good.HTML, "<p>benign</p>", "<p>benign</p>"+leak, 1)
+		rec := &errRecorder{TB: t}
+		assertNoticeIntact(rec, &m, r)
+		if !rec.failed {
+			t.Errorf("assertNoticeIntact accepts a body ending in %s", leak)
+		}
+	}
+	rec := &errRecorder{TB: t}
+	assertNoticeIntact(rec, good, r)
+	if rec.failed {
+		t.Error("assertNoticeIntact rejects a harmless message")
+	}
+}
