@@ -1,0 +1,265 @@
+package mailer
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	mail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
+)
+
+// smtpTransport sends over a pool of at most Concurrency SMTP connections. One go-mail
+// Client holds the configuration (host, TLS policy, authentication) and dials each pooled
+// connection as its own smtp.Client; a connection is kept for the next message after a
+// successful one, with neither NOOP nor RSET in between (a completed transaction leaves the
+// session ready for the next MAIL). After a refused message the connection is reset with
+// RSET, and after a network error or a timeout it is closed.
+type smtpTransport struct {
+	cfg     smtpConfig
+	client  *mail.Client
+	tlsConf *tls.Config
+	dialer  net.Dialer
+	timeout time.Duration
+	dkim    *DKIM
+	// sem holds a token per connection in use, at most Concurrency; idle holds the open
+	// connections nobody uses, the most recently used last (reused first).
+	sem  chan struct{}
+	mu   sync.Mutex
+	idle []*smtpConn
+	done chan struct{}
+}
+
+// smtpConn is one pooled connection.
+type smtpConn struct {
+	c   *smtp.Client
+	raw net.Conn // the TCP connection under any TLS, for deadlines and cancellation
+}
+
+// rawConnKey carries, through go-mail's dialing, where the dial function stores the
+// connection it made.
+type rawConnKey struct{}
+
+func newSMTP(cfg smtpConfig, opts Options) (*smtpTransport, error) {
+	t := &smtpTransport{
+		cfg:     cfg,
+		timeout: opts.Timeout,
+		dkim:    opts.DKIM,
+		sem:     make(chan struct{}, opts.Concurrency),
+		done:    make(chan struct{}),
+		dialer:  net.Dialer{Timeout: opts.Timeout},
+	}
+	if opts.TLSConfig != nil {
+		t.tlsConf = opts.TLSConfig.Clone()
+	} else {
+		t.tlsConf = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	t.tlsConf.ServerName = cfg.host
+	mopts := []mail.Option{
+		mail.WithPort(cfg.port),
+		mail.WithTimeout(opts.Timeout),
+		mail.WithTLSConfig(t.tlsConf),
+		mail.WithDialContextFunc(t.dial),
+		mail.WithoutNoop(),
+		mail.WithoutRset(),
+	}
+	switch {
+	case cfg.implicitTLS:
+		// t.dial makes the TLS connection; go-mail then sees a *tls.Conn and treats
+		// the session as encrypted, and no STARTTLS is offered over it.
+		mopts = append(mopts, mail.WithTLSPolicy(mail.TLSOpportunistic))
+	case cfg.starttls == "required":
+		mopts = append(mopts, mail.WithTLSPolicy(mail.TLSMandatory))
+	case cfg.starttls == "none":
+		mopts = append(mopts, mail.WithTLSPolicy(mail.NoTLS))
+	default:
+		mopts = append(mopts, mail.WithTLSPolicy(mail.TLSOpportunistic))
+	}
+	if opts.HelloName != "" {
+		mopts = append(mopts, mail.WithHELO(opts.HelloName))
+	}
+	if cfg.user != "" {
+		mopts = append(mopts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover),
+			mail.WithUsername(cfg.user), mail.WithPassword(cfg.pass))
+	}
+	c, err := mail.NewClient(cfg.host, mopts...)
+	if err != nil {
+		return nil, fmt.Errorf("SMTP %s: %w", cfg, err)
+	}
+	t.client = c
+	return t, nil
+}
+
+// dial is go-mail's dial function: it connects, does the TLS handshake for smtps://,
+// and records the TCP connection for Send.
+func (t *smtpTransport) dial(ctx context.Context, network, address string) (net.Conn, error) {
+	raw, err := t.dialer.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	if slot, ok := ctx.Value(rawConnKey{}).(*net.Conn); ok {
+		*slot = raw
+	}
+	if !t.cfg.implicitTLS {
+		return raw, nil
+	}
+	tc := tls.Client(raw, t.tlsConf)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		raw.Close()
+		return nil, err
+	}
+	return tc, nil
+}
+
+func (t *smtpTransport) String() string { return t.cfg.String() }
+
+// connect opens a new pooled connection: TCP, EHLO, TLS and AUTH as configured.
+func (t *smtpTransport) connect(ctx context.Context) (*smtpConn, error) {
+	var raw net.Conn
+	c, err := t.client.DialToSMTPClientWithContext(context.WithValue(ctx, rawConnKey{}, &raw))
+	if err != nil {
+		if raw != nil {
+			raw.Close()
+		}
+		return nil, err
+	}
+	return &smtpConn{c: c, raw: raw}, nil
+}
+
+// close ends a connection: QUIT when it is healthy, else just closing the socket.
+func (cn *smtpConn) close(quit bool) {
+	if quit {
+		cn.raw.SetDeadline(time.Now().Add(time.Second))
+		if cn.c.Quit() == nil {
+			return
+		}
+	}
+	cn.raw.Close()
+}
+
+// Send builds m and sends it over a pooled connection.
+func (t *smtpTransport) Send(ctx context.Context, m *Message) (string, error) {
+	buf := getBuf()
+	defer putBuf(buf)
+	b, env, err := appendMessage(*buf, m, t.dkim)
+	*buf = b
+	if err != nil {
+		return "", err
+	}
+
+	select {
+	case t.sem <- struct{}{}:
+	case <-ctx.Done():
+		return "", classify("connect", ctx.Err())
+	case <-t.done:
+		return "", errClosed
+	}
+	select {
+	case <-t.done:
+		<-t.sem
+		return "", errClosed
+	default:
+	}
+	var cn *smtpConn
+	t.mu.Lock()
+	if n := len(t.idle); n > 0 {
+		cn = t.idle[n-1]
+		t.idle = t.idle[:n-1]
+	}
+	t.mu.Unlock()
+	keep := false
+	defer func() {
+		if cn != nil {
+			if keep {
+				t.mu.Lock()
+				t.idle = append(t.idle, cn)
+				t.mu.Unlock()
+			} else {
+				cn.close(false)
+			}
+		}
+		<-t.sem
+	}()
+
+	if cn == nil {
+		if cn, err = t.connect(ctx); err != nil {
+			return "", classify("connect", err)
+		}
+	}
+	deadline := time.Now().Add(t.timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	cn.raw.SetDeadline(deadline)
+	// Cancelling ctx interrupts a transaction in progress by expiring the deadline; the
+	// connection is then in an unknown state and is closed.
+	stop := context.AfterFunc(ctx, func() { cn.raw.SetDeadline(time.Unix(1, 0)) })
+	reply, stage, err := transact(cn.c, b, env)
+	interrupted := !stop()
+	if err != nil {
+		se := classify(stage, err)
+		if interrupted {
+			se.Temporary = true
+			se.Err = errors.Join(ctx.Err(), err)
+		}
+		// A refusal leaves the connection usable once the transaction is reset.
+		keep = !interrupted && se.Code != 0 && se.Code != 421 && cn.c.Reset() == nil
+		return "", se
+	}
+	keep = !interrupted
+	return reply, nil
+}
+
+// transact runs one mail transaction and returns the server's final reply, or the stage
+// that failed and its error.
+func transact(c *smtp.Client, msg []byte, env envelope) (reply, stage string, err error) {
+	if err := c.Mail("<" + env.from + ">"); err != nil {
+		return "", "MAIL", err
+	}
+	if err := c.Rcpt("<" + env.to + ">"); err != nil {
+		return "", "RCPT", err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return "", "DATA", err
+	}
+	if _, err := w.Write(msg); err != nil {
+		w.Close()
+		return "", "write", err
+	}
+	if err := w.Close(); err != nil {
+		return "", "DATA", err
+	}
+	if dc, ok := w.(*smtp.DataCloser); ok {
+		reply = dc.ServerResponse()
+	}
+	return strings.TrimSpace(reply), "", nil
+}
+
+// errClosed is returned by Send after Close.
+var errClosed = errors.New("mailer: transport is closed")
+
+// Close waits for the sends in progress to finish and closes the idle connections.
+func (t *smtpTransport) Close() error {
+	select {
+	case <-t.done:
+		return nil
+	default:
+	}
+	close(t.done)
+	for range cap(t.sem) { // wait for the sends in progress
+		t.sem <- struct{}{}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, cn := range t.idle {
+		cn.close(true)
+	}
+	t.idle = nil
+	return nil
+}
