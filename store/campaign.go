@@ -263,10 +263,16 @@ func (db *DB) ResolveAudience(ctx context.Context, c *leadmailer.Campaign, rules
 		WHERE campaign_id = ? AND status = 'queued' AND queued_at = ?`, c.ID, now).Scan(&queued); err != nil {
 		return 0, fmt.Errorf("resolve audience of campaign %d: %w", c.ID, err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET last_run_at = ? WHERE id = ?`, now, c.ID); err != nil {
-		return 0, fmt.Errorf("resolve audience of campaign %d: %w", c.ID, err)
-	}
 	return queued, tx.Commit()
+}
+
+// SetCampaignLastRun records t as the start of the campaign's latest occurrence: a cron
+// campaign's next occurrence is the first one after it.
+func (db *DB) SetCampaignLastRun(ctx context.Context, id int64, t time.Time) error {
+	if _, err := db.sql.ExecContext(ctx, `UPDATE campaigns SET last_run_at = ? WHERE id = ?`, formatTime(t), id); err != nil {
+		return fmt.Errorf("campaign %d: %w", id, err)
+	}
+	return nil
 }
 
 // RequeueInFlight moves the campaign's rows left "sending" (a process stopped between
