@@ -354,6 +354,8 @@ func (r *run) one(ctx context.Context, p store.Pending, limiter *rate.Limiter, c
 	}
 	r.ledger.add(store.LedgerUpdate{RecipientID: p.RecipientID, Status: leadmailer.RecipientSending, MessageID: m.MessageID}, committed)
 	if err := <-committed; err != nil {
+		// Nothing is sent that the ledger cannot record first.
+		r.stop(leadmailer.CampaignPaused, "the send ledger cannot be written: "+err.Error())
 		return
 	}
 	// The send is finished even when ctx ends meanwhile: abandoning it would leave the

@@ -3,6 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
@@ -427,5 +430,34 @@ func TestSendThroughPostfixSink(t *testing.T) {
 	lmJSON(t, data, &recs, "campaigns", "recipients", id, "--json")
 	if !strings.HasPrefix(recs[0].LastReply, "2.0.0") && !strings.Contains(recs[0].LastReply, "Ok") {
 		t.Errorf("last reply %q, want smtp-sink's 250 reply", recs[0].LastReply)
+	}
+}
+
+func TestSendSignsWithConfiguredDKIMKey(t *testing.T) {
+	_, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := writeFile(t, t.TempDir(), "dkim.pem", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))
+	srv := smtptest.New(t)
+	data := importFixtures(t)
+	writeConfig(t, data, senderConfig(srv.URL(), fmt.Sprintf("\n[smtp.dkim]\ndomain = \"focus.example\"\nselector = \"lm1\"\nkey_file = %q\n", keyFile)))
+	id := createCampaign(t, data)
+	lm(t, data, "campaigns", "send", fmt.Sprint(id))
+	msgs := srv.Messages()
+	if len(msgs) == 0 {
+		t.Fatal("nothing sent")
+	}
+	head, _, _ := strings.Cut(string(msgs[0].Data), "\r\n\r\n")
+	mustContain(t, "headers", head, "DKIM-Signature: ", "d=focus.example", "s=lm1", ":List-Unsubscribe:List-Unsubscribe-Post:")
+
+	writeFile(t, filepath.Dir(keyFile), "dkim.pem", "not a key")
+	r := runCLI(t, map[string]string{"LEADMAILER_DATA": data}, "", "campaigns", "test", fmt.Sprint(id), "--to", "me@focus.example")
+	if r.code != exitError || !strings.Contains(r.stderr, "smtp.dkim.key_file") {
+		t.Errorf("bad key: exit %d, stderr %q; want an error naming smtp.dkim.key_file", r.code, r.stderr)
 	}
 }
