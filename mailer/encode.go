@@ -73,10 +73,12 @@ func hasEncodedWordStart(s string) bool {
 }
 
 // appendUnstructured appends an unstructured header field (like Subject) whose name
-// including ": " is prefix. value must have been cleaned. Printable ASCII is folded at
-// spaces; anything else, or a word too long to fold, is written as RFC 2047 encoded-words.
+// including ": " is prefix. value must have been cleaned; leading and trailing spaces are
+// dropped, as readers drop them. Printable ASCII is folded at spaces; anything else, or a
+// word too long to fold, is written as RFC 2047 encoded-words.
 func appendUnstructured(b []byte, prefix, value string) []byte {
 	b = append(b, prefix...)
+	value = trimSpaces(value)
 	if isASCIIPrintable(value) && !hasEncodedWordStart(value) && longestWord(value) < 900 {
 		return appendFolded(b, len(prefix), value)
 	}
@@ -161,10 +163,12 @@ const upperhex = "0123456789ABCDEF"
 // (which a reader drops between adjacent encoded-words).
 func appendEncodedWords(b []byte, col int, s string) []byte {
 	const open, close = "=?utf-8?q?", "?="
-	const room = 75 - len(open) - len(close)
-	_ = col // every word fits a line of its own; the first shares the field name's line
+	// Later words start a line of their own after the fold's space; the first shares the
+	// line with what col counts (the field name).
+	room := 75 - len(open) - len(close)
+	first := min(room, maxLine-col-len(open)-len(close))
 	b = append(b, open...)
-	used := 0
+	used := room - first
 	for i := 0; i < len(s); {
 		n := 1
 		if s[i] >= utf8.RuneSelf {

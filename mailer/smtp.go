@@ -84,7 +84,14 @@ func newSMTP(cfg smtpConfig, opts Options) (*smtpTransport, error) {
 		mopts = append(mopts, mail.WithHELO(opts.HelloName))
 	}
 	if cfg.user != "" {
-		mopts = append(mopts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover),
+		// go-mail's discovery picks the strongest mechanism the server offers and
+		// never sends a password in the clear. A relay on this machine reached with
+		// starttls=none gets PLAIN, which go-mail allows only to localhost.
+		auth := mail.SMTPAuthAutoDiscover
+		if cfg.starttls == "none" && isLoopback(cfg.host) {
+			auth = mail.SMTPAuthPlain
+		}
+		mopts = append(mopts, mail.WithSMTPAuth(auth),
 			mail.WithUsername(cfg.user), mail.WithPassword(cfg.pass))
 	}
 	c, err := mail.NewClient(cfg.host, mopts...)
@@ -114,6 +121,11 @@ func (t *smtpTransport) dial(ctx context.Context, network, address string) (net.
 		return nil, err
 	}
 	return tc, nil
+}
+
+// isLoopback reports whether host names this machine, as go-mail's PLAIN checks it.
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
 
 func (t *smtpTransport) String() string { return t.cfg.String() }

@@ -92,6 +92,7 @@ type Server struct {
 	clientTLS     *tls.Config
 	srv           *smtp.Server
 	release       chan struct{} // closed at shutdown: stalled sessions return
+	stalled       chan struct{} // receives a value when a session starts to stall
 
 	mu         sync.Mutex
 	msgs       []Message
@@ -109,6 +110,7 @@ func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	s := &Server{
 		release:    make(chan struct{}),
+		stalled:    make(chan struct{}, 1000),
 		byID:       map[string]int{},
 		byRcpt:     map[string]int{},
 		rcptFaults: map[string]*Fault{},
@@ -191,6 +193,10 @@ func (s *Server) FailMessage(n int, f Fault) {
 	defer s.mu.Unlock()
 	s.nthFaults[n] = f
 }
+
+// Stalled returns a channel that receives a value each time the server starts stalling a
+// message: the message data has been read and no reply will come.
+func (s *Server) Stalled() <-chan struct{} { return s.stalled }
 
 // Messages returns a copy of the messages received so far, in order of arrival.
 func (s *Server) Messages() []Message {
@@ -347,6 +353,10 @@ func (se *session) Data(r io.Reader) error {
 	}
 	s.mu.Unlock()
 	if f != nil && f.Stall {
+		select {
+		case s.stalled <- struct{}{}:
+		default:
+		}
 		<-s.release
 		return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Stalled"}
 	}
