@@ -3,9 +3,12 @@ package mailer_test
 import (
 	"bytes"
 	"flag"
+	"io"
 	"mime"
+	"mime/quotedprintable"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -156,4 +159,110 @@ func TestInvalidMessages(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzHeaderValues builds messages with arbitrary names and subjects: the message must
+// parse, hold exactly the headers the builder writes (no value can add one), keep lines
+// short, and give back the name and subject with control characters turned to spaces.
+func FuzzHeaderValues(f *testing.F) {
+	for _, s := range [][2]string{
+		{"Maija Virtanen", "Hei"},
+		{"Eve\r\nBcc: x@example.net", "a\nX-Injected: 1"},
+		{`"quoted" \ name`, "=?utf-8?q?not_really?="},
+		{strings.Repeat("Ä", 100), strings.Repeat("word ", 300)},
+		{"\xff\xfe", "\x00\x1b[31m"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	wantKeys := []string{"Content-Language", "Content-Type", "Date", "From", "List-Unsubscribe",
+		"List-Unsubscribe-Post", "Message-Id", "Mime-Version", "Reply-To", "Subject", "To"}
+	dec := new(mime.WordDecoder)
+	f.Fuzz(func(t *testing.T, name, subject string) {
+		m := testMessage("c1.l1@example.com")
+		m.ToName, m.Subject = name, subject
+		raw, err := mailer.AppendMessage(nil, m, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := raw[:bytes.Index(raw, []byte("\r\n\r\n"))+2]
+		for _, line := range bytes.SplitAfter(head, []byte("\r\n")) {
+			body := bytes.TrimSuffix(line, []byte("\r\n"))
+			if bytes.ContainsAny(body, "\r\n") || len(body) > 80 {
+				t.Fatalf("bad header line %q", line)
+			}
+		}
+		p := parse(t, raw)
+		var keys []string
+		for k := range p.header {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		if !slices.Equal(keys, wantKeys) {
+			t.Fatalf("headers %v, want %v", keys, wantKeys)
+		}
+		to, err := p.header.AddressList("To")
+		if err != nil || len(to) != 1 || to[0].Address != m.To {
+			t.Fatalf("To %q: %v %v", p.header.Get("To"), to, err)
+		}
+		if want := clean(name); to[0].Name != want {
+			t.Errorf("name %q, want %q", to[0].Name, want)
+		}
+		subj, err := dec.DecodeHeader(p.header.Get("Subject"))
+		if want := clean(subject); err != nil || subj != want {
+			t.Errorf("subject %q (%v), want %q", subj, err, want)
+		}
+	})
+}
+
+// clean is what a header value becomes: controls are spaces, invalid UTF-8 is U+FFFD,
+// and readers drop the spaces around it.
+func clean(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f || r >= 0x80 && r < 0xa0 {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Trim(s, " ")
+}
+
+// FuzzBody checks the quoted-printable bodies: decoding gives back the text with every
+// line break as CRLF, and no line is longer than 76.
+func FuzzBody(f *testing.F) {
+	for _, s := range []string{"Hei,\n\nTämä on viesti.\n", "trailing space \nand tab\t\r\n", ".\nFrom here\n",
+		strings.Repeat("x", 200), strings.Repeat("= ", 100), "a\rb\r\n\n\r", "\x00\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		m := testMessage("c1.l1@example.com")
+		m.HTML, m.Text = "", body
+		if body == "" {
+			m.Text = " "
+		}
+		raw, err := mailer.AppendMessage(nil, m, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc := raw[bytes.Index(raw, []byte("\r\n\r\n"))+4:]
+		for _, line := range bytes.Split(enc, []byte("\r\n")) {
+			if len(line) > 76 || bytes.ContainsAny(line, "\r\n") {
+				t.Fatalf("bad body line %q", line)
+			}
+			if n := len(line); n > 0 && (line[n-1] == ' ' || line[n-1] == '\t') {
+				t.Fatalf("line ends with whitespace: %q", line)
+			}
+			if bytes.HasPrefix(line, []byte(".")) || bytes.HasPrefix(line, []byte("From ")) {
+				t.Fatalf("line starts with %q", line)
+			}
+		}
+		got, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(enc)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strings.ReplaceAll(strings.ReplaceAll(m.Text, "\r\n", "\n"), "\n", "\r\n")
+		if string(got) != want+"\r\n" { // the builder ends the message with CRLF
+			t.Errorf("decoded %q, want %q", got, want)
+		}
+	})
 }

@@ -12,8 +12,9 @@ import (
 // name, synced and renamed, so a reader never sees half a message; sending the same
 // Message-ID again replaces the file instead of adding a second one.
 type outbox struct {
-	dir  string
-	dkim *DKIM
+	dir   string
+	dkim  *DKIM
+	addrs addrCache
 }
 
 func newOutbox(dir string, opts Options) (*outbox, error) {
@@ -54,7 +55,7 @@ func (o *outbox) Send(ctx context.Context, m *Message) (string, error) {
 	}
 	buf := getBuf()
 	defer putBuf(buf)
-	b, _, err := appendMessage(*buf, m, o.dkim)
+	b, _, err := appendMessage(*buf, m, o.dkim, &o.addrs)
 	*buf = b
 	if err != nil {
 		return "", err

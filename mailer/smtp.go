@@ -27,6 +27,7 @@ type smtpTransport struct {
 	dialer  net.Dialer
 	timeout time.Duration
 	dkim    *DKIM
+	addrs   addrCache
 	// sem holds a token per connection in use, at most Concurrency; idle holds the open
 	// connections nobody uses, the most recently used last (reused first).
 	sem  chan struct{}
@@ -158,7 +159,7 @@ func (cn *smtpConn) close(quit bool) {
 func (t *smtpTransport) Send(ctx context.Context, m *Message) (string, error) {
 	buf := getBuf()
 	defer putBuf(buf)
-	b, env, err := appendMessage(*buf, m, t.dkim)
+	b, env, err := appendMessage(*buf, m, t.dkim, &t.addrs)
 	*buf = b
 	if err != nil {
 		return "", err
