@@ -3,11 +3,14 @@ package mailer_test
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"strings"
@@ -416,4 +419,71 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestStaleConnection shows that a pooled connection the server closed while idle is
+// replaced without failing the message, and without sending it twice.
+func TestStaleConnection(t *testing.T) {
+	srv := smtptest.New(t)
+	tr, err := mailer.Open(srv.URL(), mailer.Options{Concurrency: 1, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if _, err := tr.Send(context.Background(), testMessage("first@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	srv.CloseConns()
+	if _, err := tr.Send(context.Background(), testMessage("second@example.com")); err != nil {
+		t.Fatalf("send over a connection the server closed: %v", err)
+	}
+	if n := srv.CountMessageID("second@example.com"); n != 1 {
+		t.Errorf("second message received %d times, want 1", n)
+	}
+	if _, _, total := srv.Conns(); total != 2 {
+		t.Errorf("%d connections, want 2 (the first one closed by the server)", total)
+	}
+}
+
+func TestParseDKIMKey(t *testing.T) {
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
+	pkcs8 := func(k any) []byte {
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	}
+	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tests := []struct {
+		name    string
+		pem     []byte
+		wantErr string
+	}{
+		{"pkcs1 rsa", pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaKey)}), ""},
+		{"pkcs8 rsa", pkcs8(rsaKey), ""},
+		{"pkcs8 ed25519", pkcs8(edKey), ""},
+		{"ecdsa", pkcs8(ecKey), "cannot sign DKIM"},
+		{"public key", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: []byte{1}}), "not a private key"},
+		{"not pem", []byte("hello"), "no PEM block"},
+		{"garbage", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte{1, 2, 3}}), "DKIM key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k, err := mailer.ParseDKIMKey(tt.pem)
+			if tt.wantErr == "" {
+				if err != nil || k == nil {
+					t.Fatalf("ParseDKIMKey: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || leadmailer.ErrorCode(err) != leadmailer.EINVALID {
+				t.Errorf("ParseDKIMKey: %v, want EINVALID containing %q", err, tt.wantErr)
+			}
+		})
+	}
 }

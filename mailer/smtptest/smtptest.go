@@ -103,6 +103,7 @@ type Server struct {
 	datas      int // DATA commands seen
 	open, peak int
 	total      int
+	conns      map[*countingConn]struct{}
 }
 
 // New starts a server and stops it when the test ends.
@@ -115,6 +116,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		byRcpt:     map[string]int{},
 		rcptFaults: map[string]*Fault{},
 		nthFaults:  map[int]Fault{},
+		conns:      map[*countingConn]struct{}{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -235,6 +237,20 @@ func (s *Server) Conns() (open, peak, total int) {
 	return s.open, s.peak, s.total
 }
 
+// CloseConns closes every open connection without a word, as a relay does that restarts
+// or drops idle clients. The server keeps accepting new connections.
+func (s *Server) CloseConns() {
+	s.mu.Lock()
+	conns := make([]*countingConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
 // countingListener counts connections as they are accepted and closed.
 type countingListener struct {
 	net.Listener
@@ -246,12 +262,14 @@ func (l *countingListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	cc := &countingConn{Conn: c, s: l.s}
 	l.s.mu.Lock()
 	l.s.open++
 	l.s.total++
 	l.s.peak = max(l.s.peak, l.s.open)
+	l.s.conns[cc] = struct{}{}
 	l.s.mu.Unlock()
-	return &countingConn{Conn: c, s: l.s}, nil
+	return cc, nil
 }
 
 type countingConn struct {
@@ -264,6 +282,7 @@ func (c *countingConn) Close() error {
 	c.once.Do(func() {
 		c.s.mu.Lock()
 		c.s.open--
+		delete(c.s.conns, c)
 		c.s.mu.Unlock()
 	})
 	return c.Conn.Close()
