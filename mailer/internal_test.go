@@ -1,6 +1,10 @@
 package mailer
 
 import (
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
 	"strings"
 	"testing"
 	"time"
@@ -48,5 +52,28 @@ func TestFileName(t *testing.T) {
 		if got := fileName(id); got != want {
 			t.Errorf("fileName(%q) = %q, want %q", id, got, want)
 		}
+	}
+}
+
+// BenchmarkBuildDKIM measures building and signing with RSA-2048 and Ed25519 keys.
+func BenchmarkBuildDKIM(b *testing.B) {
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
+	for name, key := range map[string]crypto.Signer{"rsa2048": rsaKey, "ed25519": edKey} {
+		b.Run(name, func(b *testing.B) {
+			m := &Message{From: "marketing@example.com", To: "lead@example.net", Subject: "Hei",
+				Text: strings.Repeat("Tässä on kappale tekstiä.\n", 40), HTML: strings.Repeat("<p>Tässä on kappale tekstiä.</p>\n", 70),
+				MessageID: "c1.l1@example.com", Date: time.Now(), ListUnsubscribeURL: "https://example.com/u/x"}
+			d := &DKIM{Domain: "example.com", Selector: "s", PrivateKey: key}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := appendMessage(nil, m, d, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

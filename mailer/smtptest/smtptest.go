@@ -8,6 +8,12 @@
 //	tr, _ := mailer.Open(srv.URL(), mailer.Options{})
 //	...
 //	srv.CountMessageID("c1.l7@example.com")                   // deliveries of one message
+//	_, peak, _ := srv.Conns()                                 // most connections open at once
+//
+// With WithTLS the server offers STARTTLS with a self-signed certificate and URL asks for
+// starttls=required; pass ClientTLSConfig() as mailer.Options.TLSConfig so the client
+// trusts it. Stalled() tells a test when the server starts holding a message unanswered,
+// and CloseConns drops every connection as a restarting relay would.
 //
 // Faults: a recipient's Fault with a Code is answered to RCPT TO; its Drop and Stall, and
 // every FailMessage fault, apply after the message data is read, in place of the reply to
