@@ -1,6 +1,7 @@
 package mailer
 
 import (
+	"strings"
 	"unicode/utf8"
 )
 
@@ -27,28 +28,13 @@ func cleanHeader(s string) string {
 	if clean {
 		return s
 	}
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c < ' ' || c == 0x7f {
-				c = ' '
-			}
-			b = append(b, c)
-			i++
-			continue
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f || r >= 0x80 && r < 0xa0 { // C0, DEL, C1
+			return ' '
 		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			b = utf8.AppendRune(b, utf8.RuneError)
-		} else if r >= 0x80 && r < 0xa0 { // C1 controls
-			b = append(b, ' ')
-		} else {
-			b = append(b, s[i:i+n]...)
-		}
-		i += n
-	}
-	return string(b)
+		return r
+	}, s)
 }
 
 // isASCIIPrintable reports whether s holds only printable ASCII and spaces.
@@ -73,11 +59,15 @@ func hasEncodedWordStart(s string) bool {
 }
 
 // appendUnstructured appends an unstructured header field (like Subject) whose name
-// including ": " is prefix. value must have been cleaned. Printable ASCII is folded at
-// spaces; anything else, or a word too long to fold, is written as RFC 2047 encoded-words.
+// including ": " is prefix. value must have been cleaned; leading and trailing spaces are
+// dropped, as readers drop them. Printable ASCII is folded at spaces; anything else, or a
+// word too long to fold, is written as RFC 2047 encoded-words.
 func appendUnstructured(b []byte, prefix, value string) []byte {
 	b = append(b, prefix...)
-	if isASCIIPrintable(value) && !hasEncodedWordStart(value) && longestWord(value) < 900 {
+	value = trimSpaces(value)
+	// Folding keeps text readable, but readers differ in what they make of a fold next
+	// to a second space; text with double spaces goes as encoded-words, which keep them.
+	if isASCIIPrintable(value) && !hasEncodedWordStart(value) && !strings.Contains(value, "  ") && longestWord(value) < 900 {
 		return appendFolded(b, len(prefix), value)
 	}
 	b = appendEncodedWords(b, len(prefix), value)
@@ -161,10 +151,12 @@ const upperhex = "0123456789ABCDEF"
 // (which a reader drops between adjacent encoded-words).
 func appendEncodedWords(b []byte, col int, s string) []byte {
 	const open, close = "=?utf-8?q?", "?="
-	const room = 75 - len(open) - len(close)
-	_ = col // every word fits a line of its own; the first shares the field name's line
+	// Later words start a line of their own after the fold's space; the first shares the
+	// line with what col counts (the field name).
+	room := 75 - len(open) - len(close)
+	first := min(room, maxLine-col-len(open)-len(close))
 	b = append(b, open...)
-	used := 0
+	used := room - first
 	for i := 0; i < len(s); {
 		n := 1
 		if s[i] >= utf8.RuneSelf {
@@ -275,6 +267,21 @@ func trimSpaces(s string) string {
 	return s
 }
 
+// qpLiteral marks the bytes quoted-printable writes as they are (whitespace only when no
+// line break follows it, which appendQP checks).
+var qpLiteral = func() (t [256]bool) {
+	for c := ' '; c <= '~'; c++ {
+		t[c] = c != '='
+	}
+	t['\t'] = true
+	return t
+}()
+
+// lineEndsAt reports whether a line break (LF or CRLF) or the end of s is at i.
+func lineEndsAt(s string, i int) bool {
+	return i == len(s) || s[i] == '\n' || (s[i] == '\r' && i+1 < len(s) && s[i+1] == '\n')
+}
+
 // appendQP appends s encoded as quoted-printable (RFC 2045 section 6.7) with CRLF line
 // ends: LF and CRLF in s become hard line breaks, lines are at most 76 characters, '=',
 // control characters, non-ASCII bytes, a space or tab before a line break and a '.' or
@@ -284,21 +291,38 @@ func trimSpaces(s string) string {
 func appendQP(b []byte, s string) []byte {
 	const room = 75 // leaves one column for a soft break's '='
 	col := 0
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s); {
+		// Fast path: copy a run of literal bytes that fits the line.
+		if col > 0 || (s[i] != '.' && s[i] != 'F') {
+			j, lim := i, min(len(s), i+room-col)
+			for j < lim && qpLiteral[s[j]] {
+				j++
+			}
+			if j > i && (s[j-1] == ' ' || s[j-1] == '\t') && lineEndsAt(s, j) {
+				j-- // whitespace ending a line is encoded below
+			}
+			if j > i {
+				b = append(b, s[i:j]...)
+				col += j - i
+				i = j
+				continue
+			}
+		}
+		// One byte that needs a decision.
 		c := s[i]
 		if c == '\n' || (c == '\r' && i+1 < len(s) && s[i+1] == '\n') {
 			if c == '\r' {
 				i++
 			}
+			i++
 			b = append(b, '\r', '\n')
 			col = 0
 			continue
 		}
-		enc := c < ' ' || c > '~' || c == '='
+		enc := !qpLiteral[c]
 		switch c {
 		case ' ', '\t':
-			next := i + 1
-			enc = next == len(s) || s[next] == '\n' || (s[next] == '\r' && next+1 < len(s) && s[next+1] == '\n')
+			enc = lineEndsAt(s, i+1)
 		case '.', 'F':
 			enc = col == 0
 		}
@@ -319,6 +343,7 @@ func appendQP(b []byte, s string) []byte {
 			b = append(b, c)
 		}
 		col += n
+		i++
 	}
 	return b
 }

@@ -27,12 +27,14 @@ type smtpTransport struct {
 	dialer  net.Dialer
 	timeout time.Duration
 	dkim    *DKIM
+	addrs   addrCache
 	// sem holds a token per connection in use, at most Concurrency; idle holds the open
 	// connections nobody uses, the most recently used last (reused first).
-	sem  chan struct{}
-	mu   sync.Mutex
-	idle []*smtpConn
-	done chan struct{}
+	sem       chan struct{}
+	mu        sync.Mutex
+	idle      []*smtpConn
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
 // smtpConn is one pooled connection.
@@ -84,7 +86,14 @@ func newSMTP(cfg smtpConfig, opts Options) (*smtpTransport, error) {
 		mopts = append(mopts, mail.WithHELO(opts.HelloName))
 	}
 	if cfg.user != "" {
-		mopts = append(mopts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover),
+		// go-mail's discovery picks the strongest mechanism the server offers and
+		// never sends a password in the clear. A relay on this machine reached with
+		// starttls=none gets PLAIN, which go-mail allows only to localhost.
+		auth := mail.SMTPAuthAutoDiscover
+		if cfg.starttls == "none" && isLoopback(cfg.host) {
+			auth = mail.SMTPAuthPlain
+		}
+		mopts = append(mopts, mail.WithSMTPAuth(auth),
 			mail.WithUsername(cfg.user), mail.WithPassword(cfg.pass))
 	}
 	c, err := mail.NewClient(cfg.host, mopts...)
@@ -114,6 +123,11 @@ func (t *smtpTransport) dial(ctx context.Context, network, address string) (net.
 		return nil, err
 	}
 	return tc, nil
+}
+
+// isLoopback reports whether host names this machine, as go-mail's PLAIN checks it.
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
 
 func (t *smtpTransport) String() string { return t.cfg.String() }
@@ -146,7 +160,7 @@ func (cn *smtpConn) close(quit bool) {
 func (t *smtpTransport) Send(ctx context.Context, m *Message) (string, error) {
 	buf := getBuf()
 	defer putBuf(buf)
-	b, env, err := appendMessage(*buf, m, t.dkim)
+	b, env, err := appendMessage(*buf, m, t.dkim, &t.addrs)
 	*buf = b
 	if err != nil {
 		return "", err
@@ -186,11 +200,35 @@ func (t *smtpTransport) Send(ctx context.Context, m *Message) (string, error) {
 		<-t.sem
 	}()
 
-	if cn == nil {
-		if cn, err = t.connect(ctx); err != nil {
-			return "", classify("connect", err)
+	// A reused connection may have been closed by the server while idle (an idle
+	// timeout, a restart). That shows as a failure at MAIL without a reply, or with 421;
+	// nothing of the message was sent yet, so it is safe to retry once on a new one.
+	reused := cn != nil
+	for {
+		if cn == nil {
+			if cn, err = t.connect(ctx); err != nil {
+				return "", classify("connect", err)
+			}
 		}
+		reply, se, interrupted := t.attempt(ctx, cn, b, env)
+		if se == nil {
+			keep = !interrupted
+			return reply, nil
+		}
+		if reused && !interrupted && se.Stage == "MAIL" && (se.Code == 0 || se.Code == 421) {
+			cn.close(false)
+			cn, reused = nil, false
+			continue
+		}
+		// A refusal leaves the connection usable once the transaction is reset.
+		keep = !interrupted && se.Code != 0 && se.Code != 421 && cn.c.Reset() == nil
+		return "", se
 	}
+}
+
+// attempt runs one transaction on cn within the transport's timeout and ctx, and
+// reports whether ctx interrupted it.
+func (t *smtpTransport) attempt(ctx context.Context, cn *smtpConn, b []byte, env envelope) (string, *SendError, bool) {
 	deadline := time.Now().Add(t.timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -201,18 +239,15 @@ func (t *smtpTransport) Send(ctx context.Context, m *Message) (string, error) {
 	stop := context.AfterFunc(ctx, func() { cn.raw.SetDeadline(time.Unix(1, 0)) })
 	reply, stage, err := transact(cn.c, b, env)
 	interrupted := !stop()
-	if err != nil {
-		se := classify(stage, err)
-		if interrupted {
-			se.Temporary = true
-			se.Err = errors.Join(ctx.Err(), err)
-		}
-		// A refusal leaves the connection usable once the transaction is reset.
-		keep = !interrupted && se.Code != 0 && se.Code != 421 && cn.c.Reset() == nil
-		return "", se
+	if err == nil {
+		return reply, nil, interrupted
 	}
-	keep = !interrupted
-	return reply, nil
+	se := classify(stage, err)
+	if interrupted {
+		se.Temporary = true
+		se.Err = errors.Join(ctx.Err(), err)
+	}
+	return "", se, interrupted
 }
 
 // transact runs one mail transaction and returns the server's final reply, or the stage
@@ -246,20 +281,17 @@ var errClosed = errors.New("mailer: transport is closed")
 
 // Close waits for the sends in progress to finish and closes the idle connections.
 func (t *smtpTransport) Close() error {
-	select {
-	case <-t.done:
-		return nil
-	default:
-	}
-	close(t.done)
-	for range cap(t.sem) { // wait for the sends in progress
-		t.sem <- struct{}{}
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, cn := range t.idle {
-		cn.close(true)
-	}
-	t.idle = nil
+	t.closeOnce.Do(func() {
+		close(t.done)
+		for range cap(t.sem) { // wait for the sends in progress
+			t.sem <- struct{}{}
+		}
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		for _, cn := range t.idle {
+			cn.close(true)
+		}
+		t.idle = nil
+	})
 	return nil
 }

@@ -8,6 +8,12 @@
 //	tr, _ := mailer.Open(srv.URL(), mailer.Options{})
 //	...
 //	srv.CountMessageID("c1.l7@example.com")                   // deliveries of one message
+//	_, peak, _ := srv.Conns()                                 // most connections open at once
+//
+// With WithTLS the server offers STARTTLS with a self-signed certificate and URL asks for
+// starttls=required; pass ClientTLSConfig() as mailer.Options.TLSConfig so the client
+// trusts it. Stalled() tells a test when the server starts holding a message unanswered,
+// and CloseConns drops every connection as a restarting relay would.
 //
 // Faults: a recipient's Fault with a Code is answered to RCPT TO; its Drop and Stall, and
 // every FailMessage fault, apply after the message data is read, in place of the reply to
@@ -92,6 +98,7 @@ type Server struct {
 	clientTLS     *tls.Config
 	srv           *smtp.Server
 	release       chan struct{} // closed at shutdown: stalled sessions return
+	stalled       chan struct{} // receives a value when a session starts to stall
 
 	mu         sync.Mutex
 	msgs       []Message
@@ -102,6 +109,7 @@ type Server struct {
 	datas      int // DATA commands seen
 	open, peak int
 	total      int
+	conns      map[*countingConn]struct{}
 }
 
 // New starts a server and stops it when the test ends.
@@ -109,10 +117,12 @@ func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	s := &Server{
 		release:    make(chan struct{}),
+		stalled:    make(chan struct{}, 1000),
 		byID:       map[string]int{},
 		byRcpt:     map[string]int{},
 		rcptFaults: map[string]*Fault{},
 		nthFaults:  map[int]Fault{},
+		conns:      map[*countingConn]struct{}{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -192,6 +202,10 @@ func (s *Server) FailMessage(n int, f Fault) {
 	s.nthFaults[n] = f
 }
 
+// Stalled returns a channel that receives a value each time the server starts stalling a
+// message: the message data has been read and no reply will come.
+func (s *Server) Stalled() <-chan struct{} { return s.stalled }
+
 // Messages returns a copy of the messages received so far, in order of arrival.
 func (s *Server) Messages() []Message {
 	s.mu.Lock()
@@ -229,6 +243,20 @@ func (s *Server) Conns() (open, peak, total int) {
 	return s.open, s.peak, s.total
 }
 
+// CloseConns closes every open connection without a word, as a relay does that restarts
+// or drops idle clients. The server keeps accepting new connections.
+func (s *Server) CloseConns() {
+	s.mu.Lock()
+	conns := make([]*countingConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
 // countingListener counts connections as they are accepted and closed.
 type countingListener struct {
 	net.Listener
@@ -240,12 +268,14 @@ func (l *countingListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	cc := &countingConn{Conn: c, s: l.s}
 	l.s.mu.Lock()
 	l.s.open++
 	l.s.total++
 	l.s.peak = max(l.s.peak, l.s.open)
+	l.s.conns[cc] = struct{}{}
 	l.s.mu.Unlock()
-	return &countingConn{Conn: c, s: l.s}, nil
+	return cc, nil
 }
 
 type countingConn struct {
@@ -258,6 +288,7 @@ func (c *countingConn) Close() error {
 	c.once.Do(func() {
 		c.s.mu.Lock()
 		c.s.open--
+		delete(c.s.conns, c)
 		c.s.mu.Unlock()
 	})
 	return c.Conn.Close()
@@ -347,6 +378,10 @@ func (se *session) Data(r io.Reader) error {
 	}
 	s.mu.Unlock()
 	if f != nil && f.Stall {
+		select {
+		case s.stalled <- struct{}{}:
+		default:
+		}
 		<-s.release
 		return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Stalled"}
 	}
