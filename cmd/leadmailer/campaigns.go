@@ -6,9 +6,7 @@ import (
 	"crypto"
 	"crypto/hmac"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -811,28 +809,17 @@ func openTransport(cfg *config.Config, dataDir string, concurrency int) (mailer.
 	return mailer.Open(cfg.SMTP.URL, opts)
 }
 
-// loadDKIMKey reads a PEM private key (PKCS #8, or PKCS #1 RSA).
+// loadDKIMKey reads the PEM private key in path.
 func loadDKIMKey(path string) (crypto.Signer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("smtp.dkim.key_file: %w", err)
 	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, leadmailer.Errorf(leadmailer.EINVALID, "smtp.dkim.key_file %s holds no PEM block: give a PEM private key", path)
-	}
-	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-		return k, nil
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	key, err := mailer.ParseDKIMKey(data)
 	if err != nil {
-		return nil, leadmailer.Errorf(leadmailer.EINVALID, "smtp.dkim.key_file %s: %v", path, err)
+		return nil, fmt.Errorf("smtp.dkim.key_file %s: %w", path, err)
 	}
-	signer, ok := k.(crypto.Signer)
-	if !ok {
-		return nil, leadmailer.Errorf(leadmailer.EINVALID, "smtp.dkim.key_file %s: not a signing key", path)
-	}
-	return signer, nil
+	return key, nil
 }
 
 // runOptions are the configuration's sending limits.
