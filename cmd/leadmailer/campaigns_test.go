@@ -461,3 +461,43 @@ func TestSendSignsWithConfiguredDKIMKey(t *testing.T) {
 		t.Errorf("bad key: exit %d, stderr %q; want an error naming smtp.dkim.key_file", r.code, r.stderr)
 	}
 }
+
+// TestCampaignSendPausesOnInterrupt stops a sending process with SIGINT, as Ctrl-C does: it
+// exits cleanly with the campaign paused and nothing in flight, and resuming sends everyone
+// else exactly once.
+func TestCampaignSendPausesOnInterrupt(t *testing.T) {
+	const n = 1000
+	srv := smtptest.New(t)
+	data := filepath.Join(t.TempDir(), "data")
+	writeConfig(t, data, senderConfig(srv.URL(), "\n[sending]\nconcurrency = 4\nrate = 500\n"))
+	emails := bulkLeads(t, data, n)
+	id := fmt.Sprint(createCampaign(t, data))
+
+	child := startLeadmailer(t, "campaigns", "send", id, "--data", data)
+	for srv.Count() < n/5 {
+		select {
+		case <-child.done:
+			t.Fatalf("the send finished before it could be interrupted\nstderr:\n%s", child.stderr.String())
+		default:
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if err := child.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := child.wait(t, 30*time.Second); code != exitOK {
+		t.Fatalf("exit %d after SIGINT, want 0\nstderr:\n%s", code, child.stderr.String())
+	}
+	mustContain(t, "output", child.stdout.String(), "paused (interrupted", "campaigns resume "+id)
+	var v campaignView
+	lmJSON(t, data, &v, "campaigns", "show", id, "--json")
+	if v.State != leadmailer.CampaignPaused || v.Report.Sending != 0 || v.Report.Sent != int64(srv.Count()) {
+		t.Fatalf("after SIGINT: %s, %+v; the server got %d; want paused, nothing in flight, ledger = server", v.State, v.Report, srv.Count())
+	}
+	lm(t, data, "campaigns", "resume", id)
+	for _, email := range emails {
+		if got := srv.CountRecipient(email); got != 1 {
+			t.Errorf("%s received %d messages, want 1", email, got)
+		}
+	}
+}
