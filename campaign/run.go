@@ -121,8 +121,8 @@ type Result struct {
 // ReasonInterrupted is the pause reason of a run stopped by its context (Ctrl-C, shutdown).
 const ReasonInterrupted = "interrupted: resume to send to the rest"
 
-// Run sends campaign id. A campaign that is not yet running (draft, scheduled, missed) has
-// its audience resolved into the ledger first; a running one (left so by a crash) or a
+// Run sends campaign id. A campaign that is not yet running (draft, scheduled, missed, or
+// paused before it ever started) has its audience resolved into the ledger first; a running one (left so by a crash) or a
 // paused one continues with its ledger as it is, after its rows left "sending" are queued
 // again. Run returns when every recipient has an outcome, when the campaign is paused or
 // cancelled (by another process too: the state is read between batches), when too many sends
@@ -141,7 +141,7 @@ func Run(ctx context.Context, db Store, tr Sender, id int64, s Settings, opts Op
 	if err != nil {
 		return nil, fmt.Errorf("campaign %d: %w", id, err)
 	}
-	fresh := c.State != leadmailer.CampaignRunning && c.State != leadmailer.CampaignPaused
+	fresh := c.StartedAt == nil || (c.State != leadmailer.CampaignRunning && c.State != leadmailer.CampaignPaused)
 	if c, err = db.SetCampaignState(ctx, id, leadmailer.CampaignRunning, ""); err != nil {
 		return nil, err
 	}

@@ -582,6 +582,14 @@ func runCampaignSend(ctx context.Context, e *env, sub string, args []string) err
 	case c.State == leadmailer.CampaignFinished || c.State == leadmailer.CampaignCancelled:
 		return leadmailer.Errorf(leadmailer.ECONFLICT, "campaign %d is %s: create a new campaign to send again", id, c.State)
 	}
+	if sub == "resume" && c.State == leadmailer.CampaignPaused && c.StartedAt == nil && (c.SendAt != nil || c.Cron != "") {
+		// Paused before its time: resuming puts it back on its schedule.
+		if _, err := db.SetCampaignState(ctx, id, leadmailer.CampaignScheduled, ""); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "Campaign %d scheduled again: %s.\n", id, when(c))
+		return nil
+	}
 	unlock, err := campaign.Lock(*dataDir, id)
 	if err != nil {
 		return err

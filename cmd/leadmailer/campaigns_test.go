@@ -265,6 +265,10 @@ func TestSchedulerStartsDueCampaigns(t *testing.T) {
 		lmJSON(t, data, &v, "campaigns", "show", id, "--json")
 		return v.State, v.Report
 	}
+	// A campaign paused before its time and resumed is back on its schedule.
+	lm(t, data, "campaigns", "pause", later)
+	mustContain(t, "resume", lm(t, data, "campaigns", "resume", later).stdout, "scheduled again")
+
 	tick(now.Add(2 * time.Minute))
 	for id, want := range map[string]leadmailer.CampaignState{due: leadmailer.CampaignFinished,
 		missed: leadmailer.CampaignMissed, later: leadmailer.CampaignScheduled, weekly: leadmailer.CampaignScheduled} {
