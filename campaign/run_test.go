@@ -187,8 +187,8 @@ func TestRunRetriesTemporaryFailures(t *testing.T) {
 		t.Fatalf("result = %+v, want %d sent after 4 retries", res, n)
 	}
 	recs := recipients(t, f.db, f.c.ID)
-	if r := recs["lead7@x0.example"]; r.Attempts != 3 || !strings.Contains(r.LastReply, "") {
-		t.Errorf("lead7: attempts = %d, want 3", r.Attempts)
+	if r := recs["lead7@x0.example"]; r.Attempts != 3 || r.Status != leadmailer.RecipientSent {
+		t.Errorf("lead7: %s after %d attempts, want sent at the third", r.Status, r.Attempts)
 	}
 	// A dropped connection after DATA means the server may have the message: it is sent
 	// again, with the same Message-ID, so the receiver can tell.
@@ -330,5 +330,32 @@ func TestRunHonoursTheRateLimit(t *testing.T) {
 	// A bucket of 4 then 100/s: 26 messages wait at least 0.26 s.
 	if took := time.Since(start); took < 250*time.Millisecond {
 		t.Errorf("%d messages at 100/s took %v", n, took)
+	}
+}
+
+func TestRunRetriesAStalledServer(t *testing.T) {
+	const n = 5
+	f := newFixture(t, n, 1)
+	f.srv.FailMessage(2, smtptest.Stall)
+	tr, err := mailer.Open(f.srv.URL(), mailer.Options{Concurrency: 1, Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	res, err := campaign.Run(context.Background(), f.db, tr, f.c.ID, settings, campaign.Options{Concurrency: 1, Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.State != leadmailer.CampaignFinished || res.Sent != n || res.Retried != 1 {
+		t.Fatalf("result = %+v, want all %d sent after one retry of the stalled message", res, n)
+	}
+	retried := 0
+	for key, r := range recipients(t, f.db, f.c.ID) {
+		if strings.Contains(key, "@") && r.Attempts == 2 {
+			retried++
+		}
+	}
+	if retried != 1 {
+		t.Errorf("%d ledger rows record two attempts, want 1", retried)
 	}
 }
