@@ -359,3 +359,26 @@ func TestRunRetriesAStalledServer(t *testing.T) {
 		t.Errorf("%d ledger rows record two attempts, want 1", retried)
 	}
 }
+
+func TestLockKeepsASecondSenderOut(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := campaign.Lock(dir, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaign.Lock(dir, 7); leadmailer.ErrorCode(err) != leadmailer.ECONFLICT {
+		t.Errorf("second lock: %v, want a conflict", err)
+	}
+	other, err := campaign.Lock(dir, 8)
+	if err != nil {
+		t.Errorf("another campaign's lock: %v", err)
+	} else {
+		other()
+	}
+	unlock()
+	again, err := campaign.Lock(dir, 7)
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	again()
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/config"
 	"github.com/leadmailer/leadmailer/mailer/smtptest"
+	"github.com/leadmailer/leadmailer/store"
 )
 
 // senderConfig is a configuration with the sender filled in; smtpURL may be empty for the
@@ -503,5 +504,57 @@ func TestCampaignSendPausesOnInterrupt(t *testing.T) {
 		if got := srv.CountRecipient(email); got != 1 {
 			t.Errorf("%s received %d messages, want 1", email, got)
 		}
+	}
+}
+
+func TestSchedulerResumesCampaignLeftRunning(t *testing.T) {
+	data := importFixtures(t)
+	writeConfig(t, data, senderConfig("", ""))
+	id := createCampaign(t, data)
+	ctx := context.Background()
+	db, err := openData(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// What a killed sender leaves: the campaign running, one row handed to the server.
+	c, err := db.SetCampaignState(ctx, id, leadmailer.CampaignRunning, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ResolveAudience(ctx, c, store.AudienceRules{}); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := db.FindPending(ctx, id, 0, time.Now(), 1)
+	if err != nil || len(ps) != 1 {
+		t.Fatalf("pending: %v, %v", ps, err)
+	}
+	l, err := db.OpenLedger(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = l.Write(ctx, []store.LedgerUpdate{{RecipientID: ps[0].RecipientID, Status: leadmailer.RecipientSending, MessageID: "x@y"}})
+	l.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cfg, err := loadConfig(data, "", &env{getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newCampaignScheduler(db, cfg, data, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := s.Tick(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	s.Wait()
+	var v campaignView
+	lmJSON(t, data, &v, "campaigns", "show", fmt.Sprint(id), "--json")
+	if v.State != leadmailer.CampaignFinished || v.Report.Queued+v.Report.Sending != 0 || v.Report.Sent == 0 {
+		t.Fatalf("after the tick: %s %+v, want finished with nothing left", v.State, v.Report)
+	}
+	matches, _ := filepath.Glob(filepath.Join(data, outboxDir, fmt.Sprintf("c%d.l%d.*.eml", id, ps[0].LeadID)))
+	if len(matches) != 1 {
+		t.Errorf("the outbox holds %d messages for the row that was in flight, want 1: it is sent again", len(matches))
 	}
 }
