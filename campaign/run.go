@@ -58,7 +58,9 @@ type Sender interface {
 type Options struct {
 	Concurrency int     // parallel sends; default 4
 	Rate        float64 // messages per second over all workers; 0: no limit
-	MaxAttempts int     // attempts per recipient for temporary failures; default 5
+	// Limiter, when set, replaces Rate: runs that share one hold their sum to its rate.
+	Limiter     *rate.Limiter
+	MaxAttempts int // attempts per recipient for temporary failures; default 5
 	// Backoff is the wait before the first retry of a temporary failure; it doubles with
 	// each attempt, up to MaxBackoff. Defaults 1 minute and 1 hour.
 	Backoff, MaxBackoff time.Duration
@@ -116,6 +118,15 @@ type Result struct {
 	Reason string
 	// Requeued is how many rows a previous process left "sending": they were sent again.
 	Requeued int64
+}
+
+// NewLimiter returns the token bucket for perSecond messages a second (0: no limit) with a
+// burst of one message per connection, for Options.Limiter.
+func NewLimiter(perSecond float64, concurrency int) *rate.Limiter {
+	if perSecond <= 0 {
+		return rate.NewLimiter(rate.Inf, max(concurrency, 1))
+	}
+	return rate.NewLimiter(rate.Limit(perSecond), max(concurrency, 1))
 }
 
 // ReasonInterrupted is the pause reason of a run stopped by its context (Ctrl-C, shutdown).
@@ -208,11 +219,10 @@ func (r *run) send(ctx context.Context) error {
 	defer cancel()
 	r.stopFeed = cancel
 
-	limit := rate.Inf
-	if r.opts.Rate > 0 {
-		limit = rate.Limit(r.opts.Rate)
+	limiter := r.opts.Limiter
+	if limiter == nil {
+		limiter = NewLimiter(r.opts.Rate, r.opts.Concurrency)
 	}
-	limiter := rate.NewLimiter(limit, r.opts.Concurrency)
 
 	// A batch is read about twice a second at the configured rate, so that a pause from
 	// another process takes effect quickly even on a slow campaign.

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/campaign"
 	"github.com/leadmailer/leadmailer/config"
@@ -27,13 +29,18 @@ type campaignScheduler struct {
 	dataDir string
 	log     *slog.Logger
 
+	// limiter holds all the campaigns running at once to sending.rate together; each
+	// campaign has its own sending.concurrency connections.
+	limiter *rate.Limiter
+
 	mu      sync.Mutex
 	running map[int64]bool
 	wg      sync.WaitGroup
 }
 
 func newCampaignScheduler(db *store.DB, cfg *config.Config, dataDir string, log *slog.Logger) *campaignScheduler {
-	return &campaignScheduler{db: db, cfg: cfg, dataDir: dataDir, log: log, running: map[int64]bool{}}
+	return &campaignScheduler{db: db, cfg: cfg, dataDir: dataDir, log: log, running: map[int64]bool{},
+		limiter: campaign.NewLimiter(cfg.Sending.Rate, cfg.Sending.Concurrency)}
 }
 
 // Tick starts every campaign due at now. It returns once they are started.
@@ -133,7 +140,9 @@ func (s *campaignScheduler) send(ctx context.Context, id int64) (*campaign.Resul
 		}
 		return nil, leadmailer.Errorf(leadmailer.EINVALID, "%s", reason)
 	}
-	return sendCampaign(ctx, nil, s.db, s.cfg, s.dataDir, id, runOptions(s.cfg))
+	opts := runOptions(s.cfg)
+	opts.Limiter = s.limiter
+	return sendCampaign(ctx, nil, s.db, s.cfg, s.dataDir, id, opts)
 }
 
 // Wait waits for the campaigns in progress to stop.
