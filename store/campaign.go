@@ -178,15 +178,11 @@ type AudienceRules struct {
 // resolution (the next occurrence of a cron campaign) looks at these rows again.
 var resolveReasons = []string{leadmailer.SkipInactive, leadmailer.SkipNoConsent, leadmailer.SkipUndeliverable}
 
-// ResolveAudience writes the campaign's audience into its send ledger, in one transaction:
-// one row per lead matching the campaign's filters that has no row yet, queued when the lead
-// may be mailed and skipped with the reason otherwise (inactive, no consent, undeliverable).
-// Rows skipped for those reasons by an earlier resolution are queued again when the reason
-// no longer holds; rows already sent, failed or queued are left alone, so every resolution
-// adds only people who have not received the campaign. It returns how many rows it queued.
-func (db *DB) ResolveAudience(ctx context.Context, c *leadmailer.Campaign, rules AudienceRules) (int64, error) {
+// audienceSQL returns the campaign's filter on leads l (" AND ..." or "") with its arguments,
+// and an expression giving the reason lead l must not be mailed (empty when it may) with
+// its own arguments.
+func audienceSQL(c *leadmailer.Campaign, rules AudienceRules) (filter string, args []any, reason string, reasonArgs []any) {
 	var where []string
-	var args []any
 	in := func(col string, vals []string) {
 		where = append(where, col+` IN (?`+strings.Repeat(", ?", len(vals)-1)+`)`)
 		for _, v := range vals {
@@ -212,15 +208,13 @@ func (db *DB) ResolveAudience(ctx context.Context, c *leadmailer.Campaign, rules
 		}
 		where = append(where, cond+`)`)
 	}
-	filter := ""
 	if len(where) > 0 {
 		filter = " AND " + strings.Join(where, " AND ")
 	}
 	// reason is the skip reason for lead l, or '' when l may be mailed.
-	reason := `CASE
+	reason = `CASE
 		WHEN l.state <> 'active' THEN '` + leadmailer.SkipInactive + `'
 		WHEN l.undeliverable_at IS NOT NULL THEN '` + leadmailer.SkipUndeliverable + `'`
-	var reasonArgs []any
 	if len(rules.ConsentOnlyCountries) > 0 {
 		reason += `
 		WHEN l.country IN (?` + strings.Repeat(", ?", len(rules.ConsentOnlyCountries)-1) + `)
@@ -231,6 +225,17 @@ func (db *DB) ResolveAudience(ctx context.Context, c *leadmailer.Campaign, rules
 		}
 	}
 	reason += ` ELSE '' END`
+	return filter, args, reason, reasonArgs
+}
+
+// ResolveAudience writes the campaign's audience into its send ledger, in one transaction:
+// one row per lead matching the campaign's filters that has no row yet, queued when the lead
+// may be mailed and skipped with the reason otherwise (inactive, no consent, undeliverable).
+// Rows skipped for those reasons by an earlier resolution are queued again when the reason
+// no longer holds; rows already sent, failed or queued are left alone, so every resolution
+// adds only people who have not received the campaign. It returns how many rows it queued.
+func (db *DB) ResolveAudience(ctx context.Context, c *leadmailer.Campaign, rules AudienceRules) (int64, error) {
+	filter, args, reason, reasonArgs := audienceSQL(c, rules)
 	now := formatTime(db.now())
 
 	tx, err := db.sql.BeginTx(ctx, nil)
@@ -273,6 +278,26 @@ func (db *DB) SetCampaignLastRun(ctx context.Context, id int64, t time.Time) err
 		return fmt.Errorf("campaign %d: %w", id, err)
 	}
 	return nil
+}
+
+// AudienceCheck says whether lead leadID is in the campaign's audience now: "" when it is,
+// otherwise why not ("not in the campaign's filters", or a skip reason).
+func (db *DB) AudienceCheck(ctx context.Context, c *leadmailer.Campaign, rules AudienceRules, leadID int64) (string, error) {
+	filter, args, reason, reasonArgs := audienceSQL(c, rules)
+	var why, email string
+	err := db.sql.QueryRowContext(ctx, `SELECT `+reason+`, l.email FROM leads l WHERE l.id = ?`+filter,
+		append(append(reasonArgs, leadID), args...)...).Scan(&why, &email)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "not in the campaign's filters", nil
+	}
+	if err != nil || why != "" {
+		return why, err
+	}
+	suppressed, err := db.IsSuppressed(ctx, email)
+	if suppressed {
+		return leadmailer.SkipSuppressed, err
+	}
+	return "", err
 }
 
 // RequeueInFlight moves the campaign's rows left "sending" (a process stopped between

@@ -461,9 +461,20 @@ func runCampaignPreview(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	b, _, err := loadBuilder(ctx, e, db, *dataDir, *configPath, id)
+	b, cfg, err := loadBuilder(ctx, e, db, *dataDir, *configPath, id)
 	if err != nil {
 		return err
+	}
+	c, err := db.FindCampaign(ctx, id)
+	if err != nil {
+		return err
+	}
+	why, err := db.AudienceCheck(ctx, c, store.AudienceRules{ConsentOnlyCountries: cfg.Sending.ConsentOnlyCountries}, lead.ID)
+	if err != nil {
+		return err
+	}
+	if why != "" {
+		fmt.Fprintf(e.stderr, "Note: campaign %d will not mail %s (%s); this is the message it would get.\n", id, lead.Email, why)
 	}
 	m, err := b.Message(lead, time.Now())
 	if err != nil {

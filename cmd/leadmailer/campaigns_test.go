@@ -133,6 +133,15 @@ func TestCampaignPreviewIsTheMessageAsSent(t *testing.T) {
 			"List-Unsubscribe: <https://leads.focus.example/u/",
 			"List-Unsubscribe-Post: List-Unsubscribe=One-Click")...)
 	}
+	// A lead outside the audience is previewed with a note saying why it will not be mailed.
+	other := createCampaign(t, data, "--country", "NO")
+	r := runCLI(t, map[string]string{"LEADMAILER_DATA": data}, "", "campaigns", "preview", fmt.Sprint(other), "--lead", lead.Email)
+	if r.code != exitOK || !strings.Contains(r.stderr, "not in the campaign's filters") {
+		t.Errorf("preview outside the audience: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := runCLI(t, map[string]string{"LEADMAILER_DATA": data}, "", "campaigns", "preview", fmt.Sprint(id), "--lead", lead.Email); r.stderr != "" {
+		t.Errorf("preview of a lead in the audience printed %q", r.stderr)
+	}
 	// Sending writes the same message, but for its Date, to the outbox.
 	lm(t, data, "campaigns", "send", fmt.Sprint(id))
 	matches, _ := filepath.Glob(filepath.Join(data, outboxDir, fmt.Sprintf("c%d.l%d.*.eml", id, lead.ID)))
