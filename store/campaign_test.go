@@ -78,6 +78,17 @@ func TestResolveAudienceRecordsEveryExclusion(t *testing.T) {
 		}
 	}
 
+	for email, want := range map[string]string{"anna@x.fi": "", "bob@y.de": leadmailer.SkipNoConsent,
+		"dora@w.fi": leadmailer.SkipInactive, "gus@t.fi": "not in the campaign's filters"} {
+		l, err := db.FindLeadByEmail(ctx, email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.AudienceCheck(ctx, c, store.AudienceRules{ConsentOnlyCountries: []string{"DE"}}, l.ID); err != nil || got != want {
+			t.Errorf("AudienceCheck(%s) = %q, %v; want %q", email, got, err, want)
+		}
+	}
+
 	// A second resolution adds nobody already in the ledger, and queues bob once he consents.
 	mustExec(t, raw, `INSERT INTO consents (lead_id, text_version, given_at) SELECT id, 'v1', '2026-01-01T00:00:00.000000Z' FROM leads WHERE email = 'bob@y.de'`)
 	queued, err = db.ResolveAudience(ctx, c, store.AudienceRules{ConsentOnlyCountries: []string{"DE"}})
