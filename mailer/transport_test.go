@@ -114,44 +114,54 @@ func TestSMTPFailures(t *testing.T) {
 			s.FailRecipient("x@example.net", f)
 		}, true, 451, "4.3.0", false, 0},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := smtptest.New(t)
-			tt.set(srv)
-			tr, err := mailer.Open(srv.URL(), mailer.Options{Concurrency: 1, Timeout: 300 * time.Millisecond})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tr.Close()
-			m := testMessage("fail@example.com")
-			m.To = "x@example.net"
-			_, err = tr.Send(context.Background(), m)
-			var se *mailer.SendError
-			if !errors.As(err, &se) {
-				t.Fatalf("Send: %v, want a *SendError", err)
-			}
-			if se.Temporary != tt.temporary || mailer.IsTemporary(err) != tt.temporary {
-				t.Errorf("Temporary = %v, want %v (%v)", se.Temporary, tt.temporary, err)
-			}
-			if se.Code != tt.code || se.Enhanced != tt.enhanced {
-				t.Errorf("code %d %q, want %d %q (%v)", se.Code, se.Enhanced, tt.code, tt.enhanced, err)
-			}
-			if mailer.IsUserUnknown(err) != tt.userUnknown {
-				t.Errorf("IsUserUnknown = %v, want %v", !tt.userUnknown, tt.userUnknown)
-			}
-			if got := srv.CountMessageID("fail@example.com"); got != tt.delivered {
-				t.Errorf("server holds %d copies of the failed message, want %d", got, tt.delivered)
-			}
-			// The transport recovers: the next message, to a recipient without a fault,
-			// is delivered.
-			if _, err := tr.Send(context.Background(), testMessage("next@example.com")); err != nil {
-				t.Fatalf("next message after the failure: %v", err)
-			}
-			if got := srv.CountMessageID("next@example.com"); got != 1 {
-				t.Errorf("next message received %d times, want 1", got)
-			}
-		})
+	for _, pipelining := range []bool{true, false} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/pipelining=%v", tt.name, pipelining), func(t *testing.T) {
+				srv := newServer(t, pipelining)
+				tt.set(srv)
+				tr, err := mailer.Open(srv.URL(), mailer.Options{Concurrency: 1, Timeout: 300 * time.Millisecond})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tr.Close()
+				m := testMessage("fail@example.com")
+				m.To = "x@example.net"
+				_, err = tr.Send(context.Background(), m)
+				var se *mailer.SendError
+				if !errors.As(err, &se) {
+					t.Fatalf("Send: %v, want a *SendError", err)
+				}
+				if se.Temporary != tt.temporary || mailer.IsTemporary(err) != tt.temporary {
+					t.Errorf("Temporary = %v, want %v (%v)", se.Temporary, tt.temporary, err)
+				}
+				if se.Code != tt.code || se.Enhanced != tt.enhanced {
+					t.Errorf("code %d %q, want %d %q (%v)", se.Code, se.Enhanced, tt.code, tt.enhanced, err)
+				}
+				if mailer.IsUserUnknown(err) != tt.userUnknown {
+					t.Errorf("IsUserUnknown = %v, want %v", !tt.userUnknown, tt.userUnknown)
+				}
+				if got := srv.CountMessageID("fail@example.com"); got != tt.delivered {
+					t.Errorf("server holds %d copies of the failed message, want %d", got, tt.delivered)
+				}
+				// The transport recovers: the next message, to a recipient without a fault,
+				// is delivered.
+				if _, err := tr.Send(context.Background(), testMessage("next@example.com")); err != nil {
+					t.Fatalf("next message after the failure: %v", err)
+				}
+				if got := srv.CountMessageID("next@example.com"); got != 1 {
+					t.Errorf("next message received %d times, want 1", got)
+				}
+			})
+		}
 	}
+}
+
+// newServer starts a test server that offers PIPELINING or not.
+func newServer(t *testing.T, pipelining bool, opts ...smtptest.Option) *smtptest.Server {
+	if !pipelining {
+		opts = append(opts, smtptest.WithoutPipelining())
+	}
+	return smtptest.New(t, opts...)
 }
 
 func TestSMTPConnectFailures(t *testing.T) {
@@ -424,7 +434,14 @@ func containsFold(list []string, s string) bool {
 // TestStaleConnection shows that a pooled connection the server closed while idle is
 // replaced without failing the message, and without sending it twice.
 func TestStaleConnection(t *testing.T) {
-	srv := smtptest.New(t)
+	for _, pipelining := range []bool{true, false} {
+		t.Run(fmt.Sprintf("pipelining=%v", pipelining), func(t *testing.T) {
+			testStaleConnection(t, newServer(t, pipelining))
+		})
+	}
+}
+
+func testStaleConnection(t *testing.T, srv *smtptest.Server) {
 	tr, err := mailer.Open(srv.URL(), mailer.Options{Concurrency: 1, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
