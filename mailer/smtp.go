@@ -327,6 +327,8 @@ func transactPipelined(cn *smtpConn, msg []byte, env envelope) (reply, stage str
 			if failErr == nil {
 				failed, failErr = step.stage, err
 			}
+		case failErr != nil:
+			return "", failed, failErr // e.g. 421 to MAIL, then the server hung up
 		default:
 			return "", step.stage, err // the connection failed
 		}

@@ -504,3 +504,32 @@ func TestParseDKIMKey(t *testing.T) {
 		})
 	}
 }
+
+// TestReply421 shows that a 421 reply (the server is closing the channel) fails the
+// message as temporary and that the connection is not used again.
+func TestReply421(t *testing.T) {
+	for _, pipelining := range []bool{true, false} {
+		t.Run(fmt.Sprintf("pipelining=%v", pipelining), func(t *testing.T) {
+			srv := newServer(t, pipelining)
+			srv.FailRecipient("x@example.net", smtptest.Fault{Code: 421, Enhanced: "4.3.2", Text: "Shutting down", Times: 1})
+			tr, err := mailer.Open(srv.URL(), mailer.Options{Concurrency: 1, Timeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tr.Close()
+			m := testMessage("a@example.com")
+			m.To = "x@example.net"
+			_, err = tr.Send(context.Background(), m)
+			var se *mailer.SendError
+			if !errors.As(err, &se) || !se.Temporary || se.Code != 421 || se.Stage != "RCPT" {
+				t.Fatalf("Send: %#v, want a temporary 421 at RCPT", err)
+			}
+			if _, err := tr.Send(context.Background(), m); err != nil {
+				t.Fatalf("second send: %v", err)
+			}
+			if _, _, total := srv.Conns(); total != 2 {
+				t.Errorf("%d connections, want 2: the one that got 421 must not be reused", total)
+			}
+		})
+	}
+}
