@@ -1,13 +1,13 @@
 package mailer
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/textproto"
-	"strings"
 	"sync"
 	"time"
 
@@ -263,8 +263,8 @@ func (t *smtpTransport) attempt(ctx context.Context, cn *smtpConn, b []byte, env
 	return "", se, interrupted
 }
 
-// transact runs one mail transaction and returns the server's final reply, or the stage
-// that failed and its error.
+// transact runs one mail transaction a command at a time and returns the server's
+// final reply, or the stage that failed and its error.
 func transact(c *smtp.Client, msg []byte, env envelope) (reply, stage string, err error) {
 	if err := c.Mail("<" + env.from + ">"); err != nil {
 		return "", "MAIL", err
@@ -272,21 +272,47 @@ func transact(c *smtp.Client, msg []byte, env envelope) (reply, stage string, er
 	if err := c.Rcpt("<" + env.to + ">"); err != nil {
 		return "", "RCPT", err
 	}
-	w, err := c.Data()
+	t := c.Text
+	if err := t.PrintfLine("DATA"); err != nil {
+		return "", "DATA", err
+	}
+	if _, _, err := t.ReadResponse(354); err != nil {
+		return "", "DATA", err
+	}
+	return writeData(t, msg)
+}
+
+// writeData writes the message after a 354 reply to DATA, ends it with a line holding a
+// dot, and reads the server's reply. A message from appendMessage has CRLF line ends and
+// no line that starts with a dot (quoted-printable encodes one), so it goes out as it
+// is; textproto's dot-stuffing writer, which looks at every byte, took 40% of the CPU of
+// sending. Any other message goes through that writer.
+func writeData(t *textproto.Conn, msg []byte) (reply, stage string, err error) {
+	if len(msg) >= 2 && msg[0] != '.' && bytes.HasSuffix(msg, []byte("\r\n")) &&
+		!bytes.Contains(msg, []byte("\n.")) && bytes.Count(msg, []byte("\n")) == bytes.Count(msg, []byte("\r\n")) {
+		if _, err := t.W.Write(msg); err != nil {
+			return "", "write", err
+		}
+		if _, err := t.W.WriteString(".\r\n"); err != nil {
+			return "", "write", err
+		}
+		if err := t.W.Flush(); err != nil {
+			return "", "write", err
+		}
+	} else {
+		w := t.DotWriter()
+		if _, err := w.Write(msg); err != nil {
+			return "", "write", err
+		}
+		if err := w.Close(); err != nil {
+			return "", "write", err
+		}
+	}
+	_, reply, err = t.ReadResponse(250)
 	if err != nil {
 		return "", "DATA", err
 	}
-	if _, err := w.Write(msg); err != nil {
-		w.Close()
-		return "", "write", err
-	}
-	if err := w.Close(); err != nil {
-		return "", "DATA", err
-	}
-	if dc, ok := w.(*smtp.DataCloser); ok {
-		reply = dc.ServerResponse()
-	}
-	return strings.TrimSpace(reply), "", nil
+	return reply, "", nil
 }
 
 // transactPipelined runs one mail transaction with MAIL, RCPT and DATA sent in one write
@@ -336,18 +362,7 @@ func transactPipelined(cn *smtpConn, msg []byte, env envelope) (reply, stage str
 	if failErr != nil {
 		return "", failed, failErr
 	}
-	w := t.DotWriter()
-	if _, err := w.Write(msg); err != nil {
-		return "", "write", err
-	}
-	if err := w.Close(); err != nil {
-		return "", "write", err
-	}
-	_, reply, err = t.ReadResponse(250)
-	if err != nil {
-		return "", "DATA", err
-	}
-	return reply, "", nil
+	return writeData(t, msg)
 }
 
 // errClosed is returned by Send after Close.
