@@ -290,10 +290,9 @@ func transact(c *smtp.Client, msg []byte, env envelope) (reply, stage string, er
 func writeData(t *textproto.Conn, msg []byte) (reply, stage string, err error) {
 	if len(msg) >= 2 && msg[0] != '.' && bytes.HasSuffix(msg, []byte("\r\n")) &&
 		!bytes.Contains(msg, []byte("\n.")) && bytes.Count(msg, []byte("\n")) == bytes.Count(msg, []byte("\r\n")) {
-		if _, err := t.W.Write(msg); err != nil {
-			return "", "write", err
-		}
-		if _, err := t.W.WriteString(".\r\n"); err != nil {
+		// msg's buffer is the transport's own: the terminator is appended to it so that
+		// a message goes out in one write.
+		if _, err := t.W.Write(append(msg, ".\r\n"...)); err != nil {
 			return "", "write", err
 		}
 		if err := t.W.Flush(); err != nil {
