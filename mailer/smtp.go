@@ -178,12 +178,12 @@ func (t *smtpTransport) Send(ctx context.Context, m *Message) (string, error) {
 	case <-ctx.Done():
 		return "", classify("connect", ctx.Err())
 	case <-t.done:
-		return "", errClosed
+		return "", errClosed()
 	}
 	select {
 	case <-t.done:
 		<-t.sem
-		return "", errClosed
+		return "", errClosed()
 	default:
 	}
 	var cn *smtpConn
@@ -364,8 +364,12 @@ func transactPipelined(cn *smtpConn, msg []byte, env envelope) (reply, stage str
 	return writeData(t, msg)
 }
 
-// errClosed is returned by Send after Close.
-var errClosed = errors.New("mailer: transport is closed")
+// ErrClosed is the cause of the temporary *SendError that Send returns after Close: the
+// message was not sent and may be sent again through another transport.
+var ErrClosed = errors.New("mailer: transport is closed")
+
+// errClosed is Send's error after Close.
+func errClosed() error { return &SendError{Temporary: true, Stage: "connect", Err: ErrClosed} }
 
 // Close waits for the sends in progress to finish and closes the idle connections.
 func (t *smtpTransport) Close() error {

@@ -313,8 +313,8 @@ func TestConcurrency(t *testing.T) {
 	if _, peak, total := srv.Conns(); peak > conc || total > conc {
 		t.Errorf("peak %d / total %d connections, want at most %d", peak, total, conc)
 	}
-	if _, err := tr.Send(context.Background(), testMessage("late@example.com")); err == nil {
-		t.Error("Send after Close succeeded")
+	if _, err := tr.Send(context.Background(), testMessage("late@example.com")); !errors.Is(err, mailer.ErrClosed) || !mailer.IsTemporary(err) {
+		t.Errorf("Send after Close: %v, want a temporary error wrapping ErrClosed", err)
 	}
 }
 
