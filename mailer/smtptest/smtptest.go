@@ -54,7 +54,7 @@ type Fault struct {
 	Text     string // reply text
 	Drop     bool   // close the connection after reading the data, without a reply
 	Stall    bool   // never answer: the client must time out
-	Times    int    // apply to the first Times matching messages only; 0 means always
+	Times    int    // FailRecipient only: apply to the first Times messages to the recipient; 0 means always
 }
 
 // Common faults.
