@@ -214,7 +214,7 @@ func (t *smtpTransport) Send(ctx context.Context, m *Message) (string, error) {
 	for {
 		if cn == nil {
 			if cn, err = t.connect(ctx); err != nil {
-				return "", classify("connect", err)
+				return "", classify("connect", fmt.Errorf("%s: %w", t.cfg, err))
 			}
 		}
 		reply, se, interrupted := t.attempt(ctx, cn, b, env)

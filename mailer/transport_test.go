@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -172,8 +173,8 @@ func TestSMTPConnectFailures(t *testing.T) {
 	}
 	defer tr.Close()
 	_, err = tr.Send(context.Background(), testMessage("a@example.com"))
-	if !mailer.IsTemporary(err) {
-		t.Errorf("connection refused: %v, want a temporary *SendError", err)
+	if !mailer.IsTemporary(err) || !strings.Contains(err.Error(), "smtp://127.0.0.1:1") {
+		t.Errorf("connection refused: %v, want a temporary *SendError naming the server", err)
 	}
 
 	srv := smtptest.New(t, smtptest.WithAuth("user", "right"))
@@ -532,4 +533,47 @@ func TestReply421(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzOpenURL checks that whatever the URL, Open neither panics nor shows the password:
+// the text between "user:" and the last "@" of the authority, and its decoded form.
+func FuzzOpenURL(f *testing.F) {
+	for _, s := range []string{"smtp://u:secret@host:25", "smtps://u:se%zzcret@h", "smtp://u:p@ss:word@h:x",
+		"smtp://u:secret@h?starttls=bad", "smtp://u:secret@[::1", "outbox://", "smtp://u:sec ret@h/p#f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		if strings.HasPrefix(raw, "outbox://") || raw == "" {
+			return // a folder, no password
+		}
+		tr, err := mailer.Open(raw, mailer.Options{Timeout: time.Millisecond})
+		var shown string
+		if err != nil {
+			shown = err.Error()
+		} else {
+			shown = tr.String()
+			tr.Close()
+		}
+		_, rest, ok := strings.Cut(raw, "://")
+		if !ok {
+			return
+		}
+		if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+			rest = rest[:i]
+		}
+		at := strings.LastIndexByte(rest, '@')
+		if at < 0 {
+			return
+		}
+		_, pass, ok := strings.Cut(rest[:at], ":")
+		if !ok || len(pass) < 4 || strings.Count(raw, pass) != 1 {
+			return // too short, or also elsewhere in the URL: cannot tell it apart
+		}
+		if strings.Contains(shown, pass) {
+			t.Errorf("%q shows the password %q", shown, pass)
+		}
+		if dec, err := url.PathUnescape(pass); err == nil && len(dec) >= 4 && !strings.Contains(raw, dec) && strings.Contains(shown, dec) {
+			t.Errorf("%q shows the password %q", shown, dec)
+		}
+	})
 }
