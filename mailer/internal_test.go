@@ -1,13 +1,17 @@
 package mailer
 
 import (
+	"context"
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/leadmailer/leadmailer/mailer/smtptest"
 )
 
 // BenchmarkBuild measures building a message as a transport does: with the From address
@@ -75,5 +79,64 @@ func BenchmarkBuildDKIM(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestWriteData checks both ways of writing message data: as it is for a built message,
+// and dot-stuffed for anything else. The server must receive exactly what was given,
+// with line ends made CRLF.
+func TestWriteData(t *testing.T) {
+	tests := []struct {
+		name      string
+		msg, want string
+	}{
+		{"built", "Subject: x\r\n\r\nbody\r\n=2Edot\r\n", "Subject: x\r\n\r\nbody\r\n=2Edot\r\n"},
+		{"leading dot", "Subject: x\r\n\r\n.dot\r\n..two\r\n.\r\n", "Subject: x\r\n\r\n.dot\r\n..two\r\n.\r\n"},
+		{"bare LF", "Subject: x\n\nline\n", "Subject: x\r\n\r\nline\r\n"},
+		{"no final CRLF", "Subject: x\r\n\r\nline", "Subject: x\r\n\r\nline\r\n"},
+	}
+	for _, pipelining := range []bool{true, false} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/pipelining=%v", tt.name, pipelining), func(t *testing.T) {
+				var opts []smtptest.Option
+				if !pipelining {
+					opts = append(opts, smtptest.WithoutPipelining())
+				}
+				srv := smtptest.New(t, opts...)
+				cfg, err := parseSMTPURL(srv.URL())
+				if err != nil {
+					t.Fatal(err)
+				}
+				tr, err := newSMTP(cfg, Options{Concurrency: 1, Timeout: 5 * time.Second})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tr.Close()
+				cn, err := tr.connect(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer cn.close(true)
+				if cn.pipelining != pipelining {
+					t.Fatalf("connection pipelining %v, want %v", cn.pipelining, pipelining)
+				}
+				env := envelope{from: "a@example.com", to: "b@example.com"}
+				if pipelining {
+					_, _, err = transactPipelined(cn, []byte(tt.msg), env)
+				} else {
+					_, _, err = transact(cn.c, []byte(tt.msg), env)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := srv.Messages()
+				if len(got) != 1 {
+					t.Fatalf("server received %d messages, want 1", len(got))
+				}
+				if string(got[0].Data) != tt.want {
+					t.Errorf("server received %q, want %q", got[0].Data, tt.want)
+				}
+			})
+		}
 	}
 }

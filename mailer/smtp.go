@@ -1,12 +1,13 @@
 package mailer
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
-	"strings"
+	"net/textproto"
 	"sync"
 	"time"
 
@@ -19,7 +20,8 @@ import (
 // connection as its own smtp.Client; a connection is kept for the next message after a
 // successful one, with neither NOOP nor RSET in between (a completed transaction leaves the
 // session ready for the next MAIL). After a refused message the connection is reset with
-// RSET, and after a network error or a timeout it is closed.
+// RSET, and after a network error or a timeout it is closed. When the server offers
+// PIPELINING, MAIL, RCPT and DATA go out in one write (see transactPipelined).
 type smtpTransport struct {
 	cfg     smtpConfig
 	client  *mail.Client
@@ -39,8 +41,10 @@ type smtpTransport struct {
 
 // smtpConn is one pooled connection.
 type smtpConn struct {
-	c   *smtp.Client
-	raw net.Conn // the TCP connection under any TLS, for deadlines and cancellation
+	c          *smtp.Client
+	raw        net.Conn // the TCP connection under any TLS, for deadlines and cancellation
+	pipelining bool     // the server offers PIPELINING (RFC 2920)
+	smtputf8   bool     // the server offers SMTPUTF8 (RFC 6531)
 }
 
 // rawConnKey carries, through go-mail's dialing, where the dial function stores the
@@ -142,7 +146,10 @@ func (t *smtpTransport) connect(ctx context.Context) (*smtpConn, error) {
 		}
 		return nil, err
 	}
-	return &smtpConn{c: c, raw: raw}, nil
+	cn := &smtpConn{c: c, raw: raw}
+	cn.pipelining, _ = c.Extension("PIPELINING")
+	cn.smtputf8, _ = c.Extension("SMTPUTF8")
+	return cn, nil
 }
 
 // close ends a connection: QUIT when it is healthy, else just closing the socket.
@@ -171,12 +178,12 @@ func (t *smtpTransport) Send(ctx context.Context, m *Message) (string, error) {
 	case <-ctx.Done():
 		return "", classify("connect", ctx.Err())
 	case <-t.done:
-		return "", errClosed
+		return "", errClosed()
 	}
 	select {
 	case <-t.done:
 		<-t.sem
-		return "", errClosed
+		return "", errClosed()
 	default:
 	}
 	var cn *smtpConn
@@ -207,7 +214,7 @@ func (t *smtpTransport) Send(ctx context.Context, m *Message) (string, error) {
 	for {
 		if cn == nil {
 			if cn, err = t.connect(ctx); err != nil {
-				return "", classify("connect", err)
+				return "", classify("connect", fmt.Errorf("%s: %w", t.cfg, err))
 			}
 		}
 		reply, se, interrupted := t.attempt(ctx, cn, b, env)
@@ -237,7 +244,13 @@ func (t *smtpTransport) attempt(ctx context.Context, cn *smtpConn, b []byte, env
 	// Cancelling ctx interrupts a transaction in progress by expiring the deadline; the
 	// connection is then in an unknown state and is closed.
 	stop := context.AfterFunc(ctx, func() { cn.raw.SetDeadline(time.Unix(1, 0)) })
-	reply, stage, err := transact(cn.c, b, env)
+	var reply, stage string
+	var err error
+	if cn.pipelining {
+		reply, stage, err = transactPipelined(cn, b, env)
+	} else {
+		reply, stage, err = transact(cn.c, b, env)
+	}
 	interrupted := !stop()
 	if err == nil {
 		return reply, nil, interrupted
@@ -250,8 +263,8 @@ func (t *smtpTransport) attempt(ctx context.Context, cn *smtpConn, b []byte, env
 	return "", se, interrupted
 }
 
-// transact runs one mail transaction and returns the server's final reply, or the stage
-// that failed and its error.
+// transact runs one mail transaction a command at a time and returns the server's
+// final reply, or the stage that failed and its error.
 func transact(c *smtp.Client, msg []byte, env envelope) (reply, stage string, err error) {
 	if err := c.Mail("<" + env.from + ">"); err != nil {
 		return "", "MAIL", err
@@ -259,25 +272,104 @@ func transact(c *smtp.Client, msg []byte, env envelope) (reply, stage string, er
 	if err := c.Rcpt("<" + env.to + ">"); err != nil {
 		return "", "RCPT", err
 	}
-	w, err := c.Data()
+	t := c.Text
+	if err := t.PrintfLine("DATA"); err != nil {
+		return "", "DATA", err
+	}
+	if _, _, err := t.ReadResponse(354); err != nil {
+		return "", "DATA", err
+	}
+	return writeData(t, msg)
+}
+
+// writeData writes the message after a 354 reply to DATA, ends it with a line holding a
+// dot, and reads the server's reply. A message from appendMessage has CRLF line ends and
+// no line that starts with a dot (quoted-printable encodes one), so it goes out as it
+// is; textproto's dot-stuffing writer, which looks at every byte, took 40% of the CPU of
+// sending. Any other message goes through that writer.
+func writeData(t *textproto.Conn, msg []byte) (reply, stage string, err error) {
+	if len(msg) >= 2 && msg[0] != '.' && bytes.HasSuffix(msg, []byte("\r\n")) &&
+		!bytes.Contains(msg, []byte("\n.")) && bytes.Count(msg, []byte("\n")) == bytes.Count(msg, []byte("\r\n")) {
+		// msg's buffer is the transport's own: the terminator is appended to it so that
+		// a message goes out in one write.
+		if _, err := t.W.Write(append(msg, ".\r\n"...)); err != nil {
+			return "", "write", err
+		}
+		if err := t.W.Flush(); err != nil {
+			return "", "write", err
+		}
+	} else {
+		w := t.DotWriter()
+		if _, err := w.Write(msg); err != nil {
+			return "", "write", err
+		}
+		if err := w.Close(); err != nil {
+			return "", "write", err
+		}
+	}
+	_, reply, err = t.ReadResponse(250)
 	if err != nil {
 		return "", "DATA", err
 	}
-	if _, err := w.Write(msg); err != nil {
-		w.Close()
-		return "", "write", err
-	}
-	if err := w.Close(); err != nil {
-		return "", "DATA", err
-	}
-	if dc, ok := w.(*smtp.DataCloser); ok {
-		reply = dc.ServerResponse()
-	}
-	return strings.TrimSpace(reply), "", nil
+	return reply, "", nil
 }
 
-// errClosed is returned by Send after Close.
-var errClosed = errors.New("mailer: transport is closed")
+// transactPipelined runs one mail transaction with MAIL, RCPT and DATA sent in one write
+// (RFC 2920): two round trips a message instead of four. It uses the textproto
+// connection of go-mail's client directly; the client is not used by anyone else
+// meanwhile.
+func transactPipelined(cn *smtpConn, msg []byte, env envelope) (reply, stage string, err error) {
+	t := cn.c.Text
+	t.W.WriteString("MAIL FROM:<")
+	t.W.WriteString(env.from)
+	if cn.smtputf8 && !isASCIIPrintable(env.from+env.to) {
+		t.W.WriteString("> SMTPUTF8\r\nRCPT TO:<")
+	} else {
+		t.W.WriteString(">\r\nRCPT TO:<")
+	}
+	t.W.WriteString(env.to)
+	t.W.WriteString(">\r\nDATA\r\n")
+	if err := t.W.Flush(); err != nil {
+		return "", "MAIL", err
+	}
+	// Read the three replies. A refused MAIL or RCPT must be followed by a refused DATA;
+	// should a server accept DATA all the same, an empty message ends it.
+	failed, failErr := "", error(nil)
+	for _, step := range []struct {
+		stage string
+		code  int
+	}{{"MAIL", 250}, {"RCPT", 25}, {"DATA", 354}} {
+		_, _, err := t.ReadResponse(step.code)
+		var tpe *textproto.Error
+		switch {
+		case err == nil:
+			if step.stage == "DATA" && failErr != nil {
+				t.PrintfLine(".")
+				t.ReadResponse(250)
+				return "", failed, failErr
+			}
+		case errors.As(err, &tpe):
+			if failErr == nil {
+				failed, failErr = step.stage, err
+			}
+		case failErr != nil:
+			return "", failed, failErr // e.g. 421 to MAIL, then the server hung up
+		default:
+			return "", step.stage, err // the connection failed
+		}
+	}
+	if failErr != nil {
+		return "", failed, failErr
+	}
+	return writeData(t, msg)
+}
+
+// ErrClosed is the cause of the temporary *SendError that Send returns after Close: the
+// message was not sent and may be sent again through another transport.
+var ErrClosed = errors.New("mailer: transport is closed")
+
+// errClosed is Send's error after Close.
+func errClosed() error { return &SendError{Temporary: true, Stage: "connect", Err: ErrClosed} }
 
 // Close waits for the sends in progress to finish and closes the idle connections.
 func (t *smtpTransport) Close() error {

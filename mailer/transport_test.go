@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -114,44 +115,54 @@ func TestSMTPFailures(t *testing.T) {
 			s.FailRecipient("x@example.net", f)
 		}, true, 451, "4.3.0", false, 0},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := smtptest.New(t)
-			tt.set(srv)
-			tr, err := mailer.Open(srv.URL(), mailer.Options{Concurrency: 1, Timeout: 300 * time.Millisecond})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tr.Close()
-			m := testMessage("fail@example.com")
-			m.To = "x@example.net"
-			_, err = tr.Send(context.Background(), m)
-			var se *mailer.SendError
-			if !errors.As(err, &se) {
-				t.Fatalf("Send: %v, want a *SendError", err)
-			}
-			if se.Temporary != tt.temporary || mailer.IsTemporary(err) != tt.temporary {
-				t.Errorf("Temporary = %v, want %v (%v)", se.Temporary, tt.temporary, err)
-			}
-			if se.Code != tt.code || se.Enhanced != tt.enhanced {
-				t.Errorf("code %d %q, want %d %q (%v)", se.Code, se.Enhanced, tt.code, tt.enhanced, err)
-			}
-			if mailer.IsUserUnknown(err) != tt.userUnknown {
-				t.Errorf("IsUserUnknown = %v, want %v", !tt.userUnknown, tt.userUnknown)
-			}
-			if got := srv.CountMessageID("fail@example.com"); got != tt.delivered {
-				t.Errorf("server holds %d copies of the failed message, want %d", got, tt.delivered)
-			}
-			// The transport recovers: the next message, to a recipient without a fault,
-			// is delivered.
-			if _, err := tr.Send(context.Background(), testMessage("next@example.com")); err != nil {
-				t.Fatalf("next message after the failure: %v", err)
-			}
-			if got := srv.CountMessageID("next@example.com"); got != 1 {
-				t.Errorf("next message received %d times, want 1", got)
-			}
-		})
+	for _, pipelining := range []bool{true, false} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/pipelining=%v", tt.name, pipelining), func(t *testing.T) {
+				srv := newServer(t, pipelining)
+				tt.set(srv)
+				tr, err := mailer.Open(srv.URL(), mailer.Options{Concurrency: 1, Timeout: 300 * time.Millisecond})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tr.Close()
+				m := testMessage("fail@example.com")
+				m.To = "x@example.net"
+				_, err = tr.Send(context.Background(), m)
+				var se *mailer.SendError
+				if !errors.As(err, &se) {
+					t.Fatalf("Send: %v, want a *SendError", err)
+				}
+				if se.Temporary != tt.temporary || mailer.IsTemporary(err) != tt.temporary {
+					t.Errorf("Temporary = %v, want %v (%v)", se.Temporary, tt.temporary, err)
+				}
+				if se.Code != tt.code || se.Enhanced != tt.enhanced {
+					t.Errorf("code %d %q, want %d %q (%v)", se.Code, se.Enhanced, tt.code, tt.enhanced, err)
+				}
+				if mailer.IsUserUnknown(err) != tt.userUnknown {
+					t.Errorf("IsUserUnknown = %v, want %v", !tt.userUnknown, tt.userUnknown)
+				}
+				if got := srv.CountMessageID("fail@example.com"); got != tt.delivered {
+					t.Errorf("server holds %d copies of the failed message, want %d", got, tt.delivered)
+				}
+				// The transport recovers: the next message, to a recipient without a fault,
+				// is delivered.
+				if _, err := tr.Send(context.Background(), testMessage("next@example.com")); err != nil {
+					t.Fatalf("next message after the failure: %v", err)
+				}
+				if got := srv.CountMessageID("next@example.com"); got != 1 {
+					t.Errorf("next message received %d times, want 1", got)
+				}
+			})
+		}
 	}
+}
+
+// newServer starts a test server that offers PIPELINING or not.
+func newServer(t *testing.T, pipelining bool, opts ...smtptest.Option) *smtptest.Server {
+	if !pipelining {
+		opts = append(opts, smtptest.WithoutPipelining())
+	}
+	return smtptest.New(t, opts...)
 }
 
 func TestSMTPConnectFailures(t *testing.T) {
@@ -162,8 +173,8 @@ func TestSMTPConnectFailures(t *testing.T) {
 	}
 	defer tr.Close()
 	_, err = tr.Send(context.Background(), testMessage("a@example.com"))
-	if !mailer.IsTemporary(err) {
-		t.Errorf("connection refused: %v, want a temporary *SendError", err)
+	if !mailer.IsTemporary(err) || !strings.Contains(err.Error(), "smtp://127.0.0.1:1") {
+		t.Errorf("connection refused: %v, want a temporary *SendError naming the server", err)
 	}
 
 	srv := smtptest.New(t, smtptest.WithAuth("user", "right"))
@@ -303,8 +314,8 @@ func TestConcurrency(t *testing.T) {
 	if _, peak, total := srv.Conns(); peak > conc || total > conc {
 		t.Errorf("peak %d / total %d connections, want at most %d", peak, total, conc)
 	}
-	if _, err := tr.Send(context.Background(), testMessage("late@example.com")); err == nil {
-		t.Error("Send after Close succeeded")
+	if _, err := tr.Send(context.Background(), testMessage("late@example.com")); !errors.Is(err, mailer.ErrClosed) || !mailer.IsTemporary(err) {
+		t.Errorf("Send after Close: %v, want a temporary error wrapping ErrClosed", err)
 	}
 }
 
@@ -424,7 +435,14 @@ func containsFold(list []string, s string) bool {
 // TestStaleConnection shows that a pooled connection the server closed while idle is
 // replaced without failing the message, and without sending it twice.
 func TestStaleConnection(t *testing.T) {
-	srv := smtptest.New(t)
+	for _, pipelining := range []bool{true, false} {
+		t.Run(fmt.Sprintf("pipelining=%v", pipelining), func(t *testing.T) {
+			testStaleConnection(t, newServer(t, pipelining))
+		})
+	}
+}
+
+func testStaleConnection(t *testing.T, srv *smtptest.Server) {
 	tr, err := mailer.Open(srv.URL(), mailer.Options{Concurrency: 1, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -486,4 +504,76 @@ func TestParseDKIMKey(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReply421 shows that a 421 reply (the server is closing the channel) fails the
+// message as temporary and that the connection is not used again.
+func TestReply421(t *testing.T) {
+	for _, pipelining := range []bool{true, false} {
+		t.Run(fmt.Sprintf("pipelining=%v", pipelining), func(t *testing.T) {
+			srv := newServer(t, pipelining)
+			srv.FailRecipient("x@example.net", smtptest.Fault{Code: 421, Enhanced: "4.3.2", Text: "Shutting down", Times: 1})
+			tr, err := mailer.Open(srv.URL(), mailer.Options{Concurrency: 1, Timeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tr.Close()
+			m := testMessage("a@example.com")
+			m.To = "x@example.net"
+			_, err = tr.Send(context.Background(), m)
+			var se *mailer.SendError
+			if !errors.As(err, &se) || !se.Temporary || se.Code != 421 || se.Stage != "RCPT" {
+				t.Fatalf("Send: %#v, want a temporary 421 at RCPT", err)
+			}
+			if _, err := tr.Send(context.Background(), m); err != nil {
+				t.Fatalf("second send: %v", err)
+			}
+			if _, _, total := srv.Conns(); total != 2 {
+				t.Errorf("%d connections, want 2: the one that got 421 must not be reused", total)
+			}
+		})
+	}
+}
+
+// FuzzOpenURL checks that whatever the URL, Open neither panics nor shows the password:
+// the text between "user:" and the last "@" of the authority, and its decoded form.
+func FuzzOpenURL(f *testing.F) {
+	for _, s := range []string{"smtp://u:secret@host:25", "smtps://u:se%zzcret@h", "smtp://u:p@ss:word@h:x",
+		"smtp://u:secret@h?starttls=bad", "smtp://u:secret@[::1", "outbox://", "smtp://u:sec ret@h/p#f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		if strings.HasPrefix(raw, "outbox://") || raw == "" {
+			return // a folder, no password
+		}
+		tr, err := mailer.Open(raw, mailer.Options{Timeout: time.Millisecond})
+		var shown string
+		if err != nil {
+			shown = err.Error()
+		} else {
+			shown = tr.String()
+			tr.Close()
+		}
+		_, rest, ok := strings.Cut(raw, "://")
+		if !ok {
+			return
+		}
+		if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+			rest = rest[:i]
+		}
+		at := strings.LastIndexByte(rest, '@')
+		if at < 0 {
+			return
+		}
+		_, pass, ok := strings.Cut(rest[:at], ":")
+		if !ok || len(pass) < 4 || strings.Count(raw, pass) != 1 {
+			return // too short, or also elsewhere in the URL: cannot tell it apart
+		}
+		if strings.Contains(shown, pass) {
+			t.Errorf("%q shows the password %q", shown, pass)
+		}
+		if dec, err := url.PathUnescape(pass); err == nil && len(dec) >= 4 && !strings.Contains(raw, dec) && strings.Contains(shown, dec) {
+			t.Errorf("%q shows the password %q", shown, dec)
+		}
+	})
 }

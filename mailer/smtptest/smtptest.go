@@ -54,7 +54,7 @@ type Fault struct {
 	Text     string // reply text
 	Drop     bool   // close the connection after reading the data, without a reply
 	Stall    bool   // never answer: the client must time out
-	Times    int    // apply to the first Times matching messages only; 0 means always
+	Times    int    // FailRecipient only: apply to the first Times messages to the recipient; 0 means always
 }
 
 // Common faults.
@@ -86,6 +86,10 @@ func WithTLS() Option { return func(s *Server) { s.tls = true } }
 // WithImplicitTLS makes the server speak TLS from the first byte (smtps://).
 func WithImplicitTLS() Option { return func(s *Server) { s.tls, s.implicit = true, true } }
 
+// WithoutPipelining makes the server leave PIPELINING (RFC 2920) out of its EHLO reply,
+// like some older relays, so that a client sends one command at a time.
+func WithoutPipelining() Option { return func(s *Server) { s.noPipelining = true } }
+
 // WithAuth makes the server require AUTH PLAIN with user and pass before MAIL.
 func WithAuth(user, pass string) Option { return func(s *Server) { s.user, s.pass = user, pass } }
 
@@ -94,6 +98,7 @@ type Server struct {
 	Addr string // host:port to connect to
 
 	tls, implicit bool
+	noPipelining  bool
 	user, pass    string
 	clientTLS     *tls.Config
 	srv           *smtp.Server
@@ -282,6 +287,24 @@ type countingConn struct {
 	net.Conn
 	s    *Server
 	once sync.Once
+}
+
+// pipeliningLine is the EHLO reply line go-smtp always writes.
+var pipeliningLine = []byte("250-PIPELINING\r\n")
+
+// Write removes the PIPELINING line from the EHLO reply for WithoutPipelining; go-smtp
+// writes each reply in one piece and offers no setting for it.
+func (c *countingConn) Write(p []byte) (int, error) {
+	if c.s.noPipelining {
+		if i := bytes.Index(p, pipeliningLine); i >= 0 {
+			q := append(append([]byte(nil), p[:i]...), p[i+len(pipeliningLine):]...)
+			if _, err := c.Conn.Write(q); err != nil {
+				return 0, err
+			}
+			return len(p), nil
+		}
+	}
+	return c.Conn.Write(p)
 }
 
 func (c *countingConn) Close() error {

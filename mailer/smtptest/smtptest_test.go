@@ -87,3 +87,24 @@ func TestDrop(t *testing.T) {
 		t.Errorf("dropped message recorded as %+v, want one with Dropped set", m)
 	}
 }
+
+func TestWithoutPipelining(t *testing.T) {
+	for _, opts := range [][]smtptest.Option{nil, {smtptest.WithoutPipelining()}} {
+		srv := smtptest.New(t, opts...)
+		c, err := smtp.Dial(srv.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Hello("localhost"); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := c.Extension("PIPELINING")
+		if want := opts == nil; got != want {
+			t.Errorf("options %d: PIPELINING offered: %v, want %v", len(opts), got, want)
+		}
+		if ok, _ := c.Extension("8BITMIME"); !ok {
+			t.Errorf("options %d: 8BITMIME is missing: the EHLO reply was damaged", len(opts))
+		}
+		c.Quit()
+	}
+}
