@@ -133,9 +133,9 @@ func NewLimiter(perSecond float64, concurrency int) *rate.Limiter {
 const ReasonInterrupted = "interrupted: resume to send to the rest"
 
 // Run sends campaign id. A campaign that is not yet running (draft, scheduled, missed, or
-// paused before it ever started) has its audience resolved into the ledger first; a running one (left so by a crash) or a
-// paused one continues with its ledger as it is, after its rows left "sending" are queued
-// again. Run returns when every recipient has an outcome, when the campaign is paused or
+// paused before it ever started) has its audience resolved into the ledger first; a running
+// one (left so by a crash) or a paused one continues with its ledger as it is, after its rows
+// left "sending" are queued again. Run returns when every recipient has an outcome, when the campaign is paused or
 // cancelled (by another process too: the state is read between batches), when too many sends
 // in a row fail, or when ctx is done; the messages in flight are always finished and
 // recorded first. Only a failure of the database or the templates is an error.
@@ -152,18 +152,20 @@ func Run(ctx context.Context, db Store, tr Sender, id int64, s Settings, opts Op
 	if err != nil {
 		return nil, fmt.Errorf("campaign %d: %w", id, err)
 	}
+	// The audience is in the ledger before the campaign is marked running, so that a crash
+	// in between leaves a campaign that starts afresh rather than one that runs empty.
 	fresh := c.StartedAt == nil || (c.State != leadmailer.CampaignRunning && c.State != leadmailer.CampaignPaused)
+	if fresh {
+		if _, err := db.ResolveAudience(ctx, c, store.AudienceRules{ConsentOnlyCountries: opts.ConsentOnlyCountries}); err != nil {
+			return nil, err
+		}
+	}
 	if c, err = db.SetCampaignState(ctx, id, leadmailer.CampaignRunning, ""); err != nil {
 		return nil, err
 	}
 	res := &Result{}
 	if res.Requeued, err = db.RequeueInFlight(ctx, id); err != nil {
 		return nil, err
-	}
-	if fresh {
-		if _, err := db.ResolveAudience(ctx, c, store.AudienceRules{ConsentOnlyCountries: opts.ConsentOnlyCountries}); err != nil {
-			return nil, err
-		}
 	}
 	rep, err := db.CampaignReport(ctx, id)
 	if err != nil {
