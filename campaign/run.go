@@ -129,6 +129,9 @@ func NewLimiter(perSecond float64, concurrency int) *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(perSecond), max(concurrency, 1))
 }
 
+// ReasonTooManyErrors starts the pause reason of a run stopped by failed sends in a row.
+const ReasonTooManyErrors = "paused after too many failed sends in a row"
+
 // ReasonInterrupted is the pause reason of a run stopped by its context (Ctrl-C, shutdown).
 const ReasonInterrupted = "interrupted: resume to send to the rest"
 
@@ -395,7 +398,7 @@ func (r *run) one(ctx context.Context, p store.Pending, limiter *rate.Limiter, c
 	}
 	if err != nil && !mailer.IsUserUnknown(err) {
 		if n := r.consecutive.Add(1); n >= int64(r.opts.MaxConsecutiveErrors) {
-			r.stop(leadmailer.CampaignPaused, fmt.Sprintf("paused after %d failed sends in a row; the last: %v", n, err))
+			r.stop(leadmailer.CampaignPaused, fmt.Sprintf("%s (%d); the last: %v", ReasonTooManyErrors, n, err))
 		}
 	}
 	r.ledger.add(u, nil)

@@ -237,7 +237,7 @@ func TestRunPausesAfterConsecutiveErrors(t *testing.T) {
 		f.srv.FailRecipient(fmt.Sprintf("lead%d@x%d.example", i, i%7), smtptest.Reject)
 	}
 	res := f.run(t, context.Background(), f.c.ID, campaign.Options{Concurrency: 1, MaxConsecutiveErrors: 10})
-	if res.State != leadmailer.CampaignPaused || !strings.Contains(res.Reason, "10 failed sends in a row") {
+	if res.State != leadmailer.CampaignPaused || !strings.Contains(res.Reason, "failed sends in a row (10)") {
 		t.Fatalf("result = %+v, want paused after 10 errors in a row", res)
 	}
 	if res.Sent != 5 || res.Failed != 10 {

@@ -621,6 +621,10 @@ func runCampaignSend(ctx context.Context, e *env, sub string, args []string) err
 	fmt.Fprintln(e.stdout, ".")
 	if res.State == leadmailer.CampaignPaused {
 		fmt.Fprintf(e.stdout, "Continue with \"leadmailer campaigns resume %d\".\n", id)
+		if strings.HasPrefix(res.Reason, campaign.ReasonTooManyErrors) {
+			// Scripts must see that the campaign stopped on its own.
+			return fmt.Errorf("campaign %d paused: %s", id, res.Reason)
+		}
 	}
 	return nil
 }

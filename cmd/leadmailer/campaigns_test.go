@@ -567,3 +567,23 @@ func TestSchedulerResumesCampaignLeftRunning(t *testing.T) {
 		t.Errorf("the outbox holds %d messages for the row that was in flight, want 1: it is sent again", len(matches))
 	}
 }
+
+func TestSendFailsWhenTheRelayRefusesEverything(t *testing.T) {
+	srv := smtptest.New(t)
+	data := filepath.Join(t.TempDir(), "data")
+	writeConfig(t, data, senderConfig(srv.URL(), "\n[sending]\nconcurrency = 1\nrate = 0\n"))
+	emails := bulkLeads(t, data, 40)
+	for _, email := range emails {
+		srv.FailRecipient(email, smtptest.Reject)
+	}
+	id := fmt.Sprint(createCampaign(t, data))
+	r := runCLI(t, map[string]string{"LEADMAILER_DATA": data}, "", "campaigns", "send", id)
+	if r.code != exitError || !strings.Contains(r.stderr, "too many failed sends in a row") || !strings.Contains(r.stderr, "554") {
+		t.Fatalf("exit %d, stderr %q; want a failure naming the errors in a row and the reply", r.code, r.stderr)
+	}
+	var v campaignView
+	lmJSON(t, data, &v, "campaigns", "show", id, "--json")
+	if v.State != leadmailer.CampaignPaused || v.Report.Failed != 20 || v.Report.Queued != 20 {
+		t.Errorf("campaign %s with %+v; want paused after 20 failures, 20 still queued", v.State, v.Report)
+	}
+}
