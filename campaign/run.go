@@ -1,0 +1,442 @@
+// Package campaign sends campaigns: it resolves a campaign's audience into its send ledger,
+// then delivers one message per queued recipient through a mailer transport, recording every
+// step in the ledger so that a crash loses nobody and re-sends only what was in flight.
+//
+// # How a send runs
+//
+// One feeder reads queued ledger rows in ID order, a batch at a time, with each lead as it
+// is now; a lead that is suppressed, erased, inactive or undeliverable is skipped with the
+// reason. Concurrency workers render and send the rest, each waiting its turn at one global
+// token bucket (the rate limit). Before a worker hands a message to the transport, the row
+// is marked "sending" and that mark is committed; after the reply the row becomes sent,
+// failed, or queued again for a retry. One ledger goroutine commits these writes in groups,
+// so the database does not cap throughput, and a worker's "sending" mark commits together
+// with its previous message's outcome: at any moment at most Concurrency rows are
+// "sending", and only those are sent again (with the same Message-ID) after a crash.
+//
+// # Concurrency
+//
+// Run may be called for different campaigns at once; for one campaign, the caller keeps a
+// second process from running it at the same time (see Lock). A Runner holds no state
+// between runs.
+package campaign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/mailer"
+	"github.com/leadmailer/leadmailer/store"
+)
+
+// Store is what a run needs from the database.
+type Store interface {
+	FindCampaign(ctx context.Context, id int64) (*leadmailer.Campaign, error)
+	SetCampaignState(ctx context.Context, id int64, to leadmailer.CampaignState, reason string) (*leadmailer.Campaign, error)
+	ResolveAudience(ctx context.Context, c *leadmailer.Campaign, rules store.AudienceRules) (int64, error)
+	RequeueInFlight(ctx context.Context, campaignID int64) (int64, error)
+	FindPending(ctx context.Context, campaignID, afterID int64, now time.Time, limit int) ([]store.Pending, error)
+	NextRetry(ctx context.Context, campaignID int64) (int64, time.Time, error)
+	OpenLedger(ctx context.Context) (*store.Ledger, error)
+	ImportRunsByID(ctx context.Context) (map[int64]*leadmailer.ImportRun, error)
+	CampaignReport(ctx context.Context, campaignID int64) (*leadmailer.CampaignReport, error)
+}
+
+// Sender hands one message to the mail server: a mailer.Transport.
+type Sender interface {
+	Send(ctx context.Context, m *mailer.Message) (reply string, err error)
+}
+
+// Options tune a run. Zero values take the defaults noted.
+type Options struct {
+	Concurrency int     // parallel sends; default 4
+	Rate        float64 // messages per second over all workers; 0: no limit
+	// Limiter, when set, replaces Rate: runs that share one hold their sum to its rate.
+	Limiter     *rate.Limiter
+	MaxAttempts int // attempts per recipient for temporary failures; default 5
+	// Backoff is the wait before the first retry of a temporary failure; it doubles with
+	// each attempt, up to MaxBackoff. Defaults 1 minute and 1 hour.
+	Backoff, MaxBackoff time.Duration
+	// MaxConsecutiveErrors failed sends in a row pause the campaign; default 20.
+	MaxConsecutiveErrors int
+	// ConsentOnlyCountries: leads there are mailed only with a recorded consent.
+	ConsentOnlyCountries []string
+	// StatePoll is how often a run reads its campaign's state, to notice a pause or a
+	// cancel from another process; default 500ms.
+	StatePoll time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Progress, when set, is called after each ledger commit with the run's counts so far.
+	// It is called from one goroutine and must return quickly.
+	Progress func(Progress)
+}
+
+func (o *Options) defaults() {
+	if o.Concurrency <= 0 {
+		o.Concurrency = 4
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 5
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = time.Minute
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = time.Hour
+	}
+	if o.MaxConsecutiveErrors <= 0 {
+		o.MaxConsecutiveErrors = 20
+	}
+	if o.StatePoll <= 0 {
+		o.StatePoll = 500 * time.Millisecond
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Progress counts what a run has done so far. Total is the number of ledger rows that were
+// queued when the run started.
+type Progress struct {
+	Total, Sent, Failed, Skipped, Retried int64
+}
+
+// Result is how a run ended.
+type Result struct {
+	Progress
+	// State is the campaign's state after the run: finished, paused (by a user, an
+	// interruption or too many errors, Reason says which), cancelled, or scheduled for the
+	// next occurrence of a cron campaign.
+	State  leadmailer.CampaignState
+	Reason string
+	// Requeued is how many rows a previous process left "sending": they were sent again.
+	Requeued int64
+}
+
+// NewLimiter returns the token bucket for perSecond messages a second (0: no limit) with a
+// burst of one message per connection, for Options.Limiter.
+func NewLimiter(perSecond float64, concurrency int) *rate.Limiter {
+	if perSecond <= 0 {
+		return rate.NewLimiter(rate.Inf, max(concurrency, 1))
+	}
+	return rate.NewLimiter(rate.Limit(perSecond), max(concurrency, 1))
+}
+
+// ReasonTooManyErrors starts the pause reason of a run stopped by failed sends in a row.
+const ReasonTooManyErrors = "paused after too many failed sends in a row"
+
+// ReasonInterrupted is the pause reason of a run stopped by its context (Ctrl-C, shutdown).
+const ReasonInterrupted = "interrupted: resume to send to the rest"
+
+// Run sends campaign id. A campaign that is not yet running (draft, scheduled, missed, or
+// paused before it ever started) has its audience resolved into the ledger first; a running
+// one (left so by a crash) or a paused one continues with its ledger as it is, after its rows
+// left "sending" are queued again. Run returns when every recipient has an outcome, when the campaign is paused or
+// cancelled (by another process too: the state is read between batches), when too many sends
+// in a row fail, or when ctx is done; the messages in flight are always finished and
+// recorded first. Only a failure of the database or the templates is an error.
+func Run(ctx context.Context, db Store, tr Sender, id int64, s Settings, opts Options) (*Result, error) {
+	opts.defaults()
+	c, err := db.FindCampaign(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.State == leadmailer.CampaignFinished || c.State == leadmailer.CampaignCancelled {
+		return nil, leadmailer.Errorf(leadmailer.ECONFLICT, "campaign %d is %s: there is nothing to send", id, c.State)
+	}
+	b, err := NewBuilder(c, s, func() (map[int64]*leadmailer.ImportRun, error) { return db.ImportRunsByID(ctx) })
+	if err != nil {
+		return nil, fmt.Errorf("campaign %d: %w", id, err)
+	}
+	// The audience is in the ledger before the campaign is marked running, so that a crash
+	// in between leaves a campaign that starts afresh rather than one that runs empty.
+	fresh := c.StartedAt == nil || (c.State != leadmailer.CampaignRunning && c.State != leadmailer.CampaignPaused)
+	if fresh {
+		if _, err := db.ResolveAudience(ctx, c, store.AudienceRules{ConsentOnlyCountries: opts.ConsentOnlyCountries}); err != nil {
+			return nil, err
+		}
+	}
+	if c, err = db.SetCampaignState(ctx, id, leadmailer.CampaignRunning, ""); err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	if res.Requeued, err = db.RequeueInFlight(ctx, id); err != nil {
+		return nil, err
+	}
+	rep, err := db.CampaignReport(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{db: db, tr: tr, c: c, b: b, opts: opts, res: res}
+	r.res.Total = rep.Queued
+	if err := r.send(ctx); err != nil {
+		return nil, err
+	}
+	return r.finish(ctx)
+}
+
+type run struct {
+	db   Store
+	tr   Sender
+	c    *leadmailer.Campaign
+	b    *Builder
+	opts Options
+	res  *Result
+
+	ledger *ledgerWriter
+	// stop ends feeding: set on pause, cancel or too many errors, with the reason.
+	stopOnce   sync.Once
+	stopFeed   context.CancelFunc
+	stopState  leadmailer.CampaignState
+	stopReason string
+
+	consecutive atomic.Int64
+}
+
+func (r *run) stop(state leadmailer.CampaignState, reason string) {
+	r.stopOnce.Do(func() {
+		r.stopState, r.stopReason = state, reason
+		r.stopFeed()
+	})
+}
+
+type job struct {
+	p store.Pending
+}
+
+func (r *run) send(ctx context.Context) error {
+	l, err := r.db.OpenLedger(ctx)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	r.ledger = newLedgerWriter(l, r.opts.Progress, &r.res.Progress)
+	defer r.ledger.close()
+
+	feedCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r.stopFeed = cancel
+
+	limiter := r.opts.Limiter
+	if limiter == nil {
+		limiter = NewLimiter(r.opts.Rate, r.opts.Concurrency)
+	}
+
+	// A batch is read about twice a second at the configured rate, so that a pause from
+	// another process takes effect quickly even on a slow campaign.
+	batch := 500
+	if r.opts.Rate > 0 {
+		batch = min(max(int(r.opts.Rate/2), 2*r.opts.Concurrency, 8), 500)
+	}
+	jobs := make(chan job, batch)
+	var outstanding sync.WaitGroup
+	var workers sync.WaitGroup
+	for range r.opts.Concurrency {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			r.work(feedCtx, jobs, limiter, &outstanding)
+		}()
+	}
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		r.watch(feedCtx)
+	}()
+	ferr := r.feed(feedCtx, jobs, batch, &outstanding)
+	close(jobs)
+	workers.Wait()
+	cancel()
+	<-watched
+	if err := r.ledger.flush(); err != nil {
+		return err
+	}
+	if ferr != nil && !errors.Is(ferr, context.Canceled) {
+		return ferr
+	}
+	return r.ledger.err()
+}
+
+// watch stops the run when the campaign's state changes under it: paused or cancelled by
+// another process.
+func (r *run) watch(ctx context.Context) {
+	t := time.NewTicker(r.opts.StatePoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		c, err := r.db.FindCampaign(ctx, r.c.ID)
+		if err == nil && c.State != leadmailer.CampaignRunning {
+			r.stop(c.State, c.Reason)
+			return
+		}
+	}
+}
+
+// feed reads queued rows and hands them to the workers until none is left or feeding stops.
+func (r *run) feed(ctx context.Context, jobs chan<- job, batch int, outstanding *sync.WaitGroup) error {
+	var afterID int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		c, err := r.db.FindCampaign(ctx, r.c.ID)
+		if err != nil {
+			return err
+		}
+		if c.State != leadmailer.CampaignRunning {
+			r.stop(c.State, c.Reason)
+			return nil
+		}
+		ps, err := r.db.FindPending(ctx, r.c.ID, afterID, r.opts.Now(), batch)
+		if err != nil {
+			return err
+		}
+		if len(ps) == 0 {
+			// Every row of this pass has an outcome once the workers are done and the
+			// ledger is flushed; what is still queued waits for a retry.
+			outstanding.Wait()
+			if err := r.ledger.flush(); err != nil {
+				return err
+			}
+			n, next, err := r.db.NextRetry(ctx, r.c.ID)
+			if err != nil || n == 0 {
+				return err
+			}
+			if wait := next.Sub(r.opts.Now()); wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return ctx.Err()
+				case <-t.C:
+				}
+			}
+			afterID = 0
+			continue
+		}
+		for _, p := range ps {
+			outstanding.Add(1)
+			select {
+			case jobs <- job{p: p}:
+			case <-ctx.Done():
+				outstanding.Done()
+				return ctx.Err()
+			}
+		}
+		afterID = ps[len(ps)-1].RecipientID
+	}
+}
+
+// work sends the messages of jobs. Once ctx is done it leaves the remaining jobs queued in
+// the ledger; a message it has started is always finished and recorded.
+func (r *run) work(ctx context.Context, jobs <-chan job, limiter *rate.Limiter, outstanding *sync.WaitGroup) {
+	committed := make(chan error, 1)
+	for j := range jobs {
+		r.one(ctx, j.p, limiter, committed)
+		outstanding.Done()
+	}
+}
+
+func (r *run) one(ctx context.Context, p store.Pending, limiter *rate.Limiter, committed chan error) {
+	if ctx.Err() != nil {
+		return
+	}
+	if p.Skip != "" {
+		r.ledger.add(store.LedgerUpdate{RecipientID: p.RecipientID, Status: leadmailer.RecipientSkipped,
+			Reason: p.Skip, Attempts: p.Attempts}, nil)
+		return
+	}
+	m, err := r.b.Message(p.Lead, r.opts.Now())
+	if err != nil {
+		// The message is not sent: its lead makes the template fail, or the notice check.
+		r.ledger.add(store.LedgerUpdate{RecipientID: p.RecipientID, Status: leadmailer.RecipientFailed,
+			Reason: leadmailer.SkipRender, Reply: err.Error(), Attempts: p.Attempts}, nil)
+		return
+	}
+	if err := limiter.Wait(ctx); err != nil {
+		return
+	}
+	r.ledger.add(store.LedgerUpdate{RecipientID: p.RecipientID, Status: leadmailer.RecipientSending, MessageID: m.MessageID}, committed)
+	if err := <-committed; err != nil {
+		// Nothing is sent that the ledger cannot record first.
+		r.stop(leadmailer.CampaignPaused, "the send ledger cannot be written: "+err.Error())
+		return
+	}
+	// The send is finished even when ctx ends meanwhile: abandoning it would leave the
+	// server with a message the ledger cannot account for. The transport's timeout bounds it.
+	reply, err := r.tr.Send(context.WithoutCancel(ctx), m)
+	attempts := p.Attempts + 1
+	u := store.LedgerUpdate{RecipientID: p.RecipientID, Attempts: attempts, Reply: reply, LeadID: p.LeadID}
+	switch {
+	case err == nil:
+		r.consecutive.Store(0)
+		u.Status = leadmailer.RecipientSent
+	case mailer.IsTemporary(err) && attempts < r.opts.MaxAttempts:
+		u.Status, u.Reply = leadmailer.RecipientQueued, err.Error()
+		backoff := r.opts.Backoff << (attempts - 1)
+		if backoff > r.opts.MaxBackoff || backoff <= 0 {
+			backoff = r.opts.MaxBackoff
+		}
+		u.NotBefore = r.opts.Now().Add(backoff)
+	case mailer.IsUserUnknown(err):
+		// One unknown address says nothing about the relay: it does not count as an error
+		// in a row.
+		u.Status, u.Reply, u.Undeliverable = leadmailer.RecipientFailed, err.Error(), true
+	default:
+		u.Status, u.Reply = leadmailer.RecipientFailed, err.Error()
+	}
+	if err != nil && !mailer.IsUserUnknown(err) {
+		if n := r.consecutive.Add(1); n >= int64(r.opts.MaxConsecutiveErrors) {
+			r.stop(leadmailer.CampaignPaused, fmt.Sprintf("%s (%d); the last: %v", ReasonTooManyErrors, n, err))
+		}
+	}
+	r.ledger.add(u, nil)
+}
+
+// finish sets the campaign's state after a run.
+func (r *run) finish(ctx context.Context) (*Result, error) {
+	// The state is written even when ctx is done: that is how an interrupted run is paused.
+	wctx := context.WithoutCancel(ctx)
+	state, reason := r.stopState, r.stopReason
+	switch {
+	case state != "":
+		// Stopped by a pause, a cancel, or too many errors.
+	case ctx.Err() != nil:
+		state, reason = leadmailer.CampaignPaused, ReasonInterrupted
+	default:
+		n, _, err := r.db.NextRetry(wctx, r.c.ID)
+		if err != nil {
+			return nil, err
+		}
+		state = leadmailer.CampaignFinished
+		if n > 0 {
+			state, reason = leadmailer.CampaignPaused, ReasonInterrupted
+		} else if r.c.Cron != "" {
+			state = leadmailer.CampaignScheduled
+		}
+	}
+	c, err := r.db.FindCampaign(wctx, r.c.ID)
+	if err != nil {
+		return nil, err
+	}
+	if c.State == leadmailer.CampaignRunning && state != leadmailer.CampaignRunning {
+		if _, err := r.db.SetCampaignState(wctx, r.c.ID, state, reason); err != nil {
+			return nil, err
+		}
+	} else {
+		state, reason = c.State, c.Reason
+	}
+	r.res.State, r.res.Reason = state, reason
+	return r.res, nil
+}

@@ -1,0 +1,384 @@
+package campaign_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // plain driver, to change rows no store method writes yet
+
+	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/campaign"
+	"github.com/leadmailer/leadmailer/mailer"
+	"github.com/leadmailer/leadmailer/mailer/smtptest"
+	"github.com/leadmailer/leadmailer/store"
+	"github.com/leadmailer/leadmailer/store/storetest"
+	"github.com/leadmailer/leadmailer/templates"
+	"github.com/leadmailer/leadmailer/unsubscribe"
+)
+
+var settings = campaign.Settings{
+	Sender: templates.Sender{
+		From: "Focus Marketing <marketing@focus.example>", ReplyTo: "sales@focus.example",
+		Company: "Focus Oy", PostalAddress: "Mannerheimintie 1, 00100 Helsinki",
+		PrivacyPolicyURL: "https://focus.example/privacy",
+	},
+	PublicURL:    "https://leads.focus.example",
+	Signer:       unsubscribe.NewSigner([]byte("test secret, thirty-two bytes...")),
+	MessageIDKey: []byte("message id key"),
+}
+
+// fixture is a database with n leads (lead0@x0.example ... in FI) and a draft campaign to
+// all of them.
+type fixture struct {
+	db  *store.DB
+	raw *sql.DB
+	c   *leadmailer.Campaign
+	srv *smtptest.Server
+	tr  mailer.Transport
+}
+
+func newFixture(t *testing.T, n, concurrency int) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db := storetest.Open(t, nil)
+	w, err := db.BeginImport(ctx, &leadmailer.ImportRun{Source: "crm", Kind: leadmailer.KindUpload, Actor: "test"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := make([]leadmailer.ImportRow, n)
+	for i := range rows {
+		r := &rows[i]
+		r.Row = int64(i + 2)
+		email := fmt.Sprintf("lead%d@x%d.example", i, i%7)
+		for f, v := range map[leadmailer.Field]string{leadmailer.FieldEmail: email,
+			leadmailer.FieldName: fmt.Sprintf("Lead %d", i), leadmailer.FieldCountry: "FI"} {
+			r.Values[f], r.Received[f] = v, v
+			r.Supplied = r.Supplied.With(f)
+		}
+		r.EmailHash = w.SuppressionHash(email)
+	}
+	if _, err := w.WriteBatch(ctx, rows, leadmailer.ImportCounts{Read: int64(n)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Finish(ctx, leadmailer.RunCompleted, ""); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite3", db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	f := &fixture{db: db, raw: raw, srv: smtptest.New(t)}
+	f.c = f.newCampaign(t)
+	f.tr, err = mailer.Open(f.srv.URL(), mailer.Options{Concurrency: concurrency, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.tr.Close() })
+	return f
+}
+
+func (f *fixture) newCampaign(t *testing.T) *leadmailer.Campaign {
+	t.Helper()
+	c := &leadmailer.Campaign{Name: "spring", Subject: "Hello {{.Lead.FirstName}}",
+		HTML: "<p>Hi {{default \"there\" .Lead.Name}}</p>", State: leadmailer.CampaignDraft, CreatedBy: "test"}
+	if err := f.db.CreateCampaign(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (f *fixture) run(t *testing.T, ctx context.Context, id int64, opts campaign.Options) *campaign.Result {
+	t.Helper()
+	if opts.Backoff == 0 {
+		opts.Backoff = time.Millisecond
+	}
+	res, err := campaign.Run(ctx, f.db, f.tr, id, settings, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func (f *fixture) exec(t *testing.T, query string, args ...any) {
+	t.Helper()
+	if _, err := f.raw.Exec(query, args...); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+}
+
+func recipients(t *testing.T, db *store.DB, id int64) map[string]*leadmailer.Recipient {
+	t.Helper()
+	got := map[string]*leadmailer.Recipient{}
+	err := db.FindRecipients(context.Background(), id, "", func(r *leadmailer.Recipient) error {
+		got[fmt.Sprint(r.LeadID)] = r
+		if r.Email != "" {
+			got[r.Email] = r
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// checkExactlyOnce checks that every lead in want got exactly one message, with the Message-ID
+// the ledger records.
+func checkExactlyOnce(t *testing.T, f *fixture, id int64, n int) {
+	t.Helper()
+	recs := recipients(t, f.db, id)
+	for i := range n {
+		email := fmt.Sprintf("lead%d@x%d.example", i, i%7)
+		r := recs[email]
+		if r == nil || r.Status != leadmailer.RecipientSent {
+			t.Errorf("%s: ledger row %+v, want sent", email, r)
+			continue
+		}
+		if got := f.srv.CountRecipient(email); got != 1 {
+			t.Errorf("%s: delivered %d times, want 1", email, got)
+		}
+		if got := f.srv.CountMessageID(r.MessageID); got != 1 {
+			t.Errorf("%s: Message-ID %s delivered %d times, want 1", email, r.MessageID, got)
+		}
+	}
+}
+
+func TestRunSendsEveryRecipientOnceWithHeaders(t *testing.T) {
+	const n = 300
+	f := newFixture(t, n, 4)
+	res := f.run(t, context.Background(), f.c.ID, campaign.Options{Concurrency: 4})
+	if res.State != leadmailer.CampaignFinished || res.Sent != n || res.Total != n {
+		t.Fatalf("result = %+v, want finished with %d sent", res, n)
+	}
+	checkExactlyOnce(t, f, f.c.ID, n)
+	if _, peak, _ := f.srv.Conns(); peak > 4 {
+		t.Errorf("peak connections = %d, want at most the concurrency 4", peak)
+	}
+	msgs := f.srv.Messages()
+	data := string(msgs[0].Data)
+	for _, want := range []string{"\r\nList-Unsubscribe: <https://leads.focus.example/u/",
+		"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n", "\r\nReply-To: ", "sales@focus.example",
+		"multipart/alternative", "Focus Oy"} {
+		if !strings.Contains(data, want) {
+			t.Errorf("message lacks %q:\n%s", want, data)
+		}
+	}
+	if !strings.HasPrefix(msgs[0].MessageID, fmt.Sprintf("c%d.l", f.c.ID)) || !strings.HasSuffix(msgs[0].MessageID, "@focus.example") {
+		t.Errorf("Message-ID = %q, want c%d.lN.HASH@focus.example", msgs[0].MessageID, f.c.ID)
+	}
+	if _, err := f.db.SetCampaignState(context.Background(), f.c.ID, leadmailer.CampaignRunning, ""); err == nil {
+		t.Error("a finished campaign could be started again")
+	}
+}
+
+func TestRunRetriesTemporaryFailures(t *testing.T) {
+	const n = 20
+	f := newFixture(t, n, 2)
+	f.srv.FailMessage(3, smtptest.TempFail)
+	f.srv.FailMessage(5, smtptest.Drop)
+	f.srv.FailRecipient("lead7@x0.example", smtptest.Fault{Code: 451, Enhanced: "4.2.0", Text: "Mailbox busy", Times: 2})
+	res := f.run(t, context.Background(), f.c.ID, campaign.Options{Concurrency: 2, MaxAttempts: 3})
+	if res.State != leadmailer.CampaignFinished || res.Sent != n || res.Retried != 4 {
+		t.Fatalf("result = %+v, want %d sent after 4 retries", res, n)
+	}
+	recs := recipients(t, f.db, f.c.ID)
+	if r := recs["lead7@x0.example"]; r.Attempts != 3 || r.Status != leadmailer.RecipientSent {
+		t.Errorf("lead7: %s after %d attempts, want sent at the third", r.Status, r.Attempts)
+	}
+	// A dropped connection after DATA means the server may have the message: it is sent
+	// again, with the same Message-ID, so the receiver can tell.
+	for _, m := range f.srv.Messages() {
+		if m.Dropped && f.srv.CountMessageID(m.MessageID) != 2 {
+			t.Errorf("dropped message %s delivered %d times, want 2 with one Message-ID", m.MessageID, f.srv.CountMessageID(m.MessageID))
+		}
+	}
+}
+
+func TestRunRecordsPermanentFailures(t *testing.T) {
+	const n = 10
+	f := newFixture(t, n, 2)
+	f.srv.FailRecipient("lead1@x1.example", smtptest.UserUnknown)
+	f.srv.FailRecipient("lead2@x2.example", smtptest.Reject)
+	f.srv.FailRecipient("lead3@x3.example", smtptest.Fault{Code: 451, Text: "later"})
+	res := f.run(t, context.Background(), f.c.ID, campaign.Options{Concurrency: 2, MaxAttempts: 2})
+	if res.State != leadmailer.CampaignFinished || res.Sent != n-3 || res.Failed != 3 {
+		t.Fatalf("result = %+v, want finished, %d sent, 3 failed", res, n-3)
+	}
+	recs := recipients(t, f.db, f.c.ID)
+	for email, want := range map[string]string{"lead1@x1.example": "550", "lead2@x2.example": "554", "lead3@x3.example": "451"} {
+		if r := recs[email]; r.Status != leadmailer.RecipientFailed || !strings.Contains(r.LastReply, want) {
+			t.Errorf("%s: %s with reply %q, want failed with %s", email, r.Status, r.LastReply, want)
+		}
+	}
+	un, _, err := f.db.IsUndeliverable(context.Background(), recs["lead1@x1.example"].LeadID)
+	if err != nil || !un {
+		t.Errorf("lead1 undeliverable = %v, %v; want true after 5.1.1", un, err)
+	}
+	// The next campaign does not mail the unknown user.
+	next := f.newCampaign(t)
+	f.run(t, context.Background(), next.ID, campaign.Options{Concurrency: 2})
+	if r := recipients(t, f.db, next.ID)["lead1@x1.example"]; r.Status != leadmailer.RecipientSkipped || r.Reason != leadmailer.SkipUndeliverable {
+		t.Errorf("next campaign: lead1 = %s %q, want skipped as undeliverable", r.Status, r.Reason)
+	}
+	if got := f.srv.CountRecipient("lead1@x1.example"); got != 0 {
+		t.Errorf("lead1 received %d messages", got)
+	}
+}
+
+func TestRunPausesAfterConsecutiveErrors(t *testing.T) {
+	const n = 50
+	f := newFixture(t, n, 1)
+	for i := 5; i < n; i++ {
+		f.srv.FailRecipient(fmt.Sprintf("lead%d@x%d.example", i, i%7), smtptest.Reject)
+	}
+	res := f.run(t, context.Background(), f.c.ID, campaign.Options{Concurrency: 1, MaxConsecutiveErrors: 10})
+	if res.State != leadmailer.CampaignPaused || !strings.Contains(res.Reason, "failed sends in a row (10)") {
+		t.Fatalf("result = %+v, want paused after 10 errors in a row", res)
+	}
+	if res.Sent != 5 || res.Failed != 10 {
+		t.Errorf("sent %d, failed %d; want 5 and 10, the rest left queued", res.Sent, res.Failed)
+	}
+	c, _ := f.db.FindCampaign(context.Background(), f.c.ID)
+	if c.State != leadmailer.CampaignPaused || c.Reason != res.Reason {
+		t.Errorf("stored campaign = %s %q", c.State, c.Reason)
+	}
+}
+
+func TestRunSkipsLeadsThatChangedSinceTheAudienceWasResolved(t *testing.T) {
+	const n = 8
+	f := newFixture(t, n, 2)
+	ctx := context.Background()
+	if _, err := f.db.ResolveAudience(ctx, f.c, store.AudienceRules{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.SetCampaignState(ctx, f.c.ID, leadmailer.CampaignRunning, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.SetCampaignState(ctx, f.c.ID, leadmailer.CampaignPaused, "check"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.SuppressAddress(ctx, "lead1@x1.example", "unsubscribed"); err != nil {
+		t.Fatal(err)
+	}
+	f.exec(t, `DELETE FROM leads WHERE email = 'lead2@x2.example'`)
+	f.exec(t, `UPDATE leads SET state = 'inactive' WHERE email = 'lead3@x3.example'`)
+	res := f.run(t, ctx, f.c.ID, campaign.Options{Concurrency: 2})
+	if res.Sent != n-3 || res.Skipped != 3 {
+		t.Fatalf("result = %+v, want %d sent and 3 skipped", res, n-3)
+	}
+	rep, _ := f.db.CampaignReport(ctx, f.c.ID)
+	for _, reason := range []string{leadmailer.SkipSuppressed, leadmailer.SkipErased, leadmailer.SkipInactive} {
+		if rep.Reasons[reason] != 1 {
+			t.Errorf("skipped as %q: %d, want 1", reason, rep.Reasons[reason])
+		}
+	}
+	for _, email := range []string{"lead1@x1.example", "lead2@x2.example", "lead3@x3.example"} {
+		if got := f.srv.CountRecipient(email); got != 0 {
+			t.Errorf("%s received %d messages", email, got)
+		}
+	}
+}
+
+func TestPauseAndInterruptResendNobody(t *testing.T) {
+	const n = 400
+	for _, how := range []string{"pause", "interrupt"} {
+		t.Run(how, func(t *testing.T) {
+			f := newFixture(t, n, 4)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			paused := false
+			opts := campaign.Options{Concurrency: 4, StatePoll: time.Millisecond, Progress: func(p campaign.Progress) {
+				if p.Sent >= 100 && !paused {
+					paused = true
+					if how == "interrupt" {
+						cancel()
+					} else if _, err := f.db.SetCampaignState(context.Background(), f.c.ID, leadmailer.CampaignPaused, "by user"); err != nil {
+						t.Error(err)
+					}
+				}
+			}}
+			res := f.run(t, ctx, f.c.ID, opts)
+			if res.State != leadmailer.CampaignPaused || res.Sent >= n {
+				t.Fatalf("first run = %+v, want paused part way", res)
+			}
+			if how == "interrupt" && res.Reason != campaign.ReasonInterrupted {
+				t.Errorf("reason = %q", res.Reason)
+			}
+			rep, _ := f.db.CampaignReport(context.Background(), f.c.ID)
+			if rep.Sending != 0 {
+				t.Errorf("%d rows left sending after a clean pause", rep.Sending)
+			}
+			res = f.run(t, context.Background(), f.c.ID, campaign.Options{Concurrency: 4})
+			if res.State != leadmailer.CampaignFinished || res.Requeued != 0 {
+				t.Fatalf("resumed run = %+v, want finished with nothing re-sent", res)
+			}
+			checkExactlyOnce(t, f, f.c.ID, n)
+		})
+	}
+}
+
+func TestRunHonoursTheRateLimit(t *testing.T) {
+	const n = 30
+	f := newFixture(t, n, 4)
+	start := time.Now()
+	f.run(t, context.Background(), f.c.ID, campaign.Options{Concurrency: 4, Rate: 100})
+	// A bucket of 4 then 100/s: 26 messages wait at least 0.26 s.
+	if took := time.Since(start); took < 250*time.Millisecond {
+		t.Errorf("%d messages at 100/s took %v", n, took)
+	}
+}
+
+func TestRunRetriesAStalledServer(t *testing.T) {
+	const n = 5
+	f := newFixture(t, n, 1)
+	f.srv.FailMessage(2, smtptest.Stall)
+	tr, err := mailer.Open(f.srv.URL(), mailer.Options{Concurrency: 1, Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	res, err := campaign.Run(context.Background(), f.db, tr, f.c.ID, settings, campaign.Options{Concurrency: 1, Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.State != leadmailer.CampaignFinished || res.Sent != n || res.Retried != 1 {
+		t.Fatalf("result = %+v, want all %d sent after one retry of the stalled message", res, n)
+	}
+	retried := 0
+	for key, r := range recipients(t, f.db, f.c.ID) {
+		if strings.Contains(key, "@") && r.Attempts == 2 {
+			retried++
+		}
+	}
+	if retried != 1 {
+		t.Errorf("%d ledger rows record two attempts, want 1", retried)
+	}
+}
+
+func TestLockKeepsASecondSenderOut(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := campaign.Lock(dir, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaign.Lock(dir, 7); leadmailer.ErrorCode(err) != leadmailer.ECONFLICT {
+		t.Errorf("second lock: %v, want a conflict", err)
+	}
+	other, err := campaign.Lock(dir, 8)
+	if err != nil {
+		t.Errorf("another campaign's lock: %v", err)
+	} else {
+		other()
+	}
+	unlock()
+	again, err := campaign.Lock(dir, 7)
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	again()
+}

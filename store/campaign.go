@@ -1,0 +1,639 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/leadmailer/leadmailer"
+)
+
+const campaignColumns = `id, name, subject, html, text, countries, sources, kinds, send_at, cron,
+	state, reason, created_by, created_at, started_at, last_run_at, finished_at`
+
+func scanCampaign(row interface{ Scan(...any) error }) (*leadmailer.Campaign, error) {
+	var c leadmailer.Campaign
+	var countries, sources, kinds, created string
+	var sendAt, started, lastRun, finished sql.NullString
+	if err := row.Scan(&c.ID, &c.Name, &c.Subject, &c.HTML, &c.Text, &countries, &sources, &kinds,
+		&sendAt, &c.Cron, &c.State, &c.Reason, &c.CreatedBy, &created, &started, &lastRun, &finished); err != nil {
+		return nil, err
+	}
+	c.Countries = splitList(countries, ",")
+	c.Sources = splitList(sources, "\n")
+	for _, k := range splitList(kinds, ",") {
+		c.Kinds = append(c.Kinds, leadmailer.SourceKind(k))
+	}
+	var err error
+	if c.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	for _, t := range []struct {
+		dst **time.Time
+		src sql.NullString
+	}{{&c.SendAt, sendAt}, {&c.StartedAt, started}, {&c.LastRunAt, lastRun}, {&c.FinishedAt, finished}} {
+		if *t.dst, err = nullTime(t.src); err != nil {
+			return nil, err
+		}
+	}
+	return &c, nil
+}
+
+func splitList(s, sep string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, sep)
+}
+
+func nullTimeArg(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return formatTime(*t)
+}
+
+// CreateCampaign stores a new campaign and sets its ID and CreatedAt. Its templates must
+// have been checked by the caller.
+func (db *DB) CreateCampaign(ctx context.Context, c *leadmailer.Campaign) error {
+	if strings.TrimSpace(c.Name) == "" {
+		return leadmailer.Errorf(leadmailer.EINVALID, "a campaign needs a name: give --name")
+	}
+	for _, k := range c.Kinds {
+		if !k.Valid() {
+			return leadmailer.Errorf(leadmailer.EINVALID, "source kind %q is not one of upload, public, website", k)
+		}
+	}
+	kinds := make([]string, len(c.Kinds))
+	for i, k := range c.Kinds {
+		kinds[i] = string(k)
+	}
+	c.CreatedAt = db.now().UTC()
+	err := db.sql.QueryRowContext(ctx, `INSERT INTO campaigns
+		(name, subject, html, text, countries, sources, kinds, send_at, cron, state, created_by, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		c.Name, c.Subject, c.HTML, c.Text, strings.Join(c.Countries, ","), strings.Join(c.Sources, "\n"),
+		strings.Join(kinds, ","), nullTimeArg(c.SendAt), c.Cron, c.State, c.CreatedBy, formatTime(c.CreatedAt),
+	).Scan(&c.ID)
+	if err != nil {
+		return fmt.Errorf("create campaign: %w", err)
+	}
+	return nil
+}
+
+// FindCampaign returns one campaign.
+func (db *DB) FindCampaign(ctx context.Context, id int64) (*leadmailer.Campaign, error) {
+	c, err := scanCampaign(db.sql.QueryRowContext(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, leadmailer.Errorf(leadmailer.ENOTFOUND, "no campaign %d: \"leadmailer campaigns list\" shows them", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find campaign %d: %w", id, err)
+	}
+	return c, nil
+}
+
+// FindCampaigns returns the campaigns in the given states (every campaign when none are
+// given), newest first.
+func (db *DB) FindCampaigns(ctx context.Context, states ...leadmailer.CampaignState) ([]*leadmailer.Campaign, error) {
+	query := `SELECT ` + campaignColumns + ` FROM campaigns`
+	var args []any
+	if len(states) > 0 {
+		query += ` WHERE state IN (?` + strings.Repeat(", ?", len(states)-1) + `)`
+		for _, s := range states {
+			args = append(args, s)
+		}
+	}
+	rows, err := db.sql.QueryContext(ctx, query+` ORDER BY id DESC`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("find campaigns: %w", err)
+	}
+	defer rows.Close()
+	var cs []*leadmailer.Campaign
+	for rows.Next() {
+		c, err := scanCampaign(rows)
+		if err != nil {
+			return nil, fmt.Errorf("find campaigns: %w", err)
+		}
+		cs = append(cs, c)
+	}
+	return cs, rows.Err()
+}
+
+// SetCampaignState moves a campaign to state to, recording reason (empty clears it). It
+// fails with ECONFLICT, naming both states, when the campaign's current state does not allow
+// the move; the check and the change happen in one transaction, so two processes cannot both
+// start a campaign. Starting a campaign sets its start times, finishing one its finish time.
+func (db *DB) SetCampaignState(ctx context.Context, id int64, to leadmailer.CampaignState, reason string) (*leadmailer.Campaign, error) {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("campaign %d: %w", id, err)
+	}
+	defer tx.Rollback()
+	c, err := scanCampaign(tx.QueryRowContext(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, leadmailer.Errorf(leadmailer.ENOTFOUND, "no campaign %d: \"leadmailer campaigns list\" shows them", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("campaign %d: %w", id, err)
+	}
+	if c.State != to && !leadmailer.CanTransition(c.State, to) {
+		return nil, leadmailer.Errorf(leadmailer.ECONFLICT, "campaign %d is %s: it cannot become %s", id, c.State, to)
+	}
+	now := db.now().UTC()
+	c.State, c.Reason = to, reason
+	switch to {
+	case leadmailer.CampaignRunning:
+		if c.StartedAt == nil {
+			c.StartedAt = &now
+		}
+	case leadmailer.CampaignFinished, leadmailer.CampaignCancelled, leadmailer.CampaignMissed:
+		c.FinishedAt = &now
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET state = ?, reason = ?, started_at = ?, finished_at = ?
+		WHERE id = ?`, c.State, c.Reason, nullTimeArg(c.StartedAt), nullTimeArg(c.FinishedAt), id); err != nil {
+		return nil, fmt.Errorf("campaign %d: %w", id, err)
+	}
+	if to == leadmailer.CampaignCancelled {
+		if _, err := tx.ExecContext(ctx, `UPDATE campaign_recipients SET status = 'skipped', reason = ?, done_at = ?
+			WHERE campaign_id = ? AND status = 'queued'`, leadmailer.SkipCancelled, formatTime(now), id); err != nil {
+			return nil, fmt.Errorf("campaign %d: %w", id, err)
+		}
+	}
+	return c, tx.Commit()
+}
+
+// AudienceRules are the parts of the audience that come from the configuration rather than
+// from the campaign.
+type AudienceRules struct {
+	// ConsentOnlyCountries: leads there are in the audience only with a consent that has
+	// not been withdrawn.
+	ConsentOnlyCountries []string
+}
+
+// resolveReasons are the skip reasons decided when the audience is resolved; a later
+// resolution (the next occurrence of a cron campaign) looks at these rows again.
+var resolveReasons = []string{leadmailer.SkipInactive, leadmailer.SkipNoConsent, leadmailer.SkipUndeliverable}
+
+// audienceSQL returns the campaign's filter on leads l (" AND ..." or "") with its arguments,
+// and an expression giving the reason lead l must not be mailed (empty when it may) with
+// its own arguments.
+func audienceSQL(c *leadmailer.Campaign, rules AudienceRules) (filter string, args []any, reason string, reasonArgs []any) {
+	var where []string
+	in := func(col string, vals []string) {
+		where = append(where, col+` IN (?`+strings.Repeat(", ?", len(vals)-1)+`)`)
+		for _, v := range vals {
+			args = append(args, v)
+		}
+	}
+	if len(c.Countries) > 0 {
+		in("l.country", c.Countries)
+	}
+	if len(c.Sources) > 0 || len(c.Kinds) > 0 {
+		cond := `EXISTS (SELECT 1 FROM observations o JOIN import_runs r ON r.id = o.run_id WHERE o.lead_id = l.id`
+		if len(c.Sources) > 0 {
+			cond += ` AND r.source IN (?` + strings.Repeat(", ?", len(c.Sources)-1) + `)`
+			for _, s := range c.Sources {
+				args = append(args, s)
+			}
+		}
+		if len(c.Kinds) > 0 {
+			cond += ` AND r.kind IN (?` + strings.Repeat(", ?", len(c.Kinds)-1) + `)`
+			for _, k := range c.Kinds {
+				args = append(args, string(k))
+			}
+		}
+		where = append(where, cond+`)`)
+	}
+	if len(where) > 0 {
+		filter = " AND " + strings.Join(where, " AND ")
+	}
+	// reason is the skip reason for lead l, or '' when l may be mailed.
+	reason = `CASE
+		WHEN l.state <> 'active' THEN '` + leadmailer.SkipInactive + `'
+		WHEN l.undeliverable_at IS NOT NULL THEN '` + leadmailer.SkipUndeliverable + `'`
+	if len(rules.ConsentOnlyCountries) > 0 {
+		reason += `
+		WHEN l.country IN (?` + strings.Repeat(", ?", len(rules.ConsentOnlyCountries)-1) + `)
+			AND NOT EXISTS (SELECT 1 FROM consents k WHERE k.lead_id = l.id AND k.withdrawn_at IS NULL)
+			THEN '` + leadmailer.SkipNoConsent + `'`
+		for _, cc := range rules.ConsentOnlyCountries {
+			reasonArgs = append(reasonArgs, cc)
+		}
+	}
+	reason += ` ELSE '' END`
+	return filter, args, reason, reasonArgs
+}
+
+// ResolveAudience writes the campaign's audience into its send ledger, in one transaction:
+// one row per lead matching the campaign's filters that has no row yet, queued when the lead
+// may be mailed and skipped with the reason otherwise (inactive, no consent, undeliverable).
+// Rows skipped for those reasons by an earlier resolution are queued again when the reason
+// no longer holds; rows already sent, failed or queued are left alone, so every resolution
+// adds only people who have not received the campaign. It returns how many rows it queued.
+func (db *DB) ResolveAudience(ctx context.Context, c *leadmailer.Campaign, rules AudienceRules) (int64, error) {
+	filter, args, reason, reasonArgs := audienceSQL(c, rules)
+	now := formatTime(db.now())
+
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("resolve audience of campaign %d: %w", c.ID, err)
+	}
+	defer tx.Rollback()
+	// Look again at rows skipped by an earlier resolution: the lead may be eligible now.
+	requeue := `UPDATE campaign_recipients SET status = 'queued', reason = '', done_at = NULL, queued_at = ?
+		WHERE campaign_id = ? AND status = 'skipped' AND reason IN (?, ?, ?)
+		AND lead_id IN (SELECT l.id FROM leads l WHERE (` + reason + `) = ''` + filter + `)`
+	rargs := append([]any{now, c.ID, resolveReasons[0], resolveReasons[1], resolveReasons[2]}, reasonArgs...)
+	_, err = tx.ExecContext(ctx, requeue, append(rargs, args...)...)
+	if err != nil {
+		return 0, fmt.Errorf("resolve audience of campaign %d: %w", c.ID, err)
+	}
+
+	insert := `INSERT INTO campaign_recipients (campaign_id, lead_id, status, reason, queued_at, done_at)
+		SELECT ?, id, CASE WHEN reason = '' THEN 'queued' ELSE 'skipped' END, reason, ?,
+			CASE WHEN reason = '' THEN NULL ELSE ? END
+		FROM (SELECT l.id, ` + reason + ` AS reason FROM leads l WHERE 1 = 1` + filter + ` ORDER BY l.id)
+		WHERE true
+		ON CONFLICT (campaign_id, lead_id) DO NOTHING`
+	iargs := append(append([]any{c.ID, now, now}, reasonArgs...), args...)
+	if _, err := tx.ExecContext(ctx, insert, iargs...); err != nil {
+		return 0, fmt.Errorf("resolve audience of campaign %d: %w", c.ID, err)
+	}
+	var queued int64
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM campaign_recipients
+		WHERE campaign_id = ? AND status = 'queued' AND queued_at = ?`, c.ID, now).Scan(&queued); err != nil {
+		return 0, fmt.Errorf("resolve audience of campaign %d: %w", c.ID, err)
+	}
+	return queued, tx.Commit()
+}
+
+// SetCampaignLastRun records t as the start of the campaign's latest occurrence: a cron
+// campaign's next occurrence is the first one after it.
+func (db *DB) SetCampaignLastRun(ctx context.Context, id int64, t time.Time) error {
+	if _, err := db.sql.ExecContext(ctx, `UPDATE campaigns SET last_run_at = ? WHERE id = ?`, formatTime(t), id); err != nil {
+		return fmt.Errorf("campaign %d: %w", id, err)
+	}
+	return nil
+}
+
+// AudienceCheck says whether lead leadID is in the campaign's audience now: "" when it is,
+// otherwise why not ("not in the campaign's filters", or a skip reason).
+func (db *DB) AudienceCheck(ctx context.Context, c *leadmailer.Campaign, rules AudienceRules, leadID int64) (string, error) {
+	filter, args, reason, reasonArgs := audienceSQL(c, rules)
+	var why, email string
+	err := db.sql.QueryRowContext(ctx, `SELECT `+reason+`, l.email FROM leads l WHERE l.id = ?`+filter,
+		append(append(reasonArgs, leadID), args...)...).Scan(&why, &email)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "not in the campaign's filters", nil
+	}
+	if err != nil || why != "" {
+		return why, err
+	}
+	suppressed, err := db.IsSuppressed(ctx, email)
+	if suppressed {
+		return leadmailer.SkipSuppressed, err
+	}
+	return "", err
+}
+
+// RequeueInFlight moves the campaign's rows left "sending" (a process stopped between
+// handing their messages to the mail server and recording the reply) back to the queue, to
+// be sent again with the same Message-ID. It returns how many there were.
+func (db *DB) RequeueInFlight(ctx context.Context, campaignID int64) (int64, error) {
+	res, err := db.sql.ExecContext(ctx, `UPDATE campaign_recipients SET status = 'queued'
+		WHERE campaign_id = ? AND status = 'sending'`, campaignID)
+	if err != nil {
+		return 0, fmt.Errorf("campaign %d: requeue messages in flight: %w", campaignID, err)
+	}
+	return res.RowsAffected()
+}
+
+// Pending is a queued ledger row with its lead, read just before the message is sent.
+type Pending struct {
+	RecipientID int64
+	LeadID      int64
+	Attempts    int
+	// Lead is nil when the lead has been erased.
+	Lead *leadmailer.Lead
+	// Skip is why the lead must not be mailed now (inactive, undeliverable, suppressed,
+	// erased), or "".
+	Skip string
+}
+
+// FindPending returns up to limit queued rows of the campaign with an ID above afterID whose
+// retry time (if any) has come by now, in ID order, each with its lead as it is now and the
+// reason it must be skipped, if one holds.
+func (db *DB) FindPending(ctx context.Context, campaignID, afterID int64, now time.Time, limit int) ([]Pending, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT id, lead_id, attempts FROM campaign_recipients
+		WHERE campaign_id = ? AND status = 'queued' AND id > ? AND not_before <= ?
+		ORDER BY id LIMIT ?`, campaignID, afterID, formatTime(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("campaign %d: find queued recipients: %w", campaignID, err)
+	}
+	var ps []Pending
+	byLead := map[int64]int{}
+	for rows.Next() {
+		var p Pending
+		if err := rows.Scan(&p.RecipientID, &p.LeadID, &p.Attempts); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		byLead[p.LeadID] = len(ps)
+		ps = append(ps, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ps) == 0 {
+		return ps, err
+	}
+
+	args := make([]any, len(ps))
+	for i, p := range ps {
+		args[i] = p.LeadID
+	}
+	marks := "?" + strings.Repeat(", ?", len(ps)-1)
+	lrows, err := db.sql.QueryContext(ctx, `SELECT `+leadColumns+`, l.undeliverable_at IS NOT NULL
+		FROM leads l WHERE l.id IN (`+marks+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("campaign %d: read leads: %w", campaignID, err)
+	}
+	hashes := map[string]int{}
+	for lrows.Next() {
+		var undeliverable bool
+		l, err := scanLead(scanAppend{lrows, &undeliverable})
+		if err != nil {
+			lrows.Close()
+			return nil, fmt.Errorf("campaign %d: read leads: %w", campaignID, err)
+		}
+		p := &ps[byLead[l.ID]]
+		p.Lead = l
+		switch {
+		case l.State != leadmailer.LeadActive:
+			p.Skip = leadmailer.SkipInactive
+		case undeliverable:
+			p.Skip = leadmailer.SkipUndeliverable
+		}
+		hashes[db.SuppressionHash(l.Email)] = byLead[l.ID]
+	}
+	lrows.Close()
+	if err := lrows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range ps {
+		if ps[i].Lead == nil {
+			ps[i].Skip = leadmailer.SkipErased
+		}
+	}
+	if len(hashes) == 0 {
+		return ps, nil
+	}
+	args = args[:0]
+	for h := range hashes {
+		args = append(args, h)
+	}
+	srows, err := db.sql.QueryContext(ctx, `SELECT hash FROM suppressions WHERE hash IN (?`+
+		strings.Repeat(", ?", len(args)-1)+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("campaign %d: check suppression list: %w", campaignID, err)
+	}
+	defer srows.Close()
+	for srows.Next() {
+		var h string
+		if err := srows.Scan(&h); err != nil {
+			return nil, err
+		}
+		ps[hashes[h]].Skip = leadmailer.SkipSuppressed
+	}
+	return ps, srows.Err()
+}
+
+// scanAppend scans a lead row followed by extra columns.
+type scanAppend struct {
+	row   interface{ Scan(...any) error }
+	extra any
+}
+
+func (s scanAppend) Scan(dest ...any) error { return s.row.Scan(append(dest, s.extra)...) }
+
+// NextRetry returns how many of the campaign's rows are still queued, and the earliest time
+// one of them may be tried (zero when one may be tried now or none is queued).
+func (db *DB) NextRetry(ctx context.Context, campaignID int64) (int64, time.Time, error) {
+	var n int64
+	var next sql.NullString
+	err := db.sql.QueryRowContext(ctx, `SELECT count(*), min(not_before) FROM campaign_recipients
+		WHERE campaign_id = ? AND status = 'queued'`, campaignID).Scan(&n, &next)
+	if err != nil || !next.Valid || next.String == "" {
+		return n, time.Time{}, err
+	}
+	t, err := parseTime(next.String)
+	return n, t, err
+}
+
+// LedgerUpdate is one change to a ledger row.
+type LedgerUpdate struct {
+	RecipientID int64
+	Status      leadmailer.RecipientStatus
+	Reason      string
+	Attempts    int
+	Reply       string
+	MessageID   string
+	// NotBefore is when a row queued again for a retry may be tried.
+	NotBefore time.Time
+	// Undeliverable marks the lead LeadID undeliverable, with Reply as the reason.
+	Undeliverable bool
+	LeadID        int64
+}
+
+// Ledger writes ledger updates in batches, on a connection of its own with its statements
+// prepared once. It is not safe for concurrent use: one goroutine owns it.
+type Ledger struct {
+	db    *DB
+	conn  *sql.Conn
+	stmts map[string]*sql.Stmt
+}
+
+// OpenLedger returns a writer for ledger updates. Close it when done.
+func (db *DB) OpenLedger(ctx context.Context) (*Ledger, error) {
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open ledger: %w", err)
+	}
+	return &Ledger{db: db, conn: conn, stmts: map[string]*sql.Stmt{}}, nil
+}
+
+// Close releases the ledger's connection.
+func (l *Ledger) Close() error {
+	for _, s := range l.stmts {
+		s.Close()
+	}
+	return l.conn.Close()
+}
+
+func (l *Ledger) exec(ctx context.Context, query string, args ...any) error {
+	stmt, ok := l.stmts[query]
+	if !ok {
+		var err error
+		if stmt, err = l.conn.PrepareContext(ctx, query); err != nil {
+			return err
+		}
+		l.stmts[query] = stmt
+	}
+	_, err := stmt.ExecContext(ctx, args...)
+	return err
+}
+
+// Write commits updates in one transaction, in order.
+func (l *Ledger) Write(ctx context.Context, updates []LedgerUpdate) error {
+	// The ledger must record what happened even when the caller is being cancelled: the
+	// messages were sent.
+	ctx = context.WithoutCancel(ctx)
+	if _, err := l.conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		return fmt.Errorf("write ledger: %w", err)
+	}
+	if err := l.write(ctx, updates); err != nil {
+		l.conn.ExecContext(ctx, `ROLLBACK`)
+		return fmt.Errorf("write ledger: %w", err)
+	}
+	if _, err := l.conn.ExecContext(ctx, `COMMIT`); err != nil {
+		return fmt.Errorf("write ledger: %w", err)
+	}
+	return nil
+}
+
+func (l *Ledger) write(ctx context.Context, updates []LedgerUpdate) error {
+	now := formatTime(l.db.now())
+	for i := range updates {
+		u := &updates[i]
+		var err error
+		switch u.Status {
+		case leadmailer.RecipientSending:
+			err = l.exec(ctx, `UPDATE campaign_recipients SET status = 'sending', message_id = ?,
+				sending_at = ? WHERE id = ?`, u.MessageID, now, u.RecipientID)
+		case leadmailer.RecipientQueued:
+			err = l.exec(ctx, `UPDATE campaign_recipients SET status = 'queued', attempts = ?, last_reply = ?,
+				not_before = ? WHERE id = ?`, u.Attempts, u.Reply, formatTime(u.NotBefore), u.RecipientID)
+		default:
+			err = l.exec(ctx, `UPDATE campaign_recipients SET status = ?, reason = ?, attempts = ?,
+				last_reply = ?, done_at = ? WHERE id = ?`, u.Status, u.Reason, u.Attempts, u.Reply, now, u.RecipientID)
+		}
+		if err != nil {
+			return fmt.Errorf("recipient %d: %w", u.RecipientID, err)
+		}
+		if u.Undeliverable {
+			if err := l.exec(ctx, `UPDATE leads SET undeliverable_at = ?, undeliverable_reason = ?
+				WHERE id = ? AND undeliverable_at IS NULL`, now, u.Reply, u.LeadID); err != nil {
+				return fmt.Errorf("lead %d: %w", u.LeadID, err)
+			}
+		}
+	}
+	return nil
+}
+
+// CampaignReport counts the campaign's ledger rows by status and its skipped rows by reason.
+func (db *DB) CampaignReport(ctx context.Context, campaignID int64) (*leadmailer.CampaignReport, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT status, reason, count(*) FROM campaign_recipients
+		WHERE campaign_id = ? GROUP BY status, reason`, campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("campaign %d report: %w", campaignID, err)
+	}
+	defer rows.Close()
+	r := &leadmailer.CampaignReport{Reasons: map[string]int64{}}
+	for rows.Next() {
+		var status leadmailer.RecipientStatus
+		var reason string
+		var n int64
+		if err := rows.Scan(&status, &reason, &n); err != nil {
+			return nil, err
+		}
+		r.Total += n
+		switch status {
+		case leadmailer.RecipientQueued:
+			r.Queued += n
+		case leadmailer.RecipientSending:
+			r.Sending += n
+		case leadmailer.RecipientSent:
+			r.Sent += n
+		case leadmailer.RecipientFailed:
+			r.Failed += n
+		case leadmailer.RecipientSkipped:
+			r.Skipped += n
+			r.Reasons[reason] += n
+		}
+	}
+	return r, rows.Err()
+}
+
+// FindRecipients calls fn for each ledger row of the campaign, in ID order, with the lead's
+// current address (empty when erased); status "" means every row. fn must not use the
+// database.
+func (db *DB) FindRecipients(ctx context.Context, campaignID int64, status leadmailer.RecipientStatus, fn func(*leadmailer.Recipient) error) error {
+	query := `SELECT r.id, r.campaign_id, r.lead_id, coalesce(l.email, ''), r.status, r.reason, r.attempts,
+		r.last_reply, r.message_id, r.queued_at, r.sending_at, r.done_at
+		FROM campaign_recipients r LEFT JOIN leads l ON l.id = r.lead_id
+		WHERE r.campaign_id = ?`
+	args := []any{campaignID}
+	if status != "" {
+		query += ` AND r.status = ?`
+		args = append(args, status)
+	}
+	rows, err := db.sql.QueryContext(ctx, query+` ORDER BY r.id`, args...)
+	if err != nil {
+		return fmt.Errorf("campaign %d recipients: %w", campaignID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r leadmailer.Recipient
+		var queued string
+		var sending, done sql.NullString
+		if err := rows.Scan(&r.ID, &r.CampaignID, &r.LeadID, &r.Email, &r.Status, &r.Reason, &r.Attempts,
+			&r.LastReply, &r.MessageID, &queued, &sending, &done); err != nil {
+			return fmt.Errorf("campaign %d recipients: %w", campaignID, err)
+		}
+		if r.QueuedAt, err = parseTime(queued); err != nil {
+			return err
+		}
+		if r.SendingAt, err = nullTime(sending); err != nil {
+			return err
+		}
+		if r.DoneAt, err = nullTime(done); err != nil {
+			return err
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// ImportRunsByID returns every import run, by ID: the provenance of the values a campaign
+// mails about.
+func (db *DB) ImportRunsByID(ctx context.Context) (map[int64]*leadmailer.ImportRun, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+runColumns+` FROM import_runs`)
+	if err != nil {
+		return nil, fmt.Errorf("read import runs: %w", err)
+	}
+	defer rows.Close()
+	runs := map[int64]*leadmailer.ImportRun{}
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read import runs: %w", err)
+		}
+		runs[r.ID] = r
+	}
+	return runs, rows.Err()
+}
+
+// IsUndeliverable reports whether a lead has been marked undeliverable, and why.
+func (db *DB) IsUndeliverable(ctx context.Context, leadID int64) (bool, string, error) {
+	var at sql.NullString
+	var reason string
+	err := db.sql.QueryRowContext(ctx, `SELECT undeliverable_at, undeliverable_reason FROM leads WHERE id = ?`, leadID).Scan(&at, &reason)
+	if err != nil {
+		return false, "", fmt.Errorf("lead %d: %w", leadID, err)
+	}
+	return at.Valid, reason, nil
+}
