@@ -22,6 +22,8 @@ type Record struct {
 	RetrievedAt time.Time
 	// Where locates the record in its origin for the rejects file, e.g. "page 3 record 17".
 	Where string
+	// Err, when set, says why the record could not be read; it is rejected with this reason.
+	Err string
 }
 
 // RecordReader yields a source's records; Next returns io.EOF after the last one.
@@ -156,6 +158,11 @@ func (ri *recordImport) run(ctx context.Context, rr RecordReader) error {
 func (ri *recordImport) add(ctx context.Context, rec *Record) error {
 	ri.seq++
 	ri.pre.Read++
+	if rec.Err != "" {
+		ri.pre.Rejected++
+		ri.reject(rec, rec.Err)
+		return nil
+	}
 	row := leadmailer.ImportRow{Row: ri.seq}
 	for _, f := range leadmailer.AllFields() {
 		if err := setField(&row, f, rec.Raw[f]); err != nil {
