@@ -142,7 +142,7 @@ type Source struct {
 	Timeout Duration `toml:"timeout"`    // per request, whole body included; default 60s
 	MaxMB   int      `toml:"max_mb"`     // largest response, in MiB; default 256
 	Rate    float64  `toml:"rate_limit"` // requests per second; default 1
-	Retries int      `toml:"retries"`    // on 429, 5xx and broken transfers; default 4
+	Retries int      `toml:"retries"`    // on 429, 5xx and broken transfers; 0 means the default, 4
 }
 
 // IsPublic reports whether the source counts as a public database (the default).

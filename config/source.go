@@ -95,7 +95,7 @@ func (s *Source) validate() error {
 		add("rate_limit = %g: give requests per second, e.g. 0.5 for one every two seconds", s.Rate)
 	}
 	if s.Retries < 0 || s.Retries > 20 {
-		add("retries = %d: give a number from 0 to 20", s.Retries)
+		add("retries = %d: give a number from 1 to 20, or leave it out for 4", s.Retries)
 	}
 	for name, value := range s.Headers {
 		if _, err := expandEnv(value, func(string) (string, bool) { return "x", true }); err != nil {
@@ -136,10 +136,10 @@ func (s *Source) RequestHeaders(getenv func(string) string) (map[string]string, 
 	for name, value := range s.Headers {
 		v, err := expandEnv(value, lookup)
 		if err != nil {
-			return nil, fmt.Errorf("source %s: header %s: %w", s.Name, name, err)
+			return nil, fmt.Errorf("header %s: %w", name, err)
 		}
 		if strings.ContainsAny(v, "\r\n") {
-			return nil, fmt.Errorf("source %s: header %s: the value contains a line break", s.Name, name)
+			return nil, fmt.Errorf("header %s: the value contains a line break", name)
 		}
 		out[name] = v
 	}
