@@ -52,6 +52,7 @@ func commands() []*command {
 		leadsCommand(),
 		importsCommand(),
 		configCommand(),
+		sourcesCommand(),
 	}
 }
 
