@@ -189,22 +189,30 @@ func (r *Runner) fetcher(src *config.Source) (*fetcher, error) {
 	}
 	return &fetcher{
 		source: src.Name, headers: headers, limiter: r.limiter(src),
-		client:   &http.Client{Transport: transport, Timeout: timeout, CheckRedirect: sameSchemeRedirects},
+		client:   &http.Client{Transport: transport, Timeout: timeout, CheckRedirect: redirectPolicy(headers)},
 		maxBytes: int64(maxMB) << 20, retries: retries, tempDir: r.TempDir,
 		now: r.now, sleep: sleep, log: r.logger(),
 	}, nil
 }
 
-// sameSchemeRedirects refuses a redirect from https to http, which would send the API key
-// in the clear, and long redirect chains.
-func sameSchemeRedirects(req *http.Request, via []*http.Request) error {
-	if len(via) >= 10 {
-		return errors.New("more than 10 redirects")
+// redirectPolicy refuses a redirect from https to http, which would send an API key in the
+// clear, and long redirect chains; and it drops the source's headers on a redirect to
+// another host, which is not the one the key was given for.
+func redirectPolicy(headers map[string]string) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return errors.New("more than 10 redirects")
+		}
+		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+			return fmt.Errorf("refusing a redirect from https to %s", redact(req.URL.String()))
+		}
+		if req.URL.Host != via[0].URL.Host {
+			for name := range headers {
+				req.Header.Del(name)
+			}
+		}
+		return nil
 	}
-	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
-		return fmt.Errorf("refusing a redirect from https to %s", redact(req.URL.String()))
-	}
-	return nil
 }
 
 func (r *Runner) limiter(src *config.Source) *rate.Limiter {

@@ -587,3 +587,46 @@ func TestFileSourceJSON(t *testing.T) {
 		t.Errorf("truncated file: %v", res.Err)
 	}
 }
+
+// TestHTTPTimeout: a server that never answers fails the run after the timeout and the
+// retries, naming the cause.
+func TestHTTPTimeout(t *testing.T) {
+	f := newFixture(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	src := jsonSource(srv.URL)
+	src.Headers, src.Timeout, src.Retries = nil, config.Duration(50*time.Millisecond), 1
+	res := f.run(t, src)
+	if res.Err == nil || !strings.Contains(res.Err.Error(), "timed out") || !strings.Contains(res.Err.Error(), srv.URL) {
+		t.Errorf("error = %v, want a timeout naming %s", res.Err, srv.URL)
+	}
+	if got := f.clock.sleeps(); !slices.Equal(got, []time.Duration{time.Second}) {
+		t.Errorf("waited %v, want one retry after 1s", got)
+	}
+}
+
+// TestRedirectToAnotherHostDropsKey: the API key goes only to the host it was given for.
+func TestRedirectToAnotherHostDropsKey(t *testing.T) {
+	f := newFixture(t)
+	var gotKey string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotKey = r.Header.Get("X-Api-Key")
+		fmt.Fprintf(w, `{"results": [%s]}`, companies[0])
+	}))
+	defer other.Close()
+	// 127.0.0.1 and localhost are different hosts to the client.
+	otherURL := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
+	srv := httptest.NewServer(http.RedirectHandler(otherURL+"/moved", http.StatusFound))
+	defer srv.Close()
+	src := jsonSource(srv.URL)
+	src.Headers = map[string]string{"X-Api-Key": "${REGISTRY_KEY}"}
+	res := f.run(t, src)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if gotKey != "" {
+		t.Errorf("the other host received the API key %q", gotKey)
+	}
+}
