@@ -166,6 +166,15 @@ func TestSourcesRunFailures(t *testing.T) {
 	if strings.Contains(r.stdout+r.stderr, "wrong-key") {
 		t.Error("the API key was printed")
 	}
+	for _, name := range []string{dbFile, dbFile + "-wal"} {
+		raw, err := os.ReadFile(filepath.Join(data, name))
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if bytes.Contains(raw, []byte("wrong-key")) {
+			t.Errorf("the API key is stored in %s", name)
+		}
+	}
 	list := squash(lmEnv(t, data, "sources", "list").stdout)
 	mustContain(t, "sources list", list, "failed", "prh, run 2: source prh: GET")
 
