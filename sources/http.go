@@ -35,6 +35,7 @@ type fetcher struct {
 	limiter  *rate.Limiter
 	maxBytes int64
 	retries  int
+	accept   string // the Accept header: the source's format
 	tempDir  string
 	now      func() time.Time
 	sleep    func(context.Context, time.Duration) error
@@ -116,6 +117,7 @@ func (f *fetcher) once(ctx context.Context, u string, validators *leadmailer.Sou
 		return nil, err
 	}
 	req.Header.Set("User-Agent", "leadmailer")
+	req.Header.Set("Accept", f.accept)
 	for k, v := range f.headers {
 		req.Header.Set(k, v)
 	}

@@ -103,7 +103,9 @@ func (r *Runner) Run(ctx context.Context, src *config.Source) ([]Result, error) 
 	for _, res := range results {
 		run := res.Report.Run
 		if res.Err != nil {
-			log.Error("source run failed", "run", run.ID, "error", res.Err.Error())
+			// Info, not Error: the caller (the scheduler, or the command line) reports the
+			// returned error; this line adds the run's number.
+			log.Info("source run finished", "run", run.ID, "status", string(leadmailer.RunFailed), "error", res.Err.Error())
 			if first == nil {
 				first = res.Err
 			}
@@ -190,9 +192,16 @@ func (r *Runner) fetcher(src *config.Source) (*fetcher, error) {
 	return &fetcher{
 		source: src.Name, headers: headers, limiter: r.limiter(src),
 		client:   &http.Client{Transport: transport, Timeout: timeout, CheckRedirect: redirectPolicy(headers)},
-		maxBytes: int64(maxMB) << 20, retries: retries, tempDir: r.TempDir,
+		maxBytes: int64(maxMB) << 20, retries: retries, tempDir: r.TempDir, accept: accept(src.Format),
 		now: r.now, sleep: sleep, log: r.logger(),
 	}, nil
+}
+
+func accept(format string) string {
+	if format == "csv" {
+		return "text/csv, */*;q=0.5"
+	}
+	return "application/json, */*;q=0.5"
 }
 
 // redirectPolicy refuses a redirect from https to http, which would send an API key in the
