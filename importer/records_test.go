@@ -178,3 +178,42 @@ func TestImportRecordsFailureKeepsWholeBatches(t *testing.T) {
 		t.Errorf("leads = %d, run inserted %d; want the 4 of the committed batches", n, stored.Counts.Inserted)
 	}
 }
+
+// TestCSVRecords reads a registry's CSV by its mapping: headers matched loosely, a line
+// with the wrong field count or a stray quote rejected on its own with its line number, and
+// a mapped header the file lacks failing the run with the headers it has.
+func TestCSVRecords(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t, nil)
+	in := "Business ID;Company Name;E-mail\n" +
+		"1111111-1;Alfa Oy;info@alfa.fi\n" +
+		"2222222-2;Beta Oy\n" +
+		"3333333-3;Gamma \"Oy;x@gamma.fi\n" +
+		"4444444-4;Delta Oy;d@delta.fi\n"
+	fields := map[string]string{"business_id": "business id", "company": "COMPANY NAME", "email": "e-mail"}
+	cr, err := importer.NewCSVRecords(strings.NewReader(in), fields, "Business ID", "/drop/c.csv", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cr.Delimiter != ";" || len(cr.Columns()) != 3 {
+		t.Errorf("delimiter %q, columns %+v", cr.Delimiter, cr.Columns())
+	}
+	var rejects bytes.Buffer
+	rep, err := importer.ImportRecords(ctx, db, cr, importer.RecordOptions{Source: "bulk", Actor: "t", Rejects: &rejects})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (leadmailer.ImportCounts{Read: 4, Inserted: 2, Rejected: 2}); rep.Run.Counts != want {
+		t.Errorf("counts = %+v, want %+v", rep.Run.Counts, want)
+	}
+	lines, _ := csv.NewReader(&rejects).ReadAll()
+	if len(lines) != 3 || !strings.Contains(lines[1][1], "line 3") || !strings.Contains(lines[1][1], "2 fields but the header has 3") ||
+		!strings.Contains(lines[2][1], "line 4") || !strings.Contains(lines[2][1], "quote") {
+		t.Errorf("rejects = %q", lines)
+	}
+
+	_, err = importer.NewCSVRecords(strings.NewReader(in), map[string]string{"city": "Kotipaikka"}, "", "/drop/c.csv", time.Now())
+	if err == nil || !strings.Contains(err.Error(), `fields.city: the header has no column "Kotipaikka"`) || !strings.Contains(err.Error(), `"Company Name"`) {
+		t.Errorf("missing column: %v", err)
+	}
+}
