@@ -98,9 +98,16 @@ func runSources(ctx context.Context, e *env, args []string) error {
 			}
 			continue
 		}
-		printImportReport(e.stdout, res.Report, res.RejectsFile)
-		if res.Report.Run.Status == leadmailer.RunUnchanged {
-			fmt.Fprintln(e.stdout, "The source has not changed since its last run: nothing to import.")
+		run := res.Report.Run
+		switch {
+		case run.Status == leadmailer.RunUnchanged:
+			fmt.Fprintf(e.stdout, "Source %q: run %d unchanged: %s has not changed since the last run; nothing to import.\n",
+				run.Source, run.ID, run.FileName)
+		case run.Status == leadmailer.RunFailed && run.Counts.Read == 0:
+			fmt.Fprintf(e.stdout, "Source %q: run %d failed before importing anything; the leads are as they were.\n",
+				run.Source, run.ID)
+		default:
+			printImportReport(e.stdout, res.Report, res.RejectsFile)
 		}
 	}
 	return runErr

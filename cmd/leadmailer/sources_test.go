@@ -138,12 +138,14 @@ func TestSourcesRunEnrichesUploadedLead(t *testing.T) {
 	if rep.Run.Status != leadmailer.RunUnchanged || rep.Run.ID != 3 {
 		t.Errorf("second run = %d %s, want run 3 unchanged", rep.Run.ID, rep.Run.Status)
 	}
+	mustContain(t, "sources run", lmEnv(t, data, "sources", "run", "prh").stdout,
+		`Source "prh": run 4 unchanged: `+srv.URL+"/companies?page=1 has not changed since the last run")
 
 	list := squash(lmEnv(t, data, "sources", "list").stdout)
 	mustContain(t, "sources list", list, "prh http json 0 3 * * * Europe/Helsinki", "unchanged 0 0 0 0 0")
 	var infos []sourceInfo
 	decodeOne(t, lmEnv(t, data, "sources", "list", "--json").stdout, &infos)
-	if len(infos) != 1 || infos[0].LastRun == nil || infos[0].LastRun.ID != 3 || infos[0].NextRun == nil ||
+	if len(infos) != 1 || infos[0].LastRun == nil || infos[0].LastRun.ID != 4 || infos[0].NextRun == nil ||
 		infos[0].Title != "Finnish Trade Register open data (PRH)" {
 		t.Errorf("sources list --json = %+v", infos)
 	}
@@ -163,6 +165,7 @@ func TestSourcesRunFailures(t *testing.T) {
 	if r.code != exitError || !strings.Contains(r.stderr, "source prh: GET "+srv.URL+"/companies?page=1: server answered 403 Forbidden") {
 		t.Errorf("with a wrong key: exit %d, stderr %q", r.code, r.stderr)
 	}
+	mustContain(t, "sources run", r.stdout, `Source "prh": run 2 failed before importing anything`)
 	if strings.Contains(r.stdout+r.stderr, "wrong-key") {
 		t.Error("the API key was printed")
 	}
