@@ -289,12 +289,12 @@ func (r *Runner) importRecords(ctx context.Context, src *config.Source, rr impor
 	if cerr := rejects.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("write rejects file: %w", cerr)
 	}
-	if err != nil {
-		err = fmt.Errorf("source %s: %w", src.Name, err)
-	}
 	if rep == nil {
 		// The run could not even begin; record it, so that the failure shows.
 		return r.finished(ctx, src, fileName, sha, r.now(), err)
+	}
+	if err != nil {
+		err = fmt.Errorf("source %s: %w", src.Name, err)
 	}
 	return Result{Report: rep, RejectsFile: rejects.created(), Err: err}
 }
