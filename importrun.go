@@ -26,12 +26,14 @@ type RunStatus string
 
 // Run statuses. A run is "running" until it finishes; one whose process died stays
 // "running" in the database and is reported as "interrupted" once it has been silent for
-// StaleRunAfter.
+// StaleRunAfter. A scheduled source run whose source has not changed since the last run
+// (HTTP 304, or only files already imported) is "unchanged": it read nothing.
 const (
 	RunRunning     RunStatus = "running"
 	RunCompleted   RunStatus = "completed"
 	RunFailed      RunStatus = "failed"
 	RunInterrupted RunStatus = "interrupted"
+	RunUnchanged   RunStatus = "unchanged"
 )
 
 // StaleRunAfter is how long a running import may go without committing a batch before it is
@@ -48,6 +50,9 @@ type ImportCounts struct {
 	Rejected   int64 `json:"rejected"`
 	Suppressed int64 `json:"suppressed"`
 	Duplicates int64 `json:"duplicates"`
+	// Skipped counts records of a public source that carry no e-mail address and match no
+	// stored lead by business ID: there is nothing to enrich, and a lead needs an address.
+	Skipped int64 `json:"skipped"`
 }
 
 // Add adds o to c.
@@ -59,6 +64,7 @@ func (c *ImportCounts) Add(o ImportCounts) {
 	c.Rejected += o.Rejected
 	c.Suppressed += o.Suppressed
 	c.Duplicates += o.Duplicates
+	c.Skipped += o.Skipped
 }
 
 // ImportRun is one import of one file or one fetch of a source.
@@ -134,4 +140,11 @@ type Observation struct {
 	Supplied   FieldSet   `json:"-"`
 	// Received maps field name to the value as received.
 	Received map[string]string `json:"received"`
+	// RecordID is the record's identifier at a scheduled source (its id_field, such as a
+	// business ID); empty for uploads.
+	RecordID string `json:"record_id,omitempty"`
+	// Origin is the URL or file the record came from, and RetrievedAt when it was fetched;
+	// set for scheduled source runs only.
+	Origin      string     `json:"origin,omitempty"`
+	RetrievedAt *time.Time `json:"retrieved_at,omitempty"`
 }

@@ -129,6 +129,20 @@ type Source struct {
 	// Headers are sent with every request; "${NAME}" in a value is replaced by the
 	// environment variable NAME, so that API keys stay out of the file and the database.
 	Headers map[string]string `toml:"headers"`
+
+	// Paging (kind http). A Link header with rel="next" is always followed. NextField is a
+	// dotted path to the next page's URL in a JSON body. PageParam pages by a page-number
+	// query parameter, OffsetParam by a record offset, each until a page has no records.
+	NextField   string `toml:"next_field"`
+	PageParam   string `toml:"page_param"`
+	OffsetParam string `toml:"offset_param"`
+	MaxPages    int    `toml:"max_pages"` // default 10,000
+
+	// Limits (kind http; MaxMB also bounds a JSON file).
+	Timeout Duration `toml:"timeout"`    // per request, whole body included; default 60s
+	MaxMB   int      `toml:"max_mb"`     // largest response, in MiB; default 256
+	Rate    float64  `toml:"rate_limit"` // requests per second; default 1
+	Retries int      `toml:"retries"`    // on 429, 5xx and broken transfers; 0 means the default, 4
 }
 
 // IsPublic reports whether the source counts as a public database (the default).

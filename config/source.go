@@ -73,6 +73,35 @@ func (s *Source) validate() error {
 	if err := checkSchedule(s.Schedule, s.Timezone); err != nil {
 		add("schedule: %v", err)
 	}
+	if s.Kind == "file" && (s.NextField != "" || s.PageParam != "" || s.OffsetParam != "") {
+		add("next_field, page_param and offset_param page through an HTTP API: a file source has no pages")
+	}
+	if s.NextField != "" && s.Format != "json" {
+		add("next_field is a path in a JSON body: it needs format \"json\"")
+	}
+	if s.PageParam != "" && s.OffsetParam != "" {
+		add("page_param and offset_param: give one way of paging, not both")
+	}
+	if s.MaxPages < 0 {
+		add("max_pages = %d: give a positive number, or leave it out for 10,000", s.MaxPages)
+	}
+	if s.Timeout < 0 {
+		add("timeout = %s: give a positive duration such as \"60s\"", s.Timeout)
+	}
+	if s.MaxMB < 0 {
+		add("max_mb = %d: give the largest response in MiB, or leave it out for 256", s.MaxMB)
+	}
+	if s.Rate < 0 {
+		add("rate_limit = %g: give requests per second, e.g. 0.5 for one every two seconds", s.Rate)
+	}
+	if s.Retries < 0 || s.Retries > 20 {
+		add("retries = %d: give a number from 1 to 20, or leave it out for 4", s.Retries)
+	}
+	for name, value := range s.Headers {
+		if _, err := expandEnv(value, func(string) (string, bool) { return "x", true }); err != nil {
+			add("headers.%s: %v", name, err)
+		}
+	}
 	if len(s.Fields) == 0 {
 		add("fields: map at least one lead field, e.g. [sources.fields] company = \"name\"")
 	}
@@ -93,4 +122,50 @@ func fieldNames() []string {
 		names = append(names, f.String())
 	}
 	return names
+}
+
+// RequestHeaders returns the source's headers with every "${NAME}" replaced by the
+// environment variable NAME. An unset variable is an error naming it; the values themselves
+// never appear in an error, so that an API key cannot end up in a log or a run's record.
+func (s *Source) RequestHeaders(getenv func(string) string) (map[string]string, error) {
+	out := make(map[string]string, len(s.Headers))
+	lookup := func(name string) (string, bool) {
+		v := getenv(name)
+		return v, v != ""
+	}
+	for name, value := range s.Headers {
+		v, err := expandEnv(value, lookup)
+		if err != nil {
+			return nil, fmt.Errorf("header %s: %w", name, err)
+		}
+		if strings.ContainsAny(v, "\r\n") {
+			return nil, fmt.Errorf("header %s: the value contains a line break", name)
+		}
+		out[name] = v
+	}
+	return out, nil
+}
+
+var envRefRE = regexp.MustCompile(`\$\{([^}]*)\}`)
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// expandEnv replaces each ${NAME} in s by lookup(NAME).
+func expandEnv(s string, lookup func(string) (string, bool)) (string, error) {
+	var err error
+	out := envRefRE.ReplaceAllStringFunc(s, func(ref string) string {
+		name := ref[2 : len(ref)-1]
+		if !envNameRE.MatchString(name) {
+			err = fmt.Errorf("%q is not an environment variable name: write ${NAME} with letters, digits and _", name)
+			return ""
+		}
+		v, ok := lookup(name)
+		if !ok && err == nil {
+			err = fmt.Errorf("environment variable %s is not set", name)
+		}
+		return v
+	})
+	if err == nil && strings.Contains(envRefRE.ReplaceAllString(s, ""), "${") {
+		err = fmt.Errorf("a ${ is not closed: write ${NAME}")
+	}
+	return out, err
 }

@@ -171,10 +171,10 @@ func (w *ImportWriter) WriteBatch(ctx context.Context, rows []leadmailer.ImportR
 		return w.exec(ctx, `UPDATE import_runs SET heartbeat_at = ?,
 			rows_read = rows_read + ?, inserted = inserted + ?, updated = updated + ?,
 			unchanged = unchanged + ?, rejected = rejected + ?, suppressed = suppressed + ?,
-			duplicates = duplicates + ?
+			duplicates = duplicates + ?, skipped = skipped + ?
 			WHERE id = ?`,
 			formatTime(w.run.HeartbeatAt), counts.Read, counts.Inserted, counts.Updated,
-			counts.Unchanged, counts.Rejected, counts.Suppressed, counts.Duplicates, w.run.ID)
+			counts.Unchanged, counts.Rejected, counts.Suppressed, counts.Duplicates, counts.Skipped, w.run.ID)
 	})
 	if err != nil {
 		return leadmailer.ImportCounts{}, fmt.Errorf("import run %d: %w", w.run.ID, err)

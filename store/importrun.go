@@ -11,8 +11,8 @@ import (
 )
 
 const runColumns = `id, source, kind, file_name, file_sha256, actor, started_at, heartbeat_at,
-	finished_at, status, error, rows_read, inserted, updated, unchanged, rejected, suppressed,
-	duplicates, unmapped`
+	finished_at, CASE WHEN not_modified = 1 THEN 'unchanged' ELSE status END, error, rows_read,
+	inserted, updated, unchanged, rejected, suppressed, duplicates, skipped, unmapped`
 
 func scanRun(row interface{ Scan(...any) error }) (*leadmailer.ImportRun, error) {
 	var r leadmailer.ImportRun
@@ -21,7 +21,7 @@ func scanRun(row interface{ Scan(...any) error }) (*leadmailer.ImportRun, error)
 	c := &r.Counts
 	if err := row.Scan(&r.ID, &r.Source, &r.Kind, &r.FileName, &r.FileSHA256, &r.Actor, &started,
 		&heartbeat, &finished, &r.Status, &r.Error, &c.Read, &c.Inserted, &c.Updated, &c.Unchanged,
-		&c.Rejected, &c.Suppressed, &c.Duplicates, &unmapped); err != nil {
+		&c.Rejected, &c.Suppressed, &c.Duplicates, &c.Skipped, &unmapped); err != nil {
 		return nil, err
 	}
 	var err error

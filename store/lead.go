@@ -120,8 +120,11 @@ func (db *DB) CountLeads(ctx context.Context) (int64, error) {
 // first.
 func (db *DB) FindObservations(ctx context.Context, leadID int64) ([]leadmailer.Observation, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT o.run_id, o.row_no, o.fields, o.received,
-			r.source, r.kind, r.file_name, r.started_at
+			r.source, r.kind, r.file_name, r.started_at,
+			coalesce(sr.record_id, ''), coalesce(ro.origin, ''), ro.retrieved_at
 		FROM observations o JOIN import_runs r ON r.id = o.run_id
+		LEFT JOIN source_records sr ON sr.run_id = o.run_id AND sr.row_no = o.row_no
+		LEFT JOIN run_origins ro ON ro.id = sr.origin_id
 		WHERE o.lead_id = ?
 		ORDER BY o.run_id, o.row_no`, leadID)
 	if err != nil {
@@ -133,7 +136,12 @@ func (db *DB) FindObservations(ctx context.Context, leadID int64) ([]leadmailer.
 		o := leadmailer.Observation{LeadID: leadID}
 		var fields int64
 		var received, observed string
-		if err := rows.Scan(&o.RunID, &o.Row, &fields, &received, &o.Source, &o.Kind, &o.FileName, &observed); err != nil {
+		var retrieved sql.NullString
+		if err := rows.Scan(&o.RunID, &o.Row, &fields, &received, &o.Source, &o.Kind, &o.FileName, &observed,
+			&o.RecordID, &o.Origin, &retrieved); err != nil {
+			return nil, err
+		}
+		if o.RetrievedAt, err = nullTime(retrieved); err != nil {
 			return nil, err
 		}
 		o.Supplied = leadmailer.FieldSet(fields)

@@ -53,6 +53,7 @@ func commands() []*command {
 		importsCommand(),
 		configCommand(),
 		campaignsCommand(),
+		sourcesCommand(),
 	}
 }
 

@@ -121,23 +121,29 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		return importErr
 	}
 	if *asJSON {
-		out := struct {
-			*importer.Report
-			RejectsFile string `json:"rejects_file,omitempty"`
-			Error       string `json:"error,omitempty"`
-		}{Report: rep, RejectsFile: rejects.created()}
-		if importErr != nil {
-			out.Error = importErr.Error()
-		}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := writeImportJSON(e.stdout, rep, rejects.created(), importErr); err != nil {
 			return err
 		}
 	} else {
 		printImportReport(e.stdout, rep, rejects.created())
 	}
 	return importErr
+}
+
+// writeImportJSON prints an import's report as one JSON object, with the rejects file and
+// the error of a failed run.
+func writeImportJSON(w io.Writer, rep *importer.Report, rejectsFile string, importErr error) error {
+	out := struct {
+		*importer.Report
+		RejectsFile string `json:"rejects_file,omitempty"`
+		Error       string `json:"error,omitempty"`
+	}{Report: rep, RejectsFile: rejectsFile}
+	if importErr != nil {
+		out.Error = importErr.Error()
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }
 
 // openInput opens FILE, or standard input for "-".
@@ -169,28 +175,40 @@ func printImportReport(w io.Writer, rep *importer.Report, rejectsFile string) {
 	}
 	fmt.Fprintf(w, "%s %s as source %q: run %d %s in %s (%.0f rows/s)\n", verb, run.FileName, run.Source,
 		run.ID, run.Status, rep.Duration.Round(time.Millisecond), rep.RowsPerS)
-	fmt.Fprintf(w, "Encoding %s, delimiter %s\n", rep.Encoding, rep.Delimiter)
+	switch {
+	case rep.Delimiter != "":
+		fmt.Fprintf(w, "Encoding %s, delimiter %s\n", rep.Encoding, rep.Delimiter)
+	case rep.Encoding != "":
+		fmt.Fprintf(w, "Encoding %s\n", rep.Encoding)
+	}
 	var cols []string
 	for _, c := range rep.Columns {
 		if c.Field != "-" {
 			cols = append(cols, fmt.Sprintf("%s -> %s", c.Header, c.Field))
 		}
 	}
-	fmt.Fprintf(w, "Columns: %s\n", strings.Join(cols, ", "))
+	if len(cols) > 0 {
+		fmt.Fprintf(w, "Columns: %s\n", strings.Join(cols, ", "))
+	}
 	if len(rep.Unmapped) > 0 {
 		fmt.Fprintf(w, "Not stored (no matching field): %s\n", strings.Join(rep.Unmapped, ", "))
 	}
 	c := run.Counts
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
-	for _, line := range []struct {
+	type line struct {
 		label string
 		n     int64
-	}{
+	}
+	lines := []line{
 		{"rows read", c.Read}, {"inserted", c.Inserted}, {"updated", c.Updated},
 		{"unchanged", c.Unchanged}, {"duplicates in file", c.Duplicates},
 		{"suppressed", c.Suppressed}, {"rejected", c.Rejected},
-	} {
-		fmt.Fprintf(tw, "  %s\t%d\t\n", line.label, line.n)
+	}
+	if c.Skipped > 0 { // only scheduled sources skip records
+		lines = append(lines, line{"skipped (no e-mail, no lead)", c.Skipped})
+	}
+	for _, l := range lines {
+		fmt.Fprintf(tw, "  %s\t%d\t\n", l.label, l.n)
 	}
 	tw.Flush()
 	if rejectsFile != "" {

@@ -134,6 +134,9 @@ func printRun(e *env, r *leadmailer.ImportRun) {
 	c := r.Counts
 	fmt.Fprintf(w, "Rows: %d read, %d inserted, %d updated, %d unchanged, %d duplicates in file, %d suppressed, %d rejected\n",
 		c.Read, c.Inserted, c.Updated, c.Unchanged, c.Duplicates, c.Suppressed, c.Rejected)
+	if c.Skipped > 0 {
+		fmt.Fprintf(w, "Skipped: %d records without an e-mail address whose business ID no lead has\n", c.Skipped)
+	}
 	if len(r.Unmapped) > 0 {
 		fmt.Fprintf(w, "Columns not stored: %s\n", strings.Join(r.Unmapped, ", "))
 	}

@@ -136,6 +136,10 @@ type fieldOrigin struct {
 	RunID  int64  `json:"run_id,omitempty"`
 	Source string `json:"source,omitempty"`
 	Kind   string `json:"kind,omitempty"`
+	// RecordID and Origin say, for a value from a scheduled source, which record at the
+	// source and which URL or file supplied it.
+	RecordID string `json:"record_id,omitempty"`
+	Origin   string `json:"origin,omitempty"`
 }
 
 func runLeadsShow(ctx context.Context, e *env, args []string) error {
@@ -171,7 +175,7 @@ func runLeadsShow(ctx context.Context, e *env, args []string) error {
 	for _, f := range leadmailer.AllFields() {
 		fo := fieldOrigin{Field: f.String(), Value: lead.Value(f), RunID: lead.FieldRuns[f]}
 		if o := runs[fo.RunID]; o != nil {
-			fo.Source, fo.Kind = o.Source, string(o.Kind)
+			fo.Source, fo.Kind, fo.RecordID, fo.Origin = o.Source, string(o.Kind), o.RecordID, o.Origin
 		}
 		fields = append(fields, fo)
 	}
@@ -193,6 +197,9 @@ func runLeadsShow(ctx context.Context, e *env, args []string) error {
 		origin := ""
 		if fo.RunID != 0 {
 			origin = fmt.Sprintf("run %d, %s (%s)", fo.RunID, fo.Source, fo.Kind)
+			if fo.RecordID != "" {
+				origin += ", record " + fo.RecordID
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", fo.Field, fo.Value, origin)
 	}
@@ -205,6 +212,16 @@ func runLeadsShow(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintf(w, "- %s run %d, source %s (%s)%s row %d:\n", o.ObservedAt.Format(time.RFC3339), o.RunID,
 			o.Source, o.Kind, file, o.Row)
+		if o.Origin != "" {
+			fmt.Fprintf(w, "    from %s", o.Origin)
+			if o.RecordID != "" {
+				fmt.Fprintf(w, ", record %s", o.RecordID)
+			}
+			if o.RetrievedAt != nil {
+				fmt.Fprintf(w, ", retrieved %s", o.RetrievedAt.Format(time.RFC3339))
+			}
+			fmt.Fprintln(w)
+		}
 		for _, f := range o.Supplied.Fields() {
 			fmt.Fprintf(w, "    %s: %q\n", f, o.Received[f.String()])
 		}

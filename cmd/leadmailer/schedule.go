@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/leadmailer/leadmailer/config"
+	"github.com/leadmailer/leadmailer/scheduler"
+	"github.com/leadmailer/leadmailer/sources"
+	"github.com/leadmailer/leadmailer/store"
+)
+
+// scheduleGrace is how long a source run in flight at shutdown may go on before it is
+// abandoned: long enough for a page or a batch to finish, short enough for a service
+// manager's stop timeout.
+const scheduleGrace = 10 * time.Second
+
+// startSchedule starts running every source in cfg that has a schedule, each on its own
+// cron schedule and time zone, until ctx ends: "leadmailer serve" calls it once at start-up
+// with the context that SIGINT and SIGTERM cancel, and calls wait before exiting.
+//
+//	sched, wait, err := startSchedule(ctx, e, db, cfg)
+//	if err != nil { return err }
+//	defer wait()
+//
+// A source run still going when the source is due again is skipped and logged; at shutdown
+// a run in flight gets scheduleGrace to finish and is then abandoned cleanly (its import run
+// is recorded as failed, keeping whole batches only, and the next run starts afresh). Runs
+// log to e.stderr. The returned scheduler takes further jobs (campaigns, retention) with
+// sched.Add(name, schedule, func(ctx) error).
+func startSchedule(ctx context.Context, e *env, db *store.DB, cfg *config.Config) (*scheduler.Scheduler, func(), error) {
+	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	sched := scheduler.New(scheduler.Options{Log: log, Grace: scheduleGrace})
+	runner := newRunner(e, db, "schedule", slog.LevelInfo)
+	if err := addSourceJobs(sched, runner, cfg); err != nil {
+		return nil, nil, err
+	}
+	wait := sched.Start(ctx)
+	return sched, wait, nil
+}
+
+// addSourceJobs schedules each source that has a schedule as job "source:NAME".
+func addSourceJobs(sched *scheduler.Scheduler, runner *sources.Runner, cfg *config.Config) error {
+	for i := range cfg.Sources {
+		src := &cfg.Sources[i]
+		if src.Schedule == "" {
+			continue
+		}
+		schedule, err := config.ParseSchedule(src.Schedule, src.Timezone)
+		if err != nil {
+			return fmt.Errorf("source %s: schedule: %w", src.Name, err)
+		}
+		err = sched.Add("source:"+src.Name, schedule, func(ctx context.Context) error {
+			_, err := runner.Run(ctx, src)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

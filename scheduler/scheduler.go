@@ -1,0 +1,180 @@
+// Package scheduler runs named jobs on cron schedules: scheduled source imports, and later
+// campaigns and retention. A job never overlaps itself: when it is due while its previous
+// run is still going, that turn is skipped and logged. Different jobs run concurrently.
+//
+// Shutdown is clean: when the context given to Start ends, no new run starts; a run in
+// flight may finish within the grace period, after which its context is cancelled so that
+// it abandons its work cleanly (an import records its run as failed, keeping only whole
+// batches). The wait function Start returns blocks until every run has returned.
+//
+// Add may be called before or after Start; a Scheduler is safe for concurrent use.
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Options configure a Scheduler. The zero value logs to slog.Default and abandons runs in
+// flight at once on shutdown.
+type Options struct {
+	Log *slog.Logger
+	// Grace is how long a run in flight may go on after shutdown begins before its context
+	// is cancelled.
+	Grace time.Duration
+}
+
+// Scheduler runs jobs on their schedules.
+type Scheduler struct {
+	log   *slog.Logger
+	grace time.Duration
+	cron  *cron.Cron
+
+	// jobCtx is the context runs get; cancelled Grace after shutdown begins.
+	jobCtx    context.Context
+	cancelJob context.CancelFunc
+
+	mu   sync.Mutex
+	jobs map[string]*job
+}
+
+type job struct {
+	name     string
+	run      func(ctx context.Context) error
+	id       cron.EntryID
+	running  atomic.Bool
+	started  atomic.Int64 // unix nanoseconds of the run in flight
+	runs     atomic.Int64
+	skipped  atomic.Int64
+	schedule cron.Schedule
+}
+
+// New returns a scheduler that runs nothing until Start.
+func New(opts Options) *Scheduler {
+	log := opts.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Scheduler{
+		log: log, grace: opts.Grace, jobs: map[string]*job{}, jobCtx: ctx, cancelJob: cancel,
+		// Schedules carry their own time zone (see config.ParseSchedule); the location here
+		// only sets the clock cron compares them with.
+		cron: cron.New(cron.WithLocation(time.UTC)),
+	}
+}
+
+// Add schedules fn under name, which must be unique. fn gets a context that is cancelled
+// when the scheduler shuts down (after the grace period); its error is logged.
+func (s *Scheduler) Add(name string, schedule cron.Schedule, fn func(ctx context.Context) error) error {
+	if schedule == nil || fn == nil {
+		return fmt.Errorf("schedule job %q: needs a schedule and a function", name)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.jobs[name]; dup {
+		return fmt.Errorf("schedule job %q: a job of that name is already scheduled", name)
+	}
+	j := &job{name: name, run: fn, schedule: schedule}
+	j.id = s.cron.Schedule(schedule, cron.FuncJob(func() { s.fire(j) }))
+	s.jobs[name] = j
+	return nil
+}
+
+// fire runs j unless its previous run is still going.
+func (s *Scheduler) fire(j *job) {
+	if s.jobCtx.Err() != nil {
+		return
+	}
+	if !j.running.CompareAndSwap(false, true) {
+		j.skipped.Add(1)
+		s.log.Warn("scheduled run skipped: the previous run is still going", "job", j.name,
+			"running_since", time.Unix(0, j.started.Load()).UTC())
+		return
+	}
+	defer j.running.Store(false)
+	start := time.Now()
+	j.started.Store(start.UnixNano())
+	j.runs.Add(1)
+	s.log.Info("scheduled run started", "job", j.name)
+	err := s.call(j)
+	took := time.Since(start).Round(time.Millisecond)
+	switch {
+	case err == nil:
+		s.log.Info("scheduled run finished", "job", j.name, "took", took)
+	case errors.Is(err, context.Canceled) && s.jobCtx.Err() != nil:
+		s.log.Warn("scheduled run abandoned at shutdown", "job", j.name, "took", took, "error", err.Error())
+	default:
+		s.log.Error("scheduled run failed", "job", j.name, "took", took, "error", err.Error())
+	}
+}
+
+// call runs the job, turning a panic into an error so that one bad job cannot stop the
+// scheduler.
+func (s *Scheduler) call(j *job) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return j.run(s.jobCtx)
+}
+
+// Start runs the schedule until ctx ends, then shuts down as the package comment says. The
+// returned function waits for the shutdown to complete; call it after cancelling ctx.
+func (s *Scheduler) Start(ctx context.Context) (wait func()) {
+	s.cron.Start()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		<-ctx.Done()
+		s.log.Info("scheduler stopping", "grace", s.grace)
+		stopped := s.cron.Stop() // no new runs; done when the runs in flight return
+		grace := time.NewTimer(s.grace)
+		defer grace.Stop()
+		select {
+		case <-stopped.Done():
+		case <-grace.C:
+			s.cancelJob()
+			<-stopped.Done()
+		}
+		s.cancelJob()
+		s.log.Info("scheduler stopped")
+	}()
+	return func() { <-done }
+}
+
+// JobStatus says how a job has fared since the scheduler started.
+type JobStatus struct {
+	Name    string
+	Next    time.Time // zero before Start
+	Running bool
+	Runs    int64
+	Skipped int64
+}
+
+// Status lists the jobs, in name order.
+func (s *Scheduler) Status() []JobStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []JobStatus
+	for _, j := range s.jobs {
+		out = append(out, JobStatus{Name: j.name, Next: s.cron.Entry(j.id).Next, Running: j.running.Load(),
+			Runs: j.runs.Load(), Skipped: j.skipped.Load()})
+	}
+	sortStatus(out)
+	return out
+}
+
+func sortStatus(s []JobStatus) {
+	slices.SortFunc(s, func(a, b JobStatus) int { return strings.Compare(a.Name, b.Name) })
+}
