@@ -3,12 +3,11 @@ module github.com/leadmailer/leadmailer
 go 1.26.8
 
 require (
-	github.com/gocarina/gocsv v0.0.0-20240520201108-78e41c74b4b1 // indirect
-	github.com/mattn/go-sqlite3 v1.14.53 // indirect
-	github.com/robfig/cron/v3 v3.0.1 // indirect
-	github.com/wneessen/go-mail v0.8.1 // indirect
-	golang.org/x/crypto v0.54.0 // indirect
-	golang.org/x/sys v0.50.0 // indirect
-	golang.org/x/term v0.48.0 // indirect
-	golang.org/x/text v0.44.0 // indirect
+	github.com/gocarina/gocsv v0.0.0-20240520201108-78e41c74b4b1
+	github.com/mattn/go-sqlite3 v1.14.53
+	golang.org/x/crypto v0.54.0
+	golang.org/x/term v0.48.0
+	golang.org/x/text v0.44.0
 )
+
+require golang.org/x/sys v0.50.0 // indirect

@@ -51,6 +51,8 @@ func commands() []*command {
 		importCommand(),
 		leadsCommand(),
 		importsCommand(),
+		usersCommand(),
+		auditCommand(),
 	}
 }
 

@@ -4,20 +4,26 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+
+	"github.com/leadmailer/leadmailer"
 )
 
 func initCommand() *command {
 	return &command{
 		name:    "init",
 		summary: "create the data directory and database (safe to run again)",
-		usage: `Usage: leadmailer init [--data DIR]
+		usage: `Usage: leadmailer init [--data DIR] [--admin NAME [--password-stdin]]
 
 Creates the data directory, its secret key and the database, or brings an existing database's
 schema up to date. Running it again changes nothing. Other commands do this on their own, so
 init is only needed to set up a directory ahead of time.
 
-Example:
+--admin NAME also creates the web app's first user, an admin, asking for the password on the
+terminal (or reading it from standard input with --password-stdin); see "leadmailer help users".
+
+Examples:
   leadmailer init --data /var/lib/leadmailer
+  leadmailer init --admin anna
 `,
 		run: runInit,
 	}
@@ -25,12 +31,23 @@ Example:
 
 func runInit(ctx context.Context, e *env, args []string) error {
 	fs, dataDir := newFlags("init", e)
+	admin := fs.String("admin", "", "")
+	pwStdin := fs.Bool("password-stdin", false, "")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(rest) > 0 {
 		return usagef("init takes no arguments, got %q", rest)
+	}
+	var adminHash string
+	if *admin != "" {
+		if err := leadmailer.ValidateUserName(*admin); err != nil {
+			return err
+		}
+		if adminHash, err = readNewPassword(e, *pwStdin); err != nil {
+			return err
+		}
 	}
 	db, err := openData(ctx, *dataDir)
 	if err != nil {
@@ -43,5 +60,8 @@ func runInit(ctx context.Context, e *env, args []string) error {
 	}
 	abs, _ := filepath.Abs(*dataDir)
 	fmt.Fprintf(e.stdout, "Data directory %s is ready (database schema version %d).\n", abs, version)
+	if *admin != "" {
+		return addUser(ctx, e, db, *admin, leadmailer.RoleAdmin, adminHash)
+	}
 	return nil
 }
