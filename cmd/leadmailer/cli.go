@@ -53,6 +53,7 @@ func commands() []*command {
 		importsCommand(),
 		usersCommand(),
 		auditCommand(),
+		serveCommand(),
 	}
 }
 

@@ -1,0 +1,27 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+)
+
+// loginShow shows the login form.
+func (s *Server) loginShow(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, nil, http.StatusOK, "login", "Log in", loginForm{Next: safeNext(r.URL.Query().Get("next"))})
+}
+
+type loginForm struct {
+	Name  string
+	Next  string
+	Error string
+}
+
+// safeNext returns next if it is a path on this site, else "/": the login form must not
+// become a way to send someone elsewhere after they log in.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsAny(next, "\r\n") {
+		return "/"
+	}
+	return next
+}
