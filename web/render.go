@@ -72,9 +72,9 @@ func fieldLabel(name string) string {
 	case "job_title":
 		return "Job title"
 	case "first_name":
-		return "First name (joined into name)"
+		return "First name → name"
 	case "last_name":
-		return "Last name (joined into name)"
+		return "Last name → name"
 	case "-":
 		return "— not stored —"
 	}
