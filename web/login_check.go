@@ -53,6 +53,12 @@ func (s *Server) loginCheck(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.throttleUser.Reset(userKey)
+	// Logins are rare enough to sweep ended sessions here, with no background job.
+	if _, err := s.db.DeleteExpiredSessions(r.Context(), s.opts.Now().Add(-s.opts.SessionLifetime),
+		s.opts.Now().Add(-s.opts.IdleTimeout)); err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
 
 	// A fresh token on every login: a token planted before login is worth nothing after it.
 	token := auth.NewToken()

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/auth"
+	"github.com/leadmailer/leadmailer/importer"
 	"github.com/leadmailer/leadmailer/store"
 	"github.com/leadmailer/leadmailer/store/storetest"
 )
@@ -596,3 +598,92 @@ func unescape(s string) string {
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func parseID(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
+
+func TestLeadListPagesAndFilters(t *testing.T) {
+	a := newTestApp(t, Options{})
+	a.addUser("vera", leadmailer.RoleViewer)
+	var csv strings.Builder
+	csv.WriteString("email,name,company,country\n")
+	for i := range 120 {
+		country := "FI"
+		if i%4 == 0 {
+			country = "SE"
+		}
+		fmt.Fprintf(&csv, "lead%03d@example.com,Lead %d,Company %d,%s\n", i, i, i%7, country)
+	}
+	if _, err := importer.Import(t.Context(), a.db, strings.NewReader(csv.String()), importer.Options{Source: "crm"}); err != nil {
+		t.Fatal(err)
+	}
+	c := a.login("vera")
+	linkRE := regexp.MustCompile(`href="/leads/\d+">([^<]+)<`)
+	nextRE := regexp.MustCompile(`rel="next" href="([^"]+)"`)
+	var seen []string
+	path, pages := "/leads", 0
+	for path != "" {
+		res := c.get(unescape(path))
+		if res.status != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, res.status)
+		}
+		pages++
+		for _, m := range linkRE.FindAllStringSubmatch(res.body, -1) {
+			seen = append(seen, m[1])
+		}
+		path = ""
+		if m := nextRE.FindStringSubmatch(res.body); m != nil {
+			path = m[1]
+		}
+	}
+	if pages != 3 || len(seen) != 120 || seen[0] != "lead000@example.com" || seen[119] != "lead119@example.com" {
+		t.Errorf("paging through 120 leads: %d pages, %d leads (%v ... %v); want 3 pages of every lead in order", pages, len(seen), seen[:1], seen[len(seen)-1:])
+	}
+	for _, tc := range []struct {
+		query string
+		want  int
+	}{
+		{"?country=SE", 30},
+		{"?country=Sweden", 30},
+		{"?q=LEAD01", 10},
+		{"?q=Company%203", 17},
+		{"?q=lead01&country=SE", 2},
+		{"?source=crm&state=active&q=lead11", 10},
+		{"?source=other", 0},
+		{"?state=inactive", 0},
+	} {
+		res := c.get("/leads" + tc.query)
+		if got := len(linkRE.FindAllString(res.body, -1)); got != tc.want {
+			t.Errorf("/leads%s: %d leads, want %d", tc.query, got, tc.want)
+		}
+	}
+	if res := c.get("/leads?country=Atlantis"); !strings.Contains(res.body, "is not a country") {
+		t.Error("an unknown country is not explained")
+	}
+}
+
+func TestAuditPageFilters(t *testing.T) {
+	a := newTestApp(t, Options{})
+	a.addUser("ada", leadmailer.RoleAdmin)
+	a.addUser("vera", leadmailer.RoleViewer)
+	a.login("vera").get("/leads?q=x")
+	c := a.login("ada")
+	rowRE := regexp.MustCompile(`(?s)<tr><td>\d+</td>.*?</tr>`)
+	for _, tc := range []struct {
+		query string
+		want  []string
+	}{
+		{"?user=vera", []string{"lead.search", "login"}},
+		{"?user=vera&action=lead.", []string{"lead.search"}},
+		{"?action=login", []string{"login", "login"}},
+		{"?since=2026-12-01", nil},
+		{"?until=2026-11-30&user=vera&action=login", []string{"login"}},
+	} {
+		res := c.get("/audit" + tc.query)
+		var got []string
+		for _, row := range rowRE.FindAllString(res.body, -1) {
+			cells := regexp.MustCompile(`<td[^>]*>([^<]*)</td>`).FindAllStringSubmatch(row, -1)
+			got = append(got, cells[3][1])
+		}
+		if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("/audit%s: actions %v, want %v", tc.query, got, tc.want)
+		}
+	}
+}
