@@ -164,3 +164,52 @@ func TestBrowserUploadMapImportProvenance(t *testing.T) {
 	do(t, ctx, "imports", chromedp.Navigate(a.ts.URL+"/imports"), chromedp.WaitVisible(chromedp.CSS("main table")))
 	shot("09-imports")
 }
+
+// TestBrowserLiveProgress opens the page of an import that is still running and watches the
+// page's script follow it: the bar shows the rows committed so far, and when the run ends the
+// page reloads itself with the final report.
+func TestBrowserLiveProgress(t *testing.T) {
+	ctx, shot := browser(t)
+	a := newTestApp(t, Options{})
+	a.addUser("vera", leadmailer.RoleViewer)
+	w, err := a.db.BeginImport(t.Context(), &leadmailer.ImportRun{Source: "registry", Kind: leadmailer.KindPublic,
+		FileName: "registry.csv", Actor: "os:cron"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := make([]leadmailer.ImportRow, 3)
+	for i := range rows {
+		rows[i].Row = int64(i + 2)
+		rows[i].Values[leadmailer.FieldEmail] = "person" + itoa(int64(i)) + "@example.com"
+		rows[i].Received = rows[i].Values
+		rows[i].Supplied = rows[i].Supplied.With(leadmailer.FieldEmail)
+		rows[i].EmailHash = w.SuppressionHash(rows[i].Values[leadmailer.FieldEmail])
+	}
+	if _, err := w.WriteBatch(t.Context(), rows, leadmailer.ImportCounts{Read: 4, Rejected: 1}); err != nil {
+		t.Fatal(err)
+	}
+	runURL := a.ts.URL + "/imports/" + itoa(w.Run().ID)
+
+	do(t, ctx, "log in and open the running import",
+		chromedp.Navigate(a.ts.URL+"/login"),
+		chromedp.SendKeys(chromedp.CSS("#name"), "vera"),
+		chromedp.SendKeys(chromedp.CSS("#password"), password("vera")),
+		chromedp.Click(chromedp.CSS("#login")),
+		chromedp.WaitVisible(chromedp.CSS("#count-total")),
+		chromedp.Navigate(runURL),
+		chromedp.WaitVisible(chromedp.CSS("#run-status.status-running")))
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](
+		`document.getElementById("progress-text").textContent.includes("3 new, 0 updated, 1 rejected")`)); err != nil {
+		t.Fatalf("the progress text never showed the committed rows: %v (text %q)", err, text(t, ctx, "#progress-text"))
+	}
+	shot("10-import-running")
+
+	if _, err := w.Finish(t.Context(), leadmailer.RunCompleted, ""); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, "wait for the page to reload with the final report",
+		chromedp.WaitVisible(chromedp.CSS("#run-status.status-completed")))
+	if got := text(t, ctx, "#count-inserted"); got != "3" {
+		t.Errorf("final report: %s new leads, want 3", got)
+	}
+}

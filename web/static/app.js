@@ -13,9 +13,17 @@
       const res = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
       if (!res.ok) throw new Error("HTTP " + res.status);
       const p = await res.json();
-      bar.value = p.percent;
-      bar.textContent = p.percent + "%";
-      text.textContent = p.percent + "% · " + p.counts.read + " rows read, " + p.counts.inserted +
+      // The size is known only for imports this server runs; for others (a command-line
+      // import, a scheduled source) the bar shows activity without a percentage.
+      let done = "";
+      if (p.size > 0) {
+        bar.value = p.percent;
+        bar.textContent = p.percent + "%";
+        done = p.percent + "% · ";
+      } else {
+        bar.removeAttribute("value");
+      }
+      text.textContent = done + p.counts.read + " rows read, " + p.counts.inserted +
         " new, " + p.counts.updated + " updated, " + p.counts.rejected + " rejected";
       if (p.done) {
         window.location.reload();
