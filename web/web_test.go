@@ -314,7 +314,7 @@ func TestFormTokenRequired(t *testing.T) {
 func TestLoginSameAnswerAndDummyHash(t *testing.T) {
 	a := newTestApp(t, Options{})
 	anna := a.addUser("anna", leadmailer.RoleViewer)
-	dis := a.addUser("dis", leadmailer.RoleViewer)
+	a.addUser("dis", leadmailer.RoleViewer)
 	if err := a.db.DisableUser(t.Context(), "dis"); err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +351,6 @@ func TestLoginSameAnswerAndDummyHash(t *testing.T) {
 			t.Errorf("login %s took %v: an argon2id compare takes tens of milliseconds", tc.name, took)
 		}
 	}
-	_ = dis
 	got := a.auditEntries(store.AuditFilter{Action: leadmailer.AuditLoginFailed})
 	if len(got) != 3 || got[0].IP != "127.0.0.1" {
 		t.Errorf("failed logins audited: %d entries (first %+v), want 3 with the client's IP", len(got), got)
@@ -434,6 +433,24 @@ func TestLogoutAndDisableEndSessions(t *testing.T) {
 	a.addUser("ada", leadmailer.RoleAdmin)
 	a.addUser("bert", leadmailer.RoleViewer)
 	admin, bert := a.login("ada"), a.login("bert")
+	// A new password locks out whoever knew the old one.
+	if res := admin.post("/users/bert/password", url.Values{"password": {"bert's new password"},
+		"password2": {"bert's new password"}}); res.status != http.StatusSeeOther {
+		t.Fatalf("set bert's password: status %d\n%s", res.status, res.body)
+	}
+	if res := bert.get("/leads"); res.status != http.StatusSeeOther {
+		t.Errorf("session after a password change: status %d, want a redirect to the login", res.status)
+	}
+	bert = a.client()
+	if res := bert.post("/login", url.Values{"name": {"bert"}, "password": {"bert's new password"}}); res.status != http.StatusSeeOther {
+		t.Fatalf("login with the new password: status %d", res.status)
+	}
+	if res := bert.get("/leads"); res.status != http.StatusOK {
+		t.Fatalf("bert's new session: status %d", res.status)
+	}
+	if res := admin.post("/users/ada/disable", url.Values{}); res.status != http.StatusBadRequest {
+		t.Errorf("admin disabling themselves: status %d, want 400", res.status)
+	}
 	if res := admin.post("/users/bert/disable", url.Values{}); res.status != http.StatusSeeOther {
 		t.Fatalf("disable bert: status %d\n%s", res.status, res.body)
 	}
@@ -685,5 +702,25 @@ func TestAuditPageFilters(t *testing.T) {
 		if strings.Join(got, ",") != strings.Join(tc.want, ",") {
 			t.Errorf("/audit%s: actions %v, want %v", tc.query, got, tc.want)
 		}
+	}
+}
+
+// Endpoints for the public (one-click unsubscribe from a mail client, a query from the
+// company's website) need no login and accept cross-origin POSTs; everything else keeps both
+// protections.
+func TestMountPublic(t *testing.T) {
+	a := newTestApp(t, Options{})
+	a.s.MountPublic("POST /unsubscribe/{token}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("unsubscribed " + r.PathValue("token")))
+	}))
+	res := a.client().post("/unsubscribe/abc", url.Values{"List-Unsubscribe": {"One-Click"}}, "Sec-Fetch-Site", "cross-site")
+	if res.status != http.StatusOK || res.body != "unsubscribed abc" {
+		t.Errorf("cross-origin POST to a public endpoint: %d %q", res.status, res.body)
+	}
+	if got := res.header.Get("Content-Security-Policy"); got == "" {
+		t.Error("a public endpoint's answer lacks the security headers")
+	}
+	if res := a.client().post("/logout", url.Values{}, "Sec-Fetch-Site", "cross-site"); res.status != http.StatusForbidden {
+		t.Errorf("cross-origin POST elsewhere: status %d, want 403", res.status)
 	}
 }
