@@ -14,6 +14,7 @@ package web
 import (
 	"context"
 	"embed"
+	"errors"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -79,6 +80,9 @@ type Server struct {
 // New returns a Server serving db. It removes upload files a previous process left behind:
 // pending uploads live in memory, so nothing can import them any more.
 func New(db *store.DB, opts Options) (*Server, error) {
+	if opts.DataDir == "" {
+		return nil, errors.New("web: Options.DataDir is required")
+	}
 	if opts.MaxUpload <= 0 {
 		opts.MaxUpload = 200 << 20
 	}
