@@ -58,6 +58,10 @@ type LeadFilter struct {
 	Country string // ISO code
 	Source  string // leads with at least one observation from this source
 	State   leadmailer.LeadState
+	// Search finds leads whose e-mail, name or company starts with it, ignoring case (ASCII
+	// letters only); each is a range scan of an index, so searching stays fast however many
+	// leads there are.
+	Search  string
 	AfterID int64 // keyset pagination: only leads with a greater ID
 	Limit   int   // 0: no limit
 }
@@ -77,6 +81,12 @@ func (db *DB) FindLeads(ctx context.Context, f LeadFilter, fn func(*leadmailer.L
 		where = append(where, `EXISTS (SELECT 1 FROM observations o JOIN import_runs r ON r.id = o.run_id
 			WHERE o.lead_id = l.id AND r.source = ?)`)
 		args = append(args, f.Source)
+	}
+	if q := strings.TrimSpace(f.Search); q != "" {
+		low := strings.ToLower(q)
+		like := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%"
+		where = append(where, `(l.email >= ? AND l.email < ? OR l.name LIKE ? ESCAPE '\' OR l.company LIKE ? ESCAPE '\')`)
+		args = append(args, low, low+"\U0010FFFF", like, like)
 	}
 	if f.AfterID > 0 {
 		where, args = append(where, "l.id > ?"), append(args, f.AfterID)
@@ -107,6 +117,66 @@ func (db *DB) FindLeads(ctx context.Context, f LeadFilter, fn func(*leadmailer.L
 		return fmt.Errorf("find leads: %w", err)
 	}
 	return nil
+}
+
+// FindLeadByID returns one lead.
+func (db *DB) FindLeadByID(ctx context.Context, id int64) (*leadmailer.Lead, error) {
+	l, err := scanLead(db.sql.QueryRowContext(ctx, `SELECT `+leadColumns+` FROM leads l WHERE l.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, leadmailer.Errorf(leadmailer.ENOTFOUND, "no lead %d", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find lead %d: %w", id, err)
+	}
+	return l, nil
+}
+
+// CountLeadsByState returns how many leads are in each state.
+func (db *DB) CountLeadsByState(ctx context.Context) (map[leadmailer.LeadState]int64, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT state, count(*) FROM leads GROUP BY state`)
+	if err != nil {
+		return nil, fmt.Errorf("count leads by state: %w", err)
+	}
+	defer rows.Close()
+	counts := map[leadmailer.LeadState]int64{}
+	for rows.Next() {
+		var s leadmailer.LeadState
+		var n int64
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, err
+		}
+		counts[s] = n
+	}
+	return counts, rows.Err()
+}
+
+// SourceStats sums up what the runs of one source did.
+type SourceStats struct {
+	Source   string
+	Runs     int64
+	Inserted int64 // leads the source added
+	Updated  int64
+	LastRun  string // start time of the latest run, as stored
+}
+
+// FindSourceStats sums the import runs of every source, reading the runs only (not the
+// leads), so it costs the same with a million leads as with ten.
+func (db *DB) FindSourceStats(ctx context.Context) ([]SourceStats, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT source, count(*), sum(inserted), sum(updated), max(started_at)
+		FROM import_runs GROUP BY source ORDER BY sum(inserted) DESC, source`)
+	if err != nil {
+		return nil, fmt.Errorf("find source stats: %w", err)
+	}
+	defer rows.Close()
+	var stats []SourceStats
+	for rows.Next() {
+		var s SourceStats
+		if err := rows.Scan(&s.Source, &s.Runs, &s.Inserted, &s.Updated, &s.LastRun); err != nil {
+			return nil, err
+		}
+		stats = append(stats, s)
+	}
+	return stats, rows.Err()
 }
 
 // CountLeads returns how many leads there are.

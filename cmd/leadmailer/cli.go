@@ -54,6 +54,9 @@ func commands() []*command {
 		configCommand(),
 		campaignsCommand(),
 		sourcesCommand(),
+		usersCommand(),
+		auditCommand(),
+		serveCommand(),
 	}
 }
 

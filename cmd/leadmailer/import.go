@@ -120,6 +120,12 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	if rep == nil {
 		return importErr
 	}
+	if !rep.DryRun {
+		if err := recordAudit(ctx, e, db, leadmailer.AuditImport, fmt.Sprintf("run %d", rep.Run.ID),
+			importAuditDetail(rep.Run)); err != nil && importErr == nil {
+			importErr = err
+		}
+	}
 	if *asJSON {
 		if err := writeImportJSON(e.stdout, rep, rejects.created(), importErr); err != nil {
 			return err

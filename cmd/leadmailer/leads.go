@@ -6,7 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -80,6 +80,10 @@ func runLeadsList(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if err := recordAudit(ctx, e, db, leadmailer.AuditLeadList, "", strings.TrimSpace(strings.Join([]string{
+		flagDetail("country", *country), flagDetail("source", *source), flagDetail("state", *state)}, " "))); err != nil {
+		return err
+	}
 
 	if *asJSON {
 		return writeJSONArray(e.stdout, func(emit func(any) error) error {
@@ -159,6 +163,9 @@ func runLeadsShow(ctx context.Context, e *env, args []string) error {
 	defer db.Close()
 	lead, err := db.FindLeadByEmail(ctx, rest[0])
 	if err != nil {
+		return err
+	}
+	if err := recordAudit(ctx, e, db, leadmailer.AuditLeadView, lead.Email, fmt.Sprintf("lead %d", lead.ID)); err != nil {
 		return err
 	}
 	obs, err := db.FindObservations(ctx, lead.ID)

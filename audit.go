@@ -1,0 +1,58 @@
+package leadmailer
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+	"time"
+)
+
+// AuditEntry is one line of the audit trail: who did what to which thing, when and from where.
+// Entries are append-only and hash-chained: Hash covers PrevHash and the entry's own fields, so
+// changing, removing or reordering any entry breaks the chain from that entry on.
+type AuditEntry struct {
+	ID     int64     `json:"id"`
+	Time   time.Time `json:"time"`
+	Actor  string    `json:"actor"`  // "user:NAME" for the web app, "os:NAME" for the CLI
+	Action string    `json:"action"` // e.g. "lead.view", "login.failed"; see the Audit* constants
+	Target string    `json:"target"` // what was acted on: an e-mail address, "run 12", a user name
+	Detail string    `json:"detail,omitempty"`
+	IP     string    `json:"ip,omitempty"`
+
+	PrevHash string `json:"prev_hash"`
+	Hash     string `json:"hash"`
+}
+
+// Audit actions. Every read of personal data, every change and every login leaves one.
+const (
+	AuditLogin        = "login"
+	AuditLoginFailed  = "login.failed"
+	AuditLogout       = "logout"
+	AuditLeadView     = "lead.view"
+	AuditLeadList     = "lead.list"
+	AuditLeadSearch   = "lead.search"
+	AuditUpload       = "import.upload"
+	AuditImport       = "import.run"
+	AuditRejectsGet   = "import.rejects"
+	AuditUserCreate   = "user.create"
+	AuditUserPassword = "user.password"
+	AuditUserDisable  = "user.disable"
+	AuditAuditView    = "audit.view"
+	AuditAuditVerify  = "audit.verify"
+)
+
+const auditTimeFormat = "2006-01-02T15:04:05.000000Z"
+
+// ComputeHash returns the entry's chain hash given the previous entry's hash ("" for the
+// first entry): SHA-256 over a JSON array of the previous hash and the entry's ID and fields,
+// with the time in UTC at microsecond precision, in hex. JSON keeps the encoding unambiguous:
+// no choice of field values can make two different entries encode alike.
+func (e *AuditEntry) ComputeHash(prev string) string {
+	canonical, _ := json.Marshal([]string{
+		prev, strconv.FormatInt(e.ID, 10), e.Time.UTC().Format(auditTimeFormat),
+		e.Actor, e.Action, e.Target, e.Detail, e.IP,
+	})
+	sum := sha256.Sum256(canonical)
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,161 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/importer"
+	"github.com/leadmailer/leadmailer/store"
+)
+
+// importJob is an import started from the web, running in the background.
+type importJob struct {
+	mu       sync.Mutex
+	progress importer.Progress
+	report   *importer.Report
+	err      error
+	done     bool
+}
+
+type jobSnapshot struct {
+	progress importer.Progress
+	report   *importer.Report
+	err      error
+	done     bool
+}
+
+func (j *importJob) snapshot() jobSnapshot {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return jobSnapshot{j.progress, j.report, j.err, j.done}
+}
+
+func (j *importJob) setProgress(p importer.Progress) {
+	j.mu.Lock()
+	j.progress = p
+	j.mu.Unlock()
+}
+
+// runCapture hands the importer the store and tells the caller the run's ID as soon as the
+// run exists, which is before the first row is written.
+type runCapture struct {
+	db      *store.DB
+	started func(*leadmailer.ImportRun)
+}
+
+func (c *runCapture) BeginImport(ctx context.Context, run *leadmailer.ImportRun, dryRun bool) (leadmailer.ImportWriter, error) {
+	w, err := c.db.BeginImport(ctx, run, dryRun)
+	if err == nil {
+		c.started(w.Run())
+	}
+	return w, err
+}
+
+// startImport checks the upload's mapping, starts importing it in the background and returns
+// the run's ID. The uploaded file is deleted once the import ends: it may hold columns the
+// import deliberately does not store.
+func (s *Server) startImport(u *upload, rq *request) (int64, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if err := checkMapping(u); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	if s.uploads[u.ID] != u {
+		s.mu.Unlock()
+		return 0, leadmailer.Errorf(leadmailer.ECONFLICT, "this upload is already being imported")
+	}
+	delete(s.uploads, u.ID)
+	s.mu.Unlock()
+
+	job := &importJob{}
+	started := make(chan int64, 1)
+	failed := make(chan error, 1)
+	var runID int64
+	opts := importer.Options{
+		Source: u.Source, Kind: u.Kind, FileName: u.FileName, Actor: "user:" + rq.user.Name, Map: u.Map,
+		Delimiter: u.Delimiter, Encoding: u.Encoding, Size: u.Size, Progress: job.setProgress,
+	}
+	if opts.Delimiter == "tab" {
+		opts.Delimiter = "\t"
+	}
+	rejects := &rejectsFile{}
+	opts.Rejects = rejects
+	capture := &runCapture{db: s.db, started: func(run *leadmailer.ImportRun) {
+		runID = run.ID
+		rejects.path = s.rejectsPath(run.ID)
+		s.mu.Lock()
+		s.jobs[run.ID] = job
+		s.mu.Unlock()
+		started <- run.ID
+	}}
+	f, err := os.Open(u.Path)
+	if err != nil {
+		return 0, err
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer f.Close()
+		rep, err := importer.Import(s.ctx, capture, f, opts)
+		if cerr := rejects.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("write rejects file: %w", cerr)
+		}
+		job.mu.Lock()
+		job.report, job.err, job.done = rep, err, true
+		job.mu.Unlock()
+		if runID == 0 {
+			failed <- err
+			return
+		}
+		os.Remove(u.Path)
+		if err != nil {
+			s.opts.Logger.Error("web import failed", slog.Int64("run", runID), slog.Any("err", err))
+		}
+	}()
+	select {
+	case id := <-started:
+		return id, nil
+	case err := <-failed:
+		// Nothing was stored: give the upload back so the user can fix its settings.
+		s.mu.Lock()
+		s.uploads[u.ID] = u
+		s.mu.Unlock()
+		if err == nil {
+			err = fmt.Errorf("the import ended before it started")
+		}
+		return 0, err
+	}
+}
+
+// rejectsFile creates the run's rejects file on the first rejected row.
+type rejectsFile struct {
+	path string
+	f    *os.File
+}
+
+func (r *rejectsFile) Write(p []byte) (int, error) {
+	if r.f == nil {
+		if err := os.MkdirAll(filepath.Dir(r.path), 0o700); err != nil {
+			return 0, err
+		}
+		f, err := os.OpenFile(r.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return 0, err
+		}
+		r.f = f
+	}
+	return r.f.Write(p)
+}
+
+func (r *rejectsFile) Close() error {
+	if r.f == nil {
+		return nil
+	}
+	return r.f.Close()
+}

@@ -1,0 +1,57 @@
+package web
+
+import (
+	"net/http"
+	"os"
+	"strconv"
+
+	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/importer"
+)
+
+// importShow shows one import run: its counts, and while it runs a progress bar that
+// static/app.js keeps up to date from importProgress.
+func (s *Server) importShow(w http.ResponseWriter, r *http.Request, rq *request) error {
+	run, job, err := s.findRun(r)
+	if err != nil {
+		return err
+	}
+	data := struct {
+		Run         *leadmailer.ImportRun
+		Running     bool
+		Report      *importer.Report
+		Error       string
+		HasRejects  bool
+		ProgressURL string
+	}{Run: run, Running: run.Status == leadmailer.RunRunning}
+	if job != nil {
+		snap := job.snapshot()
+		data.Report, data.Running = snap.report, !snap.done
+		if snap.err != nil {
+			data.Error = snap.err.Error()
+		}
+	}
+	if _, err := os.Stat(s.rejectsPath(run.ID)); err == nil {
+		data.HasRejects = true
+	}
+	data.ProgressURL = "/imports/" + strconv.FormatInt(run.ID, 10) + "/progress"
+	s.render(w, r, rq, http.StatusOK, "import_show", "Import run "+strconv.FormatInt(run.ID, 10), data)
+	return nil
+}
+
+// findRun returns the run named in the path, with its job if it was started by this process.
+func (s *Server) findRun(r *http.Request) (*leadmailer.ImportRun, *importJob, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return nil, nil, leadmailer.Errorf(leadmailer.ENOTFOUND, "no import run %q", r.PathValue("id"))
+	}
+	run, err := s.db.FindImportRun(r.Context(), id)
+	if err != nil {
+		return nil, nil, err
+	}
+	run.Status = run.EffectiveStatus(s.opts.Now())
+	s.mu.Lock()
+	job := s.jobs[id]
+	s.mu.Unlock()
+	return run, job, nil
+}

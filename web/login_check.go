@@ -1,0 +1,80 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/auth"
+)
+
+// loginCheck checks a user name and password and starts a session. A wrong password and an
+// unknown or disabled user get the same answer after the same work (one argon2id compare), so
+// the form does not tell which names exist. Failures are counted per name and per address, and
+// a name or address with too many recent failures is refused without checking.
+func (s *Server) loginCheck(w http.ResponseWriter, r *http.Request) {
+	rq := &request{ip: clientIP(r)}
+	name := r.PostFormValue("name")
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	password := r.PostFormValue("password")
+	form := loginForm{Name: name, Next: safeNext(r.PostFormValue("next"))}
+
+	userKey, ipKey := "user:"+name, "ip:"+rq.ip
+	blockedUser, waitUser := s.throttleUser.Blocked(userKey)
+	blockedIP, waitIP := s.throttleIP.Blocked(ipKey)
+	if blockedUser || blockedIP {
+		wait := max(waitUser, waitIP)
+		s.audit(r, rq, leadmailer.AuditLoginFailed, name, "refused: too many failed logins")
+		form.Error = fmt.Sprintf("Too many failed logins. Try again in %d minutes.", int(wait.Round(time.Minute).Minutes())+1)
+		s.render(w, r, nil, http.StatusTooManyRequests, "login", "Log in", form)
+		return
+	}
+
+	u, err := s.db.FindUserByName(r.Context(), name)
+	if err != nil && leadmailer.ErrorCode(err) != leadmailer.ENOTFOUND {
+		s.fail(w, r, rq, err)
+		return
+	}
+	if err != nil {
+		u = nil
+	}
+	if !auth.CheckLogin(u, password, s.verifyPassword) {
+		s.throttleUser.Fail(userKey)
+		s.throttleIP.Fail(ipKey)
+		if err := s.audit(r, rq, leadmailer.AuditLoginFailed, name, "wrong password, or no such active user"); err != nil {
+			s.fail(w, r, rq, err)
+			return
+		}
+		form.Error = "Wrong user name or password."
+		s.render(w, r, nil, http.StatusUnauthorized, "login", "Log in", form)
+		return
+	}
+	s.throttleUser.Reset(userKey)
+	// Logins are rare enough to sweep ended sessions here, with no background job.
+	if _, err := s.db.DeleteExpiredSessions(r.Context(), s.opts.Now().Add(-s.opts.SessionLifetime),
+		s.opts.Now().Add(-s.opts.IdleTimeout)); err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+
+	// A fresh token on every login: a token planted before login is worth nothing after it.
+	token := auth.NewToken()
+	now := s.opts.Now().UTC()
+	sess := &leadmailer.Session{TokenHash: auth.HashToken(token), UserID: u.ID, CSRFToken: auth.NewToken(),
+		CreatedAt: now, LastSeenAt: now, IP: rq.ip}
+	if err := s.db.CreateSession(r.Context(), sess); err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	rq.user, rq.session = u, sess
+	if err := s.audit(r, rq, leadmailer.AuditLogin, u.Name, ""); err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: token, Path: "/", HttpOnly: true,
+		Secure: s.secureCookies(r), SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, form.Next, http.StatusSeeOther)
+}

@@ -1,0 +1,202 @@
+// Package web serves leadmailer's web app: server-rendered pages for the marketing team, behind
+// personal logins with roles, and the endpoints other packages mount for the public (one-click
+// unsubscribe, website queries).
+//
+// Every page route is registered with the role it needs; the check runs on the server before
+// the handler. Every POST must come from our own origin (http.CrossOriginProtection) and carry
+// the session's form token. Every view of personal data is recorded in the audit trail before
+// the data is sent.
+//
+// A Server is safe for concurrent use. Imports started from the web run in the background, any
+// number at once (the store serialises their writes); Shutdown cancels and waits for them.
+package web
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/auth"
+	"github.com/leadmailer/leadmailer/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Options configure a Server. Zero values take the defaults shown.
+type Options struct {
+	// DataDir holds uploads (DataDir/uploads) and rejects files (DataDir/rejects). Required.
+	DataDir string
+	// PublicURL is where users reach the app; an https URL makes cookies Secure even when a
+	// proxy in front terminates TLS.
+	PublicURL string
+	// MaxUpload is the largest CSV file accepted, in bytes. Default 200 MiB.
+	MaxUpload int64
+	// IdleTimeout ends a session not used for this long. Default 30 minutes.
+	IdleTimeout time.Duration
+	// SessionLifetime ends every session this long after login. Default 12 hours.
+	SessionLifetime time.Duration
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Logger receives errors and background import outcomes. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is the web app. It uses *store.DB directly rather than a narrow interface: the web
+// app sits at the edge and uses most of the store, and its tests run against a real database.
+type Server struct {
+	db   *store.DB
+	opts Options
+	mux  *http.ServeMux
+	cop  *http.CrossOriginProtection
+	tmpl map[string]*pageTemplate
+
+	throttleUser *auth.Throttle
+	throttleIP   *auth.Throttle
+	// verifyPassword is auth.VerifyPassword; tests wrap it to see which hash a login compared.
+	verifyPassword func(hash, pw string) bool
+
+	ctx    context.Context // cancelled by Shutdown; background imports run under it
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	uploads map[string]*upload // pending uploads by ID
+	jobs    map[int64]*importJob
+}
+
+// New returns a Server serving db. It removes upload files a previous process left behind:
+// pending uploads live in memory, so nothing can import them any more.
+func New(db *store.DB, opts Options) (*Server, error) {
+	if opts.DataDir == "" {
+		return nil, errors.New("web: Options.DataDir is required")
+	}
+	if opts.MaxUpload <= 0 {
+		opts.MaxUpload = 200 << 20
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 30 * time.Minute
+	}
+	if opts.SessionLifetime <= 0 {
+		opts.SessionLifetime = 12 * time.Hour
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	tmpl, err := parseTemplates()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.RemoveAll(filepath.Join(opts.DataDir, "uploads")); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		db: db, opts: opts, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection(), tmpl: tmpl,
+		// Five wrong passwords for one account in 15 minutes, or 20 from one address, and
+		// that account or address waits: a dozen guesses an hour is useless against a
+		// 12-character password, and a colleague who mistypes is not locked out for long.
+		throttleUser:   auth.NewThrottle(5, 15*time.Minute, opts.Now),
+		throttleIP:     auth.NewThrottle(20, 15*time.Minute, opts.Now),
+		verifyPassword: auth.VerifyPassword,
+		uploads:        map[string]*upload{},
+		jobs:           map[int64]*importJob{},
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) routes() {
+	static, _ := fs.Sub(staticFS, "static")
+	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	s.mux.HandleFunc("GET /login", s.loginShow)
+	s.mux.HandleFunc("POST /login", s.loginCheck)
+	s.route("POST /logout", leadmailer.RoleViewer, s.logout)
+
+	s.route("GET /{$}", leadmailer.RoleViewer, s.dashboardShow)
+	s.route("GET /leads", leadmailer.RoleViewer, s.leadList)
+	s.route("GET /leads/{id}", leadmailer.RoleViewer, s.leadShow)
+	s.route("GET /imports", leadmailer.RoleViewer, s.importList)
+	s.route("GET /imports/{id}", leadmailer.RoleViewer, s.importShow)
+	s.route("GET /imports/{id}/progress", leadmailer.RoleViewer, s.importProgress)
+	s.route("GET /imports/{id}/rejects.csv", leadmailer.RoleMarketer, s.importRejects)
+
+	s.route("GET /upload", leadmailer.RoleMarketer, s.uploadShow)
+	s.route("POST /upload", leadmailer.RoleMarketer, s.uploadCreate)
+	s.route("GET /uploads/{id}", leadmailer.RoleMarketer, s.uploadPreview)
+	s.route("POST /uploads/{id}", leadmailer.RoleMarketer, s.uploadImport)
+
+	s.route("GET /users", leadmailer.RoleAdmin, s.userList)
+	s.route("POST /users", leadmailer.RoleAdmin, s.userCreate)
+	s.route("POST /users/{name}/password", leadmailer.RoleAdmin, s.userPassword)
+	s.route("POST /users/{name}/disable", leadmailer.RoleAdmin, s.userDisable)
+	s.route("GET /audit", leadmailer.RoleAdmin, s.auditList)
+}
+
+// Handler returns the app's handler with its security layers: headers on every response, and
+// refusal of cross-origin state-changing requests.
+func (s *Server) Handler() http.Handler {
+	return securityHeaders(s.cop.Handler(s.mux))
+}
+
+// MountPublic serves h at pattern without a login and without the cross-origin check, for
+// endpoints the public reaches from elsewhere: a one-click unsubscribe POST comes from a mail
+// client, a website query from the company's website. Such handlers must do their own
+// checking (signed links, rate limits) and record their own audit entries.
+func (s *Server) MountPublic(pattern string, h http.Handler) {
+	s.cop.AddInsecureBypassPattern(pattern)
+	s.mux.Handle(pattern, h)
+}
+
+// Shutdown cancels running imports, which end as failed runs that a re-import completes, and
+// waits for them, or for ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.cancel()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return os.RemoveAll(filepath.Join(s.opts.DataDir, "uploads"))
+}
+
+// secureCookies reports whether cookies must be Secure for r.
+func (s *Server) secureCookies(r *http.Request) bool {
+	return r.TLS != nil || strings.HasPrefix(strings.ToLower(s.opts.PublicURL), "https://")
+}
+
+// securityHeaders sets the headers every response carries. The policy allows only our own
+// scripts, styles and images, no inline script, no framing, and forms posting only to us.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "+
+			"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			// Pages show personal data: keep them out of shared and browser caches.
+			h.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
