@@ -52,6 +52,10 @@ func commands() []*command {
 		leadsCommand(),
 		importsCommand(),
 		configCommand(),
+		suppressCommand(),
+		retentionCommand(),
+		backupCommand(),
+		registerCommand(),
 	}
 }
 
@@ -111,7 +115,7 @@ func run(ctx context.Context, args []string, e *env) int {
 func printMainUsage(w io.Writer) {
 	var b strings.Builder
 	for _, c := range commands() {
-		fmt.Fprintf(&b, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, mainUsage, b.String())
 }
