@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -157,5 +159,52 @@ func TestQueryRateLimitPerIP(t *testing.T) {
 	}
 	if got := post("192.0.2.1"); got != 429 {
 		t.Errorf("right after: status %d, want 429", got)
+	}
+}
+
+// TestDocumentedFormWorks submits the form snippet the README tells users to paste, filled in
+// as a person would, so that the documentation and the endpoint cannot drift apart.
+func TestDocumentedFormWorks(t *testing.T) {
+	html, err := os.ReadFile("testdata/query-form.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(html), `method="post"`) || !regexp.MustCompile(`action="[^"]*/query"`).Match(html) {
+		t.Fatal("the snippet does not post to /query")
+	}
+	typed := map[string]string{"name": "Doris Docs", "company": "Docs Ltd", "email": "doris@docs.example",
+		"country": "Suomi", "message": "From the snippet."}
+	form := url.Values{}
+	field := regexp.MustCompile(`<(input|textarea)([^>]*)>`)
+	attr := func(tag, name string) string {
+		m := regexp.MustCompile(name + `="([^"]*)"`).FindStringSubmatch(tag)
+		if m == nil {
+			return ""
+		}
+		return m[1]
+	}
+	for _, m := range field.FindAllStringSubmatch(string(html), -1) {
+		name, typ, value := attr(m[2], "name"), attr(m[2], "type"), attr(m[2], "value")
+		switch {
+		case name == publicweb.HoneypotField:
+			form.Set(name, "") // people do not see it
+		case typ == "checkbox" || typ == "hidden":
+			form.Set(name, value) // the person ticks the box
+		default:
+			v, ok := typed[name]
+			if !ok {
+				t.Fatalf("the snippet has a field %q the test does not know", name)
+			}
+			form.Set(name, v)
+		}
+	}
+	s := newServer(t, publicweb.Options{})
+	if got := postQuery(t, s, form, nil); got.status != 200 {
+		t.Fatalf("snippet post: status %d, body %s", got.status, got.body)
+	}
+	l := s.lead(t, "doris@docs.example")
+	qs, _ := s.db.FindWebsiteQueries(context.Background(), l.ID)
+	if l.Country != "FI" || len(qs) != 1 || qs[0].ConsentVersion != "2026-01" {
+		t.Errorf("lead %+v, queries %+v; want FI and consent version 2026-01", l, qs)
 	}
 }
