@@ -311,3 +311,55 @@ func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	return tx.Commit()
 }
+
+// SuppressionSet is the suppression list held in memory, for checking many addresses fast:
+// a campaign's send loop checks every recipient against it just before sending. Load it with
+// LoadSuppressionSet and call Refresh before each batch to pick up new entries. It is not
+// safe for concurrent use.
+type SuppressionSet struct {
+	db      *DB
+	hashes  map[string]struct{}
+	seen    string // created_at of the newest entry loaded
+	hasOrgs bool   // a domain or business-ID entry is loaded
+}
+
+// LoadSuppressionSet reads the whole suppression list.
+func (db *DB) LoadSuppressionSet(ctx context.Context) (*SuppressionSet, error) {
+	s := &SuppressionSet{db: db, hashes: map[string]struct{}{}}
+	return s, s.Refresh(ctx)
+}
+
+// Refresh adds the entries created since the last load.
+func (s *SuppressionSet) Refresh(ctx context.Context) error {
+	return s.db.findSuppressions(ctx, `WHERE created_at >= ?`, []any{s.seen}, func(e *Suppression) error {
+		s.hashes[e.Hash] = struct{}{}
+		s.hasOrgs = s.hasOrgs || e.Kind != SuppressAddress
+		s.seen = max(s.seen, formatTime(e.CreatedAt))
+		return nil
+	})
+}
+
+// Covers reports whether the address, its domain or businessID is suppressed. An address
+// that does not normalise counts as suppressed: it cannot be mailed anyway.
+func (s *SuppressionSet) Covers(email, businessID string) bool {
+	norm, err := leadmailer.NormalizeEmail(email)
+	if err != nil {
+		return true
+	}
+	if _, ok := s.hashes[s.db.SuppressionHash(norm)]; ok {
+		return true
+	}
+	if !s.hasOrgs {
+		return false
+	}
+	for _, d := range domainsOf(norm) {
+		if _, ok := s.hashes[s.db.domainHash(d)]; ok {
+			return true
+		}
+	}
+	if NormalizeBusinessID(businessID) != "" {
+		_, ok := s.hashes[s.db.businessIDHash(businessID)]
+		return ok
+	}
+	return false
+}

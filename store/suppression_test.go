@@ -127,3 +127,41 @@ func TestSuppressRejectsBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestSuppressionSetFollowsTheList checks addresses the way a send loop does, before and
+// after new entries.
+func TestSuppressionSetFollowsTheList(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t, nil)
+	if err := db.SuppressAddress(ctx, "first@a.example", ""); err != nil {
+		t.Fatal(err)
+	}
+	set, err := db.LoadSuppressionSet(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(when, email, businessID string, want bool) {
+		t.Helper()
+		if got := set.Covers(email, businessID); got != want {
+			t.Errorf("%s: Covers(%s, %q) = %v, want %v", when, email, businessID, got, want)
+		}
+	}
+	check("loaded", "FIRST@a.example", "", true)
+	check("loaded", "second@b.example", "", false)
+	for _, e := range []store.SuppressionEntry{
+		{Kind: store.SuppressDomain, Value: "b.example"},
+		{Kind: store.SuppressBusinessID, Value: "SE 5566"},
+	} {
+		if _, err := db.Suppress(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("before refresh", "second@b.example", "", false)
+	if err := set.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("refreshed", "second@mail.b.example", "", true)
+	check("refreshed", "third@c.example", "se5566", true)
+	check("refreshed", "third@c.example", "", false)
+	check("refreshed", "not an address", "", true)
+}
