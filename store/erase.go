@@ -88,7 +88,11 @@ func deleteLeads(ctx context.Context, tx *sql.Tx, ids []int64, observations, que
 
 // eraseSends removes the personal fields of a deleted lead's send records, keeping the rows
 // themselves so that campaign totals stay right. The send ledger comes with the campaign
-// tables; until they are merged there is nothing to erase.
+// tables; until they are merged there is nothing to erase. With them, this is
+//
+//	UPDATE campaign_recipients SET last_reply = '', reason = '' WHERE lead_id = ?
+//
+// (an SMTP reply often quotes the address).
 func eraseSends(ctx context.Context, tx *sql.Tx, leadID int64) error {
 	return nil
 }

@@ -190,7 +190,11 @@ func (db *DB) exportConsents(ctx context.Context, x *LeadExport) error {
 }
 
 // findCampaignsSent lists the campaigns mailed to a lead, oldest first. The send ledger comes
-// with the campaign tables; this is the one query to fill in when they are merged.
+// with the campaign tables; this is the one query to fill in when they are merged:
+//
+//	SELECT c.id, c.name, coalesce(r.done_at, r.queued_at), r.status
+//	FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id
+//	WHERE r.lead_id = ? ORDER BY r.queued_at, r.id
 func (db *DB) findCampaignsSent(ctx context.Context, leadID int64) ([]CampaignSent, error) {
 	return nil, nil
 }

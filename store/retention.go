@@ -30,7 +30,9 @@ type RetentionFacts struct {
 // aggregate per lead and source, in one pass over the provenance index. fn must not use the
 // database.
 //
-// With the send ledger, LastSentAt is one more column: the newest send of the lead.
+// With the send ledger, LastSentAt is one more column, the newest send of the lead:
+//
+//	(SELECT max(s.done_at) FROM campaign_recipients s WHERE s.lead_id = l.id AND s.status = 'sent')
 func (db *DB) FindRetentionFacts(ctx context.Context, fn func(*RetentionFacts) error) error {
 	rows, err := db.sql.QueryContext(ctx, `SELECT l.id, l.state, l.created_at, l.inactive_since, l.activity_at,
 			r.source, max(r.started_at)

@@ -199,8 +199,10 @@ func (db *DB) ObjectLead(ctx context.Context, campaignID, leadID int64) error {
 
 // recipientHash returns the suppression hash of the address that campaign campaignID was sent
 // to for lead leadID, which the send ledger keeps when the lead is deleted, or "" when
-// unknown. The send ledger comes with the campaign tables; this is the one query to fill in
-// when they are merged.
+// unknown. The send ledger comes with the campaign tables, and needs a recipient_hash column
+// (the address's SuppressionHash, set when the row is queued) for this query to fill in:
+//
+//	SELECT recipient_hash FROM campaign_recipients WHERE campaign_id = ? AND lead_id = ?
 func (db *DB) recipientHash(ctx context.Context, campaignID, leadID int64) (string, error) {
 	return "", nil
 }
