@@ -16,9 +16,9 @@ import (
 type Store interface {
 	// ObjectLead suppresses the lead's address for good; a missing lead is no error.
 	ObjectLead(ctx context.Context, campaignID, leadID int64) error
-	// RecordWebsiteQuery creates or updates the lead and stores the query; false means the
-	// address is suppressed and nothing was stored.
-	RecordWebsiteQuery(ctx context.Context, row leadmailer.ImportRow, q store.WebsiteQuery) (bool, error)
+	// RecordWebsiteQuery creates or updates the lead and stores the query, returning the
+	// lead's ID; 0 means the address is suppressed and nothing was stored.
+	RecordWebsiteQuery(ctx context.Context, row leadmailer.ImportRow, q store.WebsiteQuery) (int64, error)
 }
 
 // Options configure the handlers. Signer is required.
@@ -36,7 +36,16 @@ type Options struct {
 	ClientIP func(*http.Request) string
 	// Log receives objections and failures; default slog.Default().
 	Log *slog.Logger
+	// Audit, when set, records each objection and each stored query in the audit trail.
+	// target names a lead by ID ("lead 12"), never by address.
+	Audit func(ctx context.Context, action, target, detail, ip string)
 }
+
+// Audit actions of the public endpoints.
+const (
+	AuditObjection = "lead.objection"
+	AuditQuery     = "lead.query"
+)
 
 // Handlers serves the public endpoints.
 type Handlers struct {
@@ -46,11 +55,15 @@ type Handlers struct {
 	clientIP func(*http.Request) string
 	limiter  *limiter
 	log      *slog.Logger
+	audit    func(ctx context.Context, action, target, detail, ip string)
 }
 
 // New returns the handlers.
 func New(st Store, opts Options) *Handlers {
-	h := &Handlers{store: st, signer: opts.Signer, now: opts.Now, clientIP: opts.ClientIP, log: opts.Log}
+	h := &Handlers{store: st, signer: opts.Signer, now: opts.Now, clientIP: opts.ClientIP, log: opts.Log, audit: opts.Audit}
+	if h.audit == nil {
+		h.audit = func(context.Context, string, string, string, string) {}
+	}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -71,11 +84,13 @@ func New(st Store, opts Options) *Handlers {
 	return h
 }
 
-// Register mounts the endpoints on mux: GET and POST /u/{token}, POST /query.
-func (h *Handlers) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /u/{token}", h.unsubscribe)
-	mux.HandleFunc("POST /u/{token}", h.unsubscribe)
-	mux.HandleFunc("POST /query", h.query)
+// Mount mounts the endpoints with mount, which takes a ServeMux pattern: GET and POST
+// /u/{token}, POST /query. Pass a mux's Handle, or the web server's mount for public
+// endpoints (no login, no cross-origin check).
+func (h *Handlers) Mount(mount func(pattern string, handler http.Handler)) {
+	mount("GET /u/{token}", http.HandlerFunc(h.unsubscribe))
+	mount("POST /u/{token}", http.HandlerFunc(h.unsubscribe))
+	mount("POST /query", http.HandlerFunc(h.query))
 }
 
 func peerIP(r *http.Request) string {

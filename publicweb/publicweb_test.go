@@ -2,6 +2,7 @@ package publicweb_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -38,7 +39,7 @@ func newServer(t *testing.T, opts publicweb.Options) *server {
 		opts.Now = func() time.Time { return s.now }
 	}
 	mux := http.NewServeMux()
-	publicweb.New(s.db, opts).Register(mux)
+	publicweb.New(s.db, opts).Mount(mux.Handle)
 	s.srv = httptest.NewServer(mux)
 	t.Cleanup(s.srv.Close)
 	return s
@@ -99,7 +100,10 @@ var oneClick = map[string]string{"Content-Type": "application/x-www-form-urlenco
 // scanner's GET, the RFC 8058 POST from the mail client, a repeat, and a re-import of the
 // same and of changed registry data that must neither re-add nor update the objector.
 func TestOneClickObjectionSurvivesReimport(t *testing.T) {
-	s := newServer(t, publicweb.Options{})
+	var audit []string
+	s := newServer(t, publicweb.Options{Audit: func(_ context.Context, action, target, detail, ip string) {
+		audit = append(audit, strings.Join([]string{action, target, detail, ip}, "|"))
+	}})
 	s.importFile(t, "testdata/registry.csv")
 	anna := s.lead(t, "anna.objector@example.fi")
 	link := s.signer.URL(s.srv.URL, 7, anna.ID)
@@ -130,6 +134,10 @@ func TestOneClickObjectionSurvivesReimport(t *testing.T) {
 	}
 	if l := s.lead(t, anna.Email); l.State != leadmailer.LeadInactive {
 		t.Errorf("objector's lead is %s, want inactive (never mailed)", l.State)
+	}
+	want := fmt.Sprintf("lead.objection|lead %d|campaign 7|127.0.0.1", anna.ID)
+	if len(audit) != 2 || audit[0] != want {
+		t.Errorf("audit entries = %q, want two of %q (no address)", audit, want)
 	}
 
 	for _, file := range []string{"testdata/registry.csv", "testdata/registry-updated.csv"} {

@@ -1,6 +1,7 @@
 package publicweb
 
 import (
+	"fmt"
 	"html/template"
 	"net/http"
 )
@@ -47,6 +48,7 @@ func (h *Handlers) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("objection recorded", "campaign", campaignID, "lead", leadID)
+	h.audit(r.Context(), AuditObjection, fmt.Sprintf("lead %d", leadID), fmt.Sprintf("campaign %d", campaignID), h.clientIP(r))
 	h.page(w, http.StatusOK, pageData{Title: "You are unsubscribed",
 		Text: "You will receive no more marketing messages from us."})
 }

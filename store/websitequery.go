@@ -29,13 +29,14 @@ type WebsiteQuery struct {
 // RecordWebsiteQuery stores one website query: the lead's fields go through an import run of
 // kind website of its own (one run per query, so the provenance of each value names the query
 // that supplied it, at its exact time), then the query's data, the consent if given, and the
-// activity that keeps the lead active. It reports false, storing nothing of the query, when
-// the address is suppressed: an objector is never re-added, not even by their own query.
-func (db *DB) RecordWebsiteQuery(ctx context.Context, row leadmailer.ImportRow, q WebsiteQuery) (bool, error) {
+// activity that keeps the lead active. It returns the lead's ID, or 0, storing nothing of the
+// query, when the address is suppressed: an objector is never re-added, not even by their own
+// query.
+func (db *DB) RecordWebsiteQuery(ctx context.Context, row leadmailer.ImportRow, q WebsiteQuery) (int64, error) {
 	run := &leadmailer.ImportRun{Source: WebsiteSource, Kind: leadmailer.KindWebsite, Actor: "website"}
 	w, err := db.BeginImport(ctx, run, false)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	row.EmailHash = w.SuppressionHash(row.Values[leadmailer.FieldEmail])
 	row.Row = 1
@@ -48,14 +49,14 @@ func (db *DB) RecordWebsiteQuery(ctx context.Context, row leadmailer.ImportRow, 
 		err = ferr
 	}
 	if err != nil {
-		return false, fmt.Errorf("website query: %w", err)
+		return 0, fmt.Errorf("website query: %w", err)
 	}
 	if counts.Suppressed > 0 {
-		return false, nil
+		return 0, nil
 	}
 	now := formatTime(q.ReceivedAt)
+	var leadID int64
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		var leadID int64
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM leads WHERE email = ?`, row.Values[leadmailer.FieldEmail]).Scan(&leadID); err != nil {
 			return err
 		}
@@ -78,9 +79,9 @@ func (db *DB) RecordWebsiteQuery(ctx context.Context, row leadmailer.ImportRow, 
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("website query: %w", err)
+		return 0, fmt.Errorf("website query: %w", err)
 	}
-	return true, nil
+	return leadID, nil
 }
 
 // FindWebsiteQueries returns the queries a lead submitted, oldest first.
