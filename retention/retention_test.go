@@ -102,6 +102,10 @@ func TestLifecycle(t *testing.T) {
 	}
 	ended, _ := f.db.FindLeadByEmail(ctx, "ended@a.example")
 
+	at(100) // ending it again does not put off the deletion
+	if _, err := f.db.EndRelationship(ctx, "ended@a.example"); err != nil {
+		t.Fatal(err)
+	}
 	at(364)
 	if rep := f.apply(t, false); rep.Checked != 3 || len(rep.Deactivated)+len(rep.Deleted) != 0 {
 		t.Errorf("day 364: %+v, want 3 checked and nothing moved", rep)

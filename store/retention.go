@@ -167,15 +167,19 @@ func (db *DB) DeleteInactiveLeads(ctx context.Context, ids []int64) (Deletion, e
 }
 
 // EndRelationship makes a lead inactive now: the business relationship has ended, so the lead
-// is no longer mailed and is deleted once the retention period runs out.
+// is no longer mailed and is deleted once the retention period runs out. A lead already
+// inactive keeps its date.
 func (db *DB) EndRelationship(ctx context.Context, email string) (*leadmailer.Lead, error) {
 	l, err := db.FindLeadByEmail(ctx, email)
 	if err != nil {
 		return nil, err
 	}
 	now := formatTime(db.now())
-	if _, err := db.sql.ExecContext(ctx, `UPDATE leads SET state = 'inactive', inactive_since = ?, updated_at = ?
-		WHERE id = ?`, now, now, l.ID); err != nil {
+	// Ending it again keeps the first date: it must not put off the deletion.
+	if _, err := db.sql.ExecContext(ctx, `UPDATE leads SET
+		inactive_since = CASE WHEN state = 'inactive' THEN coalesce(inactive_since, ?1) ELSE ?1 END,
+		state = 'inactive', updated_at = ?1
+		WHERE id = ?2`, now, l.ID); err != nil {
 		return nil, fmt.Errorf("end relationship: %w", err)
 	}
 	return db.FindLeadByEmail(ctx, email)
