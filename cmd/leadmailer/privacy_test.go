@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/store"
 )
 
@@ -208,5 +210,60 @@ company = "name"
 		"SMTP relay at relay.example.net:587", "**not set: sender.privacy_policy_url**")
 	if strings.Contains(out, "s3cret") || strings.Contains(out, "mailer:") {
 		t.Errorf("register prints the relay's credentials:\n%s", out)
+	}
+}
+
+// TestBackupWhileAnotherProcessImports runs "leadmailer backup" while a separate leadmailer
+// process imports: the copy must be one consistent moment of the import (its leads match the
+// run's committed counts), and a copy taken after it restores every lead.
+func TestBackupWhileAnotherProcessImports(t *testing.T) {
+	if testing.Short() {
+		t.Skip("imports 100,000 rows")
+	}
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	lm(t, data, "init")
+	csvPath, distinct := writeBulkCSV(t, dir, 100_000)
+	c := startLeadmailer(t, "import", csvPath, "--source", "bulk", "--data", data)
+	db, _ := openDataForInspection(t, data)
+	waitForCommitted(t, db, c, 10_000)
+
+	during := filepath.Join(dir, "during.db")
+	lm(t, data, "backup", during)
+	if code := c.wait(t, 120*time.Second); code != exitOK {
+		t.Fatalf("import: exit %d\n%s", code, c.stderr.String())
+	}
+	after := filepath.Join(dir, "after.db")
+	lm(t, data, "backup", after)
+
+	for _, path := range []string{during, after} {
+		restored := filepath.Join(dir, strings.TrimSuffix(filepath.Base(path), ".db")+"-restored")
+		if err := os.MkdirAll(restored, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		copyFile(t, path, filepath.Join(restored, dbFile))
+		copyDB, raw := openDataForInspection(t, restored)
+		if err := copyDB.IntegrityCheck(t.Context()); err != nil {
+			t.Errorf("%s: %v", filepath.Base(path), err)
+		}
+		runs, err := copyDB.FindImportRuns(t.Context(), "bulk", 1)
+		if err != nil || len(runs) != 1 {
+			t.Fatalf("%s: runs %v, %v", filepath.Base(path), runs, err)
+		}
+		leads := count(t, raw, `SELECT count(*) FROM leads`)
+		if run := runs[0]; leads != run.Counts.Inserted || run.Counts.Inserted+run.Counts.Duplicates != run.Counts.Read {
+			t.Errorf("%s: %d leads, run counts %+v: the copy is not one consistent moment", filepath.Base(path), leads, run.Counts)
+		}
+		switch path {
+		case during:
+			if runs[0].Status != leadmailer.RunRunning || leads == 0 || leads >= int64(distinct) {
+				t.Errorf("backup during the import: run %s with %d of %d leads, want a running run caught midway",
+					runs[0].Status, leads, distinct)
+			}
+		case after:
+			if leads != int64(distinct) {
+				t.Errorf("backup after the import restores %d leads, want %d", leads, distinct)
+			}
+		}
 	}
 }
