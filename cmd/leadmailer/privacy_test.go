@@ -267,3 +267,35 @@ func TestBackupWhileAnotherProcessImports(t *testing.T) {
 		}
 	}
 }
+
+func TestPrivacyCommandsHelp(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"help", "suppress"}, "leadmailer suppress add --business-id ID"},
+		{[]string{"suppress", "add", "--help"}, "never an address"},
+		{[]string{"help", "retention"}, "leadmailer retention run [--dry-run] [--json]"},
+		{[]string{"retention", "run", "-h"}, "--dry-run"},
+		{[]string{"help", "backup"}, "To restore: stop serve"},
+		{[]string{"backup", "--help"}, "secret.key"},
+		{[]string{"help", "register"}, "records of processing"},
+		{[]string{"leads", "erase", "--help"}, "leadmailer leads erase EMAIL [--reason R]"},
+		{[]string{"leads", "export", "-h"}, "--format json|csv"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			data := filepath.Join(t.TempDir(), "data")
+			r := runCLI(t, map[string]string{"LEADMAILER_DATA": data}, "", tt.args...)
+			if r.code != exitOK {
+				t.Errorf("exit %d, want 0; stderr:\n%s", r.code, r.stderr)
+			}
+			mustContain(t, "stdout", r.stdout, tt.want)
+			if exists(t, data) {
+				t.Error("help created the data directory")
+			}
+		})
+	}
+}
