@@ -214,3 +214,29 @@ func TestBadTokensGet404(t *testing.T) {
 		t.Errorf("valid token of a missing lead: status %d, want 200", got.status)
 	}
 }
+
+// TestUnsubscribePageLanguage: the pages speak the browser's language when it is one the
+// mail is written in, and English otherwise.
+func TestUnsubscribePageLanguage(t *testing.T) {
+	s := newServer(t, publicweb.Options{})
+	s.importFile(t, "testdata/registry.csv")
+	anna := s.lead(t, "anna.objector@example.fi")
+	link := s.signer.URL(s.srv.URL, 1, anna.ID)
+	tests := []struct {
+		method, url, acceptLanguage, want string
+	}{
+		{"GET", link, "fi-FI,fi;q=0.9,en;q=0.8", `<button type="submit">Peru tilaus</button>`},
+		{"GET", link, "de-DE,de;q=0.9,sv;q=0.5", `<button type="submit">Avsluta prenumerationen</button>`},
+		{"GET", link, "en;q=0.4,fi;q=0.6", `lang="fi"`},
+		{"GET", link, "", `<button type="submit">Unsubscribe</button>`},
+		{"GET", link, "de", `lang="en"`},
+		{"GET", s.srv.URL + "/u/forged", "fi", "Linkki ei kelpaa"},
+		{"POST", link, "sv-SE", "Prenumerationen är avslutad"},
+	}
+	for _, tt := range tests {
+		got := do(t, tt.method, tt.url, "", map[string]string{"Accept-Language": tt.acceptLanguage})
+		if !strings.Contains(got.body, tt.want) {
+			t.Errorf("%s with Accept-Language %q: body lacks %q:\n%s", tt.method, tt.acceptLanguage, tt.want, got.body)
+		}
+	}
+}

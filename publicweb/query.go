@@ -125,7 +125,7 @@ func truncate(s string, n int) string {
 }
 
 var queryPage = template.Must(template.New("q").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{{.Lang}}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;line-height:1.5}</style></head>
@@ -134,6 +134,9 @@ var queryPage = template.Must(template.New("q").Parse(`<!doctype html>
 
 func (h *Handlers) query(w http.ResponseWriter, r *http.Request) {
 	publicHeaders(w)
+	// A form on the company's site may post with a script and read the answer; the answer
+	// holds nothing but "received" or what to fix, so any origin may read it.
+	w.Header().Set("Access-Control-Allow-Origin", "*")
 	ip := h.clientIP(r)
 	if ok, wait := h.limiter.allow(ip, h.now()); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
@@ -217,7 +220,7 @@ func (h *Handlers) queryAnswer(w http.ResponseWriter, r *http.Request, status in
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	if err := queryPage.Execute(w, pageData{Title: title, Text: text}); err != nil {
+	if err := queryPage.Execute(w, pageData{Lang: "en", Title: title, Text: text}); err != nil {
 		h.log.Warn("write page", "err", err)
 	}
 }

@@ -67,9 +67,11 @@ func writeExportCSV(e *env, x *store.LeadExport) error {
 	}
 	for _, s := range x.Sources {
 		first, last := s.FirstSeen, s.LastSeen
-		w.Write([]string{"source", "first_seen", strconv.Itoa(s.Observations) + " observations", s.Source, s.Kind, date(&first)})
+		w.Write([]string{"source", "first_seen", "", s.Source, s.Kind, date(&first)})
+		w.Write([]string{"source", "last_seen", "", s.Source, s.Kind, date(&last)})
+		w.Write([]string{"source", "observations", strconv.Itoa(s.Observations), s.Source, s.Kind, ""})
 		for _, f := range s.Fields {
-			w.Write([]string{"source", "supplied", f, s.Source, s.Kind, date(&last)})
+			w.Write([]string{"source", "supplied", f, s.Source, s.Kind, ""})
 		}
 	}
 	for _, o := range x.Provenance {
