@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -143,7 +144,7 @@ func (db *DB) DeleteInactiveLeads(ctx context.Context, ids []int64) (Deletion, e
 			for _, id := range chunk {
 				var state string
 				err := tx.QueryRowContext(ctx, `SELECT state FROM leads WHERE id = ?`, id).Scan(&state)
-				if err == sql.ErrNoRows {
+				if errors.Is(err, sql.ErrNoRows) {
 					continue
 				}
 				if err != nil {
