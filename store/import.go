@@ -38,9 +38,9 @@ type ImportWriter struct {
 	suppressed     map[string]struct{}
 	suppressedSeen string // created_at of the newest suppression loaded
 	// orgSuppressed is set once a domain or business-ID suppression is loaded; see
-	// rowSuppressed, which caches per domain in domainSuppressed.
-	orgSuppressed    bool
-	domainSuppressed map[string]bool
+	// rowSuppressed, which keeps its per-run state in org.
+	orgSuppressed bool
+	org           *orgCheck
 }
 
 // BeginImport records a new running import run and returns the writer for its batches.
@@ -238,7 +238,7 @@ func (w *ImportWriter) loadSuppressions(ctx context.Context) error {
 		}
 		w.suppressed[hash] = struct{}{}
 		if kind != SuppressAddress {
-			w.orgSuppressed, w.domainSuppressed = true, nil
+			w.orgSuppressed, w.org = true, nil
 		}
 		w.suppressedSeen = max(w.suppressedSeen, created)
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"strings"
 	"time"
 
@@ -61,7 +62,12 @@ func (db *DB) businessIDHash(id string) string {
 // NormalizeBusinessID returns the form under which a business ID is suppressed and matched:
 // upper case, without spaces, so that "fi 1234567-8" and "FI1234567-8" are one organisation.
 func NormalizeBusinessID(id string) string {
-	return strings.ToUpper(strings.Join(strings.Fields(id), ""))
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c <= ' ' || c >= 0x7f || 'a' <= c && c <= 'z' {
+			return strings.ToUpper(strings.Join(strings.Fields(id), ""))
+		}
+	}
+	return id // already normal, as most IDs from registries are
 }
 
 // NormalizeDomain checks and returns the form of a domain as suppressed: lower case, without a
@@ -268,7 +274,7 @@ func (db *DB) findSuppressions(ctx context.Context, where string, args []any, fn
 
 // rowSuppressed reports whether an import row is covered by the suppression list: by its
 // address, its domain or its business ID. Domain and business-ID checks cost a hash each, so
-// they run only once such a suppression exists, and each domain is hashed once per run.
+// they run only once such a suppression exists; each domain is checked once per run.
 func (w *ImportWriter) rowSuppressed(r *leadmailer.ImportRow) bool {
 	if _, ok := w.suppressed[r.EmailHash]; ok {
 		return true
@@ -276,29 +282,52 @@ func (w *ImportWriter) rowSuppressed(r *leadmailer.ImportRow) bool {
 	if !w.orgSuppressed {
 		return false
 	}
-	if w.domainSuppressed == nil {
-		w.domainSuppressed = map[string]bool{}
+	if w.org == nil {
+		w.org = newOrgCheck(w.db.suppressionKey)
 	}
 	email := r.Values[leadmailer.FieldEmail]
 	domain := email[strings.LastIndexByte(email, '@')+1:]
-	hit, ok := w.domainSuppressed[domain]
+	hit, ok := w.org.domains[domain]
 	if !ok {
 		for _, d := range domainsOf(email) {
-			if _, found := w.suppressed[w.db.domainHash(d)]; found {
+			if _, found := w.suppressed[string(w.org.hash("@", d))]; found {
 				hit = true
 				break
 			}
 		}
-		w.domainSuppressed[domain] = hit
+		w.org.domains[domain] = hit
 	}
 	if hit {
 		return true
 	}
 	if id := r.Values[leadmailer.FieldBusinessID]; id != "" {
-		_, found := w.suppressed[w.db.businessIDHash(id)]
+		_, found := w.suppressed[string(w.org.hash("business_id:", NormalizeBusinessID(id)))]
 		return found
 	}
 	return false
+}
+
+// orgCheck is an import run's state for domain and business-ID checks: the answer per domain,
+// and one reused HMAC, as a run may hash a business ID for each of a million rows.
+type orgCheck struct {
+	domains  map[string]bool
+	mac      hash.Hash
+	sum, hex []byte
+}
+
+func newOrgCheck(key []byte) *orgCheck {
+	return &orgCheck{domains: map[string]bool{}, mac: hmac.New(sha256.New, key)}
+}
+
+// hash returns the hex keyed hash of prefix+s, as SuppressionHash does, in a buffer that the
+// next call reuses.
+func (o *orgCheck) hash(prefix, s string) []byte {
+	o.mac.Reset()
+	o.hex = append(append(o.hex[:0], prefix...), s...)
+	o.mac.Write(o.hex)
+	o.sum = o.mac.Sum(o.sum[:0])
+	o.hex = hex.AppendEncode(o.hex[:0], o.sum)
+	return o.hex
 }
 
 // inTx runs fn in a transaction.
