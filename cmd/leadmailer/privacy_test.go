@@ -206,7 +206,7 @@ company = "name"
 	}
 	out := lm(t, data, "register", "--config", cfg).stdout
 	mustContain(t, "register", out, "# Records of processing", "Focus Oy",
-		"| prh | Finnish Trade Register open data | public database |", "CC BY 4.0", "| 365d | 365d |",
+		"| prh | Finnish Trade Register open data | public database |", "CC BY 4.0", "legitimate interest, Art. 6(1)(f) | 365d | 365d |",
 		"SMTP relay at relay.example.net:587", "**not set: sender.privacy_policy_url**")
 	if strings.Contains(out, "s3cret") || strings.Contains(out, "mailer:") {
 		t.Errorf("register prints the relay's credentials:\n%s", out)

@@ -113,8 +113,9 @@ func writeRegister(w io.Writer, cfg *config.Config) error {
 	p("")
 	p("## Sources")
 	p("")
-	p("| Source | Title | Kind | Location | Licence | Inactive after | Deleted after inactive |")
-	p("|---|---|---|---|---|---|---|")
+	const marketing = "Direct marketing to business contacts; legitimate interest, Art. 6(1)(f)"
+	p("| Source | Title | Kind | Location | Licence | Purpose and legal basis | Inactive after | Deleted after inactive |")
+	p("|---|---|---|---|---|---|---|---|")
 	for _, s := range cfg.Sources {
 		kind := "public database"
 		if !s.IsPublic() {
@@ -129,13 +130,14 @@ func writeRegister(w io.Writer, cfg *config.Config) error {
 			loc = u.String()
 		}
 		ia, da := periodsFor(r, s.Name)
-		p("| %s | %s | %s | %s | %s | %s | %s |", mdCell(s.Name), mdCell(s.Title), kind, mdCell(loc),
-			mdCell(orUnset(s.Licence, "licence")), ia, da)
+		p("| %s | %s | %s | %s | %s | %s | %s | %s |", mdCell(s.Name), mdCell(s.Title), kind, mdCell(loc),
+			mdCell(orUnset(s.Licence, "licence")), marketing, ia, da)
 	}
 	ia, da := periodsFor(r, store.WebsiteSource)
-	p("| %s | Queries submitted on the company website | the person | POST /query | n/a | %s | %s |", store.WebsiteSource, ia, da)
+	p("| %s | Queries submitted on the company website | the person | POST /query | n/a | %s | %s | %s |", store.WebsiteSource,
+		"Answering the query, Art. 6(1)(b); marketing by legitimate interest, or by consent (Art. 6(1)(a)) where the country requires it", ia, da)
 	ia, da = periodsFor(r, "")
-	p("| (uploads) | CSV files imported by users, named by --source | company records | n/a | n/a | %s | %s |", ia, da)
+	p("| (uploads) | CSV files imported by users, named by --source | company records | n/a | n/a | %s | %s | %s |", marketing, ia, da)
 	p("")
 	p("## Retention")
 	p("")
