@@ -156,6 +156,15 @@ type Retention struct {
 	DeleteAfter Duration `toml:"delete_after"`
 	// Schedule is when serve applies the policy (cron expression).
 	Schedule string `toml:"schedule"`
+	// Sources overrides the periods for leads from one source, keyed by source name (a
+	// [[sources]] name, an upload's --source, or "website"). A zero period keeps the default.
+	Sources map[string]RetentionPeriods `toml:"sources"`
+}
+
+// RetentionPeriods are one source's retention periods.
+type RetentionPeriods struct {
+	InactiveAfter Duration `toml:"inactive_after"`
+	DeleteAfter   Duration `toml:"delete_after"`
 }
 
 // Web configures the web app.
@@ -303,6 +312,11 @@ func (c *Config) Validate() error {
 	}
 	if err := checkSchedule(c.Retention.Schedule, ""); err != nil {
 		add("retention.schedule: %v", err)
+	}
+	for name, p := range c.Retention.Sources {
+		if p.InactiveAfter < 0 || p.DeleteAfter < 0 {
+			add("retention.sources.%s: periods cannot be negative", name)
+		}
 	}
 	seen := map[string]bool{}
 	for i := range c.Sources {

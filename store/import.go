@@ -37,6 +37,10 @@ type ImportWriter struct {
 	// before each batch: checking in memory is cheaper than a lookup per staged row.
 	suppressed     map[string]struct{}
 	suppressedSeen string // created_at of the newest suppression loaded
+	// orgSuppressed is set once a domain or business-ID suppression is loaded; see
+	// rowSuppressed, which keeps its per-run state in org.
+	orgSuppressed bool
+	org           *orgCheck
 }
 
 // BeginImport records a new running import run and returns the writer for its batches.
@@ -193,7 +197,7 @@ func (w *ImportWriter) stageRows(ctx context.Context, rows []leadmailer.ImportRo
 			// The outcome starts as what is known before looking at stored leads; classify
 			// settles the rest.
 			outcome := "new"
-			if _, ok := w.suppressed[r.EmailHash]; ok {
+			if w.rowSuppressed(r) {
 				outcome = "suppressed"
 			} else if r.DuplicateInBatch {
 				outcome = "duplicate"
@@ -218,7 +222,7 @@ func (w *ImportWriter) loadSuppressions(ctx context.Context) error {
 	if w.suppressed == nil {
 		w.suppressed = map[string]struct{}{}
 	}
-	stmt, err := w.prepare(ctx, `SELECT hash, created_at FROM suppressions WHERE created_at >= ?`)
+	stmt, err := w.prepare(ctx, `SELECT hash, kind, created_at FROM suppressions WHERE created_at >= ?`)
 	if err != nil {
 		return err
 	}
@@ -228,11 +232,14 @@ func (w *ImportWriter) loadSuppressions(ctx context.Context) error {
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var hash, created string
-		if err := rows.Scan(&hash, &created); err != nil {
+		var hash, kind, created string
+		if err := rows.Scan(&hash, &kind, &created); err != nil {
 			return err
 		}
 		w.suppressed[hash] = struct{}{}
+		if kind != SuppressAddress {
+			w.orgSuppressed, w.org = true, nil
+		}
 		w.suppressedSeen = max(w.suppressedSeen, created)
 	}
 	return rows.Err()

@@ -122,17 +122,44 @@ func (db *DB) migrate(ctx context.Context) error {
 		return err
 	}
 	sort.Strings(names)
+	// Read what is applied first, without a transaction: when the schema is current, opening
+	// takes no write lock, so a command such as backup opens at once while another process
+	// imports, instead of queueing behind its batches.
+	applied, err := db.appliedMigrations(ctx)
+	if err != nil {
+		return err
+	}
 	for _, name := range names {
 		base := filepath.Base(name)
 		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
 		if err != nil {
 			return fmt.Errorf("migration %s: name must start with a number", base)
 		}
+		if applied[version] {
+			continue
+		}
 		if err := db.applyMigration(ctx, version, name); err != nil {
 			return fmt.Errorf("migration %s: %w", base, err)
 		}
 	}
 	return nil
+}
+
+func (db *DB) appliedMigrations(ctx context.Context) (map[int]bool, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	applied := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		applied[v] = true
+	}
+	return applied, rows.Err()
 }
 
 func (db *DB) applyMigration(ctx context.Context, version int, name string) error {

@@ -51,12 +51,16 @@ func commands() []*command {
 		importCommand(),
 		leadsCommand(),
 		importsCommand(),
-		configCommand(),
-		campaignsCommand(),
 		sourcesCommand(),
+		campaignsCommand(),
+		suppressCommand(),
+		retentionCommand(),
+		serveCommand(),
 		usersCommand(),
 		auditCommand(),
-		serveCommand(),
+		backupCommand(),
+		registerCommand(),
+		configCommand(),
 	}
 }
 
@@ -116,7 +120,7 @@ func run(ctx context.Context, args []string, e *env) int {
 func printMainUsage(w io.Writer) {
 	var b strings.Builder
 	for _, c := range commands() {
-		fmt.Fprintf(&b, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, mainUsage, b.String())
 }

@@ -17,27 +17,50 @@ import (
 func leadsCommand() *command {
 	return &command{
 		name:    "leads",
-		summary: "list leads, or show one lead with where each of its values came from",
+		summary: "list, show, export or erase leads; end or renew a relationship",
 		usage: `Usage:
   leadmailer leads list [--country CC] [--source NAME] [--state active|inactive] [--json]
   leadmailer leads show EMAIL [--json]
+  leadmailer leads export EMAIL [--format json|csv]
+  leadmailer leads erase EMAIL [--reason R]
+  leadmailer leads end-relationship EMAIL
+  leadmailer leads reactivate EMAIL
 
 list prints every lead matching the filters, in the order they were created; --json prints a
 JSON array. show prints one lead: each field's value with the import run and source that
 supplied it, then its whole provenance history, one entry per imported row, with the values as
 they were received.
 
+export answers an access request: everything held about the address (every field with the
+source and date that supplied it, every source with its dates and the fields it supplied,
+the provenance, website queries with IP address and browser, consents, campaigns sent, and
+whether the address is suppressed), as JSON or as CSV with one row per item.
+
+erase answers an erasure request: it deletes the lead, its provenance, website queries and
+consents, and keeps only a keyed hash of the address on the suppression list, so that no later
+import brings the person back. It cannot be undone; an address with no lead is still
+suppressed.
+
+end-relationship makes a lead inactive now: it is no longer mailed and is deleted when the
+retention period (retention.delete_after) runs out. reactivate makes it active again, unless
+the address is suppressed.
+
 Examples:
   leadmailer leads list --country FI
   leadmailer leads show anna@example.fi --json
+  leadmailer leads export anna@example.fi > anna-access-request.json
+  leadmailer leads export anna@example.fi --format csv > anna.csv
+  leadmailer leads erase anna@example.fi --reason "request by e-mail 2026-03-02"
+  leadmailer leads end-relationship anna@example.fi
 `,
 		run: runLeads,
 	}
 }
 
 func runLeads(ctx context.Context, e *env, args []string) error {
+	const say = "say list or show, or export, erase, end-relationship or reactivate"
 	if len(args) == 0 {
-		return usagef("say list or show")
+		return usagef("%s", say)
 	}
 	if isHelp(args[0]) {
 		return flag.ErrHelp
@@ -47,8 +70,14 @@ func runLeads(ctx context.Context, e *env, args []string) error {
 		return runLeadsList(ctx, e, args[1:])
 	case "show":
 		return runLeadsShow(ctx, e, args[1:])
+	case "export":
+		return runLeadsExport(ctx, e, args[1:])
+	case "erase":
+		return runLeadsErase(ctx, e, args[1:])
+	case "end-relationship", "reactivate":
+		return runLeadsState(ctx, e, args[0], args[1:])
 	}
-	return usagef("unknown leads command %q: say list or show", args[0])
+	return usagef("unknown leads command %q: %s", args[0], say)
 }
 
 func runLeadsList(ctx context.Context, e *env, args []string) error {

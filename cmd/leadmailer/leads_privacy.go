@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/leadmailer/leadmailer/store"
+)
+
+func runLeadsExport(ctx context.Context, e *env, args []string) error {
+	fs, dataDir := newFlags("leads export", e)
+	format := fs.String("format", "json", "")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usagef("give one e-mail address")
+	}
+	if *format != "json" && *format != "csv" {
+		return usagef("--format %q: use json or csv", *format)
+	}
+	db, err := openData(ctx, *dataDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	x, err := db.ExportLead(ctx, rest[0])
+	if err != nil {
+		return err
+	}
+	if *format == "csv" {
+		return writeExportCSV(e, x)
+	}
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(x)
+}
+
+// writeExportCSV writes an export as one row per item: section, field, value, source, kind,
+// date. Spreadsheets open it as it is, which is what most people asking for their data use.
+func writeExportCSV(e *env, x *store.LeadExport) error {
+	w := csv.NewWriter(e.stdout)
+	w.Write([]string{"section", "field", "value", "source", "kind", "date"})
+	date := func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	if x.Lead != nil {
+		l := x.Lead
+		for _, f := range x.Fields {
+			if f.Value != "" {
+				w.Write([]string{"field", f.Field, f.Value, f.Source, f.Kind, date(f.SuppliedAt)})
+			}
+		}
+		w.Write([]string{"state", "state", string(l.State), "", "", date(x.InactiveSince)})
+		w.Write([]string{"state", "created_at", "", "", "", date(&l.CreatedAt)})
+		if x.LastActivityAt != nil {
+			w.Write([]string{"state", "last_activity_at", "", "", "", date(x.LastActivityAt)})
+		}
+	}
+	for _, s := range x.Sources {
+		first, last := s.FirstSeen, s.LastSeen
+		w.Write([]string{"source", "first_seen", "", s.Source, s.Kind, date(&first)})
+		w.Write([]string{"source", "last_seen", "", s.Source, s.Kind, date(&last)})
+		w.Write([]string{"source", "observations", strconv.Itoa(s.Observations), s.Source, s.Kind, ""})
+		for _, f := range s.Fields {
+			w.Write([]string{"source", "supplied", f, s.Source, s.Kind, ""})
+		}
+	}
+	for _, o := range x.Provenance {
+		at := o.ObservedAt
+		for _, f := range o.Supplied.Fields() {
+			w.Write([]string{"provenance", f.String(), o.Received[f.String()], o.Source, string(o.Kind), date(&at)})
+		}
+	}
+	for _, q := range x.WebsiteQueries {
+		at := q.ReceivedAt
+		for _, kv := range [][2]string{{"message", q.Message}, {"ip", q.IP}, {"user_agent", q.UserAgent}, {"consent_version", q.ConsentVersion}} {
+			w.Write([]string{"website_query", kv[0], kv[1], store.WebsiteSource, "website", date(&at)})
+		}
+	}
+	for _, c := range x.Consents {
+		given := c.GivenAt
+		w.Write([]string{"consent", c.Purpose, c.TextVersion, "", "", date(&given)})
+		if c.WithdrawnAt != nil {
+			w.Write([]string{"consent_withdrawn", c.Purpose, c.TextVersion, "", "", date(c.WithdrawnAt)})
+		}
+	}
+	for _, c := range x.Campaigns {
+		at := c.SentAt
+		w.Write([]string{"campaign", strconv.FormatInt(c.CampaignID, 10), c.Name, c.Status, "", date(&at)})
+	}
+	for _, s := range x.Suppressions {
+		at := s.CreatedAt
+		w.Write([]string{"suppression", s.Kind, s.Origin, "", "", date(&at)})
+	}
+	w.Flush()
+	return w.Error()
+}
+
+func runLeadsErase(ctx context.Context, e *env, args []string) error {
+	fs, dataDir := newFlags("leads erase", e)
+	reason := fs.String("reason", "erasure request", "")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usagef("give one e-mail address")
+	}
+	db, err := openData(ctx, *dataDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	er, err := db.EraseLead(ctx, rest[0], *reason)
+	if err != nil {
+		return err
+	}
+	if er.LeadID == 0 {
+		fmt.Fprintln(e.stdout, "No lead had this address; it is now suppressed, so no import will add it.")
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "Erased lead %d with %d provenance rows, %d website queries and %d consents.\n",
+		er.LeadID, er.Observations, er.WebsiteQueries, er.Consents)
+	fmt.Fprintf(e.stdout, "Kept only suppression hash %s…, so that no import brings the address back.\n", er.SuppressionHash[:16])
+	return nil
+}
+
+func runLeadsState(ctx context.Context, e *env, sub string, args []string) error {
+	fs, dataDir := newFlags("leads "+sub, e)
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usagef("give one e-mail address")
+	}
+	db, err := openData(ctx, *dataDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if sub == "reactivate" {
+		l, err := db.ReactivateLead(ctx, rest[0])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "Lead %d is active again; the inactivity period starts afresh.\n", l.ID)
+		return nil
+	}
+	l, err := db.EndRelationship(ctx, rest[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Lead %d is inactive: it is no longer mailed, and retention deletes it when retention.delete_after has passed.\n", l.ID)
+	return nil
+}

@@ -1,0 +1,102 @@
+package publicweb
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/store"
+	"github.com/leadmailer/leadmailer/unsubscribe"
+)
+
+// Store is what the public endpoints need of the database.
+type Store interface {
+	// ObjectLead suppresses the lead's address for good; a missing lead is no error.
+	ObjectLead(ctx context.Context, campaignID, leadID int64) error
+	// RecordWebsiteQuery creates or updates the lead and stores the query, returning the
+	// lead's ID; 0 means the address is suppressed and nothing was stored.
+	RecordWebsiteQuery(ctx context.Context, row leadmailer.ImportRow, q store.WebsiteQuery) (int64, error)
+}
+
+// Options configure the handlers. Signer is required.
+type Options struct {
+	// Signer checks unsubscribe tokens; it must use the same secret as the links in mail.
+	Signer *unsubscribe.Signer
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// QueryBurst is how many queries one IP address may send at once, and QueryEvery how
+	// often it earns another. Defaults: 5, and one a minute.
+	QueryBurst int
+	QueryEvery time.Duration
+	// ClientIP says which address a request came from. The default is the connection's peer;
+	// behind a reverse proxy, give a function that reads the header the proxy sets.
+	ClientIP func(*http.Request) string
+	// Log receives objections and failures; default slog.Default().
+	Log *slog.Logger
+	// Audit, when set, records each objection and each stored query in the audit trail.
+	// target names a lead by ID ("lead 12"), never by address.
+	Audit func(ctx context.Context, action, target, detail, ip string)
+}
+
+// Audit actions of the public endpoints.
+const (
+	AuditObjection = "lead.objection"
+	AuditQuery     = "lead.query"
+)
+
+// Handlers serves the public endpoints.
+type Handlers struct {
+	store    Store
+	signer   *unsubscribe.Signer
+	now      func() time.Time
+	clientIP func(*http.Request) string
+	limiter  *limiter
+	log      *slog.Logger
+	audit    func(ctx context.Context, action, target, detail, ip string)
+}
+
+// New returns the handlers.
+func New(st Store, opts Options) *Handlers {
+	h := &Handlers{store: st, signer: opts.Signer, now: opts.Now, clientIP: opts.ClientIP, log: opts.Log, audit: opts.Audit}
+	if h.audit == nil {
+		h.audit = func(context.Context, string, string, string, string) {}
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.clientIP == nil {
+		h.clientIP = peerIP
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	burst, every := opts.QueryBurst, opts.QueryEvery
+	if burst <= 0 {
+		burst = 5
+	}
+	if every <= 0 {
+		every = time.Minute
+	}
+	h.limiter = newLimiter(burst, every)
+	return h
+}
+
+// Mount mounts the endpoints with mount, which takes a ServeMux pattern: GET and POST
+// /u/{token}, POST /query. Pass a mux's Handle, or the web server's mount for public
+// endpoints (no login, no cross-origin check).
+func (h *Handlers) Mount(mount func(pattern string, handler http.Handler)) {
+	mount("GET /u/{token}", http.HandlerFunc(h.unsubscribe))
+	mount("POST /u/{token}", http.HandlerFunc(h.unsubscribe))
+	mount("POST /query", http.HandlerFunc(h.query))
+}
+
+func peerIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
