@@ -274,12 +274,12 @@ func jsonColumns(src *config.Source) []importer.Column {
 // importRecords imports what rr yields as one run, with a rejects file when needed.
 func (r *Runner) importRecords(ctx context.Context, src *config.Source, rr importer.RecordReader, fileName, sha string,
 	columns []importer.Column) Result {
-	rejects := &lazyFile{}
+	rejects := &importer.RejectsFile{Unique: true}
 	if r.RejectsDir != "" {
-		rejects.path = filepath.Join(r.RejectsDir, src.Name+"-"+r.now().UTC().Format("20060102-150405")+".csv")
+		rejects.Path = filepath.Join(r.RejectsDir, src.Name+"-"+r.now().UTC().Format("20060102-150405")+".csv")
 	}
 	var w io.Writer
-	if rejects.path != "" {
+	if rejects.Path != "" {
 		w = rejects
 	}
 	rep, err := importer.ImportRecords(ctx, r.Store, rr, importer.RecordOptions{
@@ -296,5 +296,5 @@ func (r *Runner) importRecords(ctx context.Context, src *config.Source, rr impor
 	if err != nil {
 		err = fmt.Errorf("source %s: %w", src.Name, err)
 	}
-	return Result{Report: rep, RejectsFile: rejects.created(), Err: err}
+	return Result{Report: rep, RejectsFile: rejects.Created(), Err: err}
 }

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/leadmailer/leadmailer/importer"
 )
@@ -52,58 +50,4 @@ func (s *spool) Next() (*importer.Record, error) {
 func (s *spool) remove() {
 	s.f.Close()
 	os.Remove(s.f.Name())
-}
-
-// lazyFile creates its file on the first write, so that a run without rejects leaves no
-// empty file; it never overwrites, adding a number to the name instead.
-type lazyFile struct {
-	path string
-	f    *os.File
-	err  error
-}
-
-func (l *lazyFile) Write(p []byte) (int, error) {
-	if l.f == nil && l.err == nil {
-		l.f, l.err = createUnique(l.path)
-	}
-	if l.err != nil {
-		return 0, l.err
-	}
-	return l.f.Write(p)
-}
-
-func createUnique(path string) (*os.File, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	ext := filepath.Ext(path)
-	base := strings.TrimSuffix(path, ext)
-	for i := 1; ; i++ {
-		p := path
-		if i > 1 {
-			p = fmt.Sprintf("%s-%d%s", base, i, ext)
-		}
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if !errors.Is(err, os.ErrExist) || i >= 1000 {
-			return f, err
-		}
-	}
-}
-
-func (l *lazyFile) created() string {
-	if l.f == nil {
-		return ""
-	}
-	return l.f.Name()
-}
-
-func (l *lazyFile) Close() error {
-	if l.f == nil {
-		return l.err
-	}
-	err := l.f.Close()
-	if errors.Is(err, os.ErrClosed) {
-		return nil
-	}
-	return err
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -99,11 +98,11 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	}
 	defer db.Close()
 
-	rejects := &lazyFile{path: *rejectsPath}
+	rejects := &importer.RejectsFile{Path: *rejectsPath}
 	if *rejectsPath == "" {
 		stamp := time.Now().UTC().Format("20060102-150405")
-		rejects.path = filepath.Join(*dataDir, "rejects", strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))+"-"+stamp+".csv")
-		rejects.unique = true
+		rejects.Path = filepath.Join(*dataDir, "rejects", strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))+"-"+stamp+".csv")
+		rejects.Unique = true
 	}
 	defer rejects.Close()
 
@@ -127,11 +126,11 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	if *asJSON {
-		if err := writeImportJSON(e.stdout, rep, rejects.created(), importErr); err != nil {
+		if err := writeImportJSON(e.stdout, rep, rejects.Created(), importErr); err != nil {
 			return err
 		}
 	} else {
-		printImportReport(e.stdout, rep, rejects.created())
+		printImportReport(e.stdout, rep, rejects.Created())
 	}
 	return importErr
 }
@@ -220,69 +219,4 @@ func printImportReport(w io.Writer, rep *importer.Report, rejectsFile string) {
 	if rejectsFile != "" {
 		fmt.Fprintf(w, "Rejected rows, with the reason for each, are in %s\n", rejectsFile)
 	}
-}
-
-// lazyFile creates its file on the first write, so that an import with no rejects leaves no
-// empty rejects file behind.
-type lazyFile struct {
-	path   string
-	unique bool // never overwrite: add a number to the name instead
-	f      *os.File
-	err    error
-}
-
-func (l *lazyFile) Write(p []byte) (int, error) {
-	if l.f == nil && l.err == nil {
-		if l.unique {
-			l.f, l.err = createUnique(l.path)
-		} else if l.err = os.MkdirAll(filepath.Dir(l.path), 0o700); l.err == nil {
-			l.f, l.err = os.OpenFile(l.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-		}
-		if l.f != nil {
-			l.path = l.f.Name()
-		}
-	}
-	if l.err != nil {
-		return 0, l.err
-	}
-	return l.f.Write(p)
-}
-
-// createUnique creates path, or path with -2, -3… before its extension when it exists, so
-// that two imports of one file in the same second keep both rejects files.
-func createUnique(path string) (*os.File, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	ext := filepath.Ext(path)
-	base := strings.TrimSuffix(path, ext)
-	for i := 1; ; i++ {
-		p := path
-		if i > 1 {
-			p = fmt.Sprintf("%s-%d%s", base, i, ext)
-		}
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if !errors.Is(err, os.ErrExist) || i >= 1000 {
-			return f, err
-		}
-	}
-}
-
-// created returns the file's path if it was written.
-func (l *lazyFile) created() string {
-	if l.f == nil {
-		return ""
-	}
-	return l.path
-}
-
-func (l *lazyFile) Close() error {
-	if l.f == nil {
-		return l.err
-	}
-	err := l.f.Close()
-	if errors.Is(err, os.ErrClosed) {
-		return nil
-	}
-	return err
 }
