@@ -288,6 +288,10 @@ func (c *Config) Validate() error {
 	if c.PublicURL != "" && !strings.Contains(c.PublicURL, Placeholder) {
 		if err := checkHTTPURL(c.PublicURL); err != nil {
 			add("public_url: %v", err)
+		} else if !strings.HasPrefix(c.PublicURL, "https://") {
+			// RFC 8058 one-click unsubscribe needs HTTPS, and mail clients
+			// ignore a List-Unsubscribe-Post header with any other link.
+			add("public_url: %q must start with https://: one-click unsubscribe links need HTTPS (put leadmailer serve behind a proxy that terminates TLS)", c.PublicURL)
 		}
 	}
 	if s := c.Sending; s.Concurrency < 1 || s.Concurrency > 100 {

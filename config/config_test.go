@@ -52,6 +52,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"misspelt nested key", "[sender]\ncompnay = \"X\"", "unknown key sender.compnay"},
 		{"syntax", "public_url = \"https://x.example\nfoo", "line 1"},
 		{"relative public url", `public_url = "/leads"`, "public_url: \"/leads\" is not an absolute"},
+		{"plain http public url", `public_url = "http://leads.example"`, "must start with https://"},
 		{"zero concurrency", "[sending]\nconcurrency = 0", "sending.concurrency = 0"},
 		{"lower-case country", "[sending]\nconsent_only_countries = [\"de\"]", "sending.consent_only_countries[0] = \"de\""},
 		{"bad duration", "[retention]\ninactive_after = \"two years\"", "not a duration"},
