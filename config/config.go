@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -206,6 +207,7 @@ func Load(path string, mustExist bool, getenv func(string) string) (*Config, err
 			return nil, err
 		}
 		cfg.Path = path
+		cfg.resolvePaths(filepath.Dir(path))
 	}
 	if getenv != nil {
 		if u := getenv("LEADMAILER_SMTP_URL"); u != "" {
@@ -234,6 +236,22 @@ func Parse(name string, data []byte) (*Config, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return cfg, nil
+}
+
+// resolvePaths makes the file paths in the configuration that are relative, relative to dir,
+// the configuration file's folder, so that they mean the same whatever folder leadmailer is
+// started from.
+func (c *Config) resolvePaths(dir string) {
+	abs := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	for i := range c.Sources {
+		c.Sources[i].Path = abs(c.Sources[i].Path)
+	}
+	c.SMTP.DKIM.KeyFile = abs(c.SMTP.DKIM.KeyFile)
 }
 
 func (c *Config) parse(name string, data []byte) error {

@@ -115,7 +115,8 @@ func TestLoad(t *testing.T) {
 	if _, err := Load(missing, true, nil); err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Errorf("a missing --config file gave %v, want an error saying it does not exist", err)
 	}
-	if err := os.WriteFile(missing, []byte("[smtp]\nurl = \"outbox://mail\"\n[sending]\nrate = 0\n"), 0o600); err != nil {
+	if err := os.WriteFile(missing, []byte("[smtp]\nurl = \"outbox://mail\"\n[sending]\nrate = 0\n"+
+		sourceTOML("kind = \"file\"\npath = \"drop/*.csv\"")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := func(k string) string {
@@ -130,6 +131,9 @@ func TestLoad(t *testing.T) {
 	}
 	if cfg.Path != missing || cfg.SMTP.URL != "smtp://relay.example:25" || cfg.Sending.Rate != 0 || cfg.Sending.Concurrency != 4 {
 		t.Errorf("loaded %+v: want the file's rate, the environment's SMTP URL and the default concurrency", cfg)
+	}
+	if want := filepath.Join(dir, "drop", "*.csv"); cfg.Sources[0].Path != want {
+		t.Errorf("a file source's relative path became %q, want %q: relative to the configuration file", cfg.Sources[0].Path, want)
 	}
 }
 
