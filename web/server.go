@@ -26,6 +26,8 @@ import (
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/auth"
+	"github.com/leadmailer/leadmailer/campaign"
+	"github.com/leadmailer/leadmailer/mailer"
 	"github.com/leadmailer/leadmailer/store"
 )
 
@@ -52,6 +54,43 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives errors and background import outcomes. Default slog.Default().
 	Logger *slog.Logger
+
+	// Sources are the configured sources, for the sources pages.
+	Sources []SourceInfo
+	// RunSource starts a run of the named source in the background, recorded as by actor,
+	// through the same code as "leadmailer sources run". It fails with ECONFLICT while the
+	// source runs already. nil: the app cannot run sources.
+	RunSource func(name, actor string) error
+	// SourceRunning reports whether a run of the named source is going. nil: never.
+	SourceRunning func(name string) bool
+	// Mail checks, builds and test-sends campaign messages. nil: campaigns can be created
+	// and scheduled, but not previewed or test-sent.
+	Mail Mail
+	// WakeCampaigns asks the campaign scheduler to start the campaigns that are due now,
+	// after "Send now"; nil: they start at its next turn.
+	WakeCampaigns func()
+}
+
+// SourceInfo is a configured source as the sources pages show it.
+type SourceInfo struct {
+	Name, Title, Kind, Location, Format, Licence string
+	Public                                      bool
+	Schedule, Timezone                          string
+	// NextRun gives the source's next scheduled run after t; nil when it has no schedule.
+	NextRun func(t time.Time) time.Time
+}
+
+// Mail is what campaign pages need of the configuration: the sender, the wording, the
+// transport. "leadmailer serve" provides it.
+type Mail interface {
+	// CheckTemplates compiles c's templates; a template error says its line and column.
+	CheckTemplates(c *leadmailer.Campaign) error
+	// Builder renders c's messages exactly as a send would.
+	Builder(ctx context.Context, c *leadmailer.Campaign) (*campaign.Builder, error)
+	// SendTest sends one message through the configured transport and returns the reply.
+	SendTest(ctx context.Context, m *mailer.Message) (string, error)
+	// AudienceRules are the sending rules that decide who a campaign mails.
+	AudienceRules() store.AudienceRules
 }
 
 // Server is the web app. It uses *store.DB directly rather than a narrow interface: the web
