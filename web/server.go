@@ -74,8 +74,8 @@ type Options struct {
 // SourceInfo is a configured source as the sources pages show it.
 type SourceInfo struct {
 	Name, Title, Kind, Location, Format, Licence string
-	Public                                      bool
-	Schedule, Timezone                          string
+	Public                                       bool
+	Schedule, Timezone                           string
 	// NextRun gives the source's next scheduled run after t; nil when it has no schedule.
 	NextRun func(t time.Time) time.Time
 }
