@@ -180,6 +180,29 @@ func (s *Server) routes() {
 	s.route("GET /uploads/{id}", leadmailer.RoleMarketer, s.uploadPreview)
 	s.route("POST /uploads/{id}", leadmailer.RoleMarketer, s.uploadImport)
 
+	s.route("GET /sources", leadmailer.RoleViewer, s.sourceList)
+	s.route("GET /sources/{name}", leadmailer.RoleViewer, s.sourceShow)
+	s.route("POST /sources/{name}/run", leadmailer.RoleMarketer, s.sourceRun)
+
+	s.route("GET /campaigns", leadmailer.RoleMarketer, s.campaignList)
+	s.route("GET /campaigns/new", leadmailer.RoleMarketer, s.campaignNew)
+	s.route("POST /campaigns", leadmailer.RoleMarketer, s.campaignCreate)
+	s.route("GET /campaigns/{id}", leadmailer.RoleMarketer, s.campaignShow)
+	s.route("GET /campaigns/{id}/progress", leadmailer.RoleMarketer, s.campaignProgress)
+	s.route("GET /campaigns/{id}/recipients", leadmailer.RoleMarketer, s.campaignRecipients)
+	s.route("GET /campaigns/{id}/preview", leadmailer.RoleMarketer, s.campaignPreview)
+	s.route("GET /campaigns/{id}/preview.html", leadmailer.RoleMarketer, s.campaignPreviewHTML)
+	s.route("POST /campaigns/{id}/test", leadmailer.RoleMarketer, s.campaignTest)
+	s.route("POST /campaigns/{id}/schedule", leadmailer.RoleMarketer, s.campaignSchedule)
+	s.route("POST /campaigns/{id}/send", leadmailer.RoleMarketer, s.campaignSend)
+	s.route("POST /campaigns/{id}/pause", leadmailer.RoleMarketer, s.campaignPause)
+	s.route("POST /campaigns/{id}/resume", leadmailer.RoleMarketer, s.campaignResume)
+	s.route("POST /campaigns/{id}/cancel", leadmailer.RoleMarketer, s.campaignCancel)
+
+	s.route("POST /leads/{id}/export", leadmailer.RoleAdmin, s.leadExport)
+	s.route("GET /leads/{id}/erase", leadmailer.RoleAdmin, s.leadEraseConfirm)
+	s.route("POST /leads/{id}/erase", leadmailer.RoleAdmin, s.leadErase)
+
 	s.route("GET /users", leadmailer.RoleAdmin, s.userList)
 	s.route("POST /users", leadmailer.RoleAdmin, s.userCreate)
 	s.route("POST /users/{name}/password", leadmailer.RoleAdmin, s.userPassword)
@@ -222,12 +245,14 @@ func (s *Server) secureCookies(r *http.Request) bool {
 }
 
 // securityHeaders sets the headers every response carries. The policy allows only our own
-// scripts, styles and images, no inline script, no framing, and forms posting only to us.
+// scripts, styles and images, no inline script, no framing of our pages by others (a
+// campaign preview frames our own preview URL, which sets its own stricter policy), and forms
+// posting only to us.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "+
-			"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+			"connect-src 'self'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
