@@ -51,7 +51,9 @@ func (m *testMail) Builder(ctx context.Context, c *leadmailer.Campaign) (*campai
 	return campaign.NewBuilder(c, m.settings(), func() (map[int64]*leadmailer.ImportRun, error) { return m.db.ImportRunsByID(ctx) })
 }
 
-func (m *testMail) transport() (mailer.Transport, error) { return mailer.Open(m.smtp.URL(), mailer.Options{}) }
+func (m *testMail) transport() (mailer.Transport, error) {
+	return mailer.Open(m.smtp.URL(), mailer.Options{})
+}
 
 func (m *testMail) SendTest(ctx context.Context, msg *mailer.Message) (string, error) {
 	tr, err := m.transport()
