@@ -3,6 +3,7 @@ package web
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/leadmailer/leadmailer"
@@ -22,7 +23,8 @@ func TestBrowserCampaign(t *testing.T) {
 	started := make(chan error, 1)
 	a, m = newCampaignApp(t, Options{
 		Sources: []SourceInfo{{Name: "registry", Title: "The Trade Register", Kind: "http", Format: "json",
-			Location: "https://registry.example/api/companies", Public: true, Schedule: "0 3 * * *", Timezone: "Europe/Helsinki"}},
+			Location: "https://registry.example/api/companies", Public: true, Schedule: "0 3 * * *", Timezone: "Europe/Helsinki",
+			NextRun: func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day()+1, 1, 0, 0, 0, time.UTC) }}},
 		RunSource:     func(name, actor string) error { return nil },
 		SourceRunning: func(string) bool { return false },
 		// What the campaign scheduler of "leadmailer serve" does when woken by "Send now".

@@ -62,8 +62,9 @@ func (s *Server) showCampaign(w http.ResponseWriter, r *http.Request, rq *reques
 		Notice  string
 		Problem string
 		Now     string
+		Percent int64
 	}{c, rep, actionsFor(c), c.State == leadmailer.CampaignRunning || c.State == leadmailer.CampaignScheduled,
-		s.opts.Mail != nil, notice, problem, s.opts.Now().UTC().Add(time.Hour).Format("2006-01-02T15:04")})
+		s.opts.Mail != nil, notice, problem, s.opts.Now().UTC().Add(time.Hour).Format("2006-01-02T15:04"), percentDone(rep)})
 	return nil
 }
 
@@ -88,9 +89,15 @@ func (s *Server) campaignProgress(w http.ResponseWriter, r *http.Request, rq *re
 	}
 	p := campaignProgressReport{State: c.State, Reason: c.Reason, CampaignReport: *rep,
 		Done: c.State != leadmailer.CampaignRunning && c.State != leadmailer.CampaignScheduled}
-	if rep.Total > 0 {
-		p.Percent = int((rep.Sent + rep.Failed + rep.Skipped) * 100 / rep.Total)
-	}
+	p.Percent = int(percentDone(rep))
 	w.Header().Set("Content-Type", "application/json")
 	return writeJSON(w, p)
+}
+
+// percentDone is the share of a campaign's recipients that have an outcome.
+func percentDone(rep *leadmailer.CampaignReport) int64 {
+	if rep.Total == 0 {
+		return 0
+	}
+	return (rep.Sent + rep.Failed + rep.Skipped) * 100 / rep.Total
 }
