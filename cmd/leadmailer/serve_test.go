@@ -266,3 +266,57 @@ city = "domicile"
 		t.Errorf("no clean stop:\nstdout:\n%s\nstderr:\n%s", stdout.String(), c.stderr.String())
 	}
 }
+
+// TestSourceRunsOneAtATime: while a source runs (here started from the web app's "Run now"
+// and held up by its server), neither a second "Run now" nor its scheduled turn starts
+// another run of it; the run is recorded as by the user who started it.
+func TestSourceRunsOneAtATime(t *testing.T) {
+	release := make(chan struct{})
+	requested := make(chan struct{}, 10)
+	registry := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requested <- struct{}{}
+		<-release
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"results": [{"businessId": "1234567-8", "name": "Registry Oy", "country": "FI", "domicile": "Espoo"}]}`)
+	}))
+	defer registry.Close()
+	data := filepath.Join(t.TempDir(), "data")
+	writeSourcesConfig(t, data, registry.URL)
+	e := &env{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "test-key" }}
+	cfg, err := loadConfig(data, "", e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := openTestData(t, data)
+	runs := newSourceRuns(e, db)
+	src := findSource(cfg, "prh")
+
+	if err := runs.start(t.Context(), src, "user:mark"); err != nil {
+		t.Fatal(err)
+	}
+	<-requested
+	if !runs.Running("prh") {
+		t.Error("Running says the source is idle during its run")
+	}
+	if err := runs.start(t.Context(), src, "user:ada"); leadmailer.ErrorCode(err) != leadmailer.ECONFLICT {
+		t.Errorf("second run now: %v, want a conflict", err)
+	}
+	if err := runs.runScheduled(t.Context(), src); leadmailer.ErrorCode(err) != leadmailer.ECONFLICT {
+		t.Errorf("scheduled turn during the run: %v, want a conflict", err)
+	}
+	close(release)
+	runs.Wait()
+	if runs.Running("prh") {
+		t.Error("Running says the source still runs after it finished")
+	}
+	list, err := db.FindImportRuns(t.Context(), "prh", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 {
+		t.Fatalf("%d runs recorded, want one", len(list))
+	}
+	if list[0].Actor != "user:mark" || list[0].Status == leadmailer.RunFailed {
+		t.Errorf("run by %s, %s (%s); want a completed run by user:mark", list[0].Actor, list[0].Status, list[0].Error)
+	}
+}
