@@ -1,19 +1,17 @@
 package web
 
 import (
-	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/leadmailer/leadmailer"
 )
 
-// recipientPage is how many ledger rows the recipients page shows at most.
-const recipientPage = 500
-
-var errPageFull = errors.New("page full")
+// recipientPage is how many ledger rows one recipients page shows.
+const recipientPage = 200
 
 // campaignRecipients lists a campaign's recipients and the outcome for each, filtered by
-// status. It shows addresses, so it is recorded in the audit trail.
+// status, a page at a time. It shows addresses, so it is recorded in the audit trail.
 func (s *Server) campaignRecipients(w http.ResponseWriter, r *http.Request, rq *request) error {
 	c, err := s.findCampaign(r)
 	if err != nil {
@@ -29,18 +27,15 @@ func (s *Server) campaignRecipients(w http.ResponseWriter, r *http.Request, rq *
 	if err := s.audit(r, rq, auditCampaignRecipients, campaignTarget(c.ID), "status "+string(status)); err != nil {
 		return err
 	}
-	var rows []*leadmailer.Recipient
-	more := false
-	err = s.db.FindRecipients(r.Context(), c.ID, status, func(rc *leadmailer.Recipient) error {
-		if len(rows) == recipientPage {
-			more = true
-			return errPageFull
-		}
-		rows = append(rows, rc)
-		return nil
-	})
-	if err != nil && !errors.Is(err, errPageFull) {
+	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+	rows, err := s.db.FindRecipientsPage(r.Context(), c.ID, status, after, recipientPage+1)
+	if err != nil {
 		return err
+	}
+	var next string
+	if len(rows) > recipientPage {
+		rows = rows[:recipientPage]
+		next = strconv.FormatInt(rows[len(rows)-1].ID, 10)
 	}
 	rep, err := s.db.CampaignReport(r.Context(), c.ID)
 	if err != nil {
@@ -50,10 +45,9 @@ func (s *Server) campaignRecipients(w http.ResponseWriter, r *http.Request, rq *
 		C          *leadmailer.Campaign
 		Report     *leadmailer.CampaignReport
 		Status     string
-		Statuses   []string
 		Recipients []*leadmailer.Recipient
-		More       bool
-		Limit      int
-	}{c, rep, string(status), []string{"queued", "sending", "sent", "failed", "skipped"}, rows, more, recipientPage})
+		Next       string // the after= of the next page; empty on the last
+		Paged      bool
+	}{c, rep, string(status), rows, next, after > 0})
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -456,5 +457,61 @@ func TestSourcePages(t *testing.T) {
 	}
 	if got := a.auditEntries(store.AuditFilter{Action: auditSourceRun}); len(got) != 1 || got[0].Target != "source registry" {
 		t.Errorf("run-now audit: %+v", got)
+	}
+}
+
+// TestCampaignRecipientsPages walks a campaign's recipients page by page: every recipient
+// shows once, and the last page has no next link.
+func TestCampaignRecipientsPages(t *testing.T) {
+	a, _ := newCampaignApp(t, Options{})
+	a.addUser("mark", leadmailer.RoleMarketer)
+	w, err := a.db.BeginImport(t.Context(), &leadmailer.ImportRun{Source: "fair", Kind: leadmailer.KindUpload, FileName: "fair.csv", Actor: "user:mark"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 2*recipientPage + 50
+	rows := make([]leadmailer.ImportRow, n)
+	for i := range rows {
+		rows[i].Row = int64(i + 2)
+		rows[i].Values[leadmailer.FieldEmail] = fmt.Sprintf("person%03d@example.com", i)
+		rows[i].Received = rows[i].Values
+		rows[i].Supplied = rows[i].Supplied.With(leadmailer.FieldEmail)
+		rows[i].EmailHash = w.SuppressionHash(rows[i].Values[leadmailer.FieldEmail])
+	}
+	if _, err := w.WriteBatch(t.Context(), rows, leadmailer.ImportCounts{Read: n}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Finish(t.Context(), leadmailer.RunCompleted, ""); err != nil {
+		t.Fatal(err)
+	}
+	c := a.login("mark")
+	id := createCampaign(t, c, "Big")
+	cp, _ := a.db.FindCampaign(t.Context(), id)
+	if _, err := a.db.ResolveAudience(t.Context(), cp, store.AudienceRules{}); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	addrRE := regexp.MustCompile(`person\d{3}@example\.com`)
+	nextRE := regexp.MustCompile(`id="next-page" href="([^"]+)"`)
+	path, pages := campaignPath(id)+"/recipients?status=queued", 0
+	for path != "" {
+		pages++
+		res := c.get(unescape(path))
+		if res.status != http.StatusOK {
+			t.Fatalf("%s: status %d", path, res.status)
+		}
+		for _, addr := range addrRE.FindAllString(res.body, -1) {
+			if seen[addr] {
+				t.Errorf("%s shown twice", addr)
+			}
+			seen[addr] = true
+		}
+		path = ""
+		if m := nextRE.FindStringSubmatch(res.body); m != nil {
+			path = m[1]
+		}
+	}
+	if pages != 3 || len(seen) != n {
+		t.Errorf("%d pages showed %d recipients; want 3 pages and %d", pages, len(seen), n)
 	}
 }
