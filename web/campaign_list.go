@@ -34,7 +34,7 @@ func (s *Server) campaignRows(r *http.Request, all bool) ([]campaignRow, error) 
 	}
 	rows := make([]campaignRow, 0, len(cs))
 	for _, c := range cs {
-		rep, err := s.db.CampaignReport(r.Context(), c.ID)
+		rep, err := s.campaignReport(r.Context(), c)
 		if err != nil {
 			return nil, err
 		}

@@ -37,7 +37,7 @@ func (s *Server) campaignRecipients(w http.ResponseWriter, r *http.Request, rq *
 		rows = rows[:recipientPage]
 		next = strconv.FormatInt(rows[len(rows)-1].ID, 10)
 	}
-	rep, err := s.db.CampaignReport(r.Context(), c.ID)
+	rep, err := s.campaignReport(r.Context(), c)
 	if err != nil {
 		return err
 	}

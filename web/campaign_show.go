@@ -45,7 +45,7 @@ func (s *Server) campaignShow(w http.ResponseWriter, r *http.Request, rq *reques
 
 // showCampaign renders the campaign page with a notice or a problem from the action just done.
 func (s *Server) showCampaign(w http.ResponseWriter, r *http.Request, rq *request, c *leadmailer.Campaign, notice, problem string) error {
-	rep, err := s.db.CampaignReport(r.Context(), c.ID)
+	rep, err := s.campaignReport(r.Context(), c)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (s *Server) campaignProgress(w http.ResponseWriter, r *http.Request, rq *re
 	if err != nil {
 		return err
 	}
-	rep, err := s.db.CampaignReport(r.Context(), c.ID)
+	rep, err := s.campaignReport(r.Context(), c)
 	if err != nil {
 		return err
 	}

@@ -111,6 +111,8 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	reports reportCache
+
 	mu      sync.Mutex
 	uploads map[string]*upload // pending uploads by ID
 	jobs    map[int64]*importJob

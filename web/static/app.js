@@ -62,7 +62,7 @@
     } catch (e) {
       text.textContent = "Could not read the progress (" + e.message + "); retrying…";
     }
-    setTimeout(poll, 1000);
+    setTimeout(poll, 2000);
   }
   poll();
 })();
