@@ -9,6 +9,9 @@
 //
 // A Server is safe for concurrent use. Imports started from the web run in the background, any
 // number at once (the store serialises their writes); Shutdown cancels and waits for them.
+// Campaigns and source runs are not run by the Server: the campaign pages change a campaign's
+// state and wake the campaign scheduler of "leadmailer serve" (Options.WakeCampaigns), and
+// "Run now" hands the source to serve's runner (Options.RunSource), which owns and stops them.
 package web
 
 import (
