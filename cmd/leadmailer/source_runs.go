@@ -52,11 +52,13 @@ func (s *sourceRuns) Running(name string) bool {
 	return s.running[name]
 }
 
-// runScheduled runs src for the schedule, waiting for it to finish.
+// runScheduled runs src for the schedule, waiting for it to finish. A turn that comes while
+// a run started from the web app still goes is skipped, as the scheduler skips its own.
 func (s *sourceRuns) runScheduled(ctx context.Context, src *config.Source) error {
 	release, err := s.acquire(src.Name)
 	if err != nil {
-		return err
+		s.scheduled.Log.Warn("scheduled run skipped: the source is running already", "source", src.Name)
+		return nil
 	}
 	defer release()
 	_, err = s.scheduled.Run(ctx, src)
