@@ -7,7 +7,8 @@ import (
 	"github.com/leadmailer/leadmailer/store"
 )
 
-// dashboardShow shows lead counts by state and source and the latest import runs. It shows
+// dashboardShow shows lead counts by state and source, the running campaigns, the configured
+// sources with their latest run, and the latest import runs. It shows
 // no personal data, so it leaves no audit entry.
 func (s *Server) dashboardShow(w http.ResponseWriter, r *http.Request, rq *request) error {
 	states, err := s.db.CountLeadsByState(r.Context())
@@ -23,12 +24,26 @@ func (s *Server) dashboardShow(w http.ResponseWriter, r *http.Request, rq *reque
 		return err
 	}
 	s.effectiveStatus(runs)
+	campaigns, err := s.campaignRows(r, false)
+	if err != nil {
+		return err
+	}
+	var configured []sourceRow
+	for _, in := range s.opts.Sources {
+		row, _, err := s.sourceRow(r, in, 1)
+		if err != nil {
+			return err
+		}
+		configured = append(configured, row)
+	}
 	s.render(w, r, rq, http.StatusOK, "dashboard", "Dashboard", struct {
 		Total, Active, Inactive int64
 		Sources                 []store.SourceStats
 		Runs                    []*leadmailer.ImportRun
+		Campaigns               []campaignRow
+		Configured              []sourceRow
 	}{states[leadmailer.LeadActive] + states[leadmailer.LeadInactive], states[leadmailer.LeadActive],
-		states[leadmailer.LeadInactive], sources, runs})
+		states[leadmailer.LeadInactive], sources, runs, campaigns, configured})
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/store"
 )
 
 // fieldOrigin is one of a lead's current values and the import that supplied it.
@@ -16,7 +17,7 @@ type fieldOrigin struct {
 }
 
 // leadShow shows one lead: each current value with the run, source, file and row that
-// supplied it, then every observation as it was received.
+// supplied it, every observation as it was received, and every mail sent to it.
 func (s *Server) leadShow(w http.ResponseWriter, r *http.Request, rq *request) error {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
@@ -55,10 +56,15 @@ func (s *Server) leadShow(w http.ResponseWriter, r *http.Request, rq *request) e
 		}
 		hist = append(hist, h)
 	}
+	sends, err := s.db.FindLeadSends(r.Context(), lead.ID)
+	if err != nil {
+		return err
+	}
 	s.render(w, r, rq, http.StatusOK, "lead_show", lead.Email, struct {
 		Lead    *leadmailer.Lead
 		Fields  []fieldOrigin
 		History []history
-	}{lead, fields, hist})
+		Sends   []store.LeadSend
+	}{lead, fields, hist, sends})
 	return nil
 }

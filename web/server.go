@@ -9,6 +9,9 @@
 //
 // A Server is safe for concurrent use. Imports started from the web run in the background, any
 // number at once (the store serialises their writes); Shutdown cancels and waits for them.
+// Campaigns and source runs are not run by the Server: the campaign pages change a campaign's
+// state and wake the campaign scheduler of "leadmailer serve" (Options.WakeCampaigns), and
+// "Run now" hands the source to serve's runner (Options.RunSource), which owns and stops them.
 package web
 
 import (
@@ -26,6 +29,8 @@ import (
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/auth"
+	"github.com/leadmailer/leadmailer/campaign"
+	"github.com/leadmailer/leadmailer/mailer"
 	"github.com/leadmailer/leadmailer/store"
 )
 
@@ -52,6 +57,43 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives errors and background import outcomes. Default slog.Default().
 	Logger *slog.Logger
+
+	// Sources are the configured sources, for the sources pages.
+	Sources []SourceInfo
+	// RunSource starts a run of the named source in the background, recorded as by actor,
+	// through the same code as "leadmailer sources run". It fails with ECONFLICT while the
+	// source runs already. nil: the app cannot run sources.
+	RunSource func(name, actor string) error
+	// SourceRunning reports whether a run of the named source is going. nil: never.
+	SourceRunning func(name string) bool
+	// Mail checks, builds and test-sends campaign messages. nil: campaigns can be created
+	// and scheduled, but not previewed or test-sent.
+	Mail Mail
+	// WakeCampaigns asks the campaign scheduler to start the campaigns that are due now,
+	// after "Send now"; nil: they start at its next turn.
+	WakeCampaigns func()
+}
+
+// SourceInfo is a configured source as the sources pages show it.
+type SourceInfo struct {
+	Name, Title, Kind, Location, Format, Licence string
+	Public                                       bool
+	Schedule, Timezone                           string
+	// NextRun gives the source's next scheduled run after t; nil when it has no schedule.
+	NextRun func(t time.Time) time.Time
+}
+
+// Mail is what campaign pages need of the configuration: the sender, the wording, the
+// transport. "leadmailer serve" provides it.
+type Mail interface {
+	// CheckTemplates compiles c's templates; a template error says its line and column.
+	CheckTemplates(c *leadmailer.Campaign) error
+	// Builder renders c's messages exactly as a send would.
+	Builder(ctx context.Context, c *leadmailer.Campaign) (*campaign.Builder, error)
+	// SendTest sends one message through the configured transport and returns the reply.
+	SendTest(ctx context.Context, m *mailer.Message) (string, error)
+	// AudienceRules are the sending rules that decide who a campaign mails.
+	AudienceRules() store.AudienceRules
 }
 
 // Server is the web app. It uses *store.DB directly rather than a narrow interface: the web
@@ -71,6 +113,8 @@ type Server struct {
 	ctx    context.Context // cancelled by Shutdown; background imports run under it
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	reports reportCache
 
 	mu      sync.Mutex
 	uploads map[string]*upload // pending uploads by ID
@@ -141,6 +185,29 @@ func (s *Server) routes() {
 	s.route("GET /uploads/{id}", leadmailer.RoleMarketer, s.uploadPreview)
 	s.route("POST /uploads/{id}", leadmailer.RoleMarketer, s.uploadImport)
 
+	s.route("GET /sources", leadmailer.RoleViewer, s.sourceList)
+	s.route("GET /sources/{name}", leadmailer.RoleViewer, s.sourceShow)
+	s.route("POST /sources/{name}/run", leadmailer.RoleMarketer, s.sourceRun)
+
+	s.route("GET /campaigns", leadmailer.RoleMarketer, s.campaignList)
+	s.route("GET /campaigns/new", leadmailer.RoleMarketer, s.campaignNew)
+	s.route("POST /campaigns", leadmailer.RoleMarketer, s.campaignCreate)
+	s.route("GET /campaigns/{id}", leadmailer.RoleMarketer, s.campaignShow)
+	s.route("GET /campaigns/{id}/progress", leadmailer.RoleMarketer, s.campaignProgress)
+	s.route("GET /campaigns/{id}/recipients", leadmailer.RoleMarketer, s.campaignRecipients)
+	s.route("GET /campaigns/{id}/preview", leadmailer.RoleMarketer, s.campaignPreview)
+	s.route("GET /campaigns/{id}/preview.html", leadmailer.RoleMarketer, s.campaignPreviewHTML)
+	s.route("POST /campaigns/{id}/test", leadmailer.RoleMarketer, s.campaignTest)
+	s.route("POST /campaigns/{id}/schedule", leadmailer.RoleMarketer, s.campaignSchedule)
+	s.route("POST /campaigns/{id}/send", leadmailer.RoleMarketer, s.campaignSend)
+	s.route("POST /campaigns/{id}/pause", leadmailer.RoleMarketer, s.campaignPause)
+	s.route("POST /campaigns/{id}/resume", leadmailer.RoleMarketer, s.campaignResume)
+	s.route("POST /campaigns/{id}/cancel", leadmailer.RoleMarketer, s.campaignCancel)
+
+	s.route("POST /leads/{id}/export", leadmailer.RoleAdmin, s.leadExport)
+	s.route("GET /leads/{id}/erase", leadmailer.RoleAdmin, s.leadEraseConfirm)
+	s.route("POST /leads/{id}/erase", leadmailer.RoleAdmin, s.leadErase)
+
 	s.route("GET /users", leadmailer.RoleAdmin, s.userList)
 	s.route("POST /users", leadmailer.RoleAdmin, s.userCreate)
 	s.route("POST /users/{name}/password", leadmailer.RoleAdmin, s.userPassword)
@@ -183,12 +250,14 @@ func (s *Server) secureCookies(r *http.Request) bool {
 }
 
 // securityHeaders sets the headers every response carries. The policy allows only our own
-// scripts, styles and images, no inline script, no framing, and forms posting only to us.
+// scripts, styles and images, no inline script, no framing of our pages by others (a
+// campaign preview frames our own preview URL, which sets its own stricter policy), and forms
+// posting only to us.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "+
-			"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+			"connect-src 'self'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")

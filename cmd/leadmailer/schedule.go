@@ -8,7 +8,6 @@ import (
 
 	"github.com/leadmailer/leadmailer/config"
 	"github.com/leadmailer/leadmailer/scheduler"
-	"github.com/leadmailer/leadmailer/sources"
 	"github.com/leadmailer/leadmailer/store"
 )
 
@@ -31,10 +30,15 @@ const scheduleGrace = 10 * time.Second
 // log to e.stderr. The returned scheduler takes further jobs (campaigns, retention) with
 // sched.Add(name, schedule, func(ctx) error).
 func startSchedule(ctx context.Context, e *env, db *store.DB, cfg *config.Config) (*scheduler.Scheduler, func(), error) {
+	return startScheduleRuns(ctx, e, newSourceRuns(e, db), cfg)
+}
+
+// startScheduleRuns is startSchedule running the sources through runs, which keeps a
+// scheduled run and one started from the web app from running the same source together.
+func startScheduleRuns(ctx context.Context, e *env, runs *sourceRuns, cfg *config.Config) (*scheduler.Scheduler, func(), error) {
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
 	sched := scheduler.New(scheduler.Options{Log: log, Grace: scheduleGrace})
-	runner := newRunner(e, db, "schedule", slog.LevelInfo)
-	if err := addSourceJobs(sched, runner, cfg); err != nil {
+	if err := addSourceJobs(sched, runs, cfg); err != nil {
 		return nil, nil, err
 	}
 	wait := sched.Start(ctx)
@@ -42,7 +46,7 @@ func startSchedule(ctx context.Context, e *env, db *store.DB, cfg *config.Config
 }
 
 // addSourceJobs schedules each source that has a schedule as job "source:NAME".
-func addSourceJobs(sched *scheduler.Scheduler, runner *sources.Runner, cfg *config.Config) error {
+func addSourceJobs(sched *scheduler.Scheduler, runs *sourceRuns, cfg *config.Config) error {
 	for i := range cfg.Sources {
 		src := &cfg.Sources[i]
 		if src.Schedule == "" {
@@ -53,8 +57,7 @@ func addSourceJobs(sched *scheduler.Scheduler, runner *sources.Runner, cfg *conf
 			return fmt.Errorf("source %s: schedule: %w", src.Name, err)
 		}
 		err = sched.Add("source:"+src.Name, schedule, func(ctx context.Context) error {
-			_, err := runner.Run(ctx, src)
-			return err
+			return runs.runScheduled(ctx, src)
 		})
 		if err != nil {
 			return err

@@ -7,35 +7,60 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
+	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/campaign"
+	"github.com/leadmailer/leadmailer/config"
+	"github.com/leadmailer/leadmailer/mailer"
+	"github.com/leadmailer/leadmailer/publicweb"
+	"github.com/leadmailer/leadmailer/retention"
+	"github.com/leadmailer/leadmailer/store"
+	"github.com/leadmailer/leadmailer/unsubscribe"
 	"github.com/leadmailer/leadmailer/web"
 )
+
+// campaignTick is how often serve looks for campaigns that are due.
+const campaignTick = 15 * time.Second
 
 func serveCommand() *command {
 	return &command{
 		name:    "serve",
-		summary: "serve the web app for the marketing team",
-		usage: `Usage: leadmailer serve [--listen ADDR] [--public-url URL] [--max-upload MIB]
+		summary: "serve the web app, run the schedule and send campaigns",
+		usage: `Usage: leadmailer serve [--config FILE] [--listen ADDR] [--public-url URL] [--max-upload MIB]
 
 Serves the web app: log in, see the dashboard, search leads and see where every value came
-from, upload CSV files with a preview of how they will be read, follow imports, manage users
-and read the audit trail. Create the first user with "leadmailer init --admin NAME".
+from, upload CSV files with a preview of how they will be read, follow imports, run sources,
+create, preview, test, schedule and follow campaigns, export and erase a person's data,
+manage users and read the audit trail. Create the first user with "leadmailer init --admin NAME".
 
-It listens on 127.0.0.1:8080 unless told otherwise. To reach it from other machines, put it
-behind a reverse proxy that terminates HTTPS and give --public-url https://...: cookies are then
-marked Secure. SIGINT or SIGTERM stops it cleanly: requests in flight finish, and imports still
-running end as failed runs that importing the file again completes.
+Next to the app it runs the schedule of the configuration: every source with a schedule,
+the retention policy at [retention] schedule, and the campaigns: a campaign scheduled with
+--at starts at its time, a --cron campaign at each occurrence, and one left running when
+the previous serve stopped resumes at once. It also serves the public endpoints the mail
+links to: the one-click opt-out at /u/TOKEN and website queries at POST /query.
+
+It listens on [web] listen of the configuration, or 127.0.0.1:8080. To reach it from other
+machines, put it behind a reverse proxy that terminates HTTPS and give --public-url
+https://... (or public_url in the configuration): cookies are then marked Secure, and links in
+mail point there. SIGINT or SIGTERM stops it cleanly: requests in flight finish, campaigns
+sending finish the messages in flight and pause (continue them with "Resume" on the
+campaign's page or "leadmailer campaigns resume ID"), source runs get a few seconds to finish
+and are otherwise recorded as failed, and imports still running end as failed runs that
+importing the file again completes. After a crash, campaigns left running resume by themselves.
 
 Flags:
-  --listen ADDR       address to listen on (default 127.0.0.1:8080; :0 picks a free port)
-  --public-url URL    the address users reach the app at, e.g. https://leads.example.com
+  --config FILE       configuration file (default leadmailer.toml in the data directory, or LEADMAILER_CONFIG)
+  --listen ADDR       address to listen on (default [web] listen; :0 picks a free port)
+  --public-url URL    the address users and recipients reach the app at (default public_url)
   --max-upload MIB    largest CSV upload, in MiB (default 200)
   --data DIR          data directory (default ./leadmailer-data, or LEADMAILER_DATA)
 
 Examples:
   leadmailer serve
   leadmailer serve --listen 0.0.0.0:8080 --public-url https://leads.example.com
+  leadmailer serve --config /etc/leadmailer.toml
 `,
 		run: runServe,
 	}
@@ -43,7 +68,8 @@ Examples:
 
 func runServe(ctx context.Context, e *env, args []string) error {
 	fs, dataDir := newFlags("serve", e)
-	listen := fs.String("listen", "127.0.0.1:8080", "")
+	configPath := configFlag(fs, e)
+	listen := fs.String("listen", "", "")
 	publicURL := fs.String("public-url", "", "")
 	maxUpload := fs.Int64("max-upload", 200, "")
 	rest, err := parseFlags(fs, args)
@@ -56,40 +82,187 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if *maxUpload <= 0 {
 		return usagef("--max-upload %d: give a size in MiB, such as 200", *maxUpload)
 	}
+	cfg, err := loadConfig(*dataDir, *configPath, e)
+	if err != nil {
+		return err
+	}
+	if *listen == "" {
+		*listen = cfg.Web.Listen
+	}
+	if *publicURL == "" {
+		*publicURL = cfg.PublicURL
+	}
+	cfg.PublicURL = *publicURL // links in mail point where the app is served
+	retentionSchedule, err := config.ParseSchedule(cfg.Retention.Schedule, "")
+	if err != nil {
+		return leadmailer.Errorf(leadmailer.EINVALID, "[retention] schedule %q: %v", cfg.Retention.Schedule, err)
+	}
 	db, err := openData(ctx, *dataDir)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
-	app, err := web.New(db, web.Options{DataDir: *dataDir, PublicURL: *publicURL, MaxUpload: *maxUpload << 20, Logger: logger})
+	secret, err := loadSecret(filepath.Join(*dataDir, secretFile))
 	if err != nil {
 		return err
 	}
+	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
+
+	runs := newSourceRuns(e, db)
+	wake := make(chan struct{}, 1) // "Send now" in the app: look for due campaigns at once
+	app, err := web.New(db, web.Options{
+		DataDir: *dataDir, PublicURL: *publicURL, MaxUpload: *maxUpload << 20, Logger: logger,
+		Sources: sourceInfos(cfg),
+		RunSource: func(name, actor string) error {
+			src := findSource(cfg, name)
+			if src == nil {
+				return leadmailer.Errorf(leadmailer.ENOTFOUND, "no source %q in %s", name, configName(cfg))
+			}
+			return runs.start(ctx, src, actor)
+		},
+		SourceRunning: runs.Running,
+		Mail:          &serveMail{db: db, cfg: cfg, dataDir: *dataDir},
+		WakeCampaigns: func() {
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	public := publicweb.New(db, publicweb.Options{Signer: unsubscribe.NewSigner(secret), Log: logger,
+		Audit: func(ctx context.Context, action, target, detail, ip string) {
+			err := db.RecordAudit(ctx, &leadmailer.AuditEntry{Actor: "public", Action: action, Target: target, Detail: detail, IP: ip})
+			if err != nil {
+				logger.Error("audit", "action", action, "err", err)
+			}
+		}})
+	public.Mount(app.MountPublic)
+
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *listen, err)
 	}
 	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	fmt.Fprintf(e.stdout, "Serving the web app on http://%s (stop with Ctrl-C)\n", ln.Addr())
 
+	// The schedule and the campaigns stop when ctx ends: SIGINT or SIGTERM.
+	sched, waitSchedule, err := startScheduleRuns(ctx, e, runs, cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	keeper := &retention.Runner{Store: db, Policy: retention.PolicyFromConfig(cfg.Retention)}
+	if err := sched.Add("retention", retentionSchedule, keeper.Run); err != nil {
+		ln.Close()
+		return err
+	}
+	campaigns := newCampaignScheduler(db, cfg, *dataDir, logger)
+	campaignsDone := make(chan struct{})
+	go func() {
+		defer close(campaignsDone)
+		tick := time.NewTicker(campaignTick)
+		defer tick.Stop()
+		for {
+			// The first turn resumes the campaigns a crash left running.
+			if err := campaigns.Tick(ctx, time.Now()); err != nil && ctx.Err() == nil {
+				logger.Error("campaign schedule", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			case <-wake:
+			}
+		}
+	}()
+
+	fmt.Fprintf(e.stdout, "Serving the web app on http://%s (stop with Ctrl-C)\n", ln.Addr())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	var serveErr error
 	select {
 	case err := <-served:
-		return fmt.Errorf("serve: %w", err)
+		serveErr = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	fmt.Fprintln(e.stdout, "Stopping: finishing requests in flight…")
+	fmt.Fprintln(e.stdout, "Stopping: finishing requests in flight, pausing campaigns…")
 	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = srv.Shutdown(stopCtx)
 	if aerr := app.Shutdown(stopCtx); err == nil {
 		err = aerr
 	}
+	// serveErr means ctx has not ended; the schedule and campaigns stop only with it.
+	if serveErr == nil {
+		<-campaignsDone
+		campaigns.Wait()
+		waitSchedule()
+		runs.Wait()
+	}
+	if serveErr != nil {
+		return serveErr
+	}
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("stop: %w", err)
 	}
 	fmt.Fprintln(e.stdout, "Stopped.")
 	return nil
+}
+
+// sourceInfos describes the configured sources for the web app.
+func sourceInfos(cfg *config.Config) []web.SourceInfo {
+	var out []web.SourceInfo
+	for _, s := range cfg.Sources {
+		in := web.SourceInfo{Name: s.Name, Title: s.Title, Kind: s.Kind, Location: s.URL, Format: s.Format,
+			Licence: s.Licence, Public: s.IsPublic(), Schedule: s.Schedule, Timezone: s.Timezone}
+		if s.Kind == "file" {
+			in.Location = s.Path
+		}
+		if s.Schedule != "" {
+			if sched, err := config.ParseSchedule(s.Schedule, s.Timezone); err == nil {
+				in.NextRun = sched.Next
+			}
+		}
+		out = append(out, in)
+	}
+	return out
+}
+
+// serveMail gives the web app's campaign pages the configuration's sender and transport.
+type serveMail struct {
+	db      *store.DB
+	cfg     *config.Config
+	dataDir string
+}
+
+func (m *serveMail) CheckTemplates(c *leadmailer.Campaign) error { return checkTemplates(c, m.cfg) }
+
+func (m *serveMail) Builder(ctx context.Context, c *leadmailer.Campaign) (*campaign.Builder, error) {
+	if err := m.cfg.SenderReady(); err != nil {
+		return nil, leadmailer.Errorf(leadmailer.EINVALID, "the sender is not configured yet: %v", err)
+	}
+	settings, err := campaignSettings(m.cfg, m.dataDir)
+	if err != nil {
+		return nil, err
+	}
+	return campaign.NewBuilder(c, settings, func() (map[int64]*leadmailer.ImportRun, error) { return m.db.ImportRunsByID(ctx) })
+}
+
+func (m *serveMail) SendTest(ctx context.Context, msg *mailer.Message) (string, error) {
+	tr, err := openTransport(m.cfg, m.dataDir, 1)
+	if err != nil {
+		return "", err
+	}
+	defer tr.Close()
+	reply, err := tr.Send(ctx, msg)
+	if err != nil {
+		return "", fmt.Errorf("send test message via %s: %w", tr, err)
+	}
+	return reply, nil
+}
+
+func (m *serveMail) AudienceRules() store.AudienceRules {
+	return store.AudienceRules{ConsentOnlyCountries: m.cfg.Sending.ConsentOnlyCountries}
 }

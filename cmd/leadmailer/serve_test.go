@@ -7,8 +7,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -17,6 +20,9 @@ import (
 	"time"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/mailer/smtptest"
+	"github.com/leadmailer/leadmailer/publicweb"
+	"github.com/leadmailer/leadmailer/store"
 )
 
 // freeAddr returns a loopback address with a port nothing listens on.
@@ -142,5 +148,178 @@ func TestServeStopsCleanlyDuringImport(t *testing.T) {
 	checkStoppedRun(t, db, raw, run)
 	if entries, _ := os.ReadDir(data + "/uploads"); len(entries) != 0 {
 		t.Errorf("%d uploaded files left after a clean stop", len(entries))
+	}
+}
+
+// TestServeRunsScheduleCampaignsAndOptOut starts a real server process on port 0 with a
+// source on a local HTTP server due every second and a campaign due now sending to a local
+// SMTP server: the source run is recorded, the campaign's message arrives, the one-click
+// opt-out link in it records an objection, and SIGTERM stops the process cleanly.
+func TestServeRunsScheduleCampaignsAndOptOut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server process")
+	}
+	registry := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"results": [{"businessId": "1234567-8", "name": "Registry Oy", "country": "FI", "domicile": "Espoo"}]}`)
+	}))
+	defer registry.Close()
+	smtp := smtptest.New(t)
+	data := filepath.Join(t.TempDir(), "data")
+	writeConfig(t, data, senderConfig(smtp.URL(), `
+[[sources]]
+name = "registry"
+title = "Trade Register"
+kind = "http"
+url = "`+registry.URL+`/companies"
+format = "json"
+records = "results"
+id_field = "businessId"
+schedule = "@every 1s"
+rate_limit = 100
+[sources.fields]
+company = "name"
+business_id = "businessId"
+country = "country"
+city = "domicile"
+`))
+	csv := writeFile(t, t.TempDir(), "people.csv", "Email,Name,Company,Country\nanna@example.com,Anna Virtanen,Virtanen Oy,FI\n")
+	lm(t, data, "import", csv, "--source", "fair")
+	id := createCampaign(t, data, "--at", time.Now().UTC().Format(time.RFC3339))
+
+	c := &child{cmd: exec.Command(os.Args[0], "serve", "--listen", "127.0.0.1:0", "--data", data), done: make(chan struct{})}
+	c.cmd.Env = append(os.Environ(), mainEnv+"=1")
+	var stdout syncWriter
+	c.cmd.Stdout, c.cmd.Stderr = &stdout, &c.stderr
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { c.err = c.cmd.Wait(); close(c.done) }()
+	t.Cleanup(func() { c.cmd.Process.Kill(); <-c.done })
+
+	// until polls cond every 20 ms for up to 30 s, failing if serve exits first.
+	until := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			select {
+			case <-c.done:
+				t.Fatalf("serve exited while waiting for %s: %v\nstdout:\n%s\nstderr:\n%s", what, c.err, stdout.String(), c.stderr.String())
+			default:
+			}
+			if cond() {
+				return
+			}
+		}
+		t.Fatalf("no %s within 30 s\nstdout:\n%s\nstderr:\n%s", what, stdout.String(), c.stderr.String())
+	}
+	addrRE := regexp.MustCompile(`Serving the web app on (http://\S+)`)
+	var base string
+	until("address printed", func() bool {
+		m := addrRE.FindStringSubmatch(stdout.String())
+		if m != nil {
+			base = m[1]
+		}
+		return m != nil
+	})
+	until("campaign message", func() bool { return smtp.CountRecipient("anna@example.com") == 1 })
+
+	db := openTestData(t, data)
+	until("source run", func() bool {
+		runs, err := db.FindImportRuns(t.Context(), "registry", 1)
+		return err == nil && len(runs) == 1 && runs[0].Status != leadmailer.RunRunning
+	})
+	runs, _ := db.FindImportRuns(t.Context(), "registry", 1)
+	if runs[0].Status == leadmailer.RunFailed || runs[0].Actor != "schedule" {
+		t.Errorf("scheduled run: %s by %s, error %q; want a completed run by the schedule", runs[0].Status, runs[0].Actor, runs[0].Error)
+	}
+
+	msg := string(smtp.Messages()[0].Data)
+	m := regexp.MustCompile(`List-Unsubscribe: <https://leads\.focus\.example(/u/[^>]+)>`).FindStringSubmatch(msg)
+	if m == nil {
+		t.Fatalf("campaign %d message has no List-Unsubscribe link:\n%s", id, msg)
+	}
+	res, err := http.Post(base+m[1], "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("one-click opt-out: status %d", res.StatusCode)
+	}
+	if ok, err := db.IsSuppressed(t.Context(), "anna@example.com"); !ok || err != nil {
+		t.Errorf("after the opt-out the address is suppressed: %v, %v", ok, err)
+	}
+	var entries []*leadmailer.AuditEntry
+	err = db.FindAuditEntries(t.Context(), store.AuditFilter{Action: publicweb.AuditObjection}, func(e *leadmailer.AuditEntry) error {
+		entries = append(entries, e)
+		return nil
+	})
+	if err != nil || len(entries) != 1 || entries[0].IP != "127.0.0.1" {
+		t.Errorf("objection audit entries %+v, %v; want one from 127.0.0.1", entries, err)
+	}
+
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	if code := c.wait(t, 30*time.Second); code != exitOK {
+		t.Fatalf("serve after SIGTERM: exit %d\nstderr:\n%s", code, c.stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "Stopped.") || !strings.Contains(c.stderr.String(), "scheduler stopped") {
+		t.Errorf("no clean stop:\nstdout:\n%s\nstderr:\n%s", stdout.String(), c.stderr.String())
+	}
+}
+
+// TestSourceRunsOneAtATime: while a source runs (here started from the web app's "Run now"
+// and held up by its server), neither a second "Run now" nor its scheduled turn starts
+// another run of it; the run is recorded as by the user who started it.
+func TestSourceRunsOneAtATime(t *testing.T) {
+	release := make(chan struct{})
+	requested := make(chan struct{}, 10)
+	registry := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requested <- struct{}{}
+		<-release
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"results": [{"businessId": "1234567-8", "name": "Registry Oy", "country": "FI", "domicile": "Espoo"}]}`)
+	}))
+	defer registry.Close()
+	data := filepath.Join(t.TempDir(), "data")
+	writeSourcesConfig(t, data, registry.URL)
+	e := &env{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "test-key" }}
+	cfg, err := loadConfig(data, "", e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := openTestData(t, data)
+	runs := newSourceRuns(e, db)
+	src := findSource(cfg, "prh")
+
+	if err := runs.start(t.Context(), src, "user:mark"); err != nil {
+		t.Fatal(err)
+	}
+	<-requested
+	if !runs.Running("prh") {
+		t.Error("Running says the source is idle during its run")
+	}
+	if err := runs.start(t.Context(), src, "user:ada"); leadmailer.ErrorCode(err) != leadmailer.ECONFLICT {
+		t.Errorf("second run now: %v, want a conflict", err)
+	}
+	if err := runs.runScheduled(t.Context(), src); err != nil {
+		t.Errorf("scheduled turn during the run: %v, want it skipped quietly", err)
+	}
+	close(release)
+	runs.Wait()
+	if runs.Running("prh") {
+		t.Error("Running says the source still runs after it finished")
+	}
+	if len(requested) != 0 {
+		t.Errorf("%d more requests to the source during its run, want none", len(requested))
+	}
+	list, err := db.FindImportRuns(t.Context(), "prh", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 {
+		t.Fatalf("%d runs recorded, want one", len(list))
+	}
+	if list[0].Actor != "user:mark" || list[0].Status == leadmailer.RunFailed {
+		t.Errorf("run by %s, %s (%s); want a completed run by user:mark", list[0].Actor, list[0].Status, list[0].Error)
 	}
 }

@@ -1,0 +1,103 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/leadmailer/leadmailer"
+)
+
+// findCampaign reads the campaign named by the path's {id}.
+func (s *Server) findCampaign(r *http.Request) (*leadmailer.Campaign, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return nil, leadmailer.Errorf(leadmailer.ENOTFOUND, "no campaign %q", r.PathValue("id"))
+	}
+	return s.db.FindCampaign(r.Context(), id)
+}
+
+// campaignActions says which buttons a campaign in its state offers.
+type campaignActions struct {
+	Schedule, SendNow, Pause, Resume, Cancel bool
+}
+
+func actionsFor(c *leadmailer.Campaign) campaignActions {
+	st := c.State
+	return campaignActions{
+		Schedule: c.Cron == "" && (st == leadmailer.CampaignDraft || st == leadmailer.CampaignScheduled || st == leadmailer.CampaignPaused),
+		SendNow:  c.Cron == "" && (st == leadmailer.CampaignDraft || st == leadmailer.CampaignScheduled),
+		Pause:    st == leadmailer.CampaignRunning || st == leadmailer.CampaignScheduled,
+		Resume:   st == leadmailer.CampaignPaused,
+		Cancel:   leadmailer.CanTransition(st, leadmailer.CampaignCancelled),
+	}
+}
+
+// campaignShow shows a campaign: its state and counts (updated live while it sends), its
+// templates and audience, and the actions its state allows.
+func (s *Server) campaignShow(w http.ResponseWriter, r *http.Request, rq *request) error {
+	c, err := s.findCampaign(r)
+	if err != nil {
+		return err
+	}
+	return s.showCampaign(w, r, rq, c, "", "")
+}
+
+// showCampaign renders the campaign page with a notice or a problem from the action just done.
+func (s *Server) showCampaign(w http.ResponseWriter, r *http.Request, rq *request, c *leadmailer.Campaign, notice, problem string) error {
+	rep, err := s.campaignReport(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if problem != "" {
+		status = http.StatusBadRequest
+	}
+	s.render(w, r, rq, status, "campaign_show", c.Name, struct {
+		C       *leadmailer.Campaign
+		Report  *leadmailer.CampaignReport
+		Actions campaignActions
+		Live    bool
+		CanMail bool
+		Notice  string
+		Problem string
+		Now     string
+		Percent int64
+	}{c, rep, actionsFor(c), c.State == leadmailer.CampaignRunning || c.State == leadmailer.CampaignScheduled,
+		s.opts.Mail != nil, notice, problem, s.opts.Now().UTC().Add(time.Hour).Format("2006-01-02T15:04"), percentDone(rep)})
+	return nil
+}
+
+// campaignProgressReport is what static/app.js polls while a campaign runs.
+type campaignProgressReport struct {
+	State   leadmailer.CampaignState `json:"state"`
+	Reason  string                   `json:"reason,omitempty"`
+	Done    bool                     `json:"done"`
+	Percent int                      `json:"percent"`
+	leadmailer.CampaignReport
+}
+
+// campaignProgress answers with a campaign's state and counts as JSON.
+func (s *Server) campaignProgress(w http.ResponseWriter, r *http.Request, rq *request) error {
+	c, err := s.findCampaign(r)
+	if err != nil {
+		return err
+	}
+	rep, err := s.campaignReport(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	p := campaignProgressReport{State: c.State, Reason: c.Reason, CampaignReport: *rep,
+		Done: c.State != leadmailer.CampaignRunning && c.State != leadmailer.CampaignScheduled}
+	p.Percent = int(percentDone(rep))
+	w.Header().Set("Content-Type", "application/json")
+	return writeJSON(w, p)
+}
+
+// percentDone is the share of a campaign's recipients that have an outcome.
+func percentDone(rep *leadmailer.CampaignReport) int64 {
+	if rep.Total == 0 {
+		return 0
+	}
+	return (rep.Sent + rep.Failed + rep.Skipped) * 100 / rep.Total
+}
