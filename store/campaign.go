@@ -263,12 +263,54 @@ func (db *DB) ResolveAudience(ctx context.Context, c *leadmailer.Campaign, rules
 	if _, err := tx.ExecContext(ctx, insert, iargs...); err != nil {
 		return 0, fmt.Errorf("resolve audience of campaign %d: %w", c.ID, err)
 	}
+	if err := db.setRecipientHashes(ctx, tx, c.ID); err != nil {
+		return 0, fmt.Errorf("resolve audience of campaign %d: %w", c.ID, err)
+	}
 	var queued int64
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM campaign_recipients
 		WHERE campaign_id = ? AND status = 'queued' AND queued_at = ?`, c.ID, now).Scan(&queued); err != nil {
 		return 0, fmt.Errorf("resolve audience of campaign %d: %w", c.ID, err)
 	}
 	return queued, tx.Commit()
+}
+
+// setRecipientHashes gives every ledger row of the campaign that has none its lead's
+// suppression hash. The hash is an HMAC computed here, not in SQL, so the rows are read
+// first and updated after, in the caller's transaction.
+func (db *DB) setRecipientHashes(ctx context.Context, tx *sql.Tx, campaignID int64) error {
+	type pending struct {
+		id    int64
+		email string
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT r.id, l.email FROM campaign_recipients r JOIN leads l ON l.id = r.lead_id
+		WHERE r.campaign_id = ? AND r.recipient_hash = ''`, campaignID)
+	if err != nil {
+		return err
+	}
+	var ps []pending
+	for rows.Next() {
+		var p pending
+		if err := rows.Scan(&p.id, &p.email); err != nil {
+			rows.Close()
+			return err
+		}
+		ps = append(ps, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ps) == 0 {
+		return err
+	}
+	stmt, err := tx.PrepareContext(ctx, `UPDATE campaign_recipients SET recipient_hash = ? WHERE id = ?`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, p := range ps {
+		if _, err := stmt.ExecContext(ctx, db.SuppressionHash(p.email), p.id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SetCampaignLastRun records t as the start of the campaign's latest occurrence: a cron
@@ -284,20 +326,24 @@ func (db *DB) SetCampaignLastRun(ctx context.Context, id int64, t time.Time) err
 // otherwise why not ("not in the campaign's filters", or a skip reason).
 func (db *DB) AudienceCheck(ctx context.Context, c *leadmailer.Campaign, rules AudienceRules, leadID int64) (string, error) {
 	filter, args, reason, reasonArgs := audienceSQL(c, rules)
-	var why, email string
-	err := db.sql.QueryRowContext(ctx, `SELECT `+reason+`, l.email FROM leads l WHERE l.id = ?`+filter,
-		append(append(reasonArgs, leadID), args...)...).Scan(&why, &email)
+	var why, email, businessID string
+	err := db.sql.QueryRowContext(ctx, `SELECT `+reason+`, l.email, l.business_id FROM leads l WHERE l.id = ?`+filter,
+		append(append(reasonArgs, leadID), args...)...).Scan(&why, &email, &businessID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "not in the campaign's filters", nil
 	}
-	if err != nil || why != "" {
-		return why, err
+	if err != nil {
+		return "", err
 	}
-	suppressed, err := db.IsSuppressed(ctx, email)
-	if suppressed {
-		return leadmailer.SkipSuppressed, err
+	// The suppression list comes first, as when sending: it is the reason that lasts.
+	found, err := db.CheckSuppression(ctx, email, businessID)
+	if err != nil {
+		return "", err
 	}
-	return "", err
+	if len(found) > 0 {
+		return leadmailer.SkipSuppressed, nil
+	}
+	return why, nil
 }
 
 // RequeueInFlight moves the campaign's rows left "sending" (a process stopped between
@@ -326,7 +372,10 @@ type Pending struct {
 
 // FindPending returns up to limit queued rows of the campaign with an ID above afterID whose
 // retry time (if any) has come by now, in ID order, each with its lead as it is now and the
-// reason it must be skipped, if one holds.
+// reason it must be skipped, if one holds. The suppression list is checked as the privacy
+// code checks it everywhere (CheckSuppression): by address, by the address's domain and
+// parent domains, and by business ID; a suppressed lead is skipped as suppressed even when
+// it is also inactive, since suppression is the reason that lasts.
 func (db *DB) FindPending(ctx context.Context, campaignID, afterID int64, now time.Time, limit int) ([]Pending, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT id, lead_id, attempts FROM campaign_recipients
 		WHERE campaign_id = ? AND status = 'queued' AND id > ? AND not_before <= ?
@@ -360,7 +409,9 @@ func (db *DB) FindPending(ctx context.Context, campaignID, afterID int64, now ti
 	if err != nil {
 		return nil, fmt.Errorf("campaign %d: read leads: %w", campaignID, err)
 	}
-	hashes := map[string]int{}
+	// covered maps the hash of each suppression entry that would cover a lead of the batch
+	// (its address, its domains, its business ID) to those leads.
+	covered := map[string][]int{}
 	for lrows.Next() {
 		var undeliverable bool
 		l, err := scanLead(scanAppend{lrows, &undeliverable})
@@ -368,7 +419,8 @@ func (db *DB) FindPending(ctx context.Context, campaignID, afterID int64, now ti
 			lrows.Close()
 			return nil, fmt.Errorf("campaign %d: read leads: %w", campaignID, err)
 		}
-		p := &ps[byLead[l.ID]]
+		i := byLead[l.ID]
+		p := &ps[i]
 		p.Lead = l
 		switch {
 		case l.State != leadmailer.LeadActive:
@@ -376,7 +428,9 @@ func (db *DB) FindPending(ctx context.Context, campaignID, afterID int64, now ti
 		case undeliverable:
 			p.Skip = leadmailer.SkipUndeliverable
 		}
-		hashes[db.SuppressionHash(l.Email)] = byLead[l.ID]
+		for _, h := range db.coveringHashes(l.Email, l.BusinessID) {
+			covered[h] = append(covered[h], i)
+		}
 	}
 	lrows.Close()
 	if err := lrows.Err(); err != nil {
@@ -387,11 +441,13 @@ func (db *DB) FindPending(ctx context.Context, campaignID, afterID int64, now ti
 			ps[i].Skip = leadmailer.SkipErased
 		}
 	}
-	if len(hashes) == 0 {
+	if len(covered) == 0 {
 		return ps, nil
 	}
+	// The suppression list is read as it is now, in the database, not from a copy: an entry
+	// another process has just committed already keeps its leads from being mailed.
 	args = args[:0]
-	for h := range hashes {
+	for h := range covered {
 		args = append(args, h)
 	}
 	srows, err := db.sql.QueryContext(ctx, `SELECT hash FROM suppressions WHERE hash IN (?`+
@@ -405,7 +461,9 @@ func (db *DB) FindPending(ctx context.Context, campaignID, afterID int64, now ti
 		if err := srows.Scan(&h); err != nil {
 			return nil, err
 		}
-		ps[hashes[h]].Skip = leadmailer.SkipSuppressed
+		for _, i := range covered[h] {
+			ps[i].Skip = leadmailer.SkipSuppressed
+		}
 	}
 	return ps, srows.Err()
 }

@@ -204,29 +204,47 @@ func (db *DB) ObjectLead(ctx context.Context, campaignID, leadID int64) error {
 }
 
 // recipientHash returns the suppression hash of the address that campaign campaignID was sent
-// to for lead leadID, which the send ledger keeps when the lead is deleted, or "" when
-// unknown. The send ledger comes with the campaign tables, and needs a recipient_hash column
-// (the address's SuppressionHash, set when the row is queued) for this query to fill in:
-//
-//	SELECT recipient_hash FROM campaign_recipients WHERE campaign_id = ? AND lead_id = ?
+// to for lead leadID, which the send ledger keeps after retention deleted the lead, or ""
+// when unknown: no such row, a row queued before the ledger kept hashes, or a lead erased
+// on request (whose address is suppressed already).
 func (db *DB) recipientHash(ctx context.Context, campaignID, leadID int64) (string, error) {
-	return "", nil
+	var hash string
+	err := db.sql.QueryRowContext(ctx, `SELECT recipient_hash FROM campaign_recipients
+		WHERE campaign_id = ? AND lead_id = ?`, campaignID, leadID).Scan(&hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("objection of lead %d: %w", leadID, err)
+	}
+	return hash, nil
 }
 
-// CheckSuppression returns the suppression records that cover an address: its own, its
-// domain's, and businessID's when that is not empty. None means it may be imported and mailed.
-// Sending checks every recipient through here.
-func (db *DB) CheckSuppression(ctx context.Context, email, businessID string) ([]Suppression, error) {
-	norm, err := leadmailer.NormalizeEmail(email)
-	if err != nil {
-		return nil, err
-	}
-	hashes := []any{db.SuppressionHash(norm)}
+// coveringHashes returns the hashes of every suppression entry that covers a normalised
+// address: its own, its domain's and each parent domain's, and businessID's when that is not
+// empty. CheckSuppression, the send-time check (FindPending) and the audience check all
+// decide through here, so they cannot disagree.
+func (db *DB) coveringHashes(norm, businessID string) []string {
+	hashes := []string{db.SuppressionHash(norm)}
 	for _, d := range domainsOf(norm) {
 		hashes = append(hashes, db.domainHash(d))
 	}
 	if NormalizeBusinessID(businessID) != "" {
 		hashes = append(hashes, db.businessIDHash(businessID))
+	}
+	return hashes
+}
+
+// CheckSuppression returns the suppression records that cover an address: its own, its
+// domain's, and businessID's when that is not empty. None means it may be imported and mailed.
+func (db *DB) CheckSuppression(ctx context.Context, email, businessID string) ([]Suppression, error) {
+	norm, err := leadmailer.NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	var hashes []any
+	for _, h := range db.coveringHashes(norm, businessID) {
+		hashes = append(hashes, h)
 	}
 	var found []Suppression
 	err = db.findSuppressions(ctx, `WHERE hash IN (?`+strings.Repeat(", ?", len(hashes)-1)+`)`, hashes, func(s *Suppression) error {
