@@ -113,33 +113,12 @@ func (db *DB) Suppress(ctx context.Context, e SuppressionEntry) (int64, error) {
 	if e.Origin == "" {
 		e.Origin = OriginAdmin
 	}
-	var hash, match string
-	var args []any
-	switch e.Kind {
-	case SuppressAddress:
-		norm, err := leadmailer.NormalizeEmail(e.Value)
-		if err != nil {
-			return 0, err
-		}
-		hash, match, args = db.SuppressionHash(norm), `email = ?`, []any{norm}
-	case SuppressDomain:
-		d, err := NormalizeDomain(e.Value)
-		if err != nil {
-			return 0, err
-		}
-		hash, match, args = db.domainHash(d), `(email LIKE ? ESCAPE '\' OR email LIKE ? ESCAPE '\')`,
-			[]any{"%@" + escapeLike(d), "%@%." + escapeLike(d)}
-	case SuppressBusinessID:
-		id := NormalizeBusinessID(e.Value)
-		if id == "" {
-			return 0, leadmailer.Errorf(leadmailer.EINVALID, "the business ID is empty")
-		}
-		hash, match, args = db.businessIDHash(id), `replace(upper(business_id), ' ', '') = ?`, []any{id}
-	default:
-		return 0, leadmailer.Errorf(leadmailer.EINVALID, "suppression kind %q is not address, domain or business_id", e.Kind)
+	hash, match, args, err := db.entryMatch(e)
+	if err != nil {
+		return 0, err
 	}
 	var moved int64
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		now := formatTime(db.now())
 		var campaign any
 		if e.CampaignID != 0 {
@@ -162,6 +141,40 @@ func (db *DB) Suppress(ctx context.Context, e SuppressionEntry) (int64, error) {
 		return 0, fmt.Errorf("suppress %s: %w", e.Kind, err)
 	}
 	return moved, nil
+}
+
+// EntryHash returns the hash under which an entry is, or would be, on the suppression list:
+// what names it in the audit trail and in "suppress list", in place of the address.
+func (db *DB) EntryHash(e SuppressionEntry) (string, error) {
+	hash, _, _, err := db.entryMatch(e)
+	return hash, err
+}
+
+// entryMatch checks an entry and returns its hash, and the condition (with its arguments)
+// that selects the leads it covers.
+func (db *DB) entryMatch(e SuppressionEntry) (hash, match string, args []any, err error) {
+	switch e.Kind {
+	case SuppressAddress:
+		norm, err := leadmailer.NormalizeEmail(e.Value)
+		if err != nil {
+			return "", "", nil, err
+		}
+		return db.SuppressionHash(norm), `email = ?`, []any{norm}, nil
+	case SuppressDomain:
+		d, err := NormalizeDomain(e.Value)
+		if err != nil {
+			return "", "", nil, err
+		}
+		return db.domainHash(d), `(email LIKE ? ESCAPE '\' OR email LIKE ? ESCAPE '\')`,
+			[]any{"%@" + escapeLike(d), "%@%." + escapeLike(d)}, nil
+	case SuppressBusinessID:
+		id := NormalizeBusinessID(e.Value)
+		if id == "" {
+			return "", "", nil, leadmailer.Errorf(leadmailer.EINVALID, "the business ID is empty")
+		}
+		return db.businessIDHash(id), `replace(upper(business_id), ' ', '') = ?`, []any{id}, nil
+	}
+	return "", "", nil, leadmailer.Errorf(leadmailer.EINVALID, "suppression kind %q is not address, domain or business_id", e.Kind)
 }
 
 func escapeLike(s string) string {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+
+	"github.com/leadmailer/leadmailer"
 )
 
 func backupCommand() *command {
@@ -51,6 +53,9 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 	}
 	n, err := db.CountLeads(ctx)
 	if err != nil {
+		return err
+	}
+	if err := recordAudit(ctx, e, db, leadmailer.AuditBackup, rest[0], fmt.Sprintf("%d bytes, %d leads", size, n)); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Backup written to %s (%.1f MiB; the database held %d leads when it finished).\n",

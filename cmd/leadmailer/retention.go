@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/retention"
 )
 
@@ -71,6 +72,15 @@ func runRetention(ctx context.Context, e *env, args []string) error {
 	r := &retention.Runner{Store: db, Policy: retention.PolicyFromConfig(cfg.Retention)}
 	rep, err := r.Apply(ctx, *dryRun)
 	if err != nil {
+		return err
+	}
+	detail := fmt.Sprintf("checked %d, made inactive %d, deleted %d leads (%d provenance rows, %d website queries, %d consents)",
+		rep.Checked, len(rep.Deactivated), rep.Removed.Leads, rep.Removed.Observations, rep.Removed.WebsiteQueries, rep.Removed.Consents)
+	if rep.DryRun {
+		detail = fmt.Sprintf("dry run: checked %d, would make inactive %d, would delete %d leads",
+			rep.Checked, len(rep.Deactivated), len(rep.Deleted))
+	}
+	if err := recordAudit(ctx, e, db, leadmailer.AuditRetentionRun, "", detail); err != nil {
 		return err
 	}
 	if *asJSON {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/store"
 )
 
@@ -75,8 +76,17 @@ func runSuppress(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		defer db.Close()
+		hash, err := db.EntryHash(entry)
+		if err != nil {
+			return err
+		}
 		moved, err := db.Suppress(ctx, entry)
 		if err != nil {
+			return err
+		}
+		// Named by its hash, as in "suppress list": the trail must not hold the address.
+		if err := recordAudit(ctx, e, db, leadmailer.AuditSuppressionAdd, entry.Kind+" "+hash[:16],
+			fmt.Sprintf("%d lead(s) made inactive", moved)); err != nil {
 			return err
 		}
 		what := map[string]string{store.SuppressAddress: "Address", store.SuppressDomain: "Domain",
