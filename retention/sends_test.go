@@ -30,7 +30,7 @@ func (f *fixture) send(t *testing.T, c *leadmailer.Campaign, emails ...string) {
 	for _, p := range ps {
 		if p.Lead != nil && want[p.Lead.Email] {
 			updates = append(updates,
-				store.LedgerUpdate{RecipientID: p.RecipientID, Status: leadmailer.RecipientSending, MessageID: "m@x"},
+				store.LedgerUpdate{RecipientID: p.RecipientID, Status: leadmailer.RecipientSending, MessageID: "m@x", RecipientHash: p.RecipientHash},
 				store.LedgerUpdate{RecipientID: p.RecipientID, Status: leadmailer.RecipientSent, Attempts: 1,
 					Reply: "250 2.0.0 Ok: queued for <" + p.Lead.Email + ">"})
 		}

@@ -263,54 +263,12 @@ func (db *DB) ResolveAudience(ctx context.Context, c *leadmailer.Campaign, rules
 	if _, err := tx.ExecContext(ctx, insert, iargs...); err != nil {
 		return 0, fmt.Errorf("resolve audience of campaign %d: %w", c.ID, err)
 	}
-	if err := db.setRecipientHashes(ctx, tx, c.ID); err != nil {
-		return 0, fmt.Errorf("resolve audience of campaign %d: %w", c.ID, err)
-	}
 	var queued int64
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM campaign_recipients
 		WHERE campaign_id = ? AND status = 'queued' AND queued_at = ?`, c.ID, now).Scan(&queued); err != nil {
 		return 0, fmt.Errorf("resolve audience of campaign %d: %w", c.ID, err)
 	}
 	return queued, tx.Commit()
-}
-
-// setRecipientHashes gives every ledger row of the campaign that has none its lead's
-// suppression hash. The hash is an HMAC computed here, not in SQL, so the rows are read
-// first and updated after, in the caller's transaction.
-func (db *DB) setRecipientHashes(ctx context.Context, tx *sql.Tx, campaignID int64) error {
-	type pending struct {
-		id    int64
-		email string
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT r.id, l.email FROM campaign_recipients r JOIN leads l ON l.id = r.lead_id
-		WHERE r.campaign_id = ? AND r.recipient_hash = ''`, campaignID)
-	if err != nil {
-		return err
-	}
-	var ps []pending
-	for rows.Next() {
-		var p pending
-		if err := rows.Scan(&p.id, &p.email); err != nil {
-			rows.Close()
-			return err
-		}
-		ps = append(ps, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(ps) == 0 {
-		return err
-	}
-	stmt, err := tx.PrepareContext(ctx, `UPDATE campaign_recipients SET recipient_hash = ? WHERE id = ?`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
-	for _, p := range ps {
-		if _, err := stmt.ExecContext(ctx, db.SuppressionHash(p.email), p.id); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // SetCampaignLastRun records t as the start of the campaign's latest occurrence: a cron
@@ -368,6 +326,9 @@ type Pending struct {
 	// Skip is why the lead must not be mailed now (inactive, undeliverable, suppressed,
 	// erased), or "".
 	Skip string
+	// RecipientHash is the suppression hash of the lead's address, "" when erased: the
+	// ledger keeps it with the message (LedgerUpdate.RecipientHash).
+	RecipientHash string
 }
 
 // FindPending returns up to limit queued rows of the campaign with an ID above afterID whose
@@ -412,6 +373,7 @@ func (db *DB) FindPending(ctx context.Context, campaignID, afterID int64, now ti
 	// covered maps the hash of each suppression entry that would cover a lead of the batch
 	// (its address, its domains, its business ID) to those leads.
 	covered := map[string][]int{}
+	hasher, hashes := newOrgCheck(db.suppressionKey), make([]string, 0, 4)
 	for lrows.Next() {
 		var undeliverable bool
 		l, err := scanLead(scanAppend{lrows, &undeliverable})
@@ -428,7 +390,9 @@ func (db *DB) FindPending(ctx context.Context, campaignID, afterID int64, now ti
 		case undeliverable:
 			p.Skip = leadmailer.SkipUndeliverable
 		}
-		for _, h := range db.coveringHashes(l.Email, l.BusinessID) {
+		hashes = coveringHashes(hasher, hashes[:0], l.Email, l.BusinessID)
+		p.RecipientHash = hashes[0]
+		for _, h := range hashes {
 			covered[h] = append(covered[h], i)
 		}
 	}
@@ -503,6 +467,10 @@ type LedgerUpdate struct {
 	// Undeliverable marks the lead LeadID undeliverable, with Reply as the reason.
 	Undeliverable bool
 	LeadID        int64
+	// RecipientHash, with status sending, is recorded as the row's recipient_hash: the
+	// suppression hash of the address the message goes to, kept after retention deletes the
+	// lead so that the message's unsubscribe link still suppresses the address.
+	RecipientHash string
 }
 
 // Ledger writes ledger updates in batches, on a connection of its own with its statements
@@ -569,7 +537,7 @@ func (l *Ledger) write(ctx context.Context, updates []LedgerUpdate) error {
 		switch u.Status {
 		case leadmailer.RecipientSending:
 			err = l.exec(ctx, `UPDATE campaign_recipients SET status = 'sending', message_id = ?,
-				sending_at = ? WHERE id = ?`, u.MessageID, now, u.RecipientID)
+				sending_at = ?, recipient_hash = ? WHERE id = ?`, u.MessageID, now, u.RecipientHash, u.RecipientID)
 		case leadmailer.RecipientQueued:
 			err = l.exec(ctx, `UPDATE campaign_recipients SET status = 'queued', attempts = ?, last_reply = ?,
 				not_before = ? WHERE id = ?`, u.Attempts, u.Reply, formatTime(u.NotBefore), u.RecipientID)

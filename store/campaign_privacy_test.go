@@ -33,7 +33,7 @@ func sendAll(t *testing.T, db *store.DB, c *leadmailer.Campaign, outcomes map[st
 			continue
 		}
 		u.RecipientID, u.LeadID, u.Attempts, u.MessageID = p.RecipientID, p.LeadID, 1, "m@x"
-		updates = append(updates, store.LedgerUpdate{RecipientID: p.RecipientID, Status: leadmailer.RecipientSending, MessageID: "m@x"}, u)
+		updates = append(updates, store.LedgerUpdate{RecipientID: p.RecipientID, Status: leadmailer.RecipientSending, MessageID: "m@x", RecipientHash: p.RecipientHash}, u)
 	}
 	l, err := db.OpenLedger(ctx)
 	if err != nil {
@@ -77,7 +77,7 @@ func TestEraseKeepsCampaignTotalsAndNothingPersonal(t *testing.T) {
 	})
 	dana, olli := rows["dana@delta.example"], rows["olli@omega.example"]
 	if _, _, _, hash := ledgerRow(t, raw, c.ID, dana.LeadID); hash != db.SuppressionHash("dana@delta.example") {
-		t.Errorf("recipient hash of a queued row = %q, want the address's suppression hash", hash)
+		t.Errorf("recipient hash of a sent row = %q, want the address's suppression hash", hash)
 	}
 
 	x, err := db.ExportLead(ctx, "dana@delta.example")

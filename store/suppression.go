@@ -216,10 +216,10 @@ func (db *DB) ObjectLead(ctx context.Context, campaignID, leadID int64) error {
 	return err
 }
 
-// recipientHash returns the suppression hash of the address that campaign campaignID was sent
-// to for lead leadID, which the send ledger keeps after retention deleted the lead, or ""
-// when unknown: no such row, a row queued before the ledger kept hashes, or a lead erased
-// on request (whose address is suppressed already).
+// recipientHash returns the suppression hash of the address that campaign campaignID sent
+// lead leadID's message to, which the send ledger keeps after retention deleted the lead, or
+// "" when unknown: no message went out, or the lead was erased on request (its address is
+// suppressed already).
 func (db *DB) recipientHash(ctx context.Context, campaignID, leadID int64) (string, error) {
 	var hash string
 	err := db.sql.QueryRowContext(ctx, `SELECT recipient_hash FROM campaign_recipients
@@ -233,19 +233,20 @@ func (db *DB) recipientHash(ctx context.Context, campaignID, leadID int64) (stri
 	return hash, nil
 }
 
-// coveringHashes returns the hashes of every suppression entry that covers a normalised
-// address: its own, its domain's and each parent domain's, and businessID's when that is not
-// empty. CheckSuppression, the send-time check (FindPending) and the audience check all
-// decide through here, so they cannot disagree.
-func (db *DB) coveringHashes(norm, businessID string) []string {
-	hashes := []string{db.SuppressionHash(norm)}
+// coveringHashes appends to dst the hashes of every suppression entry that covers a
+// normalised address: its own, its domain's and each parent domain's, and businessID's when
+// that is not empty. CheckSuppression, the send-time check (FindPending) and the audience
+// check all decide through here, so they cannot disagree. h is reused across calls, as a
+// send checks every recipient.
+func coveringHashes(h *orgCheck, dst []string, norm, businessID string) []string {
+	dst = append(dst, string(h.hash("", norm)))
 	for _, d := range domainsOf(norm) {
-		hashes = append(hashes, db.domainHash(d))
+		dst = append(dst, string(h.hash("@", d)))
 	}
-	if NormalizeBusinessID(businessID) != "" {
-		hashes = append(hashes, db.businessIDHash(businessID))
+	if id := NormalizeBusinessID(businessID); id != "" {
+		dst = append(dst, string(h.hash("business_id:", id)))
 	}
-	return hashes
+	return dst
 }
 
 // CheckSuppression returns the suppression records that cover an address: its own, its
@@ -256,7 +257,7 @@ func (db *DB) CheckSuppression(ctx context.Context, email, businessID string) ([
 		return nil, err
 	}
 	var hashes []any
-	for _, h := range db.coveringHashes(norm, businessID) {
+	for _, h := range coveringHashes(newOrgCheck(db.suppressionKey), nil, norm, businessID) {
 		hashes = append(hashes, h)
 	}
 	var found []Suppression

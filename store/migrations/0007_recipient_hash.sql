@@ -1,10 +1,11 @@
 -- The send ledger meets the privacy lifecycle.
 --
 -- recipient_hash is the suppression hash (the keyed hash of the normalised address) of the
--- person a ledger row is for, set when the row is queued. A lead deleted by retention leaves
--- its ledger rows without an address; the hash lets an unsubscribe link it was sent still
--- suppress the address, without keeping the address. Rows queued before this migration keep
--- '' and are filled in the next time their campaign resolves its audience.
+-- person a message went to. It is written with the "sending" mark, which is committed before
+-- the message is handed to the mail server, so every message that left has it. A lead
+-- deleted by retention leaves its ledger rows without an address; the hash lets the
+-- unsubscribe link in such a message still suppress the address, without keeping the
+-- address. Erasure clears it: the suppression record is then all that remains.
 ALTER TABLE campaign_recipients ADD COLUMN recipient_hash TEXT NOT NULL DEFAULT '';
 
 -- A lead's ledger rows: its export lists them, erasure and deletion clear their personal
