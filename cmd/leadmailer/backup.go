@@ -26,6 +26,8 @@ To restore: stop serve, then put the copy in place of leadmailer.db in the data 
 remove any leadmailer.db-wal and leadmailer.db-shm left beside it; with secret.key from the
 same installation, start serve again.
 
+Each backup is recorded in the audit trail as backup, with the file it was written to.
+
 Examples:
   leadmailer backup /srv/backup/leadmailer-$(date +%F).db
 `,

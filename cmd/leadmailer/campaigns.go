@@ -70,6 +70,9 @@ on record. "show" counts every excluded lead by reason.
   recipients  the send ledger: one row per recipient with its status, attempts, last reply
               and Message-ID
 
+Every command but list and show is recorded in the audit trail as campaign.ACTION (preview
+and recipients too, as they show leads' data).
+
 Mail goes to [smtp] url in the configuration (or LEADMAILER_SMTP_URL), or, when none is set,
 into the outbox folder in the data directory as .eml files. --concurrency and --rate override
 [sending] concurrency and rate (messages per second; 0: no limit).

@@ -23,7 +23,11 @@ Applies the retention policy of the configuration's [retention] section:
     reactivation, and an observation from a source counts for that source's period
     ([retention.sources.NAME]);
   - an inactive lead is deleted delete_after (default 365d) after it became inactive, with its
-    provenance, website queries and consents. Its address is not suppressed.
+    provenance, website queries and consents; its send records keep their status (campaign
+    totals stay) but lose the mail server's replies. Its address is not suppressed, but the
+    unsubscribe link of a message sent to it before still suppresses it when used.
+
+Each run is recorded in the audit trail as retention.run, with its counts.
 
 serve runs this on retention.schedule (default daily at 02:30 UTC). "leadmailer leads
 end-relationship EMAIL" makes one lead inactive now; "leads reactivate EMAIL" undoes it.

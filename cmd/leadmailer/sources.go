@@ -36,6 +36,8 @@ business ID and is counted as skipped when there is none.
   run    fetch and import one source now, printing the same report as "leadmailer import";
          an unchanged source (HTTP 304, or no new file) makes a run with status unchanged
 
+Each import run of "sources run" is recorded in the audit trail as source.run, with its counts.
+
 Run "leadmailer config example" for a commented source declaration.
 
 Examples:

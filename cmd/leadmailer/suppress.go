@@ -32,6 +32,8 @@ secret.key), never the address itself, so it survives erasure and reveals nobody
   check   say whether an address (and optionally a business ID) is suppressed, and by what
   list    print every entry: hash, kind, origin, reason, date; never an address
 
+Each add is recorded in the audit trail as suppression.add, under the entry's hash.
+
 Examples:
   leadmailer suppress add anna@example.com --reason "asked by phone 2026-03-02"
   leadmailer suppress add @competitor.example --reason "no marketing to competitors"
