@@ -375,10 +375,12 @@ func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// SuppressionSet is the suppression list held in memory, for checking many addresses fast:
-// a campaign's send loop checks every recipient against it just before sending. Load it with
-// LoadSuppressionSet and call Refresh before each batch to pick up new entries. It is not
-// safe for concurrent use.
+// SuppressionSet is the suppression list held in memory, for checking many addresses fast
+// where a copy of the list as it was at the last Refresh is good enough. Load it with
+// LoadSuppressionSet and call Refresh before each batch to pick up new entries. Sending does
+// not use it: FindPending reads the list in the database for each batch, so that an entry
+// another process committed a moment ago counts, whatever its created_at. It is not safe for
+// concurrent use.
 type SuppressionSet struct {
 	db      *DB
 	hashes  map[string]struct{}
