@@ -42,6 +42,28 @@ const (
 	AuditAuditVerify  = "audit.verify"
 )
 
+// Audit actions of the privacy lifecycle, campaigns, sources and backups. An entry about one
+// lead names it by ID ("lead 12"), and a suppression by its hash, never by address: the trail
+// outlives an erasure and cannot be edited.
+const (
+	AuditLeadExport          = "lead.export"
+	AuditLeadErase           = "lead.erase"
+	AuditLeadEndRelationship = "lead.end_relationship"
+	AuditLeadReactivate      = "lead.reactivate"
+	AuditSuppressionAdd      = "suppression.add"
+	AuditRetentionRun        = "retention.run"
+	AuditBackup              = "backup"
+	AuditCampaignCreate      = "campaign.create"
+	AuditCampaignPreview     = "campaign.preview"
+	AuditCampaignTest        = "campaign.test"
+	AuditCampaignSend        = "campaign.send"
+	AuditCampaignResume      = "campaign.resume"
+	AuditCampaignPause       = "campaign.pause"
+	AuditCampaignCancel      = "campaign.cancel"
+	AuditCampaignRecipients  = "campaign.recipients"
+	AuditSourceRun           = "source.run"
+)
+
 const auditTimeFormat = "2006-01-02T15:04:05.000000Z"
 
 // ComputeHash returns the entry's chain hash given the previous entry's hash ("" for the

@@ -367,7 +367,10 @@ func (r *run) one(ctx context.Context, p store.Pending, limiter *rate.Limiter, c
 	if err := limiter.Wait(ctx); err != nil {
 		return
 	}
-	r.ledger.add(store.LedgerUpdate{RecipientID: p.RecipientID, Status: leadmailer.RecipientSending, MessageID: m.MessageID}, committed)
+	// The address's suppression hash is committed with the mark, before the message with
+	// its unsubscribe link leaves: the link works even after retention deletes the lead.
+	r.ledger.add(store.LedgerUpdate{RecipientID: p.RecipientID, Status: leadmailer.RecipientSending,
+		MessageID: m.MessageID, RecipientHash: p.RecipientHash}, committed)
 	if err := <-committed; err != nil {
 		// Nothing is sent that the ledger cannot record first.
 		r.stop(leadmailer.CampaignPaused, "the send ledger cannot be written: "+err.Error())

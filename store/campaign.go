@@ -284,20 +284,24 @@ func (db *DB) SetCampaignLastRun(ctx context.Context, id int64, t time.Time) err
 // otherwise why not ("not in the campaign's filters", or a skip reason).
 func (db *DB) AudienceCheck(ctx context.Context, c *leadmailer.Campaign, rules AudienceRules, leadID int64) (string, error) {
 	filter, args, reason, reasonArgs := audienceSQL(c, rules)
-	var why, email string
-	err := db.sql.QueryRowContext(ctx, `SELECT `+reason+`, l.email FROM leads l WHERE l.id = ?`+filter,
-		append(append(reasonArgs, leadID), args...)...).Scan(&why, &email)
+	var why, email, businessID string
+	err := db.sql.QueryRowContext(ctx, `SELECT `+reason+`, l.email, l.business_id FROM leads l WHERE l.id = ?`+filter,
+		append(append(reasonArgs, leadID), args...)...).Scan(&why, &email, &businessID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "not in the campaign's filters", nil
 	}
-	if err != nil || why != "" {
-		return why, err
+	if err != nil {
+		return "", err
 	}
-	suppressed, err := db.IsSuppressed(ctx, email)
-	if suppressed {
-		return leadmailer.SkipSuppressed, err
+	// The suppression list comes first, as when sending: it is the reason that lasts.
+	found, err := db.CheckSuppression(ctx, email, businessID)
+	if err != nil {
+		return "", err
 	}
-	return "", err
+	if len(found) > 0 {
+		return leadmailer.SkipSuppressed, nil
+	}
+	return why, nil
 }
 
 // RequeueInFlight moves the campaign's rows left "sending" (a process stopped between
@@ -322,11 +326,17 @@ type Pending struct {
 	// Skip is why the lead must not be mailed now (inactive, undeliverable, suppressed,
 	// erased), or "".
 	Skip string
+	// RecipientHash is the suppression hash of the lead's address, "" when erased: the
+	// ledger keeps it with the message (LedgerUpdate.RecipientHash).
+	RecipientHash string
 }
 
 // FindPending returns up to limit queued rows of the campaign with an ID above afterID whose
 // retry time (if any) has come by now, in ID order, each with its lead as it is now and the
-// reason it must be skipped, if one holds.
+// reason it must be skipped, if one holds. The suppression list is checked as the privacy
+// code checks it everywhere (CheckSuppression): by address, by the address's domain and
+// parent domains, and by business ID; a suppressed lead is skipped as suppressed even when
+// it is also inactive, since suppression is the reason that lasts.
 func (db *DB) FindPending(ctx context.Context, campaignID, afterID int64, now time.Time, limit int) ([]Pending, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT id, lead_id, attempts FROM campaign_recipients
 		WHERE campaign_id = ? AND status = 'queued' AND id > ? AND not_before <= ?
@@ -360,7 +370,10 @@ func (db *DB) FindPending(ctx context.Context, campaignID, afterID int64, now ti
 	if err != nil {
 		return nil, fmt.Errorf("campaign %d: read leads: %w", campaignID, err)
 	}
-	hashes := map[string]int{}
+	// covered maps the hash of each suppression entry that would cover a lead of the batch
+	// (its address, its domains, its business ID) to those leads.
+	covered := map[string][]int{}
+	hasher, hashes := newOrgCheck(db.suppressionKey), make([]string, 0, 4)
 	for lrows.Next() {
 		var undeliverable bool
 		l, err := scanLead(scanAppend{lrows, &undeliverable})
@@ -368,7 +381,8 @@ func (db *DB) FindPending(ctx context.Context, campaignID, afterID int64, now ti
 			lrows.Close()
 			return nil, fmt.Errorf("campaign %d: read leads: %w", campaignID, err)
 		}
-		p := &ps[byLead[l.ID]]
+		i := byLead[l.ID]
+		p := &ps[i]
 		p.Lead = l
 		switch {
 		case l.State != leadmailer.LeadActive:
@@ -376,7 +390,11 @@ func (db *DB) FindPending(ctx context.Context, campaignID, afterID int64, now ti
 		case undeliverable:
 			p.Skip = leadmailer.SkipUndeliverable
 		}
-		hashes[db.SuppressionHash(l.Email)] = byLead[l.ID]
+		hashes = coveringHashes(hasher, hashes[:0], l.Email, l.BusinessID)
+		p.RecipientHash = hashes[0]
+		for _, h := range hashes {
+			covered[h] = append(covered[h], i)
+		}
 	}
 	lrows.Close()
 	if err := lrows.Err(); err != nil {
@@ -387,11 +405,13 @@ func (db *DB) FindPending(ctx context.Context, campaignID, afterID int64, now ti
 			ps[i].Skip = leadmailer.SkipErased
 		}
 	}
-	if len(hashes) == 0 {
+	if len(covered) == 0 {
 		return ps, nil
 	}
+	// The suppression list is read as it is now, in the database, not from a copy: an entry
+	// another process has just committed already keeps its leads from being mailed.
 	args = args[:0]
-	for h := range hashes {
+	for h := range covered {
 		args = append(args, h)
 	}
 	srows, err := db.sql.QueryContext(ctx, `SELECT hash FROM suppressions WHERE hash IN (?`+
@@ -405,7 +425,9 @@ func (db *DB) FindPending(ctx context.Context, campaignID, afterID int64, now ti
 		if err := srows.Scan(&h); err != nil {
 			return nil, err
 		}
-		ps[hashes[h]].Skip = leadmailer.SkipSuppressed
+		for _, i := range covered[h] {
+			ps[i].Skip = leadmailer.SkipSuppressed
+		}
 	}
 	return ps, srows.Err()
 }
@@ -445,6 +467,10 @@ type LedgerUpdate struct {
 	// Undeliverable marks the lead LeadID undeliverable, with Reply as the reason.
 	Undeliverable bool
 	LeadID        int64
+	// RecipientHash, with status sending, is recorded as the row's recipient_hash: the
+	// suppression hash of the address the message goes to, kept after retention deletes the
+	// lead so that the message's unsubscribe link still suppresses the address.
+	RecipientHash string
 }
 
 // Ledger writes ledger updates in batches, on a connection of its own with its statements
@@ -511,7 +537,7 @@ func (l *Ledger) write(ctx context.Context, updates []LedgerUpdate) error {
 		switch u.Status {
 		case leadmailer.RecipientSending:
 			err = l.exec(ctx, `UPDATE campaign_recipients SET status = 'sending', message_id = ?,
-				sending_at = ? WHERE id = ?`, u.MessageID, now, u.RecipientID)
+				sending_at = ?, recipient_hash = ? WHERE id = ?`, u.MessageID, now, u.RecipientHash, u.RecipientID)
 		case leadmailer.RecipientQueued:
 			err = l.exec(ctx, `UPDATE campaign_recipients SET status = 'queued', attempts = ?, last_reply = ?,
 				not_before = ? WHERE id = ?`, u.Attempts, u.Reply, formatTime(u.NotBefore), u.RecipientID)

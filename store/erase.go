@@ -27,8 +27,9 @@ type Erasure struct {
 // person back. An address with no lead is still suppressed: the request says the person
 // wants nothing to do with us.
 //
-// The send ledger's personal fields are erased here too once the campaign tables exist; see
-// eraseSends.
+// The send ledger keeps one row per message, so that campaign totals stay right, but loses
+// its personal fields (see eraseSends) and the recipient hash that tied its rows to the
+// address: nothing links the campaigns the person got to the suppression record.
 func (db *DB) EraseLead(ctx context.Context, email, reason string) (*Erasure, error) {
 	norm, err := leadmailer.NormalizeEmail(email)
 	if err != nil {
@@ -41,11 +42,20 @@ func (db *DB) EraseLead(ctx context.Context, email, reason string) (*Erasure, er
 			e.SuppressionHash, reason, formatTime(db.now())); err != nil {
 			return err
 		}
+		// Rows of a lead that retention deleted earlier carry the hash too.
+		if _, err := tx.ExecContext(ctx, `UPDATE campaign_recipients SET recipient_hash = ''
+			WHERE recipient_hash = ?`, e.SuppressionHash); err != nil {
+			return err
+		}
 		err := tx.QueryRowContext(ctx, `SELECT id FROM leads WHERE email = ?`, norm).Scan(&e.LeadID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
 		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE campaign_recipients SET recipient_hash = ''
+			WHERE lead_id = ?`, e.LeadID); err != nil {
 			return err
 		}
 		return deleteLeads(ctx, tx, []int64{e.LeadID}, &e.Observations, &e.WebsiteQueries, &e.Consents)
@@ -87,12 +97,13 @@ func deleteLeads(ctx context.Context, tx *sql.Tx, ids []int64, observations, que
 }
 
 // eraseSends removes the personal fields of a deleted lead's send records, keeping the rows
-// themselves so that campaign totals stay right. The send ledger comes with the campaign
-// tables; until they are merged there is nothing to erase. With them, this is
-//
-//	UPDATE campaign_recipients SET last_reply = '', reason = '' WHERE lead_id = ?
-//
-// (an SMTP reply often quotes the address).
+// themselves so that campaign totals stay right. The personal field is the mail server's
+// last reply, which often quotes the address ("550 5.1.1 <anna@example.fi>: user unknown").
+// The status, the skip reason (one of a fixed set, such as "suppressed"), the attempts, the
+// dates and the Message-ID (which names the lead by number) stay: they say what the campaign
+// did, not who the person was. The recipient hash stays too, so that the unsubscribe link in
+// a message sent before the deletion still works (see ObjectLead); erasure removes it.
 func eraseSends(ctx context.Context, tx *sql.Tx, leadID int64) error {
-	return nil
+	_, err := tx.ExecContext(ctx, `UPDATE campaign_recipients SET last_reply = '' WHERE lead_id = ?`, leadID)
+	return err
 }

@@ -57,12 +57,18 @@ type Consent struct {
 	WithdrawnAt *time.Time `json:"withdrawn_at,omitempty"`
 }
 
-// CampaignSent is one campaign mailed to the lead.
+// CampaignSent is one campaign whose audience included the lead: its row in the send ledger.
+// Status sent means the message was delivered to the mail server at SentAt; for the other
+// statuses SentAt is when the row reached its status (failed, skipped with Reason) or was
+// queued (queued, sending).
 type CampaignSent struct {
 	CampaignID int64     `json:"campaign_id"`
 	Name       string    `json:"name"`
 	SentAt     time.Time `json:"sent_at"`
 	Status     string    `json:"status"`
+	Reason     string    `json:"reason,omitempty"`
+	Attempts   int       `json:"attempts"`
+	MessageID  string    `json:"message_id,omitempty"`
 }
 
 // ExportLead gathers everything held about an address. It reads in one transaction, so the
@@ -189,12 +195,27 @@ func (db *DB) exportConsents(ctx context.Context, x *LeadExport) error {
 	return rows.Err()
 }
 
-// findCampaignsSent lists the campaigns mailed to a lead, oldest first. The send ledger comes
-// with the campaign tables; this is the one query to fill in when they are merged:
-//
-//	SELECT c.id, c.name, coalesce(r.done_at, r.queued_at), r.status
-//	FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id
-//	WHERE r.lead_id = ? ORDER BY r.queued_at, r.id
+// findCampaignsSent lists the lead's rows in the send ledger, one per campaign, oldest first.
 func (db *DB) findCampaignsSent(ctx context.Context, leadID int64) ([]CampaignSent, error) {
-	return nil, nil
+	rows, err := db.sql.QueryContext(ctx, `SELECT c.id, c.name, coalesce(r.done_at, r.queued_at), r.status,
+			r.reason, r.attempts, r.message_id
+		FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id
+		WHERE r.lead_id = ? ORDER BY r.queued_at, r.id`, leadID)
+	if err != nil {
+		return nil, fmt.Errorf("campaigns sent: %w", err)
+	}
+	defer rows.Close()
+	var sent []CampaignSent
+	for rows.Next() {
+		var c CampaignSent
+		var at string
+		if err := rows.Scan(&c.CampaignID, &c.Name, &at, &c.Status, &c.Reason, &c.Attempts, &c.MessageID); err != nil {
+			return nil, fmt.Errorf("campaigns sent: %w", err)
+		}
+		if c.SentAt, err = parseTime(at); err != nil {
+			return nil, err
+		}
+		sent = append(sent, c)
+	}
+	return sent, rows.Err()
 }

@@ -20,8 +20,8 @@ type RetentionFacts struct {
 	// ActivityAt is the last activity other than an import observation: a website query or
 	// a reactivation.
 	ActivityAt *time.Time
-	// LastSentAt is when the lead was last mailed. The send ledger comes with the campaign
-	// tables; until then it is always nil (see FindRetentionFacts).
+	// LastSentAt is when a campaign message to the lead was last accepted by the mail
+	// server, nil when none was.
 	LastSentAt *time.Time
 	// LastObserved holds, per source, when an import last observed the lead.
 	LastObserved map[string]time.Time
@@ -29,13 +29,11 @@ type RetentionFacts struct {
 
 // FindRetentionFacts calls fn with the facts of every lead, in ID order. It reads one
 // aggregate per lead and source, in one pass over the provenance index. fn must not use the
-// database.
-//
-// With the send ledger, LastSentAt is one more column, the newest send of the lead:
-//
-//	(SELECT max(s.done_at) FROM campaign_recipients s WHERE s.lead_id = l.id AND s.status = 'sent')
+// database. A send is the newest ledger row of the lead with status sent, found through the
+// ledger's index by lead.
 func (db *DB) FindRetentionFacts(ctx context.Context, fn func(*RetentionFacts) error) error {
 	rows, err := db.sql.QueryContext(ctx, `SELECT l.id, l.state, l.created_at, l.inactive_since, l.activity_at,
+			(SELECT max(s.done_at) FROM campaign_recipients s WHERE s.lead_id = l.id AND s.status = 'sent'),
 			r.source, max(r.started_at)
 		FROM leads l
 		LEFT JOIN observations o ON o.lead_id = l.id
@@ -50,8 +48,8 @@ func (db *DB) FindRetentionFacts(ctx context.Context, fn func(*RetentionFacts) e
 	for rows.Next() {
 		var id int64
 		var state, created string
-		var since, activity, source, observed sql.NullString
-		if err := rows.Scan(&id, &state, &created, &since, &activity, &source, &observed); err != nil {
+		var since, activity, sent, source, observed sql.NullString
+		if err := rows.Scan(&id, &state, &created, &since, &activity, &sent, &source, &observed); err != nil {
 			return fmt.Errorf("find retention facts: %w", err)
 		}
 		if cur == nil || cur.LeadID != id {
@@ -68,6 +66,9 @@ func (db *DB) FindRetentionFacts(ctx context.Context, fn func(*RetentionFacts) e
 				return err
 			}
 			if cur.ActivityAt, err = nullTime(activity); err != nil {
+				return err
+			}
+			if cur.LastSentAt, err = nullTime(sent); err != nil {
 				return err
 			}
 		}
@@ -132,9 +133,11 @@ type Deletion struct {
 }
 
 // DeleteInactiveLeads deletes the given leads, with their provenance, website queries and
-// consents, as erasure does, but only those still inactive: a lead reactivated since the
-// policy looked at it stays. Their addresses are not suppressed: deletion at the end of the
-// retention period is not an objection, and a later import may lawfully collect them anew.
+// consents, and the personal fields of their send records, as erasure does, but only those
+// still inactive: a lead reactivated since the policy looked at it stays. Their addresses are
+// not suppressed: deletion at the end of the retention period is not an objection, and a
+// later import may lawfully collect them anew. Their send records keep the recipient hash,
+// so that an unsubscribe link used after the deletion still records the objection.
 func (db *DB) DeleteInactiveLeads(ctx context.Context, ids []int64) (Deletion, error) {
 	var d Deletion
 	for start := 0; start < len(ids); start += retentionChunk {

@@ -113,33 +113,12 @@ func (db *DB) Suppress(ctx context.Context, e SuppressionEntry) (int64, error) {
 	if e.Origin == "" {
 		e.Origin = OriginAdmin
 	}
-	var hash, match string
-	var args []any
-	switch e.Kind {
-	case SuppressAddress:
-		norm, err := leadmailer.NormalizeEmail(e.Value)
-		if err != nil {
-			return 0, err
-		}
-		hash, match, args = db.SuppressionHash(norm), `email = ?`, []any{norm}
-	case SuppressDomain:
-		d, err := NormalizeDomain(e.Value)
-		if err != nil {
-			return 0, err
-		}
-		hash, match, args = db.domainHash(d), `(email LIKE ? ESCAPE '\' OR email LIKE ? ESCAPE '\')`,
-			[]any{"%@" + escapeLike(d), "%@%." + escapeLike(d)}
-	case SuppressBusinessID:
-		id := NormalizeBusinessID(e.Value)
-		if id == "" {
-			return 0, leadmailer.Errorf(leadmailer.EINVALID, "the business ID is empty")
-		}
-		hash, match, args = db.businessIDHash(id), `replace(upper(business_id), ' ', '') = ?`, []any{id}
-	default:
-		return 0, leadmailer.Errorf(leadmailer.EINVALID, "suppression kind %q is not address, domain or business_id", e.Kind)
+	hash, match, args, err := db.entryMatch(e)
+	if err != nil {
+		return 0, err
 	}
 	var moved int64
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		now := formatTime(db.now())
 		var campaign any
 		if e.CampaignID != 0 {
@@ -162,6 +141,40 @@ func (db *DB) Suppress(ctx context.Context, e SuppressionEntry) (int64, error) {
 		return 0, fmt.Errorf("suppress %s: %w", e.Kind, err)
 	}
 	return moved, nil
+}
+
+// EntryHash returns the hash under which an entry is, or would be, on the suppression list:
+// what names it in the audit trail and in "suppress list", in place of the address.
+func (db *DB) EntryHash(e SuppressionEntry) (string, error) {
+	hash, _, _, err := db.entryMatch(e)
+	return hash, err
+}
+
+// entryMatch checks an entry and returns its hash, and the condition (with its arguments)
+// that selects the leads it covers.
+func (db *DB) entryMatch(e SuppressionEntry) (hash, match string, args []any, err error) {
+	switch e.Kind {
+	case SuppressAddress:
+		norm, err := leadmailer.NormalizeEmail(e.Value)
+		if err != nil {
+			return "", "", nil, err
+		}
+		return db.SuppressionHash(norm), `email = ?`, []any{norm}, nil
+	case SuppressDomain:
+		d, err := NormalizeDomain(e.Value)
+		if err != nil {
+			return "", "", nil, err
+		}
+		return db.domainHash(d), `(email LIKE ? ESCAPE '\' OR email LIKE ? ESCAPE '\')`,
+			[]any{"%@" + escapeLike(d), "%@%." + escapeLike(d)}, nil
+	case SuppressBusinessID:
+		id := NormalizeBusinessID(e.Value)
+		if id == "" {
+			return "", "", nil, leadmailer.Errorf(leadmailer.EINVALID, "the business ID is empty")
+		}
+		return db.businessIDHash(id), `replace(upper(business_id), ' ', '') = ?`, []any{id}, nil
+	}
+	return "", "", nil, leadmailer.Errorf(leadmailer.EINVALID, "suppression kind %q is not address, domain or business_id", e.Kind)
 }
 
 func escapeLike(s string) string {
@@ -203,30 +216,49 @@ func (db *DB) ObjectLead(ctx context.Context, campaignID, leadID int64) error {
 	return err
 }
 
-// recipientHash returns the suppression hash of the address that campaign campaignID was sent
-// to for lead leadID, which the send ledger keeps when the lead is deleted, or "" when
-// unknown. The send ledger comes with the campaign tables, and needs a recipient_hash column
-// (the address's SuppressionHash, set when the row is queued) for this query to fill in:
-//
-//	SELECT recipient_hash FROM campaign_recipients WHERE campaign_id = ? AND lead_id = ?
+// recipientHash returns the suppression hash of the address that campaign campaignID sent
+// lead leadID's message to, which the send ledger keeps after retention deleted the lead, or
+// "" when unknown: no message went out, or the lead was erased on request (its address is
+// suppressed already).
 func (db *DB) recipientHash(ctx context.Context, campaignID, leadID int64) (string, error) {
-	return "", nil
+	var hash string
+	err := db.sql.QueryRowContext(ctx, `SELECT recipient_hash FROM campaign_recipients
+		WHERE campaign_id = ? AND lead_id = ?`, campaignID, leadID).Scan(&hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("objection of lead %d: %w", leadID, err)
+	}
+	return hash, nil
+}
+
+// coveringHashes appends to dst the hashes of every suppression entry that covers a
+// normalised address: its own, its domain's and each parent domain's, and businessID's when
+// that is not empty. CheckSuppression, the send-time check (FindPending) and the audience
+// check all decide through here, so they cannot disagree. h is reused across calls, as a
+// send checks every recipient.
+func coveringHashes(h *orgCheck, dst []string, norm, businessID string) []string {
+	dst = append(dst, string(h.hash("", norm)))
+	for _, d := range domainsOf(norm) {
+		dst = append(dst, string(h.hash("@", d)))
+	}
+	if id := NormalizeBusinessID(businessID); id != "" {
+		dst = append(dst, string(h.hash("business_id:", id)))
+	}
+	return dst
 }
 
 // CheckSuppression returns the suppression records that cover an address: its own, its
 // domain's, and businessID's when that is not empty. None means it may be imported and mailed.
-// Sending checks every recipient through here.
 func (db *DB) CheckSuppression(ctx context.Context, email, businessID string) ([]Suppression, error) {
 	norm, err := leadmailer.NormalizeEmail(email)
 	if err != nil {
 		return nil, err
 	}
-	hashes := []any{db.SuppressionHash(norm)}
-	for _, d := range domainsOf(norm) {
-		hashes = append(hashes, db.domainHash(d))
-	}
-	if NormalizeBusinessID(businessID) != "" {
-		hashes = append(hashes, db.businessIDHash(businessID))
+	var hashes []any
+	for _, h := range coveringHashes(newOrgCheck(db.suppressionKey), nil, norm, businessID) {
+		hashes = append(hashes, h)
 	}
 	var found []Suppression
 	err = db.findSuppressions(ctx, `WHERE hash IN (?`+strings.Repeat(", ?", len(hashes)-1)+`)`, hashes, func(s *Suppression) error {
@@ -343,10 +375,12 @@ func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// SuppressionSet is the suppression list held in memory, for checking many addresses fast:
-// a campaign's send loop checks every recipient against it just before sending. Load it with
-// LoadSuppressionSet and call Refresh before each batch to pick up new entries. It is not
-// safe for concurrent use.
+// SuppressionSet is the suppression list held in memory, for checking many addresses fast
+// where a copy of the list as it was at the last Refresh is good enough. Load it with
+// LoadSuppressionSet and call Refresh before each batch to pick up new entries. Sending does
+// not use it: FindPending reads the list in the database for each batch, so that an entry
+// another process committed a moment ago counts, whatever its created_at. It is not safe for
+// concurrent use.
 type SuppressionSet struct {
 	db      *DB
 	hashes  map[string]struct{}

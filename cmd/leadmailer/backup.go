@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+
+	"github.com/leadmailer/leadmailer"
 )
 
 func backupCommand() *command {
@@ -23,6 +25,8 @@ never changes, so copy it once to the same safe place.
 To restore: stop serve, then put the copy in place of leadmailer.db in the data directory and
 remove any leadmailer.db-wal and leadmailer.db-shm left beside it; with secret.key from the
 same installation, start serve again.
+
+Each backup is recorded in the audit trail as backup, with the file it was written to.
 
 Examples:
   leadmailer backup /srv/backup/leadmailer-$(date +%F).db
@@ -51,6 +55,9 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 	}
 	n, err := db.CountLeads(ctx)
 	if err != nil {
+		return err
+	}
+	if err := recordAudit(ctx, e, db, leadmailer.AuditBackup, rest[0], fmt.Sprintf("%d bytes, %d leads", size, n)); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Backup written to %s (%.1f MiB; the database held %d leads when it finished).\n",

@@ -70,6 +70,9 @@ on record. "show" counts every excluded lead by reason.
   recipients  the send ledger: one row per recipient with its status, attempts, last reply
               and Message-ID
 
+Every command but list and show is recorded in the audit trail as campaign.ACTION (preview
+and recipients too, as they show leads' data).
+
 Mail goes to [smtp] url in the configuration (or LEADMAILER_SMTP_URL), or, when none is set,
 into the outbox folder in the data directory as .eml files. --concurrency and --rate override
 [sending] concurrency and rate (messages per second; 0: no limit).
@@ -115,6 +118,9 @@ func runCampaigns(ctx context.Context, e *env, args []string) error {
 	}
 	return usagef("unknown campaigns command %q", sub)
 }
+
+// campaignTarget names a campaign in the audit trail.
+func campaignTarget(id int64) string { return fmt.Sprintf("campaign %d", id) }
 
 // campaignID parses the one positional argument, a campaign ID.
 func campaignID(sub string, rest []string) (int64, error) {
@@ -237,6 +243,10 @@ func runCampaignCreate(ctx context.Context, e *env, args []string) error {
 	}
 	defer db.Close()
 	if err := db.CreateCampaign(ctx, c); err != nil {
+		return err
+	}
+	if err := recordAudit(ctx, e, db, leadmailer.AuditCampaignCreate, campaignTarget(c.ID),
+		fmt.Sprintf("%q, %s", c.Name, c.State)); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -473,12 +483,16 @@ func runCampaignPreview(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if why != "" {
-		fmt.Fprintf(e.stderr, "Note: campaign %d will not mail %s (%s); this is the message it would get.\n", id, lead.Email, why)
-	}
 	m, err := b.Message(lead, time.Now())
 	if err != nil {
 		return fmt.Errorf("this message would not be sent: %w", err)
+	}
+	// The message shows the lead's data: recorded like "leads show", before it is shown.
+	if err := recordAudit(ctx, e, db, leadmailer.AuditCampaignPreview, leadTarget(lead.ID), campaignTarget(id)); err != nil {
+		return err
+	}
+	if why != "" {
+		fmt.Fprintf(e.stderr, "Note: campaign %d will not mail %s (%s); this is the message it would get.\n", id, lead.Email, why)
 	}
 	msg, err := mailer.AppendMessage(nil, m, nil)
 	if err != nil {
@@ -538,6 +552,13 @@ func runCampaignTest(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer tr.Close()
+	asLead := "a sample lead"
+	if lead.ID != 0 {
+		asLead = leadTarget(lead.ID)
+	}
+	if err := recordAudit(ctx, e, db, leadmailer.AuditCampaignTest, campaignTarget(id), "to "+addr+" as "+asLead); err != nil {
+		return err
+	}
 	reply, err := tr.Send(ctx, m)
 	if err != nil {
 		return fmt.Errorf("send test message via %s: %w", tr, err)
@@ -606,6 +627,14 @@ func runCampaignSend(ctx context.Context, e *env, sub string, args []string) err
 		return err
 	}
 	defer unlock()
+	action := leadmailer.AuditCampaignSend
+	if sub == "resume" {
+		action = leadmailer.AuditCampaignResume
+	}
+	if err := recordAudit(ctx, e, db, action, campaignTarget(id), fmt.Sprintf("from %s, concurrency %d, rate %g/s",
+		c.State, opts.Concurrency, opts.Rate)); err != nil {
+		return err
+	}
 	res, err := sendCampaign(ctx, e, db, cfg, *dataDir, id, opts)
 	if err != nil {
 		return err
@@ -704,6 +733,13 @@ func runCampaignStop(ctx context.Context, e *env, sub string, args []string) err
 	if err != nil {
 		return err
 	}
+	action := leadmailer.AuditCampaignPause
+	if sub == "cancel" {
+		action = leadmailer.AuditCampaignCancel
+	}
+	if err := recordAudit(ctx, e, db, action, campaignTarget(id), ""); err != nil {
+		return err
+	}
 	fmt.Fprintf(e.stdout, "Campaign %d %s.\n", c.ID, c.State)
 	if sub == "pause" {
 		fmt.Fprintf(e.stdout, "A process sending it stops within a second; continue with \"leadmailer campaigns resume %d\".\n", id)
@@ -736,6 +772,10 @@ func runCampaignRecipients(ctx context.Context, e *env, args []string) error {
 	}
 	defer db.Close()
 	if _, err := db.FindCampaign(ctx, id); err != nil {
+		return err
+	}
+	// The ledger lists addresses: recorded before anything is shown.
+	if err := recordAudit(ctx, e, db, leadmailer.AuditCampaignRecipients, campaignTarget(id), flagDetail("status", *status)); err != nil {
 		return err
 	}
 	if *asJSON {

@@ -37,9 +37,13 @@ the provenance, website queries with IP address and browser, consents, campaigns
 whether the address is suppressed), as JSON or as CSV with one row per item.
 
 erase answers an erasure request: it deletes the lead, its provenance, website queries and
-consents, and keeps only a keyed hash of the address on the suppression list, so that no later
-import brings the person back. It cannot be undone; an address with no lead is still
-suppressed.
+consents, and the mail server's replies in its send records (the rows stay, so campaign
+totals stay right), and keeps only a keyed hash of the address on the suppression list, so
+that no later import brings the person back. It cannot be undone; an address with no lead is
+still suppressed.
+
+export, erase, end-relationship and reactivate are recorded in the audit trail ("leadmailer
+audit --action lead."), naming the lead by its ID, never by its address.
 
 end-relationship makes a lead inactive now: it is no longer mailed and is deleted when the
 retention period (retention.delete_after) runs out. reactivate makes it active again, unless

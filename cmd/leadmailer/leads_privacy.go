@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/store"
 )
 
@@ -31,6 +32,16 @@ func runLeadsExport(ctx context.Context, e *env, args []string) error {
 	defer db.Close()
 	x, err := db.ExportLead(ctx, rest[0])
 	if err != nil {
+		return err
+	}
+	// The export is recorded before anything is shown, naming the lead by ID: the trail
+	// outlives a later erasure.
+	target, detail := "", "no lead with this address: suppression state only"
+	if x.Lead != nil {
+		target, detail = leadTarget(x.Lead.ID), fmt.Sprintf("%d sources, %d campaigns, %d suppressions",
+			len(x.Sources), len(x.Campaigns), len(x.Suppressions))
+	}
+	if err := recordAudit(ctx, e, db, leadmailer.AuditLeadExport, target, "format "+*format+": "+detail); err != nil {
 		return err
 	}
 	if *format == "csv" {
@@ -95,7 +106,11 @@ func writeExportCSV(e *env, x *store.LeadExport) error {
 	}
 	for _, c := range x.Campaigns {
 		at := c.SentAt
-		w.Write([]string{"campaign", strconv.FormatInt(c.CampaignID, 10), c.Name, c.Status, "", date(&at)})
+		status := c.Status
+		if c.Reason != "" {
+			status += ": " + c.Reason
+		}
+		w.Write([]string{"campaign", strconv.FormatInt(c.CampaignID, 10), c.Name, status, "", date(&at)})
 	}
 	for _, s := range x.Suppressions {
 		at := s.CreatedAt
@@ -124,6 +139,17 @@ func runLeadsErase(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The entry names the lead by ID and the suppression by its hash, never the address,
+	// nor the reason, which an administrator may have written the address into.
+	target := ""
+	if er.LeadID != 0 {
+		target = leadTarget(er.LeadID)
+	}
+	if err := recordAudit(ctx, e, db, leadmailer.AuditLeadErase, target, fmt.Sprintf(
+		"suppression %s; removed %d provenance rows, %d website queries, %d consents",
+		er.SuppressionHash[:16], er.Observations, er.WebsiteQueries, er.Consents)); err != nil {
+		return err
+	}
 	if er.LeadID == 0 {
 		fmt.Fprintln(e.stdout, "No lead had this address; it is now suppressed, so no import will add it.")
 		return nil
@@ -133,6 +159,9 @@ func runLeadsErase(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "Kept only suppression hash %s…, so that no import brings the address back.\n", er.SuppressionHash[:16])
 	return nil
 }
+
+// leadTarget names a lead in the audit trail by its ID.
+func leadTarget(id int64) string { return fmt.Sprintf("lead %d", id) }
 
 func runLeadsState(ctx context.Context, e *env, sub string, args []string) error {
 	fs, dataDir := newFlags("leads "+sub, e)
@@ -153,11 +182,17 @@ func runLeadsState(ctx context.Context, e *env, sub string, args []string) error
 		if err != nil {
 			return err
 		}
+		if err := recordAudit(ctx, e, db, leadmailer.AuditLeadReactivate, leadTarget(l.ID), ""); err != nil {
+			return err
+		}
 		fmt.Fprintf(e.stdout, "Lead %d is active again; the inactivity period starts afresh.\n", l.ID)
 		return nil
 	}
 	l, err := db.EndRelationship(ctx, rest[0])
 	if err != nil {
+		return err
+	}
+	if err := recordAudit(ctx, e, db, leadmailer.AuditLeadEndRelationship, leadTarget(l.ID), ""); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Lead %d is inactive: it is no longer mailed, and retention deletes it when retention.delete_after has passed.\n", l.ID)

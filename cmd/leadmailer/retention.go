@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/retention"
 )
 
@@ -22,7 +23,11 @@ Applies the retention policy of the configuration's [retention] section:
     reactivation, and an observation from a source counts for that source's period
     ([retention.sources.NAME]);
   - an inactive lead is deleted delete_after (default 365d) after it became inactive, with its
-    provenance, website queries and consents. Its address is not suppressed.
+    provenance, website queries and consents; its send records keep their status (campaign
+    totals stay) but lose the mail server's replies. Its address is not suppressed, but the
+    unsubscribe link of a message sent to it before still suppresses it when used.
+
+Each run is recorded in the audit trail as retention.run, with its counts.
 
 serve runs this on retention.schedule (default daily at 02:30 UTC). "leadmailer leads
 end-relationship EMAIL" makes one lead inactive now; "leads reactivate EMAIL" undoes it.
@@ -71,6 +76,15 @@ func runRetention(ctx context.Context, e *env, args []string) error {
 	r := &retention.Runner{Store: db, Policy: retention.PolicyFromConfig(cfg.Retention)}
 	rep, err := r.Apply(ctx, *dryRun)
 	if err != nil {
+		return err
+	}
+	detail := fmt.Sprintf("checked %d, made inactive %d, deleted %d leads (%d provenance rows, %d website queries, %d consents)",
+		rep.Checked, len(rep.Deactivated), rep.Removed.Leads, rep.Removed.Observations, rep.Removed.WebsiteQueries, rep.Removed.Consents)
+	if rep.DryRun {
+		detail = fmt.Sprintf("dry run: checked %d, would make inactive %d, would delete %d leads",
+			rep.Checked, len(rep.Deactivated), len(rep.Deleted))
+	}
+	if err := recordAudit(ctx, e, db, leadmailer.AuditRetentionRun, "", detail); err != nil {
 		return err
 	}
 	if *asJSON {

@@ -36,6 +36,8 @@ business ID and is counted as skipped when there is none.
   run    fetch and import one source now, printing the same report as "leadmailer import";
          an unchanged source (HTTP 304, or no new file) makes a run with status unchanged
 
+Each import run of "sources run" is recorded in the audit trail as source.run, with its counts.
+
 Run "leadmailer config example" for a commented source declaration.
 
 Examples:
@@ -91,6 +93,19 @@ func runSources(ctx context.Context, e *env, args []string) error {
 	}
 	runner := newRunner(e, db, actor(e), slog.LevelWarn)
 	results, runErr := runner.Run(ctx, src)
+	// Every run is recorded, failed or not, before its report is printed.
+	for _, res := range results {
+		if res.Report == nil || res.Report.Run == nil {
+			continue
+		}
+		detail := importAuditDetail(res.Report.Run)
+		if res.Err != nil {
+			detail += ": " + res.Err.Error()
+		}
+		if err := recordAudit(ctx, e, db, leadmailer.AuditSourceRun, fmt.Sprintf("run %d", res.Report.Run.ID), detail); err != nil {
+			return err
+		}
+	}
 	for _, res := range results {
 		if *asJSON {
 			if err := writeImportJSON(e.stdout, res.Report, res.RejectsFile, res.Err); err != nil {

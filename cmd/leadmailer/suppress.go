@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/store"
 )
 
@@ -30,6 +31,8 @@ secret.key), never the address itself, so it survives erasure and reveals nobody
           every lead with a business ID; leads it covers become inactive at once
   check   say whether an address (and optionally a business ID) is suppressed, and by what
   list    print every entry: hash, kind, origin, reason, date; never an address
+
+Each add is recorded in the audit trail as suppression.add, under the entry's hash.
 
 Examples:
   leadmailer suppress add anna@example.com --reason "asked by phone 2026-03-02"
@@ -75,8 +78,17 @@ func runSuppress(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		defer db.Close()
+		hash, err := db.EntryHash(entry)
+		if err != nil {
+			return err
+		}
 		moved, err := db.Suppress(ctx, entry)
 		if err != nil {
+			return err
+		}
+		// Named by its hash, as in "suppress list": the trail must not hold the address.
+		if err := recordAudit(ctx, e, db, leadmailer.AuditSuppressionAdd, entry.Kind+" "+hash[:16],
+			fmt.Sprintf("%d lead(s) made inactive", moved)); err != nil {
 			return err
 		}
 		what := map[string]string{store.SuppressAddress: "Address", store.SuppressDomain: "Domain",
