@@ -20,4 +20,8 @@ const (
 )
 
 func campaignTarget(id int64) string { return fmt.Sprintf("campaign %d", id) }
-func campaignPath(id int64) string   { return fmt.Sprintf("/campaigns/%d", id) }
+
+// leadTarget names a lead in the audit trail by its ID, never its address: the trail is
+// append-only, and an address in it would outlive the lead's erasure.
+func leadTarget(id int64) string   { return fmt.Sprintf("lead %d", id) }
+func campaignPath(id int64) string { return fmt.Sprintf("/campaigns/%d", id) }

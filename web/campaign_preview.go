@@ -29,7 +29,7 @@ func (s *Server) previewMessage(r *http.Request, rq *request, c *leadmailer.Camp
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := s.audit(r, rq, auditCampaignPreview, lead.Email, campaignTarget(c.ID)); err != nil {
+	if err := s.audit(r, rq, auditCampaignPreview, leadTarget(lead.ID), campaignTarget(c.ID)); err != nil {
 		return nil, nil, err
 	}
 	b, err := s.opts.Mail.Builder(r.Context(), c)
@@ -120,7 +120,11 @@ func (s *Server) campaignTest(w http.ResponseWriter, r *http.Request, rq *reques
 			return err
 		}
 	}
-	if err := s.audit(r, rq, auditCampaignTest, campaignTarget(c.ID), "to "+to+" as "+lead.Email); err != nil {
+	asLead := "a sample lead"
+	if lead.ID != 0 {
+		asLead = leadTarget(lead.ID)
+	}
+	if err := s.audit(r, rq, auditCampaignTest, campaignTarget(c.ID), "to "+to+" as "+asLead); err != nil {
 		return err
 	}
 	reply, err := s.sendTest(r.Context(), c, lead, to)

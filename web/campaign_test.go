@@ -271,7 +271,11 @@ func TestCampaignPreviewAndTestSend(t *testing.T) {
 	if res := c.get(campaignPath(id) + "/preview?lead=nobody@example.com"); res.status != http.StatusBadRequest {
 		t.Errorf("preview for an unknown address: status %d, want 400 with the form", res.status)
 	}
-	if got := a.auditEntries(store.AuditFilter{Action: auditCampaignPreview}); len(got) != 2 || got[0].Target != "john@registry.example" {
+	john, err := a.db.FindLeadByEmail(t.Context(), "john@registry.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := a.auditEntries(store.AuditFilter{Action: auditCampaignPreview}); len(got) != 2 || got[0].Target != leadTarget(john.ID) {
 		t.Errorf("preview audit entries: %+v; want two naming the lead", got)
 	}
 

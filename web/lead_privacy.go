@@ -25,7 +25,7 @@ func (s *Server) leadExport(w http.ResponseWriter, r *http.Request, rq *request)
 	if err != nil {
 		return err
 	}
-	if err := s.audit(r, rq, auditLeadExport, lead.Email, fmt.Sprintf("lead %d", lead.ID)); err != nil {
+	if err := s.audit(r, rq, auditLeadExport, leadTarget(lead.ID), ""); err != nil {
 		return err
 	}
 	x, err := s.db.ExportLead(r.Context(), lead.Email)
@@ -48,7 +48,7 @@ func (s *Server) leadEraseConfirm(w http.ResponseWriter, r *http.Request, rq *re
 	if err != nil {
 		return err
 	}
-	if err := s.audit(r, rq, leadmailer.AuditLeadView, lead.Email, fmt.Sprintf("lead %d, erasure form", lead.ID)); err != nil {
+	if err := s.audit(r, rq, leadmailer.AuditLeadView, leadTarget(lead.ID), "erasure form"); err != nil {
 		return err
 	}
 	s.render(w, r, rq, http.StatusOK, "lead_erase", "Erase "+lead.Email, struct{ Lead *leadmailer.Lead }{lead})
@@ -72,7 +72,7 @@ func (s *Server) leadErase(w http.ResponseWriter, r *http.Request, rq *request) 
 	}
 	// The address itself must not stay in the audit trail either: the entry names the lead
 	// by number and the suppression hash.
-	if err := s.audit(r, rq, auditLeadErase, fmt.Sprintf("lead %d", lead.ID), reason); err != nil {
+	if err := s.audit(r, rq, auditLeadErase, leadTarget(lead.ID), reason); err != nil {
 		return err
 	}
 	s.render(w, r, rq, http.StatusOK, "lead_erased", "Lead erased", struct {

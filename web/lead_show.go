@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 
@@ -27,7 +26,7 @@ func (s *Server) leadShow(w http.ResponseWriter, r *http.Request, rq *request) e
 	if err != nil {
 		return err
 	}
-	if err := s.audit(r, rq, leadmailer.AuditLeadView, lead.Email, fmt.Sprintf("lead %d", lead.ID)); err != nil {
+	if err := s.audit(r, rq, leadmailer.AuditLeadView, leadTarget(lead.ID), ""); err != nil {
 		return err
 	}
 	obs, err := s.db.FindObservations(r.Context(), lead.ID)

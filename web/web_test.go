@@ -515,8 +515,8 @@ func TestLeadViewsAndSearchesAudited(t *testing.T) {
 	if len(entries) != 2 {
 		t.Fatalf("vera's lead entries: %d, want 2", len(entries))
 	}
-	if e := entries[0]; e.Action != leadmailer.AuditLeadView || e.Target != "good1@example.com" || e.IP != "127.0.0.1" {
-		t.Errorf("view entry %+v: want lead.view of good1@example.com from 127.0.0.1", e)
+	if e := entries[0]; e.Action != leadmailer.AuditLeadView || e.Target != leadTarget(lead.ID) || e.IP != "127.0.0.1" {
+		t.Errorf("view entry %+v: want lead.view of lead %d from 127.0.0.1", e, lead.ID)
 	}
 	if e := entries[1]; e.Action != leadmailer.AuditLeadSearch || e.Detail != `q="good"` {
 		t.Errorf("search entry %+v: want lead.search with q=\"good\"", e)

@@ -198,7 +198,7 @@ func runLeadsShow(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := recordAudit(ctx, e, db, leadmailer.AuditLeadView, lead.Email, fmt.Sprintf("lead %d", lead.ID)); err != nil {
+	if err := recordAudit(ctx, e, db, leadmailer.AuditLeadView, leadTarget(lead.ID), ""); err != nil {
 		return err
 	}
 	obs, err := db.FindObservations(ctx, lead.ID)
