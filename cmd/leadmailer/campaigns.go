@@ -643,7 +643,17 @@ func runCampaignSend(ctx context.Context, e *env, sub string, args []string) err
 	if res.Reason != "" {
 		fmt.Fprintf(e.stdout, " (%s)", res.Reason)
 	}
-	fmt.Fprintf(e.stdout, ": %d sent, %d failed, %d skipped", res.Sent, res.Failed, res.Skipped)
+	// The whole campaign's counts, not this run's: recipients skipped when the audience was
+	// resolved (no consent, inactive) and sends of earlier runs count too.
+	// After Ctrl-C the context is done, but the report is still wanted.
+	rep, err := db.CampaignReport(context.WithoutCancel(ctx), id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, ": %d sent, %d failed, %d skipped", rep.Sent, rep.Failed, rep.Skipped)
+	if rep.Queued+rep.Sending > 0 {
+		fmt.Fprintf(e.stdout, ", %d still to send", rep.Queued+rep.Sending)
+	}
 	if res.Requeued > 0 {
 		fmt.Fprintf(e.stdout, "; %d message(s) in flight at the last stop were sent again with their Message-ID", res.Requeued)
 	}
