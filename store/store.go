@@ -44,7 +44,10 @@ var pragmas = []string{
 
 const driverName = "leadmailer_sqlite3"
 
-var registerDriver = sync.OnceFunc(func() {
+var registerDriver = sync.OnceValue(func() error {
+	if err := registerStageFunc(); err != nil {
+		return err
+	}
 	sql.Register(driverName, &sqlite3.SQLiteDriver{
 		ConnectHook: func(conn *sqlite3.SQLiteConn) error {
 			for _, p := range pragmas {
@@ -55,6 +58,7 @@ var registerDriver = sync.OnceFunc(func() {
 			return nil
 		},
 	})
+	return nil
 })
 
 // Options tune a DB. The zero value is what production uses.
@@ -76,7 +80,9 @@ type DB struct {
 // Open opens the database file at path, creating it and its directory if needed, and brings
 // its schema up to date.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
-	registerDriver()
+	if err := registerDriver(); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create database directory: %w", err)
 	}

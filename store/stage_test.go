@@ -1,0 +1,57 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/leadmailer/leadmailer"
+)
+
+// TestStageRejectsMalformedBatch checks that leadmailer_stage fails, rather than staging
+// garbage, when the blob it reads is cut short anywhere.
+func TestStageRejectsMalformedBatch(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "leadmailer.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, stagingTable); err != nil {
+		t.Fatal(err)
+	}
+	r := leadmailer.ImportRow{Row: 7, Supplied: leadmailer.FieldSet(0).With(leadmailer.FieldEmail).With(leadmailer.FieldName)}
+	r.Values[leadmailer.FieldEmail], r.Received[leadmailer.FieldEmail] = "anna@x.fi", "Anna@X.fi"
+	r.Values[leadmailer.FieldName], r.Received[leadmailer.FieldName] = "Anna Öberg", " Anna  Öberg"
+	blob := appendStageRow(nil, &r, stageDuplicate)
+
+	var n int
+	if err := conn.QueryRowContext(ctx, `SELECT leadmailer_stage(?)`, blob).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("stage a whole row = %d, %v; want 1, nil", n, err)
+	}
+	var email, name, outcome, received string
+	var rowNo, fields int64
+	if err := conn.QueryRowContext(ctx, `SELECT row_no, outcome, email, name, fields, received FROM staging`).
+		Scan(&rowNo, &outcome, &email, &name, &fields, &received); err != nil {
+		t.Fatal(err)
+	}
+	wantReceived := r.Received.Encode(r.Supplied)
+	if rowNo != 7 || outcome != "duplicate" || email != "anna@x.fi" || name != "Anna Öberg" ||
+		fields != int64(r.Supplied) || received != wantReceived {
+		t.Errorf("staged %d %s %q %q %d %q, want 7 duplicate anna@x.fi \"Anna Öberg\" %d %q",
+			rowNo, outcome, email, name, fields, received, r.Supplied, wantReceived)
+	}
+
+	for _, cut := range []int{1, 16, 17, 20, 30, len(blob) - 1} {
+		_, err := conn.ExecContext(ctx, `SELECT leadmailer_stage(?)`, blob[:cut])
+		if err == nil || !strings.Contains(err.Error(), "malformed") {
+			t.Errorf("stage a row cut to %d of %d bytes: err = %v, want malformed", cut, len(blob), err)
+		}
+	}
+}
