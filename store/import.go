@@ -53,11 +53,11 @@ func (db *DB) BeginImport(ctx context.Context, run *leadmailer.ImportRun, dryRun
 // stagingTable holds one batch while it is written. It is a TEMP table, private to the
 // connection; leadmailer_stage (stage.c) fills it.
 const stagingTable = `CREATE TEMP TABLE IF NOT EXISTS staging (
-	row_no INTEGER NOT NULL, outcome TEXT NOT NULL, email TEXT NOT NULL,
+	row_no INTEGER NOT NULL, outcome INTEGER NOT NULL, email TEXT NOT NULL,
 	name TEXT NOT NULL, company TEXT NOT NULL, country TEXT NOT NULL,
 	business_id TEXT NOT NULL, job_title TEXT NOT NULL, website TEXT NOT NULL,
 	phone TEXT NOT NULL, city TEXT NOT NULL, fields INTEGER NOT NULL,
-	received TEXT NOT NULL, lead_id INTEGER, changed INTEGER NOT NULL DEFAULT 0)`
+	received TEXT NOT NULL, lead_id INTEGER)`
 
 func (w *ImportWriter) begin(ctx context.Context) error {
 	if _, err := w.conn.ExecContext(ctx, stagingTable); err != nil {
@@ -184,11 +184,11 @@ func (w *ImportWriter) stageRows(ctx context.Context, rows []leadmailer.ImportRo
 		r := &rows[i]
 		// The outcome starts as what is known before looking at stored leads; classify
 		// settles the rest.
-		var outcome byte = stageNew
+		var outcome byte = outcomeNew
 		if _, ok := w.suppressed[r.EmailHash]; ok {
-			outcome = stageSuppressed
+			outcome = outcomeSuppressed
 		} else if r.DuplicateInBatch {
-			outcome = stageDuplicate
+			outcome = outcomeDuplicateInBatch
 		}
 		b = appendStageRow(b, r, outcome)
 	}
@@ -245,19 +245,18 @@ const changedExpr = `(s.name <> '' AND s.name <> l.name)
 	OR (s.phone <> '' AND s.phone <> l.phone)
 	OR (s.city <> '' AND s.city <> l.city)`
 
-// classify settles the outcome of each staged row that is still "new": it stays new when no
-// lead has its address, and otherwise becomes duplicate (the lead was already seen earlier in
-// this run), updated or unchanged. One pass, because each pass rewrites every staged row.
+// classify settles the outcome of each staged row that is still new: it stays new when no
+// lead has its address, and otherwise becomes unchanged, updated, or one of the two duplicate
+// outcomes (the lead was already seen earlier in this run), which still say whether the row
+// changes the lead. One pass, because each pass rewrites every staged row, and the outcome is
+// computed as a sum so that the costly comparison runs once a row.
 func (w *ImportWriter) classify(ctx context.Context) error {
 	return w.exec(ctx, `UPDATE staging AS s SET
 		lead_id = l.id,
-		changed = (`+changedExpr+`),
-		outcome = CASE
-			WHEN EXISTS (SELECT 1 FROM observations o WHERE o.lead_id = l.id AND o.run_id = ?) THEN 'duplicate'
-			WHEN `+changedExpr+` THEN 'updated'
-			ELSE 'unchanged' END
+		outcome = `+outcomeUnchangedSQL+` + (`+changedExpr+`)
+			+ 2 * EXISTS (SELECT 1 FROM observations o WHERE o.lead_id = l.id AND o.run_id = ?)
 		FROM leads AS l
-		WHERE l.email = s.email AND s.outcome = 'new'`, w.run.ID)
+		WHERE l.email = s.email AND s.outcome = `+outcomeNewSQL, w.run.ID)
 }
 
 // upsert inserts new leads and updates changed ones. Each *_run column moves to this run only
@@ -278,7 +277,7 @@ func (w *ImportWriter) upsert(ctx context.Context) error {
 		SELECT email, name, company, country, business_id, job_title, website, phone, city, ?1`+
 		runs.String()+`, ?1, 'active', ?2, ?2
 		FROM staging
-		WHERE outcome = 'new' OR changed = 1
+		WHERE outcome IN (`+outcomeNewSQL+`, `+outcomeUpdatedSQL+`, `+outcomeDuplicateChangedSQL+`)
 		ON CONFLICT (email) DO UPDATE SET `+set.String()+`updated_at = excluded.updated_at`,
 		w.run.ID, now)
 }
@@ -289,7 +288,7 @@ func (w *ImportWriter) observe(ctx context.Context) error {
 	return w.exec(ctx, `INSERT INTO observations (lead_id, run_id, row_no, fields, received)
 		SELECT coalesce(s.lead_id, (SELECT l.id FROM leads l WHERE l.email = s.email)), ?, s.row_no, s.fields, s.received
 		FROM staging s
-		WHERE s.outcome <> 'suppressed'`, w.run.ID)
+		WHERE s.outcome <> `+outcomeSuppressedSQL, w.run.ID)
 }
 
 func (w *ImportWriter) countOutcomes(ctx context.Context, c *leadmailer.ImportCounts) error {
@@ -303,24 +302,23 @@ func (w *ImportWriter) countOutcomes(ctx context.Context, c *leadmailer.ImportCo
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var outcome string
-		var n int64
+		var outcome, n int64
 		if err := rows.Scan(&outcome, &n); err != nil {
 			return err
 		}
 		switch outcome {
-		case "new":
+		case outcomeNew:
 			c.Inserted += n
-		case "updated":
+		case outcomeUpdated:
 			c.Updated += n
-		case "unchanged":
+		case outcomeUnchanged:
 			c.Unchanged += n
-		case "duplicate":
+		case outcomeDuplicateInBatch, outcomeDuplicate, outcomeDuplicateChanged:
 			c.Duplicates += n
-		case "suppressed":
+		case outcomeSuppressed:
 			c.Suppressed += n
 		default:
-			return fmt.Errorf("unknown outcome %q", outcome)
+			return fmt.Errorf("unknown outcome %d", outcome)
 		}
 	}
 	return rows.Err()

@@ -6,7 +6,7 @@
 //
 // The blob is what stageBlob in stage.go writes: rows one after another, each
 //   row_no  int64, little-endian
-//   outcome uint8 (0 new, 1 duplicate, 2 suppressed)
+//   outcome uint8 (the outcome codes of stage.go)
 //   fields  int64, little-endian
 //   ten texts (the nine lead fields in leadmailer.Field order, then received), each a uint32 little-endian length
 //   followed by that many bytes of UTF-8.
@@ -53,8 +53,6 @@ extern void sqlite3_result_error_code(sqlite3_context *, int);
 
 #define LM_TEXTS 10
 
-static const char *const outcomes[] = {"new", "duplicate", "suppressed"};
-
 static const char stageSQL[] =
 	"INSERT INTO temp.staging (row_no, outcome, email, name, company, country, business_id,"
 	" job_title, website, phone, city, received, fields)"
@@ -95,11 +93,8 @@ static void stageFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 		unsigned outcome = p[8];
 		int64_t fields = getInt64(p + 9);
 		p += 17;
-		if (outcome > 2) {
-			goto malformed;
-		}
 		sqlite3_bind_int64(stmt, 1, rowNo);
-		sqlite3_bind_text(stmt, 2, outcomes[outcome], -1, LM_SQLITE_STATIC);
+		sqlite3_bind_int64(stmt, 2, outcome);
 		for (int i = 0; i < LM_TEXTS; i++) {
 			if (end - p < 4) {
 				goto malformed;

@@ -21,11 +21,24 @@ func registerStageFunc() error {
 	return nil
 }
 
-// Outcome codes of a staged row in the blob leadmailer_stage reads.
+// Outcomes of a staged row, kept in staging.outcome. A row is staged as new, duplicate in
+// batch or suppressed; classify settles each new row whose lead exists to
+// outcomeUnchanged + changed + 2*seen, where changed says the row brings a new value and seen
+// that the lead was already observed earlier in this run.
 const (
-	stageNew        = 0
-	stageDuplicate  = 1
-	stageSuppressed = 2
+	outcomeNew              = 0
+	outcomeDuplicateInBatch = 1 // merged by the importer into the batch's first row for its address
+	outcomeSuppressed       = 2
+	outcomeUnchanged        = 3
+	outcomeUpdated          = 4
+	outcomeDuplicate        = 5 // seen earlier in this run, brings nothing new
+	outcomeDuplicateChanged = 6 // seen earlier in this run, brings a new value
+
+	outcomeNewSQL              = "0"
+	outcomeSuppressedSQL       = "2"
+	outcomeUnchangedSQL        = "3"
+	outcomeUpdatedSQL          = "4"
+	outcomeDuplicateChangedSQL = "6"
 )
 
 // receivedSep must match the separator leadmailer.Values.Encode writes.

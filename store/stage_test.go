@@ -29,22 +29,22 @@ func TestStageRejectsMalformedBatch(t *testing.T) {
 	r := leadmailer.ImportRow{Row: 7, Supplied: leadmailer.FieldSet(0).With(leadmailer.FieldEmail).With(leadmailer.FieldName)}
 	r.Values[leadmailer.FieldEmail], r.Received[leadmailer.FieldEmail] = "anna@x.fi", "Anna@X.fi"
 	r.Values[leadmailer.FieldName], r.Received[leadmailer.FieldName] = "Anna Öberg", " Anna  Öberg"
-	blob := appendStageRow(nil, &r, stageDuplicate)
+	blob := appendStageRow(nil, &r, outcomeDuplicateInBatch)
 
 	var n int
 	if err := conn.QueryRowContext(ctx, `SELECT leadmailer_stage(?)`, blob).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("stage a whole row = %d, %v; want 1, nil", n, err)
 	}
-	var email, name, outcome, received string
-	var rowNo, fields int64
+	var email, name, received string
+	var rowNo, outcome, fields int64
 	if err := conn.QueryRowContext(ctx, `SELECT row_no, outcome, email, name, fields, received FROM staging`).
 		Scan(&rowNo, &outcome, &email, &name, &fields, &received); err != nil {
 		t.Fatal(err)
 	}
 	wantReceived := r.Received.Encode(r.Supplied)
-	if rowNo != 7 || outcome != "duplicate" || email != "anna@x.fi" || name != "Anna Öberg" ||
+	if rowNo != 7 || outcome != outcomeDuplicateInBatch || email != "anna@x.fi" || name != "Anna Öberg" ||
 		fields != int64(r.Supplied) || received != wantReceived {
-		t.Errorf("staged %d %s %q %q %d %q, want 7 duplicate anna@x.fi \"Anna Öberg\" %d %q",
+		t.Errorf("staged %d %d %q %q %d %q, want 7 1 anna@x.fi \"Anna Öberg\" %d %q",
 			rowNo, outcome, email, name, fields, received, r.Supplied, wantReceived)
 	}
 
