@@ -55,3 +55,31 @@ func TestStageRejectsMalformedBatch(t *testing.T) {
 		}
 	}
 }
+
+// TestImportRestoresForeignKeys checks that the connection an import used, which skips
+// foreign key checks while it writes, checks them again once it is back in the pool.
+func TestImportRestoresForeignKeys(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "leadmailer.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.sql.SetMaxOpenConns(1) // the next statement gets the import's connection
+	w, err := db.BeginImport(ctx, &leadmailer.ImportRun{Source: "crm", Kind: leadmailer.KindUpload}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Finish(ctx, leadmailer.RunCompleted, ""); err != nil {
+		t.Fatal(err)
+	}
+	var on int
+	if err := db.sql.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&on); err != nil || on != 1 {
+		t.Errorf("foreign_keys after an import = %d, %v; want 1", on, err)
+	}
+	_, err = db.sql.ExecContext(ctx, `INSERT INTO observations (lead_id, run_id, row_no, fields, received)
+		VALUES (12345, 1, 2, 1, 'x')`)
+	if err == nil {
+		t.Error("an observation of a lead that does not exist was stored after an import")
+	}
+}
