@@ -113,12 +113,31 @@ func (w *ImportWriter) inTx(ctx context.Context, fn func() error) error {
 
 // exec runs a statement, prepared once per run.
 func (w *ImportWriter) exec(ctx context.Context, query string, args ...any) error {
+	_, err := w.execCount(ctx, query, args...)
+	return err
+}
+
+// execCount runs a statement, prepared once per run, and returns the number of rows it
+// changed.
+func (w *ImportWriter) execCount(ctx context.Context, query string, args ...any) (int64, error) {
+	stmt, err := w.prepare(ctx, query)
+	if err != nil {
+		return 0, err
+	}
+	res, err := stmt.ExecContext(ctx, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// scanRow runs a query that returns one row, prepared once per run, into dest.
+func (w *ImportWriter) scanRow(ctx context.Context, query string, args []any, dest ...any) error {
 	stmt, err := w.prepare(ctx, query)
 	if err != nil {
 		return err
 	}
-	_, err = stmt.ExecContext(ctx, args...)
-	return err
+	return stmt.QueryRowContext(ctx, args...).Scan(dest...)
 }
 
 func (w *ImportWriter) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
@@ -152,20 +171,36 @@ func (w *ImportWriter) WriteBatch(ctx context.Context, rows []leadmailer.ImportR
 		if err := w.loadSuppressions(ctx); err != nil {
 			return fmt.Errorf("read suppression list: %w", err)
 		}
-		if err := w.stageRows(ctx, rows); err != nil {
+		staged, err := w.stageRows(ctx, rows)
+		if err != nil {
 			return fmt.Errorf("stage rows: %w", err)
 		}
-		if err := w.classify(ctx); err != nil {
+		matched, err := w.classify(ctx)
+		if err != nil {
 			return fmt.Errorf("classify rows: %w", err)
 		}
-		if err := w.upsert(ctx); err != nil {
+		var idBase int64
+		if err := w.scanRow(ctx, `SELECT coalesce(max(id), 0) FROM leads`, nil, &idBase); err != nil {
 			return fmt.Errorf("write leads: %w", err)
 		}
-		if err := w.observe(ctx); err != nil {
+		if err := w.insertNew(ctx, idBase); err != nil {
+			return fmt.Errorf("write leads: %w", err)
+		}
+		if matched > 0 {
+			if err := w.updateChanged(ctx); err != nil {
+				return fmt.Errorf("write leads: %w", err)
+			}
+		}
+		if err := w.observe(ctx, idBase); err != nil {
 			return fmt.Errorf("record provenance: %w", err)
 		}
-		if err := w.countOutcomes(ctx, &counts); err != nil {
-			return fmt.Errorf("count outcomes: %w", err)
+		counts.Inserted += staged[outcomeNew] - matched
+		counts.Duplicates += staged[outcomeDuplicateInBatch]
+		counts.Suppressed += staged[outcomeSuppressed]
+		if matched > 0 {
+			if err := w.countMatched(ctx, &counts); err != nil {
+				return fmt.Errorf("count outcomes: %w", err)
+			}
 		}
 		if err := w.exec(ctx, `DELETE FROM staging`); err != nil {
 			return err
@@ -188,7 +223,8 @@ func (w *ImportWriter) WriteBatch(ctx context.Context, rows []leadmailer.ImportR
 
 // stageRows puts the batch into the staging table with one call of leadmailer_stage: binding
 // thirteen values a row through database/sql cost three times SQLite's own work on the rows.
-func (w *ImportWriter) stageRows(ctx context.Context, rows []leadmailer.ImportRow) error {
+// It returns how many rows it staged with each outcome.
+func (w *ImportWriter) stageRows(ctx context.Context, rows []leadmailer.ImportRow) (staged [outcomeSuppressed + 1]int64, err error) {
 	b := w.stageBuf[:0]
 	for i := range rows {
 		r := &rows[i]
@@ -200,21 +236,18 @@ func (w *ImportWriter) stageRows(ctx context.Context, rows []leadmailer.ImportRo
 		} else if r.DuplicateInBatch {
 			outcome = outcomeDuplicateInBatch
 		}
+		staged[outcome]++
 		b = appendStageRow(b, r, outcome)
 	}
 	w.stageBuf = b
-	stmt, err := w.prepare(ctx, `SELECT leadmailer_stage(?)`)
-	if err != nil {
-		return err
-	}
 	var n int
-	if err := stmt.QueryRowContext(ctx, b).Scan(&n); err != nil {
-		return err
+	if err := w.scanRow(ctx, `SELECT leadmailer_stage(?)`, []any{b}, &n); err != nil {
+		return staged, err
 	}
 	if n != len(rows) {
-		return fmt.Errorf("staged %d rows of %d", n, len(rows))
+		return staged, fmt.Errorf("staged %d rows of %d", n, len(rows))
 	}
-	return nil
+	return staged, nil
 }
 
 // loadSuppressions adds the suppressions created since the last call to w.suppressed. It
@@ -259,9 +292,10 @@ const changedExpr = `(s.name <> '' AND s.name <> l.name)
 // lead has its address, and otherwise becomes unchanged, updated, or one of the two duplicate
 // outcomes (the lead was already seen earlier in this run), which still say whether the row
 // changes the lead. One pass, because each pass rewrites every staged row, and the outcome is
-// computed as a sum so that the costly comparison runs once a row.
-func (w *ImportWriter) classify(ctx context.Context) error {
-	return w.exec(ctx, `UPDATE staging AS s SET
+// computed as a sum so that the costly comparison runs once a row. It returns the number of
+// rows whose lead exists.
+func (w *ImportWriter) classify(ctx context.Context) (int64, error) {
+	return w.execCount(ctx, `UPDATE staging AS s SET
 		lead_id = l.id,
 		outcome = `+outcomeUnchangedSQL+` + (`+changedExpr+`)
 			+ 2 * EXISTS (SELECT 1 FROM observations o WHERE o.lead_id = l.id AND o.run_id = ?)
@@ -269,69 +303,67 @@ func (w *ImportWriter) classify(ctx context.Context) error {
 		WHERE l.email = s.email AND s.outcome = `+outcomeNewSQL, w.run.ID)
 }
 
-// upsert inserts new leads and updates changed ones. Each *_run column moves to this run only
-// when this run changes that field's value.
-func (w *ImportWriter) upsert(ctx context.Context) error {
-	var set, runs strings.Builder
+// insertNew inserts the leads of the rows that are still new. Each gets the id
+// idBase + its staging rowid, so that observe knows it without looking the address up: idBase
+// is the highest id when the batch began, and the batch's transaction is the only writer.
+// Every *_run column names this run for each value it supplies.
+func (w *ImportWriter) insertNew(ctx context.Context, idBase int64) error {
+	var runs strings.Builder
 	for _, f := range leadmailer.AllFields()[1:] {
-		c := f.String()
-		fmt.Fprintf(&set, "%s = CASE WHEN excluded.%s <> '' THEN excluded.%s ELSE leads.%s END,\n", c, c, c, c)
-		fmt.Fprintf(&set, "%s_run = CASE WHEN excluded.%s <> '' AND excluded.%s <> leads.%s THEN excluded.%s_run ELSE leads.%s_run END,\n", c, c, c, c, c, c)
-		fmt.Fprintf(&runs, ", CASE WHEN %s <> '' THEN ?1 END", c)
+		fmt.Fprintf(&runs, ", CASE WHEN %s <> '' THEN ?1 END", f)
 	}
 	now := formatTime(w.db.now())
-	return w.exec(ctx, `INSERT INTO leads (email, name, company, country, business_id,
+	return w.exec(ctx, `INSERT INTO leads (id, email, name, company, country, business_id,
 			job_title, website, phone, city, email_run, name_run, company_run, country_run,
 			business_id_run, job_title_run, website_run, phone_run, city_run,
 			first_run_id, state, created_at, updated_at)
-		SELECT email, name, company, country, business_id, job_title, website, phone, city, ?1`+
+		SELECT ?3 + rowid, email, name, company, country, business_id, job_title, website, phone, city, ?1`+
 		runs.String()+`, ?1, 'active', ?2, ?2
 		FROM staging
-		WHERE outcome IN (`+outcomeNewSQL+`, `+outcomeUpdatedSQL+`, `+outcomeDuplicateChangedSQL+`)
-		ON CONFLICT (email) DO UPDATE SET `+set.String()+`updated_at = excluded.updated_at`,
-		w.run.ID, now)
+		WHERE outcome = `+outcomeNewSQL,
+		w.run.ID, now, idBase)
 }
 
-func (w *ImportWriter) observe(ctx context.Context) error {
-	// classify found the lead of every row whose lead existed; only new leads and duplicates
-	// within the batch need looking up.
+// updateChanged writes the new non-empty values of the rows that change a stored lead. Each
+// *_run column moves to this run only when this run changes that field's value;
+// first_run_id never changes.
+func (w *ImportWriter) updateChanged(ctx context.Context) error {
+	var set strings.Builder
+	for _, f := range leadmailer.AllFields()[1:] {
+		c := f.String()
+		fmt.Fprintf(&set, "%s = CASE WHEN s.%s <> '' THEN s.%s ELSE leads.%s END,\n", c, c, c, c)
+		fmt.Fprintf(&set, "%s_run = CASE WHEN s.%s <> '' AND s.%s <> leads.%s THEN ?1 ELSE leads.%s_run END,\n", c, c, c, c, c)
+	}
+	return w.exec(ctx, `UPDATE leads SET `+set.String()+`updated_at = ?2
+		FROM staging AS s
+		WHERE leads.id = s.lead_id AND s.outcome IN (`+outcomeUpdatedSQL+`, `+outcomeDuplicateChangedSQL+`)`,
+		w.run.ID, formatTime(w.db.now()))
+}
+
+// observe records one observation for every row that is not suppressed. classify found the
+// lead of every row whose lead existed, and insertNew chose the id of every new one; only
+// duplicates within the batch need looking up.
+func (w *ImportWriter) observe(ctx context.Context, idBase int64) error {
 	return w.exec(ctx, `INSERT INTO observations (lead_id, run_id, row_no, fields, received)
-		SELECT coalesce(s.lead_id, (SELECT l.id FROM leads l WHERE l.email = s.email)), ?, s.row_no, s.fields, s.received
+		SELECT CASE WHEN s.outcome = `+outcomeNewSQL+` THEN ?2 + s.rowid
+			ELSE coalesce(s.lead_id, (SELECT l.id FROM leads l WHERE l.email = s.email)) END,
+			?1, s.row_no, s.fields, s.received
 		FROM staging s
-		WHERE s.outcome <> `+outcomeSuppressedSQL, w.run.ID)
+		WHERE s.outcome <> `+outcomeSuppressedSQL, w.run.ID, idBase)
 }
 
-func (w *ImportWriter) countOutcomes(ctx context.Context, c *leadmailer.ImportCounts) error {
-	stmt, err := w.prepare(ctx, `SELECT outcome, count(*) FROM staging GROUP BY outcome`)
-	if err != nil {
-		return err
-	}
-	rows, err := stmt.QueryContext(ctx)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var outcome, n int64
-		if err := rows.Scan(&outcome, &n); err != nil {
-			return err
-		}
-		switch outcome {
-		case outcomeNew:
-			c.Inserted += n
-		case outcomeUpdated:
-			c.Updated += n
-		case outcomeUnchanged:
-			c.Unchanged += n
-		case outcomeDuplicateInBatch, outcomeDuplicate, outcomeDuplicateChanged:
-			c.Duplicates += n
-		case outcomeSuppressed:
-			c.Suppressed += n
-		default:
-			return fmt.Errorf("unknown outcome %d", outcome)
-		}
-	}
-	return rows.Err()
+// countMatched adds the outcomes classify settled to c.
+func (w *ImportWriter) countMatched(ctx context.Context, c *leadmailer.ImportCounts) error {
+	var unchanged, updated, duplicates int64
+	err := w.scanRow(ctx, `SELECT
+			count(*) FILTER (WHERE outcome = `+outcomeUnchangedSQL+`),
+			count(*) FILTER (WHERE outcome = `+outcomeUpdatedSQL+`),
+			count(*) FILTER (WHERE outcome > `+outcomeUpdatedSQL+`)
+		FROM staging WHERE outcome >= `+outcomeUnchangedSQL, nil, &unchanged, &updated, &duplicates)
+	c.Unchanged += unchanged
+	c.Updated += updated
+	c.Duplicates += duplicates
+	return err
 }
 
 // Finish records the run's final status and the input's checksum, known only once the whole
