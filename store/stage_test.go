@@ -83,3 +83,26 @@ func TestImportRestoresForeignKeys(t *testing.T) {
 		t.Error("an observation of a lead that does not exist was stored after an import")
 	}
 }
+
+// TestImportSuppressionHashMatchesStore checks that the import writer's reused HMAC states
+// hash addresses exactly as the suppression list does, however often they are reused.
+func TestImportSuppressionHashMatchesStore(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "leadmailer.db"), Options{SuppressionKey: []byte("key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	w, err := db.BeginImport(ctx, &leadmailer.ImportRun{Source: "crm", Kind: leadmailer.KindUpload}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Finish(ctx, leadmailer.RunCompleted, "")
+	for range 3 {
+		for _, email := range []string{"anna@x.fi", "b@y.se", "", "päivi@mäkinen.fi"} {
+			if got, want := w.SuppressionHash(email), db.SuppressionHash(email); got != want {
+				t.Errorf("import writer hashes %q to %s, the store to %s", email, got, want)
+			}
+		}
+	}
+}
