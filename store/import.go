@@ -65,7 +65,13 @@ const stagingTable = `CREATE TEMP TABLE IF NOT EXISTS staging (
 	name TEXT NOT NULL, company TEXT NOT NULL, country TEXT NOT NULL,
 	business_id TEXT NOT NULL, job_title TEXT NOT NULL, website TEXT NOT NULL,
 	phone TEXT NOT NULL, city TEXT NOT NULL, fields INTEGER NOT NULL,
-	received TEXT NOT NULL, lead_id INTEGER)`
+	received TEXT NOT NULL)`
+
+// matchedTable holds, for each staged row whose address a stored lead has, that lead and the
+// row's settled outcome, keyed by the staged row's rowid. A table of its own, because
+// rewriting the wide staged rows to record this cost more than the lookups did.
+const matchedTable = `CREATE TEMP TABLE IF NOT EXISTS matched (
+	rid INTEGER PRIMARY KEY, lead_id INTEGER NOT NULL, outcome INTEGER NOT NULL)`
 
 func (w *ImportWriter) begin(ctx context.Context) error {
 	// The writer's statements make every reference they store by construction: the run is
@@ -76,11 +82,10 @@ func (w *ImportWriter) begin(ctx context.Context) error {
 	if _, err := w.conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
 		return err
 	}
-	if _, err := w.conn.ExecContext(ctx, stagingTable); err != nil {
-		return err
-	}
-	if _, err := w.conn.ExecContext(ctx, `DELETE FROM staging`); err != nil {
-		return err
+	for _, q := range []string{stagingTable, matchedTable, `DELETE FROM staging`, `DELETE FROM matched`} {
+		if _, err := w.conn.ExecContext(ctx, q); err != nil {
+			return err
+		}
 	}
 	if w.dryRun {
 		if _, err := w.conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
@@ -223,6 +228,9 @@ func (w *ImportWriter) WriteBatch(ctx context.Context, rows []leadmailer.ImportR
 		if err := w.exec(ctx, `DELETE FROM staging`); err != nil {
 			return err
 		}
+		if err := w.exec(ctx, `DELETE FROM matched`); err != nil {
+			return err
+		}
 		w.run.HeartbeatAt = w.db.now().UTC()
 		return w.exec(ctx, `UPDATE import_runs SET heartbeat_at = ?,
 			rows_read = rows_read + ?, inserted = inserted + ?, updated = updated + ?,
@@ -306,19 +314,17 @@ const changedExpr = `(s.name <> '' AND s.name <> l.name)
 	OR (s.phone <> '' AND s.phone <> l.phone)
 	OR (s.city <> '' AND s.city <> l.city)`
 
-// classify settles the outcome of each staged row that is still new: it stays new when no
-// lead has its address, and otherwise becomes unchanged, updated, or one of the two duplicate
-// outcomes (the lead was already seen earlier in this run), which still say whether the row
-// changes the lead. One pass, because each pass rewrites every staged row, and the outcome is
-// computed as a sum so that the costly comparison runs once a row. It returns the number of
-// rows whose lead exists.
+// classify settles the outcome of each staged row that is still new and whose address a
+// stored lead has: unchanged, updated, or one of the two duplicate outcomes (the lead was
+// already seen earlier in this run), which still say whether the row changes the lead. It
+// records them in matched, computing the outcome as a sum so that the costly comparison runs
+// once a row, and returns how many rows matched. Rows not in matched stay new.
 func (w *ImportWriter) classify(ctx context.Context) (int64, error) {
-	return w.execCount(ctx, `UPDATE staging AS s SET
-		lead_id = l.id,
-		outcome = `+outcomeUnchangedSQL+` + (`+changedExpr+`)
+	return w.execCount(ctx, `INSERT INTO matched (rid, lead_id, outcome)
+		SELECT s.rowid, l.id, `+outcomeUnchangedSQL+` + (`+changedExpr+`)
 			+ 2 * EXISTS (SELECT 1 FROM observations o WHERE o.lead_id = l.id AND o.run_id = ?)
-		FROM leads AS l
-		WHERE l.email = s.email AND s.outcome = `+outcomeNewSQL, w.run.ID)
+		FROM staging AS s JOIN leads AS l ON l.email = s.email
+		WHERE s.outcome = `+outcomeNewSQL, w.run.ID)
 }
 
 // insertNew inserts the leads of the rows that are still new. Each gets the id
@@ -337,8 +343,8 @@ func (w *ImportWriter) insertNew(ctx context.Context, idBase int64) error {
 			first_run_id, state, created_at, updated_at)
 		SELECT ?3 + rowid, email, name, company, country, business_id, job_title, website, phone, city, ?1`+
 		runs.String()+`, ?1, 'active', ?2, ?2
-		FROM staging
-		WHERE outcome = `+outcomeNewSQL,
+		FROM staging AS s
+		WHERE outcome = `+outcomeNewSQL+` AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.rid = s.rowid)`,
 		w.run.ID, now, idBase)
 }
 
@@ -353,8 +359,8 @@ func (w *ImportWriter) updateChanged(ctx context.Context) error {
 		fmt.Fprintf(&set, "%s_run = CASE WHEN s.%s <> '' AND s.%s <> leads.%s THEN ?1 ELSE leads.%s_run END,\n", c, c, c, c, c)
 	}
 	return w.exec(ctx, `UPDATE leads SET `+set.String()+`updated_at = ?2
-		FROM staging AS s
-		WHERE leads.id = s.lead_id AND s.outcome IN (`+outcomeUpdatedSQL+`, `+outcomeDuplicateChangedSQL+`)`,
+		FROM matched AS m JOIN staging AS s ON s.rowid = m.rid
+		WHERE leads.id = m.lead_id AND m.outcome IN (`+outcomeUpdatedSQL+`, `+outcomeDuplicateChangedSQL+`)`,
 		w.run.ID, formatTime(w.db.now()))
 }
 
@@ -363,10 +369,11 @@ func (w *ImportWriter) updateChanged(ctx context.Context) error {
 // duplicates within the batch need looking up.
 func (w *ImportWriter) observe(ctx context.Context, idBase int64) error {
 	return w.exec(ctx, `INSERT INTO observations (lead_id, run_id, row_no, fields, received)
-		SELECT CASE WHEN s.outcome = `+outcomeNewSQL+` THEN ?2 + s.rowid
-			ELSE coalesce(s.lead_id, (SELECT l.id FROM leads l WHERE l.email = s.email)) END,
+		SELECT CASE WHEN m.lead_id IS NOT NULL THEN m.lead_id
+				WHEN s.outcome = `+outcomeNewSQL+` THEN ?2 + s.rowid
+				ELSE (SELECT l.id FROM leads l WHERE l.email = s.email) END,
 			?1, s.row_no, s.fields, s.received
-		FROM staging s
+		FROM staging AS s LEFT JOIN matched AS m ON m.rid = s.rowid
 		WHERE s.outcome <> `+outcomeSuppressedSQL, w.run.ID, idBase)
 }
 
@@ -377,7 +384,7 @@ func (w *ImportWriter) countMatched(ctx context.Context, c *leadmailer.ImportCou
 			count(*) FILTER (WHERE outcome = `+outcomeUnchangedSQL+`),
 			count(*) FILTER (WHERE outcome = `+outcomeUpdatedSQL+`),
 			count(*) FILTER (WHERE outcome > `+outcomeUpdatedSQL+`)
-		FROM staging WHERE outcome >= `+outcomeUnchangedSQL, nil, &unchanged, &updated, &duplicates)
+		FROM matched`, nil, &unchanged, &updated, &duplicates)
 	c.Unchanged += unchanged
 	c.Updated += updated
 	c.Duplicates += duplicates
