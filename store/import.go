@@ -184,9 +184,9 @@ func (w *ImportWriter) SuppressionHash(normalizedEmail string) string {
 func (w *ImportWriter) Run() *leadmailer.ImportRun { return w.run }
 
 // WriteBatch stores one batch in one transaction, set-based: the rows go into the staging
-// table, a few statements classify them against the leads already stored, one upsert writes
-// the new and changed leads, and one insert records an observation per row. Row-by-row
-// upserts through database/sql are several times slower.
+// table, one statement matches them against the leads already stored, one insert writes the
+// new leads and one update the changed ones, and one insert records an observation per row.
+// Row-by-row upserts through database/sql are several times slower.
 func (w *ImportWriter) WriteBatch(ctx context.Context, rows []leadmailer.ImportRow, pre leadmailer.ImportCounts) (leadmailer.ImportCounts, error) {
 	counts := pre
 	err := w.inTx(ctx, func() error {
