@@ -43,7 +43,7 @@ var pragmas = []string{
 	"PRAGMA busy_timeout = 10000",
 	"PRAGMA cache_size = -65536",
 	"PRAGMA temp_store = MEMORY",
-	"PRAGMA wal_autocheckpoint = 16384",
+	"PRAGMA wal_autocheckpoint = 4096", // pages: 64 MiB of WAL between checkpoints
 }
 
 const driverName = "leadmailer_sqlite3"
