@@ -329,7 +329,7 @@ func (w *ImportWriter) classify(ctx context.Context) (int64, error) {
 
 // insertNew inserts the leads of the rows that are still new. Each gets the id
 // idBase + its staging rowid, so that observe knows it without looking the address up: idBase
-// is the highest id when the batch began, and the batch's transaction is the only writer.
+// is the highest id stored, read in the batch's transaction, which is the only writer.
 // Every *_run column names this run for each value it supplies.
 func (w *ImportWriter) insertNew(ctx context.Context, idBase int64) error {
 	var runs strings.Builder

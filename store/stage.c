@@ -4,7 +4,7 @@
 // (a cgo call, a conversion and a copy per value); here the batch crosses into C once, as one
 // blob, and each value is bound in place.
 //
-// The blob is what stageBlob in stage.go writes: rows one after another, each
+// The blob is what appendStageRow in stage.go writes: rows one after another, each
 //   row_no  int64, little-endian
 //   outcome uint8 (the outcome codes of stage.go)
 //   fields  int64, little-endian
