@@ -4,7 +4,10 @@ package store
 
 /*
 #include <malloc.h>
-static void tuneMalloc(void) {
+
+// tuneMalloc runs as the program loads, before the Go runtime starts its threads: a thread
+// that allocates before the limit is set gets an arena of its own and keeps it.
+__attribute__((constructor)) static void tuneMalloc(void) {
 	mallopt(M_ARENA_MAX, 1);
 	mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
 }
@@ -15,4 +18,3 @@ import "C"
 // allocations many arenas and keeps trimming them, and each trim costs a cross-CPU TLB flush.
 // On small virtual machines that made imports several times slower in bad runs. One arena and
 // a high trim threshold remove those outliers; SQLite's own cache bounds the memory kept.
-func init() { C.tuneMalloc() }
