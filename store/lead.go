@@ -59,8 +59,9 @@ type LeadFilter struct {
 	Source  string // leads with at least one observation from this source
 	State   leadmailer.LeadState
 	// Search finds leads whose e-mail, name or company starts with it, ignoring case (ASCII
-	// letters only); each is a range scan of an index, so searching stays fast however many
-	// leads there are.
+	// letters only). The e-mail part is a range scan of its index; names and companies are
+	// read in full (about 130 ms for a million leads), since indexing them would slow every
+	// import by a quarter.
 	Search  string
 	AfterID int64 // keyset pagination: only leads with a greater ID
 	Limit   int   // 0: no limit
