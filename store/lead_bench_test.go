@@ -72,4 +72,3 @@ func BenchmarkFindLeadsPage(b *testing.B) {
 		})
 	}
 }
-
