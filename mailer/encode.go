@@ -1,6 +1,7 @@
 package mailer
 
 import (
+	"bytes"
 	"strings"
 	"unicode/utf8"
 )
@@ -215,10 +216,20 @@ var atext = func() (t [256]bool) {
 // if any, and <addr>. name must have been cleaned; addr must have been checked with
 // checkAddr.
 func appendAddress(b []byte, prefix, name, addr string) []byte {
+	start := len(b)
 	b = append(b, prefix...)
 	name = trimSpaces(name)
 	if name != "" {
 		b = appendPhrase(b, name)
+		// A name that fits on the line can still leave no room for the address: fold
+		// before it (the space after a phrase is folding white space).
+		lineStart := start
+		if i := bytes.LastIndex(b[start:], []byte("\r\n")); i >= 0 {
+			lineStart = start + i + 2
+		}
+		if len(b)-lineStart+len(addr)+2 > maxLine && b[len(b)-1] == ' ' && b[len(b)-2] != '\n' {
+			b = append(b[:len(b)-1], "\r\n "...)
+		}
 	}
 	b = append(b, '<')
 	b = append(b, addr...)
