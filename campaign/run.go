@@ -73,6 +73,10 @@ type Options struct {
 	StatePoll time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// KeepRunningOnStop leaves a campaign whose run ends with its context (a shutdown) in the
+	// running state instead of pausing it, so that the next start of the process resumes it
+	// as after a crash. serve sets it; the command line pauses, and says how to resume.
+	KeepRunningOnStop bool
 	// Progress, when set, is called after each ledger commit with the run's counts so far.
 	// It is called from one goroutine and must return quickly.
 	Progress func(Progress)
@@ -415,6 +419,8 @@ func (r *run) finish(ctx context.Context) (*Result, error) {
 	switch {
 	case state != "":
 		// Stopped by a pause, a cancel, or too many errors.
+	case ctx.Err() != nil && r.opts.KeepRunningOnStop:
+		state = leadmailer.CampaignRunning
 	case ctx.Err() != nil:
 		state, reason = leadmailer.CampaignPaused, ReasonInterrupted
 	default:

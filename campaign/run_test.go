@@ -322,6 +322,32 @@ func TestPauseAndInterruptResendNobody(t *testing.T) {
 	}
 }
 
+// TestShutdownLeavesCampaignRunning is serve's stop: the campaign stays running, with nothing
+// in flight, and the next run goes on without re-sending anybody.
+func TestShutdownLeavesCampaignRunning(t *testing.T) {
+	const n = 300
+	f := newFixture(t, n, 4)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	opts := campaign.Options{Concurrency: 4, KeepRunningOnStop: true, Progress: func(p campaign.Progress) {
+		if p.Sent >= 100 {
+			cancel()
+		}
+	}}
+	res := f.run(t, ctx, f.c.ID, opts)
+	if res.State != leadmailer.CampaignRunning || res.Sent >= n {
+		t.Fatalf("stopped run = %+v, want still running part way", res)
+	}
+	if rep, _ := f.db.CampaignReport(context.Background(), f.c.ID); rep.Sending != 0 {
+		t.Errorf("%d rows left sending after a clean stop", rep.Sending)
+	}
+	res = f.run(t, context.Background(), f.c.ID, campaign.Options{Concurrency: 4, KeepRunningOnStop: true})
+	if res.State != leadmailer.CampaignFinished || res.Requeued != 0 {
+		t.Fatalf("next run = %+v, want finished with nothing re-sent", res)
+	}
+	checkExactlyOnce(t, f, f.c.ID, n)
+}
+
 func TestRunHonoursTheRateLimit(t *testing.T) {
 	const n = 30
 	f := newFixture(t, n, 4)

@@ -142,6 +142,8 @@ func (s *campaignScheduler) send(ctx context.Context, id int64) (*campaign.Resul
 	}
 	opts := runOptions(s.cfg)
 	opts.Limiter = s.limiter
+	// A campaign that serve's shutdown interrupts goes on when serve starts again.
+	opts.KeepRunningOnStop = true
 	return sendCampaign(ctx, nil, s.db, s.cfg, s.dataDir, id, opts)
 }
 

@@ -45,10 +45,10 @@ It listens on [web] listen of the configuration, or 127.0.0.1:8080. To reach it 
 machines, put it behind a reverse proxy that terminates HTTPS and give --public-url
 https://... (or public_url in the configuration): cookies are then marked Secure, and links in
 mail point there. SIGINT or SIGTERM stops it cleanly: requests in flight finish, campaigns
-sending finish the messages in flight and pause (continue them with "Resume" on the
-campaign's page or "leadmailer campaigns resume ID"), source runs get a few seconds to finish
-and are otherwise recorded as failed, and imports still running end as failed runs that
-importing the file again completes. After a crash, campaigns left running resume by themselves.
+sending finish the messages in flight and stay running, so the next start of serve goes on
+with them (as it does after a crash), source runs get a few seconds to finish and are
+otherwise recorded as failed, and imports still running end as failed runs that importing the
+file again completes.
 
 Flags:
   --config FILE       configuration file (default leadmailer.toml in the data directory, or LEADMAILER_CONFIG)
