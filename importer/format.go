@@ -3,6 +3,8 @@ package importer
 import (
 	"bufio"
 	"bytes"
+	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -178,4 +180,41 @@ func delimiterName(d rune) string {
 		return "tab"
 	}
 	return string(d)
+}
+
+// csvInput is an opened CSV input: a reader past the header row, and what was detected.
+type csvInput struct {
+	text     *bufio.Reader // the decoded text the CSV reader reads
+	cr       *csv.Reader
+	header   []string
+	encoding string
+	delim    rune
+}
+
+// openCSV detects (or takes from encoding and delimiter) the input's encoding and delimiter
+// and reads its header row. Rows with the wrong number of fields are left for the caller to
+// reject one by one.
+func openCSV(r io.Reader, encoding, delimiter string) (*csvInput, error) {
+	text, enc, err := openText(r, encoding)
+	if err != nil {
+		return nil, err
+	}
+	delim, err := parseDelimiter(delimiter)
+	if err != nil {
+		return nil, err
+	}
+	if delim == 0 {
+		delim = detectDelimiter(text)
+	}
+	cr := csv.NewReader(text)
+	cr.Comma = delim
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, leadmailer.Errorf(leadmailer.EINVALID, "the file is empty: it needs a header row naming its columns")
+	}
+	if err != nil {
+		return nil, leadmailer.Errorf(leadmailer.EINVALID, "cannot read the header row: %v", err)
+	}
+	return &csvInput{text: text, cr: cr, header: header, encoding: enc, delim: delim}, nil
 }

@@ -90,29 +90,12 @@ func Import(ctx context.Context, st Store, r io.Reader, opts Options) (*Report, 
 	}
 	counter := &countingReader{r: r}
 	sum := sha256.New()
-	text, enc, err := openText(io.TeeReader(counter, sum), opts.Encoding)
+	in, err := openCSV(io.TeeReader(counter, sum), opts.Encoding, opts.Delimiter)
 	if err != nil {
 		return nil, err
 	}
-	delim, err := parseDelimiter(opts.Delimiter)
-	if err != nil {
-		return nil, err
-	}
-	if delim == 0 {
-		delim = detectDelimiter(text)
-	}
-	cr := csv.NewReader(text)
-	cr.Comma = delim
-	cr.FieldsPerRecord = -1 // rows with the wrong field count are rejected one by one
+	cr, header, enc, delim := in.cr, in.header, in.encoding, in.delim
 	cr.ReuseRecord = true
-	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, leadmailer.Errorf(leadmailer.EINVALID, "the file is empty: it needs a header row naming its columns")
-	}
-	if err != nil {
-		return nil, leadmailer.Errorf(leadmailer.EINVALID, "cannot read the header row: %v", err)
-	}
-	header = append([]string(nil), header...)
 	m, err := mapHeader(header, opts.Map)
 	if err != nil {
 		return nil, leadmailer.Errorf(leadmailer.EINVALID, "%v", err)
@@ -166,7 +149,7 @@ func Import(ctx context.Context, st Store, r io.Reader, opts Options) (*Report, 
 	}
 	if writeErr == nil {
 		// Drain what the CSV reader left unread, so the checksum covers the whole file.
-		io.Copy(io.Discard, text)
+		io.Copy(io.Discard, in.text)
 		run.FileSHA256 = hex.EncodeToString(sum.Sum(nil))
 	}
 	status, msg := leadmailer.RunCompleted, ""

@@ -1,7 +1,6 @@
 package importer
 
 import (
-	"encoding/csv"
 	"errors"
 	"io"
 
@@ -36,27 +35,11 @@ func MapTargets() []string {
 // PreviewCSV reads the header and up to maxRows records of r with opts' Encoding, Delimiter
 // and Map, as Import would.
 func PreviewCSV(r io.Reader, opts Options, maxRows int) (*Preview, error) {
-	text, enc, err := openText(r, opts.Encoding)
+	in, err := openCSV(r, opts.Encoding, opts.Delimiter)
 	if err != nil {
 		return nil, err
 	}
-	delim, err := parseDelimiter(opts.Delimiter)
-	if err != nil {
-		return nil, err
-	}
-	if delim == 0 {
-		delim = detectDelimiter(text)
-	}
-	cr := csv.NewReader(text)
-	cr.Comma = delim
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, leadmailer.Errorf(leadmailer.EINVALID, "the file is empty: it needs a header row naming its columns")
-	}
-	if err != nil {
-		return nil, leadmailer.Errorf(leadmailer.EINVALID, "cannot read the header row: %v", err)
-	}
+	cr, header, enc, delim := in.cr, in.header, in.encoding, in.delim
 	p := &Preview{Encoding: enc, Delimiter: delimiterName(delim), Header: header}
 	m, err := mapHeader(header, opts.Map)
 	if err != nil {

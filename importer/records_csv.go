@@ -29,22 +29,11 @@ type CSVRecords struct {
 // idHeader to its columns. A mapped header the file lacks fails, naming the header and the
 // file's actual ones: the source has changed its format and the mapping needs fixing.
 func NewCSVRecords(r io.Reader, fields map[string]string, idHeader, origin string, retrievedAt time.Time) (*CSVRecords, error) {
-	text, enc, err := openText(r, "")
+	in, err := openCSV(r, "", "")
 	if err != nil {
 		return nil, err
 	}
-	delim := detectDelimiter(text)
-	cr := csv.NewReader(text)
-	cr.Comma = delim
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("the file is empty: it needs a header row naming its columns")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the header row: %v", err)
-	}
-	header = append([]string(nil), header...)
+	cr, header, enc, delim := in.cr, in.header, in.encoding, in.delim
 	c := &CSVRecords{cr: cr, idCol: -1, width: len(header), origin: origin, retrievedAt: retrievedAt,
 		Encoding: enc, Delimiter: delimiterName(delim)}
 	find := func(want string) int {
