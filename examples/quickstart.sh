@@ -28,7 +28,8 @@ The messages are in $LEADMAILER_DATA/outbox/ as .eml files: open one in a mail p
 the text. Anna's mail names the public register her city came from; Jürgen, in Germany, is
 skipped until he consents, as B2B cold mail there needs.
 
-Next:
+Next (the example configuration holds the sender and the register):
+  export LEADMAILER_CONFIG=$LEADMAILER_CONFIG
   ./leadmailer leads show anna.virtanen@example.fi   # every value with the run that supplied it
   ./leadmailer campaigns preview $id --lead anna.virtanen@example.fi --text
   ./leadmailer init --admin admin && ./leadmailer serve   # the web app on http://127.0.0.1:8080

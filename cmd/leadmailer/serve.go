@@ -187,7 +187,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		serveErr = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	fmt.Fprintln(e.stdout, "Stopping: finishing requests in flight, pausing campaigns…")
+	fmt.Fprintln(e.stdout, "Stopping: finishing requests in flight, stopping sends (they go on at the next start)…")
 	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = srv.Shutdown(stopCtx)
