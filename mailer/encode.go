@@ -62,13 +62,13 @@ func hasEncodedWordStart(s string) bool {
 // appendUnstructured appends an unstructured header field (like Subject) whose name
 // including ": " is prefix. value must have been cleaned; leading and trailing spaces are
 // dropped, as readers drop them. Printable ASCII is folded at spaces; anything else, or a
-// word too long to fold, is written as RFC 2047 encoded-words.
+// word too long for a line of its own, is written as RFC 2047 encoded-words, which split it.
 func appendUnstructured(b []byte, prefix, value string) []byte {
 	b = append(b, prefix...)
 	value = trimSpaces(value)
 	// Folding keeps text readable, but readers differ in what they make of a fold next
 	// to a second space; text with double spaces goes as encoded-words, which keep them.
-	if isASCIIPrintable(value) && !hasEncodedWordStart(value) && !strings.Contains(value, "  ") && longestWord(value) < 900 {
+	if isASCIIPrintable(value) && !hasEncodedWordStart(value) && !strings.Contains(value, "  ") && len(prefix)+longestWord(value) < maxLine {
 		return appendFolded(b, len(prefix), value)
 	}
 	b = appendEncodedWords(b, len(prefix), value)
