@@ -82,7 +82,7 @@ func fieldLabel(name string) string {
 }
 
 func parseTemplates() (map[string]*pageTemplate, error) {
-	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html")
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +93,7 @@ func parseTemplates() (map[string]*pageTemplate, error) {
 	pages := map[string]*pageTemplate{}
 	for _, name := range names {
 		base := strings.TrimSuffix(path.Base(name), ".html")
-		if base == "layout" {
+		if base == "layout" || base == "partials" {
 			continue
 		}
 		t, err := template.Must(layout.Clone()).ParseFS(templateFS, name)
