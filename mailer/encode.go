@@ -129,21 +129,7 @@ func appendFolded(b []byte, col int, s string) []byte {
 
 // qSafe marks the bytes an RFC 2047 "Q" encoded-word may carry as they are in every
 // context, including a display name (RFC 2047 section 5 rule 3).
-var qSafe = func() (t [256]bool) {
-	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for _, c := range "!*+-/" {
-		t[c] = true
-	}
-	return t
-}()
+var qSafe = alnumAnd("!*+-/")
 
 const upperhex = "0123456789ABCDEF"
 
@@ -196,7 +182,10 @@ func appendEncodedWords(b []byte, col int, s string) []byte {
 
 // atext marks the characters of RFC 5322 atext: a display name made of these and spaces
 // can be written without quotes.
-var atext = func() (t [256]bool) {
+var atext = alnumAnd("!#$%&'*+-/=?^_`{|}~")
+
+// alnumAnd returns a byte table marking ASCII letters, digits and the bytes of extra.
+func alnumAnd(extra string) (t [256]bool) {
 	for c := 'A'; c <= 'Z'; c++ {
 		t[c] = true
 	}
@@ -206,11 +195,11 @@ var atext = func() (t [256]bool) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = true
 	}
-	for _, c := range "!#$%&'*+-/=?^_`{|}~" {
-		t[c] = true
+	for i := 0; i < len(extra); i++ {
+		t[extra[i]] = true
 	}
 	return t
-}()
+}
 
 // appendAddress appends an address header field: prefix (like "To: "), the display name
 // if any, and <addr>. name must have been cleaned; addr must have been checked with
