@@ -30,6 +30,7 @@ import (
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/config"
+	"github.com/leadmailer/leadmailer/filelock"
 	"github.com/leadmailer/leadmailer/importer"
 )
 
@@ -62,6 +63,9 @@ type Runner struct {
 	RejectsDir string
 	// TempDir holds responses while a run fetches them; "" means the system's.
 	TempDir string
+	// LockDir, when set, holds a lock file per source, so that two processes (serve's
+	// schedule and a "sources run", say) never run one source at the same time.
+	LockDir string
 	Log     *slog.Logger
 	// Transport, Now and Sleep replace the network, the clock and waiting, for tests.
 	Transport http.RoundTripper
@@ -84,6 +88,16 @@ type Result struct {
 // new file for a file source (or one unchanged run when there is none). The error is that
 // of the first failed run; every run, failed or not, is recorded in the database.
 func (r *Runner) Run(ctx context.Context, src *config.Source) ([]Result, error) {
+	if r.LockDir != "" {
+		release, err := filelock.Acquire(filepath.Join(r.LockDir, "source-"+src.Name+".lock"))
+		if errors.Is(err, filelock.ErrLocked) {
+			return nil, leadmailer.Errorf(leadmailer.ECONFLICT, "source %s is being run by another process (leadmailer serve or sources run); wait for that run to finish", src.Name)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", src.Name, err)
+		}
+		defer release()
+	}
 	log := r.logger().With("source", src.Name)
 	log.Info("source run started", "kind", src.Kind)
 	var results []Result

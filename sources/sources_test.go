@@ -19,6 +19,7 @@ import (
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/config"
+	"github.com/leadmailer/leadmailer/filelock"
 	"github.com/leadmailer/leadmailer/importer"
 	"github.com/leadmailer/leadmailer/sources"
 	"github.com/leadmailer/leadmailer/store"
@@ -628,5 +629,34 @@ func TestRedirectToAnotherHostDropsKey(t *testing.T) {
 	}
 	if gotKey != "" {
 		t.Errorf("the other host received the API key %q", gotKey)
+	}
+}
+
+// TestOneRunAcrossProcesses: while another process holds a source's lock (serve's scheduled
+// run, say), a second run of it is refused at once and records nothing.
+func TestOneRunAcrossProcesses(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.runner.LockDir = t.TempDir()
+	drop := t.TempDir()
+	copyFile(t, "testdata/companies-1.csv", filepath.Join(drop, "companies-2026-10.csv"))
+	src := csvSource()
+	src.Kind, src.Path = "file", filepath.Join(drop, "companies-*.csv")
+
+	// A lock taken through a file of its own is held apart from the runner's, as another
+	// process's would be.
+	release, err := filelock.Acquire(filepath.Join(f.runner.LockDir, "source-"+src.Name+".lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.runner.Run(ctx, src); leadmailer.ErrorCode(err) != leadmailer.ECONFLICT {
+		t.Fatalf("run while locked: %v, want a conflict", err)
+	}
+	if runs, err := f.db.FindImportRuns(ctx, "", 10); err != nil || len(runs) != 0 {
+		t.Errorf("the refused run recorded %d runs (%v), want none", len(runs), err)
+	}
+	release()
+	if res := f.run(t, src); res.Err != nil || res.Report.Run.Counts.Inserted != 1 {
+		t.Errorf("run after the lock was released: %v", res.Err)
 	}
 }
