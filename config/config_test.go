@@ -159,3 +159,21 @@ func TestParseDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestScheduleTimeZones: a schedule runs in its time zone, given by the timezone key or, where
+// there is none (a campaign's --cron), by a CRON_TZ= prefix.
+func TestScheduleTimeZones(t *testing.T) {
+	from := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) // a Tuesday, in winter (UTC+2 in Helsinki)
+	for _, tc := range []struct{ expr, tz string }{
+		{"0 9 * * 1", "Europe/Helsinki"},
+		{"CRON_TZ=Europe/Helsinki 0 9 * * 1", ""},
+	} {
+		s, err := ParseSchedule(tc.expr, tc.tz)
+		if err != nil {
+			t.Fatalf("ParseSchedule(%q, %q): %v", tc.expr, tc.tz, err)
+		}
+		if got, want := s.Next(from), time.Date(2026, 12, 7, 7, 0, 0, 0, time.UTC); !got.Equal(want) {
+			t.Errorf("ParseSchedule(%q, %q).Next = %v, want %v (09:00 in Helsinki)", tc.expr, tc.tz, got.UTC(), want)
+		}
+	}
+}

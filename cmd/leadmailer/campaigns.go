@@ -56,8 +56,9 @@ on record. "show" counts every excluded lead by reason.
 
   create      store a campaign: a draft, or scheduled with --at (a time, e.g. 2026-12-07T09:00
               in local time or with a zone) or --cron (five fields, e.g. "0 9 * * 1" for Mondays
-              at 9:00 UTC: each occurrence mails the audience members who have not received it
-              yet); "leadmailer serve" starts scheduled campaigns
+              at 9:00 UTC, or "CRON_TZ=Europe/Helsinki 0 9 * * 1" for 9:00 Helsinki time: each
+              occurrence mails the audience members who have not received it yet);
+              "leadmailer serve" starts scheduled campaigns
   preview     print the message exactly as it would be sent to that lead, with its headers:
               the HTML part, or the text part with --text, or the raw MIME message with --raw
   test        send one message to ADDRESS, personalised as for LEAD_EMAIL (default: a sample
