@@ -86,7 +86,15 @@ func (db *DB) CreateCampaign(ctx context.Context, c *leadmailer.Campaign) error 
 
 // FindCampaign returns one campaign.
 func (db *DB) FindCampaign(ctx context.Context, id int64) (*leadmailer.Campaign, error) {
-	c, err := scanCampaign(db.sql.QueryRowContext(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = ?`, id))
+	return findCampaign(ctx, db.sql, id)
+}
+
+// findCampaign reads campaign id through q, the database or a transaction that is about to
+// change it.
+func findCampaign(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, id int64) (*leadmailer.Campaign, error) {
+	c, err := scanCampaign(q.QueryRowContext(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, leadmailer.Errorf(leadmailer.ENOTFOUND, "no campaign %d: \"leadmailer campaigns list\" shows them", id)
 	}
@@ -133,12 +141,9 @@ func (db *DB) SetCampaignState(ctx context.Context, id int64, to leadmailer.Camp
 		return nil, fmt.Errorf("campaign %d: %w", id, err)
 	}
 	defer tx.Rollback()
-	c, err := scanCampaign(tx.QueryRowContext(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, leadmailer.Errorf(leadmailer.ENOTFOUND, "no campaign %d: \"leadmailer campaigns list\" shows them", id)
-	}
+	c, err := findCampaign(ctx, tx, id)
 	if err != nil {
-		return nil, fmt.Errorf("campaign %d: %w", id, err)
+		return nil, err
 	}
 	if c.State != to && !leadmailer.CanTransition(c.State, to) {
 		return nil, leadmailer.Errorf(leadmailer.ECONFLICT, "campaign %d is %s: it cannot become %s", id, c.State, to)

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -19,12 +17,9 @@ func (db *DB) ScheduleCampaign(ctx context.Context, id int64, at time.Time) (*le
 		return nil, fmt.Errorf("campaign %d: %w", id, err)
 	}
 	defer tx.Rollback()
-	c, err := scanCampaign(tx.QueryRowContext(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, leadmailer.Errorf(leadmailer.ENOTFOUND, "no campaign %d", id)
-	}
+	c, err := findCampaign(ctx, tx, id)
 	if err != nil {
-		return nil, fmt.Errorf("campaign %d: %w", id, err)
+		return nil, err
 	}
 	switch {
 	case c.Cron != "":
