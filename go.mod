@@ -20,6 +20,8 @@ require (
 	golang.org/x/time v0.16.0
 )
 
+require github.com/emersion/go-message v0.18.2
+
 require (
 	github.com/chromedp/cdproto v0.159.0 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
