@@ -33,6 +33,9 @@ const (
 // Report is what Parse found in one message.
 type Report struct {
 	Kind Kind
+	// ID identifies the report itself, so that one delivered twice is counted once: the
+	// provider's event ID for a webhook, the bounce's own Message-ID for a mailed one.
+	ID string
 	// Format says how the message was read: "dsn", "arf" or "text:<dialect>" for a bounce
 	// recognised by its wording, such as "text:qmail".
 	Format string

@@ -194,6 +194,9 @@ func readFieldGroups(r io.Reader) ([]textproto.MIMEHeader, error) {
 // report, then the signs of an automatic reply, then the wording of known bounce texts.
 func (p *parser) report(h message.Header) *Report {
 	rep := &Report{Kind: Other}
+	if id := strings.Trim(strings.TrimSpace(h.Get("Message-Id")), "<>"); id != "" {
+		rep.ID = "mail:" + id
+	}
 	p.fillOriginal(rep)
 
 	if len(p.dsn) > 0 {
