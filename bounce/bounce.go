@@ -48,6 +48,10 @@ type Report struct {
 	OriginalMessageID string
 	// OriginalTo is the To address of the message the report is about, when included.
 	OriginalTo string
+	// Reporter names who sent the report: the DSN's Reporting-MTA host, the provider of a
+	// webhook, or else the domain of the bounce's From address. A burst of bounces from one
+	// reporter is more likely a fault there than a list of bad addresses.
+	Reporter string
 	// OriginalReturnPath is the envelope sender of the message the report is about, as far as
 	// the report gives it (Return-Path of the included headers, or ARF's Original-Mail-From).
 	OriginalReturnPath string

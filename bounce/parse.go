@@ -198,10 +198,14 @@ func (p *parser) report(h message.Header) *Report {
 		rep.ID = "mail:" + id
 	}
 	p.fillOriginal(rep)
+	rep.Reporter = domainOf(fieldAddress(h.Get("From")))
 
 	if len(p.dsn) > 0 {
 		rep.Format = "dsn"
 		for _, g := range p.dsn {
+			if mta := g.Get("Reporting-MTA"); mta != "" {
+				rep.Reporter = reportingHost(mta)
+			}
 			rc := Recipient{
 				Address:    fieldAddress(g.Get("Final-Recipient")),
 				Action:     strings.ToLower(strings.TrimSpace(g.Get("Action"))),
@@ -255,6 +259,22 @@ func (p *parser) report(h message.Header) *Report {
 		rep.Kind = AutoReply
 	}
 	return rep
+}
+
+// reportingHost is the host of a Reporting-MTA field such as "dns; mx.example.com".
+func reportingHost(v string) string {
+	if i := strings.IndexByte(v, ';'); i >= 0 {
+		v = v[i+1:]
+	}
+	return strings.ToLower(oneLine(v))
+}
+
+// domainOf is the part of an address after its last "@", or "".
+func domainOf(address string) string {
+	if i := strings.LastIndexByte(address, '@'); i >= 0 {
+		return address[i+1:]
+	}
+	return ""
 }
 
 func (p *parser) fillOriginal(rep *Report) {

@@ -188,3 +188,27 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// The reporter is what burst protection groups bounces by, so it must name the reporting
+// host, not whoever the message claims in its text.
+func TestParseReporter(t *testing.T) {
+	tests := []struct{ file, reporter string }{
+		{"postfix-hard.eml", "mx.leadmailer.example"},
+		{"gmail-dsn.eml", "googlemail.com"},
+		{"qmail.eml", "mail.example.net"},
+	}
+	for _, tt := range tests {
+		f, err := os.Open(filepath.Join("testdata", tt.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Parse(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", tt.file, err)
+		}
+		if rep.Reporter != tt.reporter {
+			t.Errorf("%s: reporter = %q, want %q", tt.file, rep.Reporter, tt.reporter)
+		}
+	}
+}

@@ -70,7 +70,7 @@ func ParseSES(body []byte) ([]Report, error) {
 	if kind == "" {
 		kind = n.EventType
 	}
-	rep := Report{Format: "ses", OriginalReturnPath: strings.ToLower(n.Mail.Source)}
+	rep := Report{Format: "ses", Reporter: "ses", OriginalReturnPath: strings.ToLower(n.Mail.Source)}
 	// SES gives the message its own Message-ID; ours is in the headers when the identity
 	// includes them in notifications.
 	for _, h := range n.Mail.Headers {
@@ -145,7 +145,7 @@ func ParseSendGrid(body []byte) ([]Report, error) {
 	}
 	var reps []Report
 	for _, e := range events {
-		rep := Report{Format: "sendgrid", ID: "sendgrid:" + e.EventID, Kind: Other,
+		rep := Report{Format: "sendgrid", Reporter: "sendgrid", ID: "sendgrid:" + e.EventID, Kind: Other,
 			OriginalMessageID: strings.Trim(e.SMTPID, "<> ")}
 		addr := fieldAddress(e.Email)
 		switch e.Event {
@@ -230,7 +230,7 @@ func ParsePostmark(body []byte) ([]Report, error) {
 	if err := json.Unmarshal(body, &e); err != nil {
 		return nil, fmt.Errorf("bounce: Postmark webhook: %w", err)
 	}
-	rep := Report{Format: "postmark", ID: "postmark:" + strconv.FormatInt(e.ID, 10), Kind: Other}
+	rep := Report{Format: "postmark", Reporter: "postmark", ID: "postmark:" + strconv.FormatInt(e.ID, 10), Kind: Other}
 	addr := fieldAddress(e.Email)
 	switch {
 	case e.RecordType == "SpamComplaint" || e.Type == "SpamComplaint":
@@ -311,7 +311,7 @@ func ParseMailgun(body []byte, signingKey string, now time.Time) ([]Report, erro
 		return nil, err
 	}
 	e := w.Event
-	rep := Report{Format: "mailgun", ID: "mailgun:" + e.ID, Kind: Other,
+	rep := Report{Format: "mailgun", Reporter: "mailgun", ID: "mailgun:" + e.ID, Kind: Other,
 		OriginalMessageID:  strings.Trim(e.Message.Headers.MessageID, "<> "),
 		OriginalReturnPath: strings.ToLower(e.Envelope.Sender)}
 	addr := fieldAddress(e.Recipient)
