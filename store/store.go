@@ -92,7 +92,8 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	// _mutex=no: database/sql never uses one connection from two goroutines at once, so
 	// SQLite's per-call mutexes are pure overhead.
-	dsn := "file:" + path + "?_txlock=immediate&_mutex=no"
+	// The path goes into a URI: escaped, a data directory named "50% off" or "what?" opens.
+	dsn := "file:" + uriEscaper.Replace(path) + "?_txlock=immediate&_mutex=no"
 	sqlDB, err := sql.Open(driverName, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -230,6 +231,9 @@ func (db *DB) IntegrityCheck(ctx context.Context) error {
 // timeFormat is the one format times are stored in: UTC, fixed width, so that text order is
 // time order.
 const timeFormat = "2006-01-02T15:04:05.000000Z"
+
+// uriEscaper escapes what SQLite's URI filenames give a meaning to.
+var uriEscaper = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
 

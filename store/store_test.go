@@ -70,6 +70,22 @@ func importRows(t *testing.T, db *store.DB, source string, dryRun bool, batches 
 	return run
 }
 
+// A data directory's name is the user's: characters that mean something in a SQLite URI
+// must not stop it opening, nor open another file.
+func TestOpenPathWithURICharacters(t *testing.T) {
+	for _, name := range []string{"50% off", "what?", "a#b", "%2e%2e"} {
+		path := filepath.Join(t.TempDir(), name, "leadmailer.db")
+		db, err := store.Open(context.Background(), path, store.Options{})
+		if err != nil {
+			t.Fatalf("open in %q: %v", name, err)
+		}
+		db.Close()
+		if _, err := os.Stat(path); err != nil {
+			t.Errorf("open in %q did not create %s: %v", name, path, err)
+		}
+	}
+}
+
 func TestWriteBatchOutcomes(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t, nil)
