@@ -63,6 +63,12 @@ const (
 	RecipientSkipped RecipientStatus = "skipped"
 )
 
+// Filters over sent rows by what was reported after delivery; not statuses a row is in.
+const (
+	RecipientBounced    RecipientStatus = "bounced"    // a hard bounce came back
+	RecipientComplained RecipientStatus = "complained" // the recipient reported it as spam
+)
+
 // Reasons a recipient is skipped. The audience's exclusions are recorded when the campaign
 // starts; the others when the lead is checked again just before its message.
 const (
@@ -89,6 +95,11 @@ type Recipient struct {
 	QueuedAt   time.Time       `json:"queued_at"`
 	SendingAt  *time.Time      `json:"sending_at,omitempty"`
 	DoneAt     *time.Time      `json:"done_at,omitempty"`
+	// Bounce is what was reported after the relay accepted the message: "" (nothing),
+	// "hard", "soft" or "complaint", with the report's status and diagnostic.
+	Bounce           string `json:"bounce,omitempty"`
+	BounceStatus     string `json:"bounce_status,omitempty"`
+	BounceDiagnostic string `json:"bounce_diagnostic,omitempty"`
 }
 
 // CampaignReport counts a campaign's ledger rows by status, and the skipped ones by reason.
@@ -100,6 +111,15 @@ type CampaignReport struct {
 	Failed  int64            `json:"failed"`
 	Skipped int64            `json:"skipped"`
 	Reasons map[string]int64 `json:"skipped_by_reason,omitempty"`
+
+	// What was reported after the relay accepted the messages. Delivered is Sent less the
+	// hard bounces; the rates are of Sent.
+	Delivered     int64   `json:"delivered"`
+	BouncedHard   int64   `json:"bounced_hard"`
+	BouncedSoft   int64   `json:"bounced_soft"`
+	Complained    int64   `json:"complained"`
+	BounceRate    float64 `json:"bounce_rate"`
+	ComplaintRate float64 `json:"complaint_rate"`
 }
 
 // campaignTransitions lists the states a campaign may move to from each state.

@@ -594,7 +594,23 @@ func (db *DB) CampaignReport(ctx context.Context, campaignID int64) (*leadmailer
 			r.Reasons[reason] += n
 		}
 	}
-	return r, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("campaign %d report: %w", campaignID, err)
+	}
+	// Only sent rows are counted: a row a crash left sending may have bounced too, but the
+	// rates are of what the ledger knows was sent.
+	err = db.sql.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE bounce = 'hard'), count(*) FILTER (WHERE bounce = 'soft'),
+		count(*) FILTER (WHERE bounce = 'complaint') FROM campaign_recipients WHERE campaign_id = ? AND status = 'sent' AND bounce != ''`,
+		campaignID).Scan(&r.BouncedHard, &r.BouncedSoft, &r.Complained)
+	if err != nil {
+		return nil, fmt.Errorf("campaign %d report: %w", campaignID, err)
+	}
+	r.Delivered = r.Sent - r.BouncedHard
+	if r.Sent > 0 {
+		r.BounceRate = float64(r.BouncedHard) / float64(r.Sent)
+		r.ComplaintRate = float64(r.Complained) / float64(r.Sent)
+	}
+	return r, nil
 }
 
 // FindRecipients calls fn for each ledger row of the campaign, in ID order, with the lead's
@@ -602,11 +618,17 @@ func (db *DB) CampaignReport(ctx context.Context, campaignID int64) (*leadmailer
 // database.
 func (db *DB) FindRecipients(ctx context.Context, campaignID int64, status leadmailer.RecipientStatus, fn func(*leadmailer.Recipient) error) error {
 	query := `SELECT r.id, r.campaign_id, r.lead_id, coalesce(l.email, ''), r.status, r.reason, r.attempts,
-		r.last_reply, r.message_id, r.queued_at, r.sending_at, r.done_at
+		r.last_reply, r.message_id, r.queued_at, r.sending_at, r.done_at, r.bounce, r.bounce_status, r.bounce_diagnostic
 		FROM campaign_recipients r LEFT JOIN leads l ON l.id = r.lead_id
 		WHERE r.campaign_id = ?`
 	args := []any{campaignID}
-	if status != "" {
+	switch status {
+	case "":
+	case leadmailer.RecipientBounced:
+		query += ` AND r.bounce = 'hard'`
+	case leadmailer.RecipientComplained:
+		query += ` AND r.bounce = 'complaint'`
+	default:
 		query += ` AND r.status = ?`
 		args = append(args, status)
 	}
@@ -620,7 +642,7 @@ func (db *DB) FindRecipients(ctx context.Context, campaignID int64, status leadm
 		var queued string
 		var sending, done sql.NullString
 		if err := rows.Scan(&r.ID, &r.CampaignID, &r.LeadID, &r.Email, &r.Status, &r.Reason, &r.Attempts,
-			&r.LastReply, &r.MessageID, &queued, &sending, &done); err != nil {
+			&r.LastReply, &r.MessageID, &queued, &sending, &done, &r.Bounce, &r.BounceStatus, &r.BounceDiagnostic); err != nil {
 			return fmt.Errorf("campaign %d recipients: %w", campaignID, err)
 		}
 		if r.QueuedAt, err = parseTime(queued); err != nil {

@@ -104,6 +104,11 @@ func deleteLeads(ctx context.Context, tx *sql.Tx, ids []int64, observations, que
 // did, not who the person was. The recipient hash stays too, so that the unsubscribe link in
 // a message sent before the deletion still works (see ObjectLead); erasure removes it.
 func eraseSends(ctx context.Context, tx *sql.Tx, leadID int64) error {
-	_, err := tx.ExecContext(ctx, `UPDATE campaign_recipients SET last_reply = '' WHERE lead_id = ?`, leadID)
+	// A mail server's reply, to the send or in a later bounce, often quotes the address.
+	if _, err := tx.ExecContext(ctx, `UPDATE campaign_recipients SET last_reply = '', bounce_diagnostic = ''
+		WHERE lead_id = ?`, leadID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE bounces SET diagnostic = '' WHERE lead_id = ?`, leadID)
 	return err
 }

@@ -1,0 +1,365 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/leadmailer/leadmailer"
+)
+
+// Bounce kinds, as stored.
+const (
+	BounceHard      = "hard"
+	BounceSoft      = "soft"
+	BounceComplaint = "complaint"
+)
+
+// What RecordBounce did about a report, as stored in bounces.action.
+const (
+	BounceMarked     = "marked"     // the lead is now undeliverable
+	BounceCounted    = "counted"    // recorded; a soft bounce under the limit, or a lead marked before
+	BounceSuppressed = "suppressed" // a complaint: the address is on the suppression list
+	BounceHeld       = "held"       // part of a burst from one reporter: the lead was not marked
+	BounceDuplicate  = "duplicate"  // the same report was recorded before; nothing changed
+)
+
+// BounceEvent is one recipient's bounce or complaint, tied to a campaign's ledger row.
+type BounceEvent struct {
+	// Key identifies the report and recipient, so that a report delivered twice is counted
+	// once: the report's own ID and the address.
+	Key        string
+	CampaignID int64
+	LeadID     int64
+	Kind       string // BounceHard, BounceSoft or BounceComplaint
+	Status     string // enhanced status code, such as "5.1.1"
+	Diagnostic string // the remote server's words; may quote the address
+	Reporter   string // the reporting host or provider
+	Via        string // how the report arrived: "smtp", "ingest", "webhook:ses"…
+	Format     string // how it was read: "dsn", "arf", "text:qmail", "sendgrid"…
+}
+
+// BouncePolicy is what RecordBounce does with bounces beyond the single report.
+type BouncePolicy struct {
+	// SoftLimit soft bounces of one lead within SoftWindow make it undeliverable.
+	SoftLimit  int
+	SoftWindow time.Duration
+	// BurstCount hard bounces for one campaign from one reporter within BurstWindow are a
+	// fault at that reporter (a relay rejecting everything after accepting it), not as many
+	// bad addresses: the campaign pauses, and the marks of the burst are withdrawn.
+	BurstCount  int
+	BurstWindow time.Duration
+	// A campaign whose hard-bounce or complaint rate (of its sent messages) crosses these
+	// pauses, once it has sent at least RateMinSent messages. Zero: no pause.
+	BounceRate, ComplaintRate float64
+	RateMinSent               int64
+}
+
+// DefaultBouncePolicy is what a mailbox provider expects of a bulk sender: stop after a few
+// soft bounces, and stop a campaign whose complaints pass 0.3 % or bounces 5 %.
+var DefaultBouncePolicy = BouncePolicy{
+	SoftLimit: 3, SoftWindow: 30 * 24 * time.Hour,
+	BurstCount: 50, BurstWindow: 10 * time.Minute,
+	BounceRate: 0.05, ComplaintRate: 0.003, RateMinSent: 100,
+}
+
+// BounceOutcome says what recording a bounce did.
+type BounceOutcome struct {
+	Action string // BounceMarked, BounceCounted, BounceSuppressed, BounceHeld or BounceDuplicate
+	// Paused is the reason the campaign was paused by this report; empty when it was not.
+	Paused string
+	// Withdrawn is how many undeliverable marks a burst took back.
+	Withdrawn int64
+}
+
+// Bounce is one recorded bounce or complaint, as a lead's page and `leads show` list it.
+type Bounce struct {
+	ID         int64     `json:"id"`
+	CampaignID int64     `json:"campaign_id"`
+	LeadID     int64     `json:"lead_id"`
+	Kind       string    `json:"kind"`
+	Status     string    `json:"status,omitempty"`
+	Diagnostic string    `json:"diagnostic,omitempty"`
+	Reporter   string    `json:"reporter,omitempty"`
+	Via        string    `json:"via"`
+	Format     string    `json:"format,omitempty"`
+	Action     string    `json:"action"`
+	ReceivedAt time.Time `json:"received_at"`
+}
+
+// RecordBounce records a bounce or complaint for the ledger row of e's campaign and lead and
+// acts on it by policy p: a hard bounce marks the lead undeliverable, the SoftLimit-th soft
+// bounce within SoftWindow does too, a complaint suppresses the address (reason
+// "complaint") at once. A hard bounce that makes a burst from one reporter pauses the
+// campaign and withdraws the burst's marks instead; a report that makes the campaign's
+// bounce or complaint rate cross its limit pauses the campaign.
+//
+// It fails with ENOTFOUND when the campaign sent the lead nothing, so that a report about a
+// message leadmailer did not send changes nothing. Everything a report changes is in one
+// transaction, except a complaint's suppression, which is idempotent.
+func (db *DB) RecordBounce(ctx context.Context, e BounceEvent, p BouncePolicy) (*BounceOutcome, error) {
+	switch e.Kind {
+	case BounceHard, BounceSoft, BounceComplaint:
+	default:
+		return nil, leadmailer.Errorf(leadmailer.EINVALID, "bounce kind %q: want hard, soft or complaint", e.Kind)
+	}
+	out := &BounceOutcome{}
+	var email string
+	now := db.now().UTC()
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var rowID int64
+		var status leadmailer.RecipientStatus
+		err := tx.QueryRowContext(ctx, `SELECT r.id, r.status, coalesce(l.email, '')
+			FROM campaign_recipients r LEFT JOIN leads l ON l.id = r.lead_id
+			WHERE r.campaign_id = ? AND r.lead_id = ?`, e.CampaignID, e.LeadID).Scan(&rowID, &status, &email)
+		if errors.Is(err, sql.ErrNoRows) || err == nil && (status == leadmailer.RecipientQueued || status == leadmailer.RecipientSkipped) {
+			return leadmailer.Errorf(leadmailer.ENOTFOUND, "campaign %d sent lead %d nothing", e.CampaignID, e.LeadID)
+		}
+		if err != nil {
+			return err
+		}
+
+		action := BounceCounted
+		switch e.Kind {
+		case BounceComplaint:
+			action = BounceSuppressed
+		case BounceHard:
+			if p.BurstCount > 0 {
+				var n int
+				if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM bounces WHERE campaign_id = ? AND reporter = ?
+					AND kind = 'hard' AND received_at >= ?`, e.CampaignID, e.Reporter,
+					formatTime(now.Add(-p.BurstWindow))).Scan(&n); err != nil {
+					return err
+				}
+				if n+1 >= p.BurstCount {
+					action = BounceHeld
+				}
+			}
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO bounces (report_key, campaign_id, lead_id, kind, status, diagnostic,
+			reporter, via, format, action, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (report_key) DO NOTHING`,
+			e.Key, e.CampaignID, e.LeadID, e.Kind, e.Status, e.Diagnostic, e.Reporter, e.Via, e.Format, action, formatTime(now))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			out.Action = BounceDuplicate
+			return nil
+		}
+		bounceID, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		// A complaint or a hard bounce says more than a soft one; a soft bounce after either
+		// leaves the row as it was.
+		if _, err := tx.ExecContext(ctx, `UPDATE campaign_recipients SET bounce = ?, bounce_status = ?,
+			bounce_diagnostic = ?, bounced_at = ? WHERE id = ? AND (? != 'soft' OR bounce IN ('', 'soft'))`,
+			e.Kind, e.Status, e.Diagnostic, formatTime(now), rowID, e.Kind); err != nil {
+			return err
+		}
+
+		switch {
+		case action == BounceHeld:
+			out.Paused = fmt.Sprintf("%d or more hard bounces from %s within %s: that looks like a fault at %s, not as many bad addresses; "+
+				"no lead was marked undeliverable for them. Check the reports (campaigns recipients %d --status bounced), then resume",
+				p.BurstCount, orUnknown(e.Reporter), p.BurstWindow, orUnknown(e.Reporter), e.CampaignID)
+			res, err := tx.ExecContext(ctx, `UPDATE leads SET undeliverable_at = NULL, undeliverable_reason = ''
+				WHERE id IN (SELECT lead_id FROM bounces WHERE campaign_id = ? AND reporter = ? AND action = 'marked' AND kind = 'hard')
+				AND undeliverable_reason LIKE ?`,
+				e.CampaignID, e.Reporter, fmt.Sprintf("bounced (campaign %d)%%", e.CampaignID))
+			if err != nil {
+				return err
+			}
+			if out.Withdrawn, err = res.RowsAffected(); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE bounces SET action = 'held' WHERE campaign_id = ? AND reporter = ?
+				AND action = 'marked' AND kind = 'hard'`, e.CampaignID, e.Reporter); err != nil {
+				return err
+			}
+		case e.Kind == BounceHard:
+			reason := fmt.Sprintf("bounced (campaign %d): %s", e.CampaignID, joinNonEmpty(e.Status, e.Diagnostic))
+			if action, err = markUndeliverable(ctx, tx, e.LeadID, reason, now); err != nil {
+				return err
+			}
+		case e.Kind == BounceSoft && p.SoftLimit > 0:
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM bounces WHERE lead_id = ? AND kind = 'soft'
+				AND received_at >= ?`, e.LeadID, formatTime(now.Add(-p.SoftWindow))).Scan(&n); err != nil {
+				return err
+			}
+			if n >= p.SoftLimit {
+				reason := fmt.Sprintf("%d soft bounces within %s, the last (campaign %d): %s", n, days(p.SoftWindow),
+					e.CampaignID, joinNonEmpty(e.Status, e.Diagnostic))
+				if action, err = markUndeliverable(ctx, tx, e.LeadID, reason, now); err != nil {
+					return err
+				}
+			}
+		}
+		out.Action = action
+		if action != BounceCounted && action != BounceSuppressed && action != BounceHeld {
+			_, err = tx.ExecContext(ctx, `UPDATE bounces SET action = ? WHERE id = ?`, action, bounceID)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record %s bounce of lead %d in campaign %d: %w", e.Kind, e.LeadID, e.CampaignID, err)
+	}
+	if out.Action == BounceDuplicate {
+		return out, nil
+	}
+	if e.Kind == BounceComplaint {
+		if err := db.suppressComplaint(ctx, e, email); err != nil {
+			return nil, err
+		}
+	}
+	if out.Paused == "" {
+		reason, err := db.bounceRateCrossed(ctx, e, p)
+		if err != nil {
+			return nil, err
+		}
+		out.Paused = reason
+	}
+	if out.Paused != "" {
+		if err := db.pauseForBounces(ctx, e.CampaignID, out.Paused); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// markUndeliverable marks a lead undeliverable unless it is already; it returns BounceMarked
+// when this call set the mark, BounceCounted when it was set before.
+func markUndeliverable(ctx context.Context, tx *sql.Tx, leadID int64, reason string, now time.Time) (string, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE leads SET undeliverable_at = ?, undeliverable_reason = ?
+		WHERE id = ? AND undeliverable_at IS NULL`, formatTime(now), reason, leadID)
+	if err != nil {
+		return "", err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return BounceCounted, err
+	}
+	return BounceMarked, nil
+}
+
+// suppressComplaint puts the complaining address on the suppression list. A lead deleted by
+// retention since is suppressed by the hash the ledger kept; an erased one is suppressed
+// already.
+func (db *DB) suppressComplaint(ctx context.Context, e BounceEvent, email string) error {
+	if email != "" {
+		_, err := db.Suppress(ctx, SuppressionEntry{Kind: SuppressAddress, Value: email, Origin: OriginObjection,
+			Reason: "complaint", CampaignID: e.CampaignID})
+		return err
+	}
+	hash, err := db.recipientHash(ctx, e.CampaignID, e.LeadID)
+	if err != nil || hash == "" {
+		return err
+	}
+	_, err = db.sql.ExecContext(ctx, `INSERT INTO suppressions (hash, kind, origin, reason, campaign_id, created_at)
+		VALUES (?, 'address', 'objection', 'complaint', ?, ?) ON CONFLICT (hash) DO NOTHING`,
+		hash, e.CampaignID, formatTime(db.now()))
+	if err != nil {
+		return fmt.Errorf("suppress complaint of lead %d: %w", e.LeadID, err)
+	}
+	return nil
+}
+
+// bounceRateCrossed returns why the campaign must pause when the report just recorded made
+// its hard-bounce or complaint rate cross the policy's limit, or "". Only the report that
+// crosses pauses: a user who resumes the campaign knowingly is not stopped again by every
+// later bounce.
+func (db *DB) bounceRateCrossed(ctx context.Context, e BounceEvent, p BouncePolicy) (string, error) {
+	limit := p.BounceRate
+	what := "hard-bounce"
+	if e.Kind == BounceComplaint {
+		limit, what = p.ComplaintRate, "complaint"
+	}
+	if limit <= 0 || e.Kind == BounceSoft {
+		return "", nil
+	}
+	var sent, n int64
+	err := db.sql.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE bounce = ?) FROM campaign_recipients
+		WHERE campaign_id = ? AND status = 'sent'`, e.Kind, e.CampaignID).Scan(&sent, &n)
+	if err != nil {
+		return "", fmt.Errorf("campaign %d bounce rate: %w", e.CampaignID, err)
+	}
+	if sent < p.RateMinSent || sent == 0 {
+		return "", nil
+	}
+	before, after := float64(n-1)/float64(sent), float64(n)/float64(sent)
+	if before > limit || after <= limit {
+		return "", nil
+	}
+	return fmt.Sprintf("%s rate %.2f %% (%d of %d sent) passed the limit of %.2f %%: mailbox providers block senders above it. "+
+		"Clean the list, then resume", what, after*100, n, sent, limit*100), nil
+}
+
+// pauseForBounces pauses a campaign that is still sending or scheduled; one that finished
+// keeps its state, and the reason goes nowhere but the caller's log.
+func (db *DB) pauseForBounces(ctx context.Context, campaignID int64, reason string) error {
+	c, err := db.FindCampaign(ctx, campaignID)
+	if err != nil {
+		return err
+	}
+	if !leadmailer.CanTransition(c.State, leadmailer.CampaignPaused) {
+		return nil
+	}
+	_, err = db.SetCampaignState(ctx, campaignID, leadmailer.CampaignPaused, reason)
+	if leadmailer.ErrorCode(err) == leadmailer.ECONFLICT {
+		return nil // it finished or was cancelled meanwhile
+	}
+	return err
+}
+
+// FindBounces returns a lead's recorded bounces and complaints, newest first.
+func (db *DB) FindBounces(ctx context.Context, leadID int64) ([]Bounce, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT id, campaign_id, lead_id, kind, status, diagnostic, reporter, via,
+		format, action, received_at FROM bounces WHERE lead_id = ? ORDER BY id DESC`, leadID)
+	if err != nil {
+		return nil, fmt.Errorf("bounces of lead %d: %w", leadID, err)
+	}
+	defer rows.Close()
+	var out []Bounce
+	for rows.Next() {
+		var b Bounce
+		var at string
+		if err := rows.Scan(&b.ID, &b.CampaignID, &b.LeadID, &b.Kind, &b.Status, &b.Diagnostic, &b.Reporter, &b.Via,
+			&b.Format, &b.Action, &at); err != nil {
+			return nil, fmt.Errorf("bounces of lead %d: %w", leadID, err)
+		}
+		if b.ReceivedAt, err = parseTime(at); err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "an unknown reporter"
+	}
+	return s
+}
+
+func joinNonEmpty(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + " " + b
+}
+
+func days(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	return d.String()
+}
