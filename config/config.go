@@ -38,6 +38,7 @@ type Config struct {
 	Sources   []Source  `toml:"sources"`
 	Retention Retention `toml:"retention"`
 	Web       Web       `toml:"web"`
+	Bounces   Bounces   `toml:"bounces"`
 
 	// Path is the file the configuration was read from; empty when there was none and the
 	// defaults apply.
@@ -187,7 +188,8 @@ func Defaults() *Config {
 			DeleteAfter:   Duration(365 * 24 * time.Hour),
 			Schedule:      "30 2 * * *",
 		},
-		Web: Web{Listen: "127.0.0.1:8080"},
+		Web:     Web{Listen: "127.0.0.1:8080"},
+		Bounces: defaultBounces(),
 	}
 }
 
@@ -355,6 +357,7 @@ func (c *Config) Validate() error {
 		}
 		seen[s.Name] = true
 	}
+	errs = append(errs, c.Bounces.validate()...)
 	return errors.Join(errs...)
 }
 

@@ -62,6 +62,12 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"source schedule", sourceTOML(`schedule = "61 * * * *"`), `sources "reg": schedule`},
 		{"source timezone", sourceTOML(`timezone = "Mars/Olympus"`), `timezone "Mars/Olympus" is unknown`},
 		{"source field", sourceTOML("[sources.fields]\nemial = \"e\""), "fields.emial: not a lead field"},
+		{"bounce domain with @", "[bounces]\ndomain = \"b@example.com\"", `bounces.domain = "b@example.com"`},
+		{"bounce listener without domain", "[bounces]\nlisten = \"127.0.0.1:2525\"", "bounces.listen is set but bounces.domain is not"},
+		{"bounce listener address", "[bounces]\ndomain = \"b.example.com\"\nlisten = \"2525\"", `bounces.listen = "2525"`},
+		{"complaint rate as percent", "[bounces]\ncomplaint_rate = 0.3e1", "bounces.complaint_rate = 3"},
+		{"half of postmark auth", "[bounces.webhooks]\npostmark_user = \"pm\"", "postmark_user and postmark_password"},
+		{"ses topic", "[bounces.webhooks]\nses_topic_arns = [\"bounces\"]", `"bounces" is not a topic ARN`},
 		{"source name", strings.Replace(sourceTOML(""), `name = "reg"`, `name = "Reg Ister"`, 1), `name "Reg Ister"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
