@@ -1,9 +1,6 @@
 package campaign
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/mail"
 	"strings"
@@ -11,6 +8,7 @@ import (
 	"time"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/bounce"
 	"github.com/leadmailer/leadmailer/mailer"
 	"github.com/leadmailer/leadmailer/templates"
 	"github.com/leadmailer/leadmailer/unsubscribe"
@@ -27,6 +25,9 @@ type Settings struct {
 	Signer    *unsubscribe.Signer
 	// MessageIDKey keys the hash in Message-IDs, so that they cannot be guessed.
 	MessageIDKey []byte
+	// ReturnPaths, when set, gives each message its own envelope sender, which names the
+	// campaign and recipient, so that a bounce can be tied to its ledger row.
+	ReturnPaths *bounce.Signer
 }
 
 // Builder makes a campaign's messages: the templates are compiled once, and each message
@@ -67,9 +68,7 @@ func NewBuilder(c *leadmailer.Campaign, s Settings, loadRuns func() (map[int64]*
 // the same on every attempt, so that a message re-sent after a crash is recognisably the
 // same message.
 func (b *Builder) MessageID(leadID int64) string {
-	m := hmac.New(sha256.New, b.s.MessageIDKey)
-	fmt.Fprintf(m, "%d.%d", b.c.ID, leadID)
-	return fmt.Sprintf("c%d.l%d.%s@%s", b.c.ID, leadID, hex.EncodeToString(m.Sum(nil)[:5]), b.domain)
+	return fmt.Sprintf("c%d.l%d.%s@%s", b.c.ID, leadID, messageIDHash(b.s.MessageIDKey, b.c.ID, leadID), b.domain)
 }
 
 func (b *Builder) publicSources(l *leadmailer.Lead) ([]templates.PublicSource, error) {
@@ -119,8 +118,13 @@ func (b *Builder) message(l *leadmailer.Lead, recipientID int64, to string, now 
 	if err != nil {
 		return nil, err
 	}
+	var returnPath string
+	if b.s.ReturnPaths != nil {
+		returnPath = b.s.ReturnPaths.Address(b.c.ID, recipientID)
+	}
 	return &mailer.Message{
-		From: b.s.Sender.From, ReplyTo: b.s.Sender.ReplyTo,
+		ReturnPath: returnPath,
+		From:       b.s.Sender.From, ReplyTo: b.s.Sender.ReplyTo,
 		To: to, ToName: l.Name,
 		Subject: r.Subject, HTML: r.HTML, Text: r.Text,
 		MessageID:          b.MessageID(recipientID),

@@ -23,7 +23,10 @@ type Message struct {
 	MessageID          string    // without angle brackets; deterministic, chosen by the caller
 	Date               time.Time // written in UTC
 	ListUnsubscribeURL string    // https URL: List-Unsubscribe and List-Unsubscribe-Post (RFC 8058)
-	Language           string    // Content-Language, e.g. "fi"; optional
+	// ReturnPath is the envelope sender (MAIL FROM), where bounces go: a bare address such as
+	// a per-recipient bounce address. Empty: From's address.
+	ReturnPath string
+	Language   string // Content-Language, e.g. "fi"; optional
 }
 
 // DKIM is a signing key: every message a transport sends is signed with it.
@@ -205,6 +208,12 @@ func appendMessage(dst []byte, m *Message, key *DKIM, cache *addrCache) ([]byte,
 		return dst, env, leadmailer.Errorf(leadmailer.EINVALID, "message %s has neither a text nor an HTML body", m.MessageID)
 	}
 	env = envelope{from: from.addr, to: m.To}
+	if m.ReturnPath != "" {
+		if err := checkAddr(m.ReturnPath); err != nil {
+			return dst, env, leadmailer.Errorf(leadmailer.EINVALID, "return path: %v", err)
+		}
+		env.from = m.ReturnPath
+	}
 
 	start := len(dst)
 	b := dst

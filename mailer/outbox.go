@@ -57,7 +57,9 @@ func (o *outbox) Send(ctx context.Context, m *Message) (string, error) {
 	}
 	buf := getBuf()
 	defer putBuf(buf)
-	b, _, err := appendMessage(*buf, m, o.dkim, &o.addrs)
+	// The file starts with the envelope sender as a Return-Path field, as the receiving
+	// server would add it (RFC 5321 section 4.4), so that the outbox shows where bounces go.
+	b, env, err := appendMessage(*buf, m, o.dkim, &o.addrs)
 	*buf = b
 	if err != nil {
 		return "", err
@@ -67,7 +69,10 @@ func (o *outbox) Send(ctx context.Context, m *Message) (string, error) {
 	if err != nil {
 		return "", &SendError{Temporary: true, Stage: "write", Err: err}
 	}
-	_, err = f.Write(b)
+	_, err = f.WriteString("Return-Path: <" + env.from + ">\r\n")
+	if err == nil {
+		_, err = f.Write(b)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

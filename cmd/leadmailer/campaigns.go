@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -831,8 +829,6 @@ func campaignSettings(cfg *config.Config, dataDir string) (campaign.Settings, er
 	if err != nil {
 		return campaign.Settings{}, err
 	}
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("leadmailer message-id v1"))
 	sources := map[string]templates.SourceInfo{}
 	for _, s := range cfg.Sources {
 		sources[s.Name] = templates.SourceInfo{Title: s.Title, Licence: s.Licence}
@@ -846,7 +842,8 @@ func campaignSettings(cfg *config.Config, dataDir string) (campaign.Settings, er
 		Describe:     func(source string) templates.SourceInfo { return sources[source] },
 		PublicURL:    cfg.PublicURL,
 		Signer:       unsubscribe.NewSigner(secret),
-		MessageIDKey: m.Sum(nil),
+		MessageIDKey: messageIDKey(secret),
+		ReturnPaths:  returnPathSigner(cfg, secret),
 	}, nil
 }
 
