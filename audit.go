@@ -62,6 +62,8 @@ const (
 	AuditCampaignCancel      = "campaign.cancel"
 	AuditCampaignRecipients  = "campaign.recipients"
 	AuditSourceRun           = "source.run"
+	AuditLeadBounce          = "lead.bounce"    // a bounce was recorded; the detail says what it did
+	AuditLeadComplaint       = "lead.complaint" // a spam complaint suppressed the address
 )
 
 const auditTimeFormat = "2006-01-02T15:04:05.000000Z"

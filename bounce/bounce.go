@@ -48,6 +48,10 @@ type Report struct {
 	OriginalMessageID string
 	// OriginalTo is the To address of the message the report is about, when included.
 	OriginalTo string
+	// DeliveredTo is the address the report was delivered to, as the receiving mail server
+	// recorded it (X-Original-To or Delivered-To): the return path, when a mail server hands
+	// the message on without its envelope.
+	DeliveredTo string
 	// Reporter names who sent the report: the DSN's Reporting-MTA host, the provider of a
 	// webhook, or else the domain of the bounce's From address. A burst of bounces from one
 	// reporter is more likely a fault there than a list of bad addresses.

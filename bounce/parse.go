@@ -38,7 +38,11 @@ var DefaultLimits = Limits{MaxBytes: 10 << 20, MaxParts: 64, MaxDepth: 5, MaxPar
 var ErrTooLarge = errors.New("bounce: message too large")
 
 // errTooComplex stops a walk through too many or too deeply nested parts.
-var errTooComplex = errors.New("bounce: message has too many or too deeply nested MIME parts")
+var errTooComplex = fmt.Errorf("%w: too many or too deeply nested MIME parts", ErrMalformed)
+
+// ErrMalformed is returned for a message that cannot be read as MIME, or one too complex
+// to read within the limits.
+var ErrMalformed = errors.New("bounce: malformed message")
 
 // Parse reads one message, as it arrived at the bounce address, with DefaultLimits.
 func Parse(r io.Reader) (*Report, error) {
@@ -54,7 +58,7 @@ func ParseWithLimits(r io.Reader, lim Limits) (*Report, error) {
 		if errors.Is(err, ErrTooLarge) {
 			return nil, ErrTooLarge
 		}
-		return nil, fmt.Errorf("bounce: read message header: %w", err)
+		return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
 	}
 	p := &parser{lim: lim}
 	walkErr := p.walk(e, 0)
@@ -199,6 +203,10 @@ func (p *parser) report(h message.Header) *Report {
 	}
 	p.fillOriginal(rep)
 	rep.Reporter = domainOf(fieldAddress(h.Get("From")))
+	rep.DeliveredTo = fieldAddress(h.Get("X-Original-To"))
+	if rep.DeliveredTo == "" {
+		rep.DeliveredTo = fieldAddress(h.Get("Delivered-To"))
+	}
 
 	if len(p.dsn) > 0 {
 		rep.Format = "dsn"

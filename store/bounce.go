@@ -363,3 +363,18 @@ func days(d time.Duration) string {
 	}
 	return d.String()
 }
+
+// LastSend returns the campaign that most recently sent lead leadID a message, for a report
+// that names only the address; ENOTFOUND when none did.
+func (db *DB) LastSend(ctx context.Context, leadID int64) (int64, error) {
+	var id int64
+	err := db.sql.QueryRowContext(ctx, `SELECT campaign_id FROM campaign_recipients
+		WHERE lead_id = ? AND status IN ('sent', 'sending') ORDER BY sending_at DESC, id DESC LIMIT 1`, leadID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, leadmailer.Errorf(leadmailer.ENOTFOUND, "no campaign sent lead %d a message", leadID)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("last send to lead %d: %w", leadID, err)
+	}
+	return id, nil
+}

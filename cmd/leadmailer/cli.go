@@ -54,6 +54,7 @@ func commands() []*command {
 		sourcesCommand(),
 		campaignsCommand(),
 		suppressCommand(),
+		bouncesCommand(),
 		retentionCommand(),
 		serveCommand(),
 		usersCommand(),
@@ -99,6 +100,7 @@ func run(ctx context.Context, args []string, e *env) int {
 		}
 		err := c.run(ctx, e, args[1:])
 		var ue *usageError
+		var tf *tempFailError
 		switch {
 		case err == nil:
 			return exitOK
@@ -108,6 +110,9 @@ func run(ctx context.Context, args []string, e *env) int {
 		case errors.As(err, &ue):
 			fmt.Fprintf(e.stderr, "leadmailer %s: %v\n\n%s", c.name, err, c.usage)
 			return exitUsage
+		case errors.As(err, &tf):
+			fmt.Fprintf(e.stderr, "leadmailer %s: %v\n", c.name, err)
+			return exitTempFail
 		default:
 			fmt.Fprintf(e.stderr, "leadmailer %s: %v\n", c.name, err)
 			return exitError

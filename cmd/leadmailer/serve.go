@@ -140,6 +140,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			}
 		}})
 	public.Mount(app.MountPublic)
+	stopBounces, err := startBounces(cfg, db, secret, logger, e, app.MountPublic)
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -191,6 +195,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = srv.Shutdown(stopCtx)
+	if berr := stopBounces(stopCtx); err == nil {
+		err = berr
+	}
 	if aerr := app.Shutdown(stopCtx); err == nil {
 		err = aerr
 	}
