@@ -3,6 +3,7 @@ package campaign_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,6 +41,9 @@ func TestRunSendsPerRecipientReturnPaths(t *testing.T) {
 			t.Errorf("envelope sender %q used twice", m.From)
 		}
 		seen[m.From] = true
+		if strings.Contains(string(m.Data), "Return-Path:") {
+			t.Error("the message sent over SMTP has a Return-Path field; only the receiving server adds one")
+		}
 		if mc, ml, ok := campaign.ParseMessageID(s.MessageIDKey, m.MessageID); !ok || mc != c || ml != lead {
 			t.Errorf("Message-ID %q parses to %d, %d, %v", m.MessageID, mc, ml, ok)
 		}

@@ -168,9 +168,19 @@ type envelope struct {
 // returns an error of code leadmailer.EINVALID naming the field when a value cannot be
 // sent; text values (names, subject) are never rejected: control characters in them are
 // replaced by spaces, so no value can add a header.
+//
+// The message starts with the Return-Path field that the receiving server adds (RFC 5321
+// section 4.4), naming the envelope sender: it is the message as a mailbox, or the outbox,
+// holds it. What goes over SMTP has no Return-Path field; the envelope carries it.
 func AppendMessage(dst []byte, m *Message, key *DKIM) ([]byte, error) {
-	b, _, err := appendMessage(dst, m, key, nil)
-	return b, err
+	b, env, err := appendMessage(nil, m, key, nil)
+	if err != nil {
+		return dst, err
+	}
+	dst = append(dst, "Return-Path: <"...)
+	dst = append(dst, env.from...)
+	dst = append(dst, ">\r\n"...)
+	return append(dst, b...), nil
 }
 
 // appendMessage is AppendMessage that also returns the envelope, and looks addresses up

@@ -175,7 +175,7 @@ func FuzzHeaderValues(f *testing.F) {
 		f.Add(s[0], s[1])
 	}
 	wantKeys := []string{"Content-Language", "Content-Type", "Date", "From", "List-Unsubscribe",
-		"List-Unsubscribe-Post", "Message-Id", "Mime-Version", "Reply-To", "Subject", "To"}
+		"List-Unsubscribe-Post", "Message-Id", "Mime-Version", "Reply-To", "Return-Path", "Subject", "To"}
 	dec := new(mime.WordDecoder)
 	f.Fuzz(func(t *testing.T, name, subject string) {
 		m := testMessage("c1.l1@example.com")
