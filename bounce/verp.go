@@ -68,8 +68,11 @@ func (s *Signer) Parse(address string) (campaignID, leadID int64, err error) {
 	if plus < 0 || !strings.EqualFold(local[:plus], s.local) {
 		return 0, 0, ErrInvalidAddress
 	}
-	buf, err := verpEncoding.DecodeString(strings.ToLower(local[plus+1:]))
-	if err != nil || len(buf) <= verpMACLen {
+	token := strings.ToLower(local[plus+1:])
+	buf, err := verpEncoding.DecodeString(token)
+	// Decoding ignores the unused bits of the last letter; only the one spelling Address
+	// makes is accepted, so that a token cannot be varied and still count.
+	if err != nil || len(buf) <= verpMACLen || verpEncoding.EncodeToString(buf) != token {
 		return 0, 0, ErrInvalidAddress
 	}
 	payload, mac := buf[:len(buf)-verpMACLen], buf[len(buf)-verpMACLen:]

@@ -39,7 +39,7 @@ func campaignsCommand() *command {
   leadmailer campaigns test ID --to ADDRESS [--as LEAD_EMAIL]
   leadmailer campaigns send ID [--concurrency N] [--rate R]
   leadmailer campaigns pause|resume|cancel ID
-  leadmailer campaigns recipients ID [--status queued|sending|sent|failed|skipped] [--json]
+  leadmailer campaigns recipients ID [--status queued|sending|sent|failed|skipped|bounced|complained] [--json]
 
 A campaign is a subject, an HTML body and an optional text body, written as Go templates
 ({{.Lead.FirstName}}, {{default "there" .Lead.FirstName}}, {{.Lead.Company}}...), mailed to the
@@ -418,6 +418,10 @@ func printCampaign(e *env, c *leadmailer.Campaign, rep *leadmailer.CampaignRepor
 	for _, r := range reasons {
 		fmt.Fprintf(w, "  skipped, %s: %d\n", r, rep.Reasons[r])
 	}
+	if rep.Sent > 0 {
+		fmt.Fprintf(w, "After sending: %d delivered, %d bounced hard (%.2f %%), %d bounced soft, %d complained (%.2f %%)\n",
+			rep.Delivered, rep.BouncedHard, rep.BounceRate*100, rep.BouncedSoft, rep.Complained, rep.ComplaintRate*100)
+	}
 }
 
 // loadBuilder reads what rendering a campaign's messages needs.
@@ -771,9 +775,9 @@ func runCampaignRecipients(ctx context.Context, e *env, args []string) error {
 	st := leadmailer.RecipientStatus(*status)
 	switch st {
 	case "", leadmailer.RecipientQueued, leadmailer.RecipientSending, leadmailer.RecipientSent,
-		leadmailer.RecipientFailed, leadmailer.RecipientSkipped:
+		leadmailer.RecipientFailed, leadmailer.RecipientSkipped, leadmailer.RecipientBounced, leadmailer.RecipientComplained:
 	default:
-		return usagef("--status %q: use queued, sending, sent, failed or skipped", *status)
+		return usagef("--status %q: use queued, sending, sent, failed, skipped, bounced or complained", *status)
 	}
 	db, err := openData(ctx, *dataDir)
 	if err != nil {
@@ -805,7 +809,13 @@ func runCampaignRecipients(ctx context.Context, e *env, args []string) error {
 		if r.LastReply != "" {
 			detail = strings.TrimSpace(detail + " " + r.LastReply)
 		}
-		_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\n", r.LeadID, email, r.Status, r.Attempts, detail, r.MessageID)
+		status := string(r.Status)
+		if r.Bounce != "" {
+			// What came back after the relay took it says more than "sent".
+			status += ", " + map[string]string{"hard": "bounced", "soft": "bounced soft", "complaint": "complained"}[r.Bounce]
+			detail = strings.TrimSpace(r.BounceStatus + " " + r.BounceDiagnostic)
+		}
+		_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\n", r.LeadID, email, status, r.Attempts, detail, r.MessageID)
 		return err
 	})
 	if err != nil {

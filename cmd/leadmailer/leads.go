@@ -219,18 +219,35 @@ func runLeadsShow(ctx context.Context, e *env, args []string) error {
 		}
 		fields = append(fields, fo)
 	}
+	undeliverable, why, err := db.IsUndeliverable(ctx, lead.ID)
+	if err != nil {
+		return err
+	}
+	bounces, err := db.FindBounces(ctx, lead.ID)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
+		var reason *string
+		if undeliverable {
+			reason = &why
+		}
 		return enc.Encode(struct {
-			Lead       *leadmailer.Lead         `json:"lead"`
-			Fields     []fieldOrigin            `json:"fields"`
-			Provenance []leadmailer.Observation `json:"provenance"`
-		}{lead, fields, obs})
+			Lead          *leadmailer.Lead         `json:"lead"`
+			Undeliverable *string                  `json:"undeliverable,omitempty"`
+			Fields        []fieldOrigin            `json:"fields"`
+			Provenance    []leadmailer.Observation `json:"provenance"`
+			Bounces       []store.Bounce           `json:"bounces"`
+		}{lead, reason, fields, obs, append([]store.Bounce{}, bounces...)})
 	}
 	w := e.stdout
 	fmt.Fprintf(w, "Lead %d: %s (%s; created %s, first imported by run %d)\n\n", lead.ID, lead.Email, lead.State,
 		lead.CreatedAt.Format(time.RFC3339), lead.FirstRunID)
+	if undeliverable {
+		fmt.Fprintf(w, "Undeliverable: %s\n\n", why)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "FIELD\tVALUE\tSUPPLIED BY")
 	for _, fo := range fields {
@@ -266,5 +283,27 @@ func runLeadsShow(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(w, "    %s: %q\n", f, o.Received[f.String()])
 		}
 	}
+	if len(bounces) > 0 {
+		fmt.Fprintf(w, "\nBounces and complaints (%d, newest first):\n", len(bounces))
+		for _, b := range bounces {
+			fmt.Fprintf(w, "- %s campaign %d: %s %s, via %s from %s: %s\n", b.ReceivedAt.Format(time.RFC3339), b.CampaignID,
+				b.Kind, strings.TrimSpace(b.Status+" "+b.Diagnostic), b.Via, orDash(b.Reporter), bounceActionText[b.Action])
+		}
+	}
 	return nil
+}
+
+// bounceActionText says what a recorded bounce did, for people.
+var bounceActionText = map[string]string{
+	store.BounceMarked:     "marked the lead undeliverable",
+	store.BounceCounted:    "counted",
+	store.BounceSuppressed: "address suppressed",
+	store.BounceHeld:       "held: part of a burst from one server, the campaign was paused instead",
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
