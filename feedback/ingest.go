@@ -159,13 +159,31 @@ func (p *Processor) ingestFolder(ctx context.Context, dir string, opts IngestOpt
 	return nil
 }
 
-// ingestMbox splits an mbox at its "From " lines. Each message is held in memory up to the
-// size limit, then parsed; a larger one is skipped to its end and counted as refused.
+// ingestMbox records each message of an mbox.
 func (p *Processor) ingestMbox(ctx context.Context, path string, br *bufio.Reader, opts IngestOptions, sum *Summary) error {
 	lim := opts.Limits
 	if lim.MaxBytes == 0 {
 		lim = bounce.DefaultLimits
 	}
+	return splitMbox(br, lim.MaxBytes, func(n int, msg []byte, tooLarge bool) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		sum.Messages++
+		where := fmt.Sprintf("%s message %d", path, n)
+		if tooLarge {
+			sum.refuse(where, bounce.ErrTooLarge)
+			return nil
+		}
+		return p.ingestOne(ctx, where, bytes.NewReader(msg), opts, sum)
+	})
+}
+
+// splitMbox calls fn with each message of an mbox, numbered from 1, split at the "From "
+// lines that follow a blank line (or start the file), with mboxrd's ">From " quoting undone.
+// A message is held in memory up to max bytes; a larger one is skipped to its end and
+// passed as tooLarge, without its bytes. msg is valid only during the call.
+func splitMbox(br *bufio.Reader, max int64, fn func(n int, msg []byte, tooLarge bool) error) error {
 	var msg bytes.Buffer
 	tooLarge := false
 	n := 0
@@ -173,53 +191,52 @@ func (p *Processor) ingestMbox(ctx context.Context, path string, br *bufio.Reade
 		if n == 0 {
 			return nil
 		}
-		sum.Messages++
-		where := fmt.Sprintf("%s message %d", path, n)
 		if tooLarge {
-			sum.refuse(where, bounce.ErrTooLarge)
-			if opts.Progress != nil && sum.Messages%1000 == 0 {
-				opts.Progress(*sum)
-			}
-			return nil
+			return fn(n, nil, true)
 		}
-		return p.ingestOne(ctx, where, bytes.NewReader(msg.Bytes()), opts, sum)
+		return fn(n, msg.Bytes(), false)
 	}
-	prevBlank := true
+	prevBlank, lineStart := true, true
 	for {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
 			err = nil // a long line: its pieces are appended alike
 		}
 		if len(line) > 0 {
-			if prevBlank && bytes.HasPrefix(line, []byte("From ")) {
+			switch {
+			case lineStart && prevBlank && bytes.HasPrefix(line, []byte("From ")):
 				if ferr := flush(); ferr != nil {
 					return ferr
-				}
-				if cerr := ctx.Err(); cerr != nil {
-					return cerr
 				}
 				n++
 				msg.Reset()
 				tooLarge = false
-			} else if !tooLarge {
-				// mboxrd quoting: ">From " at a line start was "From ".
-				if q := bytes.TrimLeft(line, ">"); len(q) < len(line) && bytes.HasPrefix(q, []byte("From ")) {
-					line = line[1:]
+			case n == 0:
+				// Bytes before the first "From " line belong to no message.
+			case !tooLarge:
+				if lineStart {
+					if q := bytes.TrimLeft(line, ">"); len(q) < len(line) && bytes.HasPrefix(q, []byte("From ")) {
+						line = line[1:]
+					}
 				}
-				if int64(msg.Len()+len(line)) > lim.MaxBytes {
+				if int64(msg.Len()+len(line)) > max {
 					tooLarge = true
 					msg.Reset()
 				} else {
 					msg.Write(line)
 				}
 			}
-			prevBlank = len(bytes.TrimRight(line, "\r\n")) == 0
+			end := line[len(line)-1] == '\n'
+			if end {
+				prevBlank = lineStart && len(bytes.TrimRight(line, "\r\n")) == 0
+			}
+			lineStart = end
 		}
 		if err == io.EOF {
 			return flush()
 		}
 		if err != nil {
-			return fmt.Errorf("bounces: %s: %w", path, err)
+			return fmt.Errorf("bounces: mbox: %w", err)
 		}
 	}
 }
