@@ -16,9 +16,10 @@ import (
 type Store interface {
 	// ObjectLead suppresses the lead's address for good; a missing lead is no error.
 	ObjectLead(ctx context.Context, campaignID, leadID int64) error
-	// RecordWebsiteQuery creates or updates the lead and stores the query, returning the
-	// lead's ID; 0 means the address is suppressed and nothing was stored.
-	RecordWebsiteQuery(ctx context.Context, row leadmailer.ImportRow, q store.WebsiteQuery) (int64, error)
+	// RecordWebsiteQuery creates the lead or fills its empty fields, and stores the query
+	// and the consent it asks for; a LeadID of 0 means the address is suppressed and
+	// nothing was stored.
+	RecordWebsiteQuery(ctx context.Context, row leadmailer.ImportRow, q store.WebsiteQuery) (store.WebsiteQueryResult, error)
 }
 
 // Options configure the handlers. Signer is required.

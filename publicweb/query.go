@@ -164,7 +164,7 @@ func (h *Handlers) query(w http.ResponseWriter, r *http.Request) {
 	if !utf8.ValidString(ua) {
 		ua = strings.ToValidUTF8(ua, "?")
 	}
-	leadID, err := h.store.RecordWebsiteQuery(r.Context(), q.Row, store.WebsiteQuery{
+	res, err := h.store.RecordWebsiteQuery(r.Context(), q.Row, store.WebsiteQuery{
 		ReceivedAt: h.now().UTC(), IP: ip, UserAgent: truncate(ua, maxUserAgent),
 		Message: q.Message, ConsentVersion: q.ConsentVersion,
 	})
@@ -174,11 +174,11 @@ func (h *Handlers) query(w http.ResponseWriter, r *http.Request) {
 			"Your query could not be saved just now. Please try again in a minute.")
 		return
 	}
-	if leadID == 0 {
+	if res.LeadID == 0 {
 		// The answer does not say so: it would tell anyone whether an address objected.
 		h.log.Info("website query from a suppressed address not stored")
 	} else {
-		h.audit(r.Context(), AuditQuery, fmt.Sprintf("lead %d", leadID), "", ip)
+		h.audit(r.Context(), AuditQuery, fmt.Sprintf("lead %d", res.LeadID), "", ip)
 	}
 	h.queryAnswer(w, r, http.StatusOK, "Thank you", received)
 }

@@ -43,8 +43,10 @@ func TestQueryIntake(t *testing.T) {
 		t.Fatalf("second query: status %d, body %q", got.status, got.body)
 	}
 	l := s.lead(t, "cecilia@gamma.example")
-	if l.Name != "Cecilia Query" || l.Company != "Gamma AG" || l.Country != "DE" || l.State != leadmailer.LeadActive {
-		t.Errorf("lead = %+v, want Cecilia Query, Gamma AG, DE, active", l)
+	// The second query's company does not overwrite the first's: a query fills only what
+	// the lead lacks.
+	if l.Name != "Cecilia Query" || l.Company != "Gamma GmbH" || l.Country != "DE" || l.State != leadmailer.LeadActive {
+		t.Errorf("lead = %+v, want Cecilia Query, Gamma GmbH, DE, active", l)
 	}
 	obs, err := s.db.FindObservations(context.Background(), l.ID)
 	if err != nil || len(obs) != 2 || obs[0].Kind != leadmailer.KindWebsite || obs[0].Source != "website" || obs[0].RunID == obs[1].RunID {
