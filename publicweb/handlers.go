@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/leadmailer/leadmailer"
@@ -35,6 +36,12 @@ type Options struct {
 	// ClientIP says which address a request came from. The default is the connection's peer;
 	// behind a reverse proxy, give a function that reads the header the proxy sets.
 	ClientIP func(*http.Request) string
+	// QueryOrigins are the origins ("https://www.example.com") whose pages may post the
+	// query form from the browser and read the answer: the company website's. A post from a
+	// browser on any other site is refused, so that other sites cannot make their visitors
+	// submit queries. Empty: none (posts without an Origin header, from plain clients, are
+	// still accepted).
+	QueryOrigins []string
 	// Log receives objections and failures; default slog.Default().
 	Log *slog.Logger
 	// Audit, when set, records each objection and each stored query in the audit trail.
@@ -55,6 +62,7 @@ type Handlers struct {
 	now      func() time.Time
 	clientIP func(*http.Request) string
 	limiter  *limiter
+	origins  map[string]bool
 	log      *slog.Logger
 	audit    func(ctx context.Context, action, target, detail, ip string)
 }
@@ -82,6 +90,10 @@ func New(st Store, opts Options) *Handlers {
 		every = time.Minute
 	}
 	h.limiter = newLimiter(burst, every)
+	h.origins = map[string]bool{}
+	for _, o := range opts.QueryOrigins {
+		h.origins[strings.TrimRight(strings.ToLower(o), "/")] = true
+	}
 	return h
 }
 

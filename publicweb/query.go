@@ -134,9 +134,19 @@ var queryPage = template.Must(template.New("q").Parse(`<!doctype html>
 
 func (h *Handlers) query(w http.ResponseWriter, r *http.Request) {
 	publicHeaders(w)
-	// A form on the company's site may post with a script and read the answer; the answer
-	// holds nothing but "received" or what to fix, so any origin may read it.
-	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Add("Vary", "Origin")
+	// Browsers name the page's origin on every cross-origin post. Only the configured
+	// origins may post from a browser and read the answer: a wildcard would let any site
+	// submit queries in its visitors' names, from their addresses, past the per-IP limit.
+	if origin := r.Header.Get("Origin"); origin != "" {
+		if !h.origins[strings.ToLower(origin)] {
+			h.log.Info("website query refused: origin not in the configured query origins", "origin", truncate(origin, 100))
+			h.queryAnswer(w, r, http.StatusForbidden, "Your query could not be sent",
+				"This form may not be sent from this site.")
+			return
+		}
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+	}
 	ip := h.clientIP(r)
 	if ok, wait := h.limiter.allow(ip, h.now()); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))

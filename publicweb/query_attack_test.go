@@ -3,6 +3,7 @@ package publicweb_test
 import (
 	"context"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,5 +65,53 @@ func TestQueryCannotOverwriteOrReactivate(t *testing.T) {
 				t.Errorf("query's observation = %+v, want kind website with %s %q as received", q, tt.field, tt.form.Get(tt.field))
 			}
 		})
+	}
+}
+
+// TestQueryOrigins posts the form as browsers on other sites would. Only the configured
+// origin is let through and may read the answer; no answer carries a wildcard.
+func TestQueryOrigins(t *testing.T) {
+	s := newServer(t, publicweb.Options{QueryBurst: 100, QueryOrigins: []string{"https://www.example.com"}})
+	tests := []struct {
+		name, origin, email string
+		status              int
+		acao                string
+	}{
+		{"no origin: a plain client", "", "plain@example.org", 200, ""},
+		{"the company website", "https://www.example.com", "site@example.org", 200, "https://www.example.com"},
+		{"origin in other case", "HTTPS://WWW.EXAMPLE.COM", "case@example.org", 200, "HTTPS://WWW.EXAMPLE.COM"},
+		{"another site", "https://evil.example", "evil@example.org", 403, ""},
+		{"the same host over http", "http://www.example.com", "http@example.org", 403, ""},
+		{"a sandboxed page", "null", "null@example.org", 403, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			header := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+			if tt.origin != "" {
+				header["Origin"] = tt.origin
+			}
+			got := postQuery(t, s, url.Values{"email": {tt.email}}, header)
+			if got.status != tt.status {
+				t.Errorf("status %d, want %d; body %s", got.status, tt.status, got.body)
+			}
+			if acao := got.header.Values("Access-Control-Allow-Origin"); len(acao) > 1 || got.header.Get("Access-Control-Allow-Origin") != tt.acao {
+				t.Errorf("Access-Control-Allow-Origin = %q, want %q", acao, tt.acao)
+			}
+			if !strings.Contains(got.header.Get("Vary"), "Origin") {
+				t.Errorf("Vary = %q, want Origin in it, so caches keep answers per origin", got.header.Get("Vary"))
+			}
+			_, err := s.db.FindLeadByEmail(context.Background(), tt.email)
+			if stored := err == nil; stored != (tt.status == 200) {
+				t.Errorf("lead stored = %v (%v), want %v", stored, err, tt.status == 200)
+			}
+		})
+	}
+
+	// Without configured origins, no browser on another site may post.
+	s = newServer(t, publicweb.Options{})
+	got := postQuery(t, s, url.Values{"email": {"a@example.org"}},
+		map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://www.example.com"})
+	if got.status != 403 || got.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("no origins configured: status %d, ACAO %q; want 403 and none", got.status, got.header.Get("Access-Control-Allow-Origin"))
 	}
 }

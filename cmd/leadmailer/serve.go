@@ -133,6 +133,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	public := publicweb.New(db, publicweb.Options{Signer: unsubscribe.NewSigner(secret), Log: logger,
+		QueryOrigins: cfg.Web.QueryOrigins,
 		Audit: func(ctx context.Context, action, target, detail, ip string) {
 			err := db.RecordAudit(ctx, &leadmailer.AuditEntry{Actor: "public", Action: action, Target: target, Detail: detail, IP: ip})
 			if err != nil {
