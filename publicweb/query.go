@@ -190,6 +190,16 @@ func (h *Handlers) query(w http.ResponseWriter, r *http.Request) {
 	} else {
 		h.audit(r.Context(), AuditQuery, fmt.Sprintf("lead %d", res.LeadID), "", ip)
 	}
+	if res.ConsentRequestID != 0 {
+		h.mailConfirmation(r.Context(), q.Row.Values[leadmailer.FieldEmail], res.ConsentRequestID)
+	}
+	if q.ConsentVersion != "" {
+		// Said whether or not a mail went, as the answer must not tell whether an address
+		// objected, or was sent a confirmation recently.
+		h.queryAnswer(w, r, http.StatusOK, "Thank you", received+
+			" To confirm that you want our news and offers by e-mail, open the link in the mail we send to your address.")
+		return
+	}
 	h.queryAnswer(w, r, http.StatusOK, "Thank you", received)
 }
 

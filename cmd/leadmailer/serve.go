@@ -134,6 +134,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	public := publicweb.New(db, publicweb.Options{Signer: unsubscribe.NewSigner(secret), Log: logger,
 		QueryOrigins: cfg.Web.QueryOrigins,
+		// Consents ticked on the query form are confirmed by mail, sent like every other.
+		Confirm: publicweb.NewConfirmSigner(secret), Mail: &transportMail{cfg: cfg, dataDir: *dataDir},
+		From: cfg.Sender.From, ReplyTo: cfg.Sender.ReplyTo, Company: cfg.Sender.Company, PublicURL: *publicURL,
 		Audit: func(ctx context.Context, action, target, detail, ip string) {
 			err := db.RecordAudit(ctx, &leadmailer.AuditEntry{Actor: "public", Action: action, Target: target, Detail: detail, IP: ip})
 			if err != nil {
@@ -266,4 +269,25 @@ func (m *serveMail) SendTest(ctx context.Context, msg *mailer.Message) (string, 
 
 func (m *serveMail) AudienceRules() store.AudienceRules {
 	return store.AudienceRules{ConsentOnlyCountries: m.cfg.Sending.ConsentOnlyCountries}
+}
+
+// transportMail sends single messages, such as consent confirmations, through the
+// configuration's transport (the outbox folder when no SMTP relay is configured). It opens
+// the transport for each message: these are few, and an idle SMTP connection would time out.
+type transportMail struct {
+	cfg     *config.Config
+	dataDir string
+}
+
+func (m *transportMail) Send(ctx context.Context, msg *mailer.Message) (string, error) {
+	tr, err := openTransport(m.cfg, m.dataDir, 1)
+	if err != nil {
+		return "", err
+	}
+	defer tr.Close()
+	reply, err := tr.Send(ctx, msg)
+	if err != nil {
+		return "", fmt.Errorf("send via %s: %w", tr, err)
+	}
+	return reply, nil
 }
