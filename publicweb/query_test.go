@@ -200,8 +200,10 @@ func TestDocumentedFormWorks(t *testing.T) {
 			form.Set(name, v)
 		}
 	}
-	s := newServer(t, publicweb.Options{})
-	if got := postQuery(t, s, form, nil); got.status != 200 {
+	// As the documentation says: the website's origin is configured, and the browser names it.
+	s := newServer(t, publicweb.Options{QueryOrigins: []string{"https://www.example.com"}})
+	header := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://www.example.com"}
+	if got := postQuery(t, s, form, header); got.status != 200 {
 		t.Fatalf("snippet post: status %d, body %s", got.status, got.body)
 	}
 	l := s.lead(t, "doris@docs.example")

@@ -39,7 +39,9 @@ Next to the app it runs the schedule of the configuration: every source with a s
 the retention policy at [retention] schedule, and the campaigns: a campaign scheduled with
 --at starts at its time, a --cron campaign at each occurrence, and one left running when
 the previous serve stopped resumes at once. It also serves the public endpoints the mail
-links to: the one-click opt-out at /u/TOKEN and website queries at POST /query.
+links to: the one-click opt-out at /u/TOKEN, website queries at POST /query, and the
+confirmation of a consent ticked on the query form at /query/confirm/TOKEN, whose mail goes
+through the configured transport.
 
 It listens on [web] listen of the configuration, or 127.0.0.1:8080. To reach it from other
 machines, put it behind a reverse proxy that terminates HTTPS and give --public-url
