@@ -161,9 +161,10 @@ func insertWebsiteLead(ctx context.Context, tx *sql.Tx, row leadmailer.ImportRow
 	return id, err
 }
 
-// fillEmptyFields writes the query's values of the fields the lead has empty. The condition
-// on the stored value repeats the check in SQL, so that even a value written since the lead
-// was read is never overwritten.
+// fillEmptyFields writes the query's values of the fields the lead has empty. The
+// transaction holds the write lock from its start (_txlock=immediate), so nothing changed
+// since the lead was read; the condition on the stored value states the rule in the
+// statement itself, so that no later change to the caller can make it overwrite.
 func fillEmptyFields(ctx context.Context, tx *sql.Tx, leadID int64, row leadmailer.ImportRow, fields []leadmailer.Field, runID int64, at string) error {
 	for _, f := range fields {
 		c := f.String()
