@@ -34,10 +34,14 @@ func (c *confirmOptions) ready() bool {
 	return c.signer != nil && c.mail != nil && c.from != "" && c.publicURL != ""
 }
 
-// mailConfirmation sends the mail that asks the person at address to confirm consent
-// request requestID. Nothing in it comes from the form except the address it goes to,
-// which ParseQuery normalised and the mailer checks again: the form cannot be used to send
-// someone words of its sender's choosing, not even in a name.
+// mailConfirmation sends, in the background, the mail that asks the person at address to
+// confirm consent request requestID. The query's answer does not wait for it: how long the
+// answer took would tell whether a mail went, and so whether the address had objected or
+// had been sent one recently.
+//
+// Nothing in the mail comes from the form except the address it goes to, which ParseQuery
+// normalised and the mailer checks again: the form cannot be used to send someone words of
+// its sender's choosing, not even in a name.
 func (h *Handlers) mailConfirmation(ctx context.Context, address string, requestID int64) {
 	c := &h.confirm
 	if !c.ready() {
@@ -50,6 +54,17 @@ func (h *Handlers) mailConfirmation(ctx context.Context, address string, request
 		h.log.Info("consent confirmation not mailed: one went to the address recently", "request", requestID)
 		return
 	}
+	// The request's context ends with the answer; the mail must still go.
+	ctx = context.WithoutCancel(ctx)
+	h.mails.Add(1)
+	go func() {
+		defer h.mails.Done()
+		h.sendConfirmation(ctx, address, requestID, now)
+	}()
+}
+
+func (h *Handlers) sendConfirmation(ctx context.Context, address string, requestID int64, now time.Time) {
+	c := &h.confirm
 	expires := now.Add(c.valid)
 	link := c.publicURL + "/query/confirm/" + c.signer.Token(requestID, expires)
 	domain := "leadmailer.invalid"

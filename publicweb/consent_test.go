@@ -65,6 +65,7 @@ func newConsentServer(t *testing.T, opts publicweb.Options) *consentServer {
 // link returns the confirmation link of the n-th mail received, pointed at the test server.
 func (cs *consentServer) link(t *testing.T, n int) string {
 	t.Helper()
+	cs.h.Wait()
 	msgs := cs.smtp.Messages()
 	if len(msgs) <= n {
 		t.Fatalf("%d mails received, want at least %d", len(msgs), n+1)
@@ -299,5 +300,26 @@ func TestConfirmationMailRateLimited(t *testing.T) {
 	post("victim@example.org", "192.0.2.99")
 	if n := cs.smtp.CountRecipient("victim@example.org"); n != 2 {
 		t.Errorf("an hour later: %d mails in all, want 2", n)
+	}
+}
+
+// TestQueryAnswerDoesNotWaitForMail: the answer to a query with the box ticked comes while
+// the confirmation mail is still with the mail server, so its timing cannot tell whether a
+// mail went (and so whether the address objected).
+func TestQueryAnswerDoesNotWaitForMail(t *testing.T) {
+	cs := newConsentServer(t, publicweb.Options{})
+	cs.smtp.FailRecipient("slow@example.org", smtptest.Stall)
+	start := time.Now()
+	got := do(t, "POST", cs.srv.URL+"/query", consentForm("slow@example.org").Encode(), formPost)
+	if got.status != 200 {
+		t.Fatalf("query: status %d, body %s", got.status, got.body)
+	}
+	select {
+	case <-cs.smtp.Stalled():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the confirmation mail never reached the mail server")
+	}
+	if took := time.Since(start); took > 4*time.Second {
+		t.Errorf("the answer took %v: it waited for the mail server", took)
 	}
 }

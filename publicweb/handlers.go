@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/leadmailer/leadmailer"
@@ -92,6 +93,7 @@ type Handlers struct {
 	limiter  *limiter
 	origins  map[string]bool
 	confirm  confirmOptions
+	mails    sync.WaitGroup // confirmation mails being sent
 	log      *slog.Logger
 	audit    func(ctx context.Context, action, target, detail, ip string)
 }
@@ -149,6 +151,10 @@ func (h *Handlers) Mount(mount func(pattern string, handler http.Handler)) {
 	mount("GET /query/confirm/{token}", http.HandlerFunc(h.confirmConsent))
 	mount("POST /query/confirm/{token}", http.HandlerFunc(h.confirmConsent))
 }
+
+// Wait waits for the confirmation mails being sent. Call it once the HTTP server has stopped
+// taking requests.
+func (h *Handlers) Wait() { h.mails.Wait() }
 
 func peerIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

@@ -22,7 +22,9 @@ func postQuery(t *testing.T, s *server, form url.Values, header map[string]strin
 	if header == nil {
 		header = formPost
 	}
-	return do(t, "POST", s.srv.URL+"/query", form.Encode(), header)
+	got := do(t, "POST", s.srv.URL+"/query", form.Encode(), header)
+	s.h.Wait() // for the confirmation mail, which the answer does not wait for
+	return got
 }
 
 // TestQueryIntake submits one query, then a second from the same person, and checks the lead,

@@ -197,6 +197,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = srv.Shutdown(stopCtx)
+	public.Wait() // confirmation mails still being sent
 	if aerr := app.Shutdown(stopCtx); err == nil {
 		err = aerr
 	}

@@ -73,7 +73,12 @@ query_origins = ["https://www.focus.example"]
 		t.Fatalf("consents before confirmation = %+v, want none", got)
 	}
 
-	files, _ := filepath.Glob(filepath.Join(data, outboxDir, "*.eml"))
+	// The answer does not wait for the mail. The outbox writes a dot-named temporary file
+	// first, which the pattern leaves out.
+	var files []string
+	for deadline := time.Now().Add(10 * time.Second); len(files) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		files, _ = filepath.Glob(filepath.Join(data, outboxDir, "[^.]*.eml"))
+	}
 	if len(files) != 1 {
 		t.Fatalf("outbox holds %q, want one confirmation mail", files)
 	}
