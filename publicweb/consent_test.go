@@ -276,7 +276,8 @@ func TestConsentLinkRefused(t *testing.T) {
 }
 
 // TestConfirmationMailRateLimited posts the form again and again, from many IP addresses,
-// to flood one inbox. The address gets one mail per window; another address gets its own.
+// to flood one inbox. The address gets one mail per window; another address gets its own,
+// and a suppressed address none.
 func TestConfirmationMailRateLimited(t *testing.T) {
 	cs := newConsentServer(t, publicweb.Options{ConfirmMailEvery: time.Hour})
 	post := func(email, ip string) {
@@ -295,6 +296,14 @@ func TestConfirmationMailRateLimited(t *testing.T) {
 	post("other@example.org", "192.0.2.1")
 	if n := cs.smtp.CountRecipient("other@example.org"); n != 1 {
 		t.Errorf("another address: %d mails, want 1", n)
+	}
+	// Someone who objected is never mailed again, not even a confirmation.
+	if err := cs.db.SuppressAddress(context.Background(), "objector@example.org", "objected"); err != nil {
+		t.Fatal(err)
+	}
+	post("objector@example.org", "192.0.2.1")
+	if n := cs.smtp.CountRecipient("objector@example.org"); n != 0 {
+		t.Errorf("a suppressed address was sent %d confirmation mails", n)
 	}
 	cs.now = cs.now.Add(61 * time.Minute)
 	post("victim@example.org", "192.0.2.99")
