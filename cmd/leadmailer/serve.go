@@ -197,10 +197,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = srv.Shutdown(stopCtx)
-	public.Wait() // confirmation mails still being sent
 	if aerr := app.Shutdown(stopCtx); err == nil {
 		err = aerr
 	}
+	public.Wait() // confirmation mails still being sent
 	// serveErr means ctx has not ended; the schedule and campaigns stop only with it.
 	if serveErr == nil {
 		<-campaignsDone
