@@ -72,8 +72,8 @@ type Options struct {
 	QueryOrigins []string
 	// Log receives objections and failures; default slog.Default().
 	Log *slog.Logger
-	// Audit, when set, records each objection and each stored query in the audit trail.
-	// target names a lead by ID ("lead 12"), never by address.
+	// Audit, when set, records each objection, stored query and confirmed consent in the audit
+	// trail. target names a lead by ID ("lead 12"), never by address.
 	Audit func(ctx context.Context, action, target, detail, ip string)
 }
 
