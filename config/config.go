@@ -172,6 +172,9 @@ type RetentionPeriods struct {
 // Web configures the web app.
 type Web struct {
 	Listen string `toml:"listen"`
+	// QueryOrigins are the origins of the pages that post the query form from a browser,
+	// such as "https://www.example.com": the company website. Empty: none.
+	QueryOrigins []string `toml:"query_origins"`
 }
 
 // Defaults returns the configuration used when there is no file, and the base that a file's
@@ -342,6 +345,11 @@ func (c *Config) Validate() error {
 			add("retention.sources.%s: periods cannot be negative", name)
 		}
 	}
+	for i, o := range c.Web.QueryOrigins {
+		if err := checkOrigin(o); err != nil {
+			add("web.query_origins[%d]: %v", i, err)
+		}
+	}
 	seen := map[string]bool{}
 	for i := range c.Sources {
 		s := &c.Sources[i]
@@ -359,6 +367,17 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.Bounces.validate()...)
 	return errors.Join(errs...)
+}
+
+// checkOrigin checks a web origin as browsers send it in the Origin header: scheme and host,
+// and a port only when it is not the scheme's default.
+func checkOrigin(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
+		return fmt.Errorf("%q is not an origin like \"https://www.example.com\" (scheme and host, no path)", s)
+	}
+	return nil
 }
 
 func checkHTTPURL(s string) error {

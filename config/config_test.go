@@ -55,6 +55,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"plain http public url", `public_url = "http://leads.example"`, "must start with https://"},
 		{"zero concurrency", "[sending]\nconcurrency = 0", "sending.concurrency = 0"},
 		{"lower-case country", "[sending]\nconsent_only_countries = [\"de\"]", "sending.consent_only_countries[0] = \"de\""},
+		{"query origin with a path", "[web]\nquery_origins = [\"https://www.example.com/contact\"]", "web.query_origins[0]"},
+		{"query origin wildcard", "[web]\nquery_origins = [\"*\"]", "web.query_origins[0]"},
 		{"bad duration", "[retention]\ninactive_after = \"two years\"", "not a duration"},
 		{"bad retention schedule", "[retention]\nschedule = \"every night\"", "retention.schedule"},
 		{"source without title", sourceTOML(`title = ""`), `sources "reg": title is required`},

@@ -1,8 +1,10 @@
 package publicweb_test
 
 import (
+	"errors"
 	"net/url"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/leadmailer/leadmailer"
@@ -51,6 +53,34 @@ func FuzzParseQuery(f *testing.F) {
 		}
 		if !utf8.ValidString(q.Message) || utf8.RuneCountInString(q.Message) > publicweb.MaxMessage {
 			t.Fatalf("message %q is not valid or too long", q.Message)
+		}
+	})
+}
+
+// FuzzConfirmToken feeds arbitrary strings to the confirmation token parser: it must never
+// panic, and it must accept only tokens the signer made, naming the request they were made for.
+func FuzzConfirmToken(f *testing.F) {
+	s := publicweb.NewConfirmSigner([]byte("fuzz-secret-of-thirty-two-bytes!"))
+	other := publicweb.NewConfirmSigner([]byte("another-secret-of-thirty-two-byt"))
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	f.Add(s.Token(1, now.Add(time.Hour)))
+	f.Add(s.Token(1<<62, now.Add(-time.Hour)))
+	f.Add("")
+	f.Add("AAAAAAAAAAAAAAAAAAAAAAAA")
+	f.Fuzz(func(t *testing.T, token string) {
+		id, err := s.Parse(token, now)
+		if err != nil {
+			if !errors.Is(err, publicweb.ErrInvalidToken) && !errors.Is(err, publicweb.ErrExpiredToken) {
+				t.Fatalf("Parse(%q) = %v, want one of the two errors", token, err)
+			}
+			return
+		}
+		if _, err := other.Parse(token, now); err == nil {
+			t.Fatalf("Parse(%q) is accepted under two keys", token)
+		}
+		// Only a signer-made token gets here, so making one for the id again must pass too.
+		if again, err := s.Parse(s.Token(id, now.Add(time.Minute)), now); err != nil || again != id {
+			t.Fatalf("Parse(%q) = %d, but a fresh token for it parses as %d, %v", token, id, again, err)
 		}
 	})
 }

@@ -5,9 +5,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/mailer"
 	"github.com/leadmailer/leadmailer/store"
 	"github.com/leadmailer/leadmailer/unsubscribe"
 )
@@ -16,9 +19,19 @@ import (
 type Store interface {
 	// ObjectLead suppresses the lead's address for good; a missing lead is no error.
 	ObjectLead(ctx context.Context, campaignID, leadID int64) error
-	// RecordWebsiteQuery creates or updates the lead and stores the query, returning the
-	// lead's ID; 0 means the address is suppressed and nothing was stored.
-	RecordWebsiteQuery(ctx context.Context, row leadmailer.ImportRow, q store.WebsiteQuery) (int64, error)
+	// RecordWebsiteQuery creates the lead or fills its empty fields, and stores the query
+	// and the consent it asks for; a LeadID of 0 means the address is suppressed and
+	// nothing was stored.
+	RecordWebsiteQuery(ctx context.Context, row leadmailer.ImportRow, q store.WebsiteQuery) (store.WebsiteQueryResult, error)
+	// ConfirmConsent records the consent a request asked for; an unknown request is an
+	// ENOTFOUND error.
+	ConfirmConsent(ctx context.Context, requestID int64, c store.ConsentConfirmation) (store.ConfirmedConsent, error)
+}
+
+// Mailer sends the mails that confirm a consent; serve gives it the transport campaigns use
+// (the outbox folder when no SMTP relay is configured).
+type Mailer interface {
+	Send(ctx context.Context, m *mailer.Message) (reply string, err error)
 }
 
 // Options configure the handlers. Signer is required.
@@ -34,10 +47,33 @@ type Options struct {
 	// ClientIP says which address a request came from. The default is the connection's peer;
 	// behind a reverse proxy, give a function that reads the header the proxy sets.
 	ClientIP func(*http.Request) string
+	// Confirm signs the links that confirm a consent ticked on the query form. Mail sends
+	// the confirmation mails, From "Name <address>" and ReplyTo (optional) head them, and
+	// PublicURL is where the links point (the configuration's public_url: never the Host
+	// of a request, which the sender chooses). Without all of Confirm, Mail, From and
+	// PublicURL, a ticked box is stored as a request that nobody is asked to confirm.
+	Confirm   *ConfirmSigner
+	Mail      Mailer
+	From      string
+	ReplyTo   string
+	PublicURL string
+	// Company names the sender in the confirmation mail and page.
+	Company string
+	// ConfirmValid is how long a confirmation link works; default 7 days. ConfirmMailEvery
+	// is how often one address may be sent a confirmation mail, so that the form cannot
+	// be used to flood someone's inbox; default once a day.
+	ConfirmValid     time.Duration
+	ConfirmMailEvery time.Duration
+	// QueryOrigins are the origins ("https://www.example.com") whose pages may post the
+	// query form from the browser and read the answer: the company website's. A post from a
+	// browser on any other site is refused, so that other sites cannot make their visitors
+	// submit queries. Empty: none (posts without an Origin header, from plain clients, are
+	// still accepted).
+	QueryOrigins []string
 	// Log receives objections and failures; default slog.Default().
 	Log *slog.Logger
-	// Audit, when set, records each objection and each stored query in the audit trail.
-	// target names a lead by ID ("lead 12"), never by address.
+	// Audit, when set, records each objection, stored query and confirmed consent in the audit
+	// trail. target names a lead by ID ("lead 12"), never by address.
 	Audit func(ctx context.Context, action, target, detail, ip string)
 }
 
@@ -45,6 +81,7 @@ type Options struct {
 const (
 	AuditObjection = "lead.objection"
 	AuditQuery     = "lead.query"
+	AuditConsent   = "lead.consent"
 )
 
 // Handlers serves the public endpoints.
@@ -54,6 +91,9 @@ type Handlers struct {
 	now      func() time.Time
 	clientIP func(*http.Request) string
 	limiter  *limiter
+	origins  map[string]bool
+	confirm  confirmOptions
+	mails    sync.WaitGroup // confirmation mails being sent
 	log      *slog.Logger
 	audit    func(ctx context.Context, action, target, detail, ip string)
 }
@@ -81,17 +121,40 @@ func New(st Store, opts Options) *Handlers {
 		every = time.Minute
 	}
 	h.limiter = newLimiter(burst, every)
+	h.confirm = confirmOptions{signer: opts.Confirm, mail: opts.Mail, from: opts.From, replyTo: opts.ReplyTo,
+		publicURL: strings.TrimRight(opts.PublicURL, "/"), company: opts.Company,
+		valid: opts.ConfirmValid, every: opts.ConfirmMailEvery}
+	if h.confirm.valid <= 0 {
+		h.confirm.valid = 7 * 24 * time.Hour
+	}
+	if h.confirm.every <= 0 {
+		h.confirm.every = 24 * time.Hour
+	}
+	if h.confirm.company == "" {
+		h.confirm.company = "us"
+	}
+	h.confirm.perAddress = newLimiter(1, h.confirm.every)
+	h.origins = map[string]bool{}
+	for _, o := range opts.QueryOrigins {
+		h.origins[strings.TrimRight(strings.ToLower(o), "/")] = true
+	}
 	return h
 }
 
 // Mount mounts the endpoints with mount, which takes a ServeMux pattern: GET and POST
-// /u/{token}, POST /query. Pass a mux's Handle, or the web server's mount for public
+// /u/{token}, POST /query, GET and POST /query/confirm/{token}. Pass a mux's Handle, or the web server's mount for public
 // endpoints (no login, no cross-origin check).
 func (h *Handlers) Mount(mount func(pattern string, handler http.Handler)) {
 	mount("GET /u/{token}", http.HandlerFunc(h.unsubscribe))
 	mount("POST /u/{token}", http.HandlerFunc(h.unsubscribe))
 	mount("POST /query", http.HandlerFunc(h.query))
+	mount("GET /query/confirm/{token}", http.HandlerFunc(h.confirmConsent))
+	mount("POST /query/confirm/{token}", http.HandlerFunc(h.confirmConsent))
 }
+
+// Wait waits for the confirmation mails being sent. Call it once the HTTP server has stopped
+// taking requests.
+func (h *Handlers) Wait() { h.mails.Wait() }
 
 func peerIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

@@ -24,6 +24,7 @@ var secret = []byte("publicweb-test-secret-of-32-byte")
 
 type server struct {
 	db     *store.DB
+	h      *publicweb.Handlers
 	srv    *httptest.Server
 	signer *unsubscribe.Signer
 	now    time.Time
@@ -39,9 +40,10 @@ func newServer(t *testing.T, opts publicweb.Options) *server {
 		opts.Now = func() time.Time { return s.now }
 	}
 	mux := http.NewServeMux()
-	publicweb.New(s.db, opts).Mount(mux.Handle)
+	s.h = publicweb.New(s.db, opts)
+	s.h.Mount(mux.Handle)
 	s.srv = httptest.NewServer(mux)
-	t.Cleanup(s.srv.Close)
+	t.Cleanup(func() { s.srv.Close(); s.h.Wait() })
 	return s
 }
 

@@ -134,9 +134,19 @@ var queryPage = template.Must(template.New("q").Parse(`<!doctype html>
 
 func (h *Handlers) query(w http.ResponseWriter, r *http.Request) {
 	publicHeaders(w)
-	// A form on the company's site may post with a script and read the answer; the answer
-	// holds nothing but "received" or what to fix, so any origin may read it.
-	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Add("Vary", "Origin")
+	// Browsers name the page's origin on every cross-origin post. Only the configured
+	// origins may post from a browser and read the answer: a wildcard would let any site
+	// submit queries in its visitors' names, from their addresses, past the per-IP limit.
+	if origin := r.Header.Get("Origin"); origin != "" {
+		if !h.origins[strings.ToLower(origin)] {
+			h.log.Info("website query refused: origin not in the configured query origins", "origin", truncate(origin, 100))
+			h.queryAnswer(w, r, http.StatusForbidden, "Your query could not be sent",
+				"This form may not be sent from this site.")
+			return
+		}
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+	}
 	ip := h.clientIP(r)
 	if ok, wait := h.limiter.allow(ip, h.now()); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
@@ -164,7 +174,7 @@ func (h *Handlers) query(w http.ResponseWriter, r *http.Request) {
 	if !utf8.ValidString(ua) {
 		ua = strings.ToValidUTF8(ua, "?")
 	}
-	leadID, err := h.store.RecordWebsiteQuery(r.Context(), q.Row, store.WebsiteQuery{
+	res, err := h.store.RecordWebsiteQuery(r.Context(), q.Row, store.WebsiteQuery{
 		ReceivedAt: h.now().UTC(), IP: ip, UserAgent: truncate(ua, maxUserAgent),
 		Message: q.Message, ConsentVersion: q.ConsentVersion,
 	})
@@ -174,11 +184,21 @@ func (h *Handlers) query(w http.ResponseWriter, r *http.Request) {
 			"Your query could not be saved just now. Please try again in a minute.")
 		return
 	}
-	if leadID == 0 {
+	if res.LeadID == 0 {
 		// The answer does not say so: it would tell anyone whether an address objected.
 		h.log.Info("website query from a suppressed address not stored")
 	} else {
-		h.audit(r.Context(), AuditQuery, fmt.Sprintf("lead %d", leadID), "", ip)
+		h.audit(r.Context(), AuditQuery, fmt.Sprintf("lead %d", res.LeadID), "", ip)
+	}
+	if res.ConsentRequestID != 0 {
+		h.mailConfirmation(r.Context(), q.Row.Values[leadmailer.FieldEmail], res.ConsentRequestID)
+	}
+	if q.ConsentVersion != "" {
+		// Said whether or not a mail went, as the answer must not tell whether an address
+		// objected, or was sent a confirmation recently.
+		h.queryAnswer(w, r, http.StatusOK, "Thank you", received+
+			" To confirm that you want our news and offers by e-mail, open the link in the mail we send to your address.")
+		return
 	}
 	h.queryAnswer(w, r, http.StatusOK, "Thank you", received)
 }

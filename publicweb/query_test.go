@@ -22,7 +22,9 @@ func postQuery(t *testing.T, s *server, form url.Values, header map[string]strin
 	if header == nil {
 		header = formPost
 	}
-	return do(t, "POST", s.srv.URL+"/query", form.Encode(), header)
+	got := do(t, "POST", s.srv.URL+"/query", form.Encode(), header)
+	s.h.Wait() // for the confirmation mail, which the answer does not wait for
+	return got
 }
 
 // TestQueryIntake submits one query, then a second from the same person, and checks the lead,
@@ -43,8 +45,10 @@ func TestQueryIntake(t *testing.T) {
 		t.Fatalf("second query: status %d, body %q", got.status, got.body)
 	}
 	l := s.lead(t, "cecilia@gamma.example")
-	if l.Name != "Cecilia Query" || l.Company != "Gamma AG" || l.Country != "DE" || l.State != leadmailer.LeadActive {
-		t.Errorf("lead = %+v, want Cecilia Query, Gamma AG, DE, active", l)
+	// The second query's company does not overwrite the first's: a query fills only what
+	// the lead lacks.
+	if l.Name != "Cecilia Query" || l.Company != "Gamma GmbH" || l.Country != "DE" || l.State != leadmailer.LeadActive {
+		t.Errorf("lead = %+v, want Cecilia Query, Gamma GmbH, DE, active", l)
 	}
 	obs, err := s.db.FindObservations(context.Background(), l.ID)
 	if err != nil || len(obs) != 2 || obs[0].Kind != leadmailer.KindWebsite || obs[0].Source != "website" || obs[0].RunID == obs[1].RunID {
@@ -198,8 +202,10 @@ func TestDocumentedFormWorks(t *testing.T) {
 			form.Set(name, v)
 		}
 	}
-	s := newServer(t, publicweb.Options{})
-	if got := postQuery(t, s, form, nil); got.status != 200 {
+	// As the documentation says: the website's origin is configured, and the browser names it.
+	s := newServer(t, publicweb.Options{QueryOrigins: []string{"https://www.example.com"}})
+	header := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://www.example.com"}
+	if got := postQuery(t, s, form, header); got.status != 200 {
 		t.Fatalf("snippet post: status %d, body %s", got.status, got.body)
 	}
 	l := s.lead(t, "doris@docs.example")

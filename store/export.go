@@ -55,6 +55,10 @@ type Consent struct {
 	TextVersion string     `json:"text_version"`
 	GivenAt     time.Time  `json:"given_at"`
 	WithdrawnAt *time.Time `json:"withdrawn_at,omitempty"`
+	// IP and ConfirmationVersion are where a consent confirmed by mail came from and the
+	// version of the confirmation's wording; empty for consents recorded otherwise.
+	IP                  string `json:"ip,omitempty"`
+	ConfirmationVersion string `json:"confirmation_version,omitempty"`
 }
 
 // CampaignSent is one campaign whose audience included the lead: its row in the send ledger.
@@ -171,7 +175,8 @@ func (db *DB) exportLead(ctx context.Context, x *LeadExport) error {
 }
 
 func (db *DB) exportConsents(ctx context.Context, x *LeadExport) error {
-	rows, err := db.sql.QueryContext(ctx, `SELECT purpose, text_version, given_at, withdrawn_at
+	rows, err := db.sql.QueryContext(ctx, `SELECT purpose, text_version, given_at, withdrawn_at,
+			coalesce(ip, ''), coalesce(confirmation_version, '')
 		FROM consents WHERE lead_id = ? ORDER BY given_at, id`, x.Lead.ID)
 	if err != nil {
 		return err
@@ -181,7 +186,7 @@ func (db *DB) exportConsents(ctx context.Context, x *LeadExport) error {
 		var c Consent
 		var given string
 		var withdrawn sql.NullString
-		if err := rows.Scan(&c.Purpose, &c.TextVersion, &given, &withdrawn); err != nil {
+		if err := rows.Scan(&c.Purpose, &c.TextVersion, &given, &withdrawn, &c.IP, &c.ConfirmationVersion); err != nil {
 			return err
 		}
 		if c.GivenAt, err = parseTime(given); err != nil {

@@ -28,10 +28,14 @@ func TestExportThenEraseThenExport(t *testing.T) {
 		row(7, "email", "dana@delta.example", "company", "Delta Oy", "business_id", "1234567-8"),
 	})
 	q := row(0, "email", "dana@delta.example", "country", "FI")
-	leadID, err := db.RecordWebsiteQuery(ctx, q, store.WebsiteQuery{ReceivedAt: time.Now(), IP: "198.51.100.7",
+	res, err := db.RecordWebsiteQuery(ctx, q, store.WebsiteQuery{ReceivedAt: time.Now(), IP: "198.51.100.7",
 		UserAgent: "DanaBrowser/2", Message: "Call Dana at home", ConsentVersion: "2026-01"})
-	if err != nil || leadID == 0 {
-		t.Fatalf("website query: lead %d, %v", leadID, err)
+	if err != nil || res.LeadID == 0 || res.ConsentRequestID == 0 {
+		t.Fatalf("website query: %+v, %v", res, err)
+	}
+	// The consent counts once confirmed from the mail (double opt-in).
+	if _, err := db.ConfirmConsent(ctx, res.ConsentRequestID, store.ConsentConfirmation{At: time.Now(), IP: "198.51.100.8", Version: "confirm-1"}); err != nil {
+		t.Fatal(err)
 	}
 
 	x, err := db.ExportLead(ctx, "DANA@delta.example")

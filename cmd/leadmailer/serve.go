@@ -39,7 +39,9 @@ Next to the app it runs the schedule of the configuration: every source with a s
 the retention policy at [retention] schedule, and the campaigns: a campaign scheduled with
 --at starts at its time, a --cron campaign at each occurrence, and one left running when
 the previous serve stopped resumes at once. It also serves the public endpoints the mail
-links to: the one-click opt-out at /u/TOKEN and website queries at POST /query.
+links to: the one-click opt-out at /u/TOKEN, website queries at POST /query, and the
+confirmation of a consent ticked on the query form at /query/confirm/TOKEN, whose mail goes
+through the configured transport.
 
 It listens on [web] listen of the configuration, or 127.0.0.1:8080. To reach it from other
 machines, put it behind a reverse proxy that terminates HTTPS and give --public-url
@@ -133,6 +135,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	public := publicweb.New(db, publicweb.Options{Signer: unsubscribe.NewSigner(secret), Log: logger,
+		QueryOrigins: cfg.Web.QueryOrigins,
+		// Consents ticked on the query form are confirmed by mail, sent like every other.
+		Confirm: publicweb.NewConfirmSigner(secret), Mail: &transportMail{cfg: cfg, dataDir: *dataDir},
+		From: cfg.Sender.From, ReplyTo: cfg.Sender.ReplyTo, Company: cfg.Sender.Company, PublicURL: *publicURL,
 		Audit: func(ctx context.Context, action, target, detail, ip string) {
 			err := db.RecordAudit(ctx, &leadmailer.AuditEntry{Actor: "public", Action: action, Target: target, Detail: detail, IP: ip})
 			if err != nil {
@@ -201,6 +207,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if aerr := app.Shutdown(stopCtx); err == nil {
 		err = aerr
 	}
+	public.Wait() // confirmation mails still being sent
 	// serveErr means ctx has not ended; the schedule and campaigns stop only with it.
 	if serveErr == nil {
 		<-campaignsDone
@@ -272,4 +279,25 @@ func (m *serveMail) SendTest(ctx context.Context, msg *mailer.Message) (string, 
 
 func (m *serveMail) AudienceRules() store.AudienceRules {
 	return store.AudienceRules{ConsentOnlyCountries: m.cfg.Sending.ConsentOnlyCountries}
+}
+
+// transportMail sends single messages, such as consent confirmations, through the
+// configuration's transport (the outbox folder when no SMTP relay is configured). It opens
+// the transport for each message: these are few, and an idle SMTP connection would time out.
+type transportMail struct {
+	cfg     *config.Config
+	dataDir string
+}
+
+func (m *transportMail) Send(ctx context.Context, msg *mailer.Message) (string, error) {
+	tr, err := openTransport(m.cfg, m.dataDir, 1)
+	if err != nil {
+		return "", err
+	}
+	defer tr.Close()
+	reply, err := tr.Send(ctx, msg)
+	if err != nil {
+		return "", fmt.Errorf("send via %s: %w", tr, err)
+	}
+	return reply, nil
 }
