@@ -61,6 +61,8 @@ type Result struct {
 	Ignored string
 	// Paused lists the reasons campaigns were paused by this report.
 	Paused []string
+	// Refused is why the report was refused (ErrForged), when it was.
+	Refused error
 }
 
 // target is one ledger row a report is about.
@@ -70,66 +72,104 @@ type target struct {
 }
 
 // Handle records one report. An error means the report could not be recorded and should be
-// offered again (a database fault, or ErrForged); a report that names nothing leadmailer
+// offered again (a database fault), or is ErrForged; a report that names nothing leadmailer
 // sent is not an error but a Result with Ignored set.
 func (p *Processor) Handle(ctx context.Context, rep *bounce.Report, o Origin) (*Result, error) {
-	kind := storeKind(rep.Kind)
-	if kind == "" {
-		return p.ignore(rep, o, fmt.Sprintf("not a bounce or complaint (%s)", rep.Kind)), nil
-	}
-	targets, err := p.targets(ctx, rep, o)
+	res, err := p.HandleAll(ctx, []Delivery{{rep, o}})
 	if err != nil {
-		if errors.Is(err, ErrForged) {
-			p.log().Warn("bounce refused: its return path token does not verify", "via", o.Via, "to", o.To, "report", rep.ID)
-		}
 		return nil, err
 	}
-	if len(targets) == 0 {
-		return p.ignore(rep, o, "it names no message leadmailer sent"), nil
+	if res[0].Refused != nil {
+		return nil, res[0].Refused
 	}
-	reportID := rep.ID
-	if reportID == "" {
-		// A report without an ID cannot be recognised when it comes again; count it once
-		// per delivery.
-		b := make([]byte, 8)
-		rand.Read(b)
-		reportID = "noid:" + hex.EncodeToString(b)
-	}
-	res := &Result{}
-	for _, t := range targets {
-		e := store.BounceEvent{
-			// The key names the lead by number: it must not keep the address after erasure.
-			Key:        reportID + "/" + strconv.FormatInt(t.campaignID, 10) + "." + strconv.FormatInt(t.leadID, 10),
-			CampaignID: t.campaignID, LeadID: t.leadID, Kind: kind,
-			Status: t.rcpt.Status, Diagnostic: t.rcpt.Diagnostic,
-			Reporter: rep.Reporter, Via: o.Via, Format: rep.Format,
+	return res[0], nil
+}
+
+// Delivery is one report and how it arrived.
+type Delivery struct {
+	Report *bounce.Report
+	Origin Origin
+}
+
+// HandleAll records many reports in one transaction, which is what makes a folder of
+// thousands fast. A report with a forged token has its Result's Refused set; an error
+// means none was recorded (a database fault), and all may be offered again.
+func (p *Processor) HandleAll(ctx context.Context, ds []Delivery) ([]*Result, error) {
+	results := make([]*Result, len(ds))
+	var events []store.BounceEvent
+	var owner []int // events[i] is about ds[owner[i]]
+	for i, d := range ds {
+		rep, o := d.Report, d.Origin
+		kind := storeKind(rep.Kind)
+		if kind == "" {
+			results[i] = p.ignore(rep, o, fmt.Sprintf("not a bounce or complaint (%s)", rep.Kind))
+			continue
 		}
-		if kind == store.BounceComplaint && rep.FeedbackType != "" {
-			e.Status = rep.FeedbackType
-		}
-		out, err := p.Store.RecordBounce(ctx, e, p.Policy)
-		if leadmailer.ErrorCode(err) == leadmailer.ENOTFOUND {
-			p.log().Info("bounce ignored: the campaign sent that lead nothing", "via", o.Via, "campaign", t.campaignID, "lead", t.leadID)
+		targets, err := p.targets(ctx, rep, o)
+		if errors.Is(err, ErrForged) {
+			p.log().Warn("bounce refused: its return path token does not verify", "via", o.Via, "to", o.To, "report", rep.ID)
+			results[i] = &Result{Refused: err}
 			continue
 		}
 		if err != nil {
-			return res, err
+			return nil, err
 		}
-		if out.Action == store.BounceDuplicate {
-			res.Duplicates++
+		if len(targets) == 0 {
+			results[i] = p.ignore(rep, o, "it names no message leadmailer sent")
 			continue
 		}
-		res.Recorded++
-		p.audit(ctx, e, out)
+		results[i] = &Result{}
+		reportID := rep.ID
+		if reportID == "" {
+			// A report without an ID cannot be recognised when it comes again; count it
+			// once per delivery.
+			b := make([]byte, 8)
+			rand.Read(b)
+			reportID = "noid:" + hex.EncodeToString(b)
+		}
+		for _, t := range targets {
+			e := store.BounceEvent{
+				// The key names the lead by number: it must not keep the address after erasure.
+				Key:        reportID + "/" + strconv.FormatInt(t.campaignID, 10) + "." + strconv.FormatInt(t.leadID, 10),
+				CampaignID: t.campaignID, LeadID: t.leadID, Kind: kind,
+				Status: t.rcpt.Status, Diagnostic: t.rcpt.Diagnostic,
+				Reporter: rep.Reporter, Via: o.Via, Format: rep.Format,
+			}
+			if kind == store.BounceComplaint && rep.FeedbackType != "" {
+				e.Status = rep.FeedbackType
+			}
+			events = append(events, e)
+			owner = append(owner, i)
+		}
+	}
+	if len(events) == 0 {
+		return results, nil
+	}
+	outs, err := p.Store.RecordBounces(ctx, events, p.Policy)
+	if err != nil {
+		return nil, err
+	}
+	for j, out := range outs {
+		res, e := results[owner[j]], events[j]
+		switch out.Action {
+		case store.BounceNotSent:
+			p.log().Info("bounce ignored: the campaign sent that lead nothing", "via", e.Via, "campaign", e.CampaignID, "lead", e.LeadID)
+		case store.BounceDuplicate:
+			res.Duplicates++
+		default:
+			res.Recorded++
+		}
 		if out.Paused != "" {
 			res.Paused = append(res.Paused, out.Paused)
 			p.log().Warn("campaign paused by bounces", "campaign", e.CampaignID, "reason", out.Paused)
 		}
 	}
-	if res.Recorded == 0 && res.Duplicates == 0 {
-		res.Ignored = "it names no message leadmailer sent"
+	for _, res := range results {
+		if res.Recorded == 0 && res.Duplicates == 0 && res.Ignored == "" && res.Refused == nil {
+			res.Ignored = "it names no message leadmailer sent"
+		}
 	}
-	return res, nil
+	return results, nil
 }
 
 // targets finds the ledger rows a report is about.
@@ -199,29 +239,6 @@ func (p *Processor) ignore(rep *bounce.Report, o Origin, why string) *Result {
 	return &Result{Ignored: why}
 }
 
-// audit records what a report did to a lead, by lead number, never by address.
-func (p *Processor) audit(ctx context.Context, e store.BounceEvent, out *store.BounceOutcome) {
-	action := leadmailer.AuditLeadBounce
-	if e.Kind == store.BounceComplaint {
-		action = leadmailer.AuditLeadComplaint
-	}
-	detail := fmt.Sprintf("campaign %d: %s %s from %s via %s (%s): %s", e.CampaignID, e.Kind, e.Status,
-		orDash(e.Reporter), e.Via, orDash(e.Format), out.Action)
-	if out.Withdrawn > 0 {
-		detail += fmt.Sprintf("; %d undeliverable marks of the burst withdrawn", out.Withdrawn)
-	}
-	entries := []*leadmailer.AuditEntry{{Actor: "bounces", Action: action, Target: fmt.Sprintf("lead %d", e.LeadID), Detail: detail}}
-	if out.Paused != "" {
-		entries = append(entries, &leadmailer.AuditEntry{Actor: "bounces", Action: leadmailer.AuditCampaignPause,
-			Target: fmt.Sprintf("campaign %d", e.CampaignID), Detail: out.Paused})
-	}
-	for _, a := range entries {
-		if err := p.Store.RecordAudit(ctx, a); err != nil {
-			p.log().Error("audit", "action", a.Action, "err", err)
-		}
-	}
-}
-
 func (p *Processor) log() *slog.Logger {
 	if p.Log == nil {
 		return slog.New(slog.DiscardHandler)
@@ -239,11 +256,4 @@ func storeKind(k bounce.Kind) string {
 		return store.BounceComplaint
 	}
 	return ""
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

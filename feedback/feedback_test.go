@@ -39,7 +39,7 @@ import (
 
 // sentTo makes a database whose campaign sent one message to each address, as after a send
 // through a relay that took everything, and returns it with the campaign's ID.
-func sentTo(t *testing.T, emails ...string) (*store.DB, int64) {
+func sentTo(t testing.TB, emails ...string) (*store.DB, int64) {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.Open(t, nil)

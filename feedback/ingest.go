@@ -52,7 +52,7 @@ type IngestOptions struct {
 	To string
 	// Limits bound each message; zero: bounce.DefaultLimits.
 	Limits bounce.Limits
-	// Progress, when set, is called after every 1,000 messages of a folder or mbox.
+	// Progress, when set, is called after every batch of messages recorded.
 	Progress func(Summary)
 }
 
@@ -83,43 +83,96 @@ func (p *Processor) Ingest(ctx context.Context, path string, opts IngestOptions)
 	if err != nil {
 		return nil, fmt.Errorf("bounces: %w", err)
 	}
-	sum := &Summary{}
+	b := &batch{p: p, opts: opts, sum: &Summary{}}
 	if st.IsDir() {
-		return sum, p.ingestFolder(ctx, path, opts, sum)
+		err = p.ingestFolder(ctx, path, b)
+	} else {
+		var f *os.File
+		if f, err = os.Open(path); err != nil {
+			return nil, fmt.Errorf("bounces: %w", err)
+		}
+		defer f.Close()
+		br := bufio.NewReaderSize(f, 64<<10)
+		if head, _ := br.Peek(5); string(head) == "From " {
+			err = p.ingestMbox(ctx, path, br, b)
+		} else {
+			err = b.add(ctx, path, br)
+		}
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("bounces: %w", err)
+	if err == nil {
+		err = b.flush(ctx)
 	}
-	defer f.Close()
-	br := bufio.NewReaderSize(f, 64<<10)
-	if head, _ := br.Peek(5); string(head) == "From " {
-		return sum, p.ingestMbox(ctx, path, br, opts, sum)
-	}
-	sum.Messages++
-	return sum, p.ingestOne(ctx, path, br, opts, sum)
+	return b.sum, err
 }
 
-// ingestOne records one message, counting a refusal in sum; it returns only database errors.
-func (p *Processor) ingestOne(ctx context.Context, where string, r io.Reader, opts IngestOptions, sum *Summary) error {
-	res, err := p.IngestMessage(ctx, r, opts)
-	switch {
-	case err == nil:
-		sum.add(res)
-	case errors.Is(err, ErrForged), errors.Is(err, bounce.ErrTooLarge), errors.Is(err, bounce.ErrMalformed):
-		sum.refuse(where, err)
-	default:
+// batchSize is how many messages are recorded per transaction: a commit per message made
+// ingesting a large folder a matter of commits, not of reading.
+const batchSize = 500
+
+// batch collects parsed messages and records them together.
+type batch struct {
+	p       *Processor
+	opts    IngestOptions
+	sum     *Summary
+	pending []Delivery
+	where   []string
+}
+
+// add reads one message and queues it, counting a refusal in the summary; it returns only
+// database errors.
+func (b *batch) add(ctx context.Context, where string, r io.Reader) error {
+	b.sum.Messages++
+	lim := b.opts.Limits
+	if lim.MaxBytes == 0 {
+		lim = bounce.DefaultLimits
+	}
+	rep, err := bounce.ParseWithLimits(r, lim)
+	if err != nil {
+		if errors.Is(err, bounce.ErrTooLarge) || errors.Is(err, bounce.ErrMalformed) {
+			b.sum.refuse(where, err)
+			return nil
+		}
 		return fmt.Errorf("bounces: %s: %w", where, err)
 	}
-	if opts.Progress != nil && sum.Messages%1000 == 0 {
-		opts.Progress(*sum)
+	to := b.opts.To
+	if to == "" {
+		to = rep.DeliveredTo
+	}
+	b.pending = append(b.pending, Delivery{rep, Origin{Via: "ingest", To: to}})
+	b.where = append(b.where, where)
+	if len(b.pending) >= batchSize {
+		return b.flush(ctx)
+	}
+	return nil
+}
+
+func (b *batch) flush(ctx context.Context) error {
+	if len(b.pending) == 0 {
+		return nil
+	}
+	results, err := b.p.HandleAll(ctx, b.pending)
+	if err != nil {
+		// Nothing of the batch was recorded: say how far the ingest got before it.
+		b.sum.Messages -= len(b.pending)
+		return fmt.Errorf("bounces: %s and the %d messages before it: %w", b.where[len(b.where)-1], len(b.pending)-1, err)
+	}
+	for i, res := range results {
+		if res.Refused != nil {
+			b.sum.refuse(b.where[i], res.Refused)
+			continue
+		}
+		b.sum.add(res)
+	}
+	b.pending, b.where = b.pending[:0], b.where[:0]
+	if b.opts.Progress != nil {
+		b.opts.Progress(*b.sum)
 	}
 	return nil
 }
 
 // ingestFolder reads a Maildir's new/ and cur/, or every regular file of a plain folder, in
 // name order.
-func (p *Processor) ingestFolder(ctx context.Context, dir string, opts IngestOptions, sum *Summary) error {
+func (p *Processor) ingestFolder(ctx context.Context, dir string, b *batch) error {
 	var folders []string
 	for _, sub := range []string{"new", "cur"} {
 		if st, err := os.Stat(filepath.Join(dir, sub)); err == nil && st.IsDir() {
@@ -145,11 +198,10 @@ func (p *Processor) ingestFolder(ctx context.Context, dir string, opts IngestOpt
 			path := filepath.Join(folder, e.Name())
 			f, err := os.Open(path)
 			if err != nil {
-				sum.refuse(path, err)
+				b.sum.refuse(path, err)
 				continue
 			}
-			sum.Messages++
-			err = p.ingestOne(ctx, path, f, opts, sum)
+			err = b.add(ctx, path, f)
 			f.Close()
 			if err != nil {
 				return err
@@ -160,8 +212,8 @@ func (p *Processor) ingestFolder(ctx context.Context, dir string, opts IngestOpt
 }
 
 // ingestMbox records each message of an mbox.
-func (p *Processor) ingestMbox(ctx context.Context, path string, br *bufio.Reader, opts IngestOptions, sum *Summary) error {
-	lim := opts.Limits
+func (p *Processor) ingestMbox(ctx context.Context, path string, br *bufio.Reader, b *batch) error {
+	lim := b.opts.Limits
 	if lim.MaxBytes == 0 {
 		lim = bounce.DefaultLimits
 	}
@@ -169,13 +221,13 @@ func (p *Processor) ingestMbox(ctx context.Context, path string, br *bufio.Reade
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		sum.Messages++
 		where := fmt.Sprintf("%s message %d", path, n)
 		if tooLarge {
-			sum.refuse(where, bounce.ErrTooLarge)
+			b.sum.Messages++
+			b.sum.refuse(where, bounce.ErrTooLarge)
 			return nil
 		}
-		return p.ingestOne(ctx, where, bytes.NewReader(msg), opts, sum)
+		return b.add(ctx, where, bytes.NewReader(msg))
 	})
 }
 

@@ -16,18 +16,30 @@ import (
 // SQLite's write lock from its start, so concurrent writers, in this process or another,
 // queue and never fork the chain.
 func (db *DB) RecordAudit(ctx context.Context, e *leadmailer.AuditEntry) error {
-	if e.Time.IsZero() {
-		e.Time = db.now()
-	}
-	e.Time = e.Time.UTC().Truncate(time.Microsecond)
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("record audit entry: %w", err)
 	}
 	defer tx.Rollback()
+	if err := db.recordAudit(ctx, tx, e); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("record audit entry: %w", err)
+	}
+	return nil
+}
+
+// recordAudit appends an entry within tx, so that a change and its entry are committed
+// together.
+func (db *DB) recordAudit(ctx context.Context, tx *sql.Tx, e *leadmailer.AuditEntry) error {
+	if e.Time.IsZero() {
+		e.Time = db.now()
+	}
+	e.Time = e.Time.UTC().Truncate(time.Microsecond)
 	var lastID int64
 	var prev string
-	err = tx.QueryRowContext(ctx, `SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&lastID, &prev)
+	err := tx.QueryRowContext(ctx, `SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&lastID, &prev)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("record audit entry: %w", err)
 	}
@@ -36,9 +48,6 @@ func (db *DB) RecordAudit(ctx context.Context, e *leadmailer.AuditEntry) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor, action, target, detail, ip, prev_hash, hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, formatTime(e.Time), e.Actor, e.Action, e.Target, e.Detail,
 		e.IP, e.PrevHash, e.Hash); err != nil {
-		return fmt.Errorf("record audit entry: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("record audit entry: %w", err)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/leadmailer/leadmailer"
@@ -24,6 +25,7 @@ const (
 	BounceSuppressed = "suppressed" // a complaint: the address is on the suppression list
 	BounceHeld       = "held"       // part of a burst from one reporter: the lead was not marked
 	BounceDuplicate  = "duplicate"  // the same report was recorded before; nothing changed
+	BounceNotSent    = "not sent"   // the campaign sent the lead nothing; nothing changed
 )
 
 // BounceEvent is one recipient's bounce or complaint, tied to a campaign's ledger row.
@@ -94,28 +96,71 @@ type Bounce struct {
 // bounce within SoftWindow does too, a complaint suppresses the address (reason
 // "complaint") at once. A hard bounce that makes a burst from one reporter pauses the
 // campaign and withdraws the burst's marks instead; a report that makes the campaign's
-// bounce or complaint rate cross its limit pauses the campaign.
+// bounce or complaint rate cross its limit pauses the campaign. Each recorded report
+// leaves an audit entry (lead.bounce or lead.complaint) naming the lead by number.
 //
 // It fails with ENOTFOUND when the campaign sent the lead nothing, so that a report about a
-// message leadmailer did not send changes nothing. Everything a report changes is in one
-// transaction, except a complaint's suppression, which is idempotent.
+// message leadmailer did not send changes nothing.
 func (db *DB) RecordBounce(ctx context.Context, e BounceEvent, p BouncePolicy) (*BounceOutcome, error) {
-	switch e.Kind {
-	case BounceHard, BounceSoft, BounceComplaint:
-	default:
-		return nil, leadmailer.Errorf(leadmailer.EINVALID, "bounce kind %q: want hard, soft or complaint", e.Kind)
+	outs, err := db.RecordBounces(ctx, []BounceEvent{e}, p)
+	if err != nil {
+		return nil, err
 	}
-	out := &BounceOutcome{}
-	var email string
+	if outs[0].Action == BounceNotSent {
+		return nil, leadmailer.Errorf(leadmailer.ENOTFOUND, "campaign %d sent lead %d nothing", e.CampaignID, e.LeadID)
+	}
+	return outs[0], nil
+}
+
+// RecordBounces is RecordBounce for many events, in one transaction: everything they change,
+// with their audit entries, is committed together or not at all. An event about a message
+// the campaign did not send has the outcome BounceNotSent.
+func (db *DB) RecordBounces(ctx context.Context, events []BounceEvent, p BouncePolicy) ([]*BounceOutcome, error) {
+	for _, e := range events {
+		switch e.Kind {
+		case BounceHard, BounceSoft, BounceComplaint:
+		default:
+			return nil, leadmailer.Errorf(leadmailer.EINVALID, "bounce kind %q: want hard, soft or complaint", e.Kind)
+		}
+	}
+	outs := make([]*BounceOutcome, len(events))
 	now := db.now().UTC()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		for i, e := range events {
+			out, err := db.recordBounce(ctx, tx, e, p, now)
+			if err != nil {
+				return fmt.Errorf("record %s bounce of lead %d in campaign %d: %w", e.Kind, e.LeadID, e.CampaignID, err)
+			}
+			outs[i] = out
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, out := range outs {
+		if out.Paused != "" {
+			if err := db.pauseForBounces(ctx, events[i].CampaignID, out.Paused); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return outs, nil
+}
+
+func (db *DB) recordBounce(ctx context.Context, tx *sql.Tx, e BounceEvent, p BouncePolicy, now time.Time) (*BounceOutcome, error) {
+	out := &BounceOutcome{}
+	var email string
+	err := func() error {
 		var rowID int64
 		var status leadmailer.RecipientStatus
-		err := tx.QueryRowContext(ctx, `SELECT r.id, r.status, coalesce(l.email, '')
+		var before string
+		err := tx.QueryRowContext(ctx, `SELECT r.id, r.status, r.bounce, coalesce(l.email, '')
 			FROM campaign_recipients r LEFT JOIN leads l ON l.id = r.lead_id
-			WHERE r.campaign_id = ? AND r.lead_id = ?`, e.CampaignID, e.LeadID).Scan(&rowID, &status, &email)
+			WHERE r.campaign_id = ? AND r.lead_id = ?`, e.CampaignID, e.LeadID).Scan(&rowID, &status, &before, &email)
 		if errors.Is(err, sql.ErrNoRows) || err == nil && (status == leadmailer.RecipientQueued || status == leadmailer.RecipientSkipped) {
-			return leadmailer.Errorf(leadmailer.ENOTFOUND, "campaign %d sent lead %d nothing", e.CampaignID, e.LeadID)
+			out.Action = BounceNotSent
+			return nil
 		}
 		if err != nil {
 			return err
@@ -127,10 +172,12 @@ func (db *DB) RecordBounce(ctx context.Context, e BounceEvent, p BouncePolicy) (
 			action = BounceSuppressed
 		case BounceHard:
 			if p.BurstCount > 0 {
+				// Counting stops at the burst size: a large campaign may have many bounces
+				// from one big provider within the window.
 				var n int
-				if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM bounces WHERE campaign_id = ? AND reporter = ?
-					AND kind = 'hard' AND received_at >= ?`, e.CampaignID, e.Reporter,
-					formatTime(now.Add(-p.BurstWindow))).Scan(&n); err != nil {
+				if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM bounces WHERE campaign_id = ?
+					AND reporter = ? AND kind = 'hard' AND received_at >= ? LIMIT ?)`, e.CampaignID, e.Reporter,
+					formatTime(now.Add(-p.BurstWindow)), p.BurstCount).Scan(&n); err != nil {
 					return err
 				}
 				if n+1 >= p.BurstCount {
@@ -157,10 +204,17 @@ func (db *DB) RecordBounce(ctx context.Context, e BounceEvent, p BouncePolicy) (
 		}
 		// A complaint or a hard bounce says more than a soft one; a soft bounce after either
 		// leaves the row as it was.
-		if _, err := tx.ExecContext(ctx, `UPDATE campaign_recipients SET bounce = ?, bounce_status = ?,
-			bounce_diagnostic = ?, bounced_at = ? WHERE id = ? AND (? != 'soft' OR bounce IN ('', 'soft'))`,
-			e.Kind, e.Status, e.Diagnostic, formatTime(now), rowID, e.Kind); err != nil {
-			return err
+		counted := false
+		if e.Kind != BounceSoft || before == "" || before == BounceSoft {
+			counted = before != e.Kind
+			if _, err := tx.ExecContext(ctx, `UPDATE campaign_recipients SET bounce = ?, bounce_status = ?,
+				bounce_diagnostic = ?, bounced_at = ? WHERE id = ?`,
+				e.Kind, e.Status, e.Diagnostic, formatTime(now), rowID); err != nil {
+				return err
+			}
+			if err := countBounce(ctx, tx, e.CampaignID, before, e.Kind); err != nil {
+				return err
+			}
 		}
 
 		switch {
@@ -203,34 +257,80 @@ func (db *DB) RecordBounce(ctx context.Context, e BounceEvent, p BouncePolicy) (
 		}
 		out.Action = action
 		if action != BounceCounted && action != BounceSuppressed && action != BounceHeld {
-			_, err = tx.ExecContext(ctx, `UPDATE bounces SET action = ? WHERE id = ?`, action, bounceID)
+			if _, err := tx.ExecContext(ctx, `UPDATE bounces SET action = ? WHERE id = ?`, action, bounceID); err != nil {
+				return err
+			}
 		}
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("record %s bounce of lead %d in campaign %d: %w", e.Kind, e.LeadID, e.CampaignID, err)
-	}
-	if out.Action == BounceDuplicate {
-		return out, nil
-	}
-	if e.Kind == BounceComplaint {
-		if err := db.suppressComplaint(ctx, e, email); err != nil {
-			return nil, err
+		if e.Kind == BounceComplaint {
+			if err := db.suppressComplaint(ctx, tx, e, email); err != nil {
+				return err
+			}
 		}
-	}
-	if out.Paused == "" {
-		reason, err := db.bounceRateCrossed(ctx, e, p)
-		if err != nil {
-			return nil, err
+		if out.Paused == "" && counted {
+			reason, err := db.bounceRateCrossed(ctx, tx, e, p)
+			if err != nil {
+				return err
+			}
+			out.Paused = reason
 		}
-		out.Paused = reason
+		return db.auditBounce(ctx, tx, e, out, now)
+	}()
+	return out, err
+}
+
+// countBounce moves one ledger row's outcome from before ("" for none) to kind in the
+// campaign's counts.
+func countBounce(ctx context.Context, tx *sql.Tx, campaignID int64, before, kind string) error {
+	if before == kind {
+		return nil
 	}
-	if out.Paused != "" {
-		if err := db.pauseForBounces(ctx, e.CampaignID, out.Paused); err != nil {
-			return nil, err
-		}
+	dec := ""
+	if before != "" {
+		dec = ", " + before + " = " + before + " - 1"
 	}
-	return out, nil
+	// kind and before are among the three column names, checked by RecordBounce.
+	_, err := tx.ExecContext(ctx, `INSERT INTO campaign_bounce_counts (campaign_id, `+kind+`) VALUES (?, 1)
+		ON CONFLICT (campaign_id) DO UPDATE SET `+kind+` = `+kind+` + 1`+dec, campaignID)
+	return err
+}
+
+// sentCacheFor is how long a campaign's sent count is reused: the rate check after each
+// bounce needs it, and counting a large campaign's ledger for every bounce made ingesting
+// slow down with the campaign's size. A few seconds' staleness moves a rate by a hair.
+const sentCacheFor = 10 * time.Second
+
+// sentCount returns how many of the campaign's messages the ledger records as sent.
+func (db *DB) sentCount(ctx context.Context, campaignID int64) (int64, error) {
+	db.sent.mu.Lock()
+	c, ok := db.sent.m[campaignID]
+	db.sent.mu.Unlock()
+	now := db.now()
+	if ok && now.Sub(c.at) < sentCacheFor && now.Sub(c.at) >= 0 {
+		return c.n, nil
+	}
+	var n int64
+	if err := db.sql.QueryRowContext(ctx, `SELECT count(*) FROM campaign_recipients WHERE campaign_id = ? AND status = 'sent'`,
+		campaignID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("campaign %d sent count: %w", campaignID, err)
+	}
+	db.sent.mu.Lock()
+	if db.sent.m == nil {
+		db.sent.m = map[int64]sentCount{}
+	}
+	db.sent.m[campaignID] = sentCount{n: n, at: now}
+	db.sent.mu.Unlock()
+	return n, nil
+}
+
+// sentCache holds recent sent counts by campaign.
+type sentCache struct {
+	mu sync.Mutex
+	m  map[int64]sentCount
+}
+
+type sentCount struct {
+	n  int64
+	at time.Time
 }
 
 // markUndeliverable marks a lead undeliverable unless it is already; it returns BounceMarked
@@ -250,21 +350,52 @@ func markUndeliverable(ctx context.Context, tx *sql.Tx, leadID int64, reason str
 // suppressComplaint puts the complaining address on the suppression list. A lead deleted by
 // retention since is suppressed by the hash the ledger kept; an erased one is suppressed
 // already.
-func (db *DB) suppressComplaint(ctx context.Context, e BounceEvent, email string) error {
+func (db *DB) suppressComplaint(ctx context.Context, tx *sql.Tx, e BounceEvent, email string) error {
 	if email != "" {
-		_, err := db.Suppress(ctx, SuppressionEntry{Kind: SuppressAddress, Value: email, Origin: OriginObjection,
-			Reason: "complaint", CampaignID: e.CampaignID})
+		entry := SuppressionEntry{Kind: SuppressAddress, Value: email, Origin: OriginObjection, Reason: "complaint", CampaignID: e.CampaignID}
+		hash, match, args, err := db.entryMatch(entry)
+		if err != nil {
+			return err
+		}
+		_, err = db.suppress(ctx, tx, entry, hash, match, args)
 		return err
 	}
-	hash, err := db.recipientHash(ctx, e.CampaignID, e.LeadID)
+	var hash string
+	err := tx.QueryRowContext(ctx, `SELECT recipient_hash FROM campaign_recipients WHERE campaign_id = ? AND lead_id = ?`,
+		e.CampaignID, e.LeadID).Scan(&hash)
 	if err != nil || hash == "" {
 		return err
 	}
-	_, err = db.sql.ExecContext(ctx, `INSERT INTO suppressions (hash, kind, origin, reason, campaign_id, created_at)
+	_, err = tx.ExecContext(ctx, `INSERT INTO suppressions (hash, kind, origin, reason, campaign_id, created_at)
 		VALUES (?, 'address', 'objection', 'complaint', ?, ?) ON CONFLICT (hash) DO NOTHING`,
 		hash, e.CampaignID, formatTime(db.now()))
-	if err != nil {
-		return fmt.Errorf("suppress complaint of lead %d: %w", e.LeadID, err)
+	return err
+}
+
+// auditBounce records what a report did to a lead, by lead number, never by address, and
+// the pause it caused.
+func (db *DB) auditBounce(ctx context.Context, tx *sql.Tx, e BounceEvent, out *BounceOutcome, now time.Time) error {
+	if out.Action == BounceDuplicate || out.Action == BounceNotSent {
+		return nil
+	}
+	action := leadmailer.AuditLeadBounce
+	if e.Kind == BounceComplaint {
+		action = leadmailer.AuditLeadComplaint
+	}
+	detail := fmt.Sprintf("campaign %d: %s %s from %s via %s (%s): %s", e.CampaignID, e.Kind, e.Status,
+		orDash(e.Reporter), e.Via, orDash(e.Format), out.Action)
+	if out.Withdrawn > 0 {
+		detail += fmt.Sprintf("; %d undeliverable marks of the burst withdrawn", out.Withdrawn)
+	}
+	entries := []*leadmailer.AuditEntry{{Time: now, Actor: "bounces", Action: action, Target: fmt.Sprintf("lead %d", e.LeadID), Detail: detail}}
+	if out.Paused != "" {
+		entries = append(entries, &leadmailer.AuditEntry{Time: now, Actor: "bounces", Action: leadmailer.AuditCampaignPause,
+			Target: fmt.Sprintf("campaign %d", e.CampaignID), Detail: out.Paused})
+	}
+	for _, a := range entries {
+		if err := db.recordAudit(ctx, tx, a); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -273,7 +404,7 @@ func (db *DB) suppressComplaint(ctx context.Context, e BounceEvent, email string
 // its hard-bounce or complaint rate cross the policy's limit, or "". Only the report that
 // crosses pauses: a user who resumes the campaign knowingly is not stopped again by every
 // later bounce.
-func (db *DB) bounceRateCrossed(ctx context.Context, e BounceEvent, p BouncePolicy) (string, error) {
+func (db *DB) bounceRateCrossed(ctx context.Context, tx *sql.Tx, e BounceEvent, p BouncePolicy) (string, error) {
 	limit := p.BounceRate
 	what := "hard-bounce"
 	if e.Kind == BounceComplaint {
@@ -282,11 +413,15 @@ func (db *DB) bounceRateCrossed(ctx context.Context, e BounceEvent, p BouncePoli
 	if limit <= 0 || e.Kind == BounceSoft {
 		return "", nil
 	}
-	var sent, n int64
-	err := db.sql.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE bounce = ?) FROM campaign_recipients
-		WHERE campaign_id = ? AND status = 'sent'`, e.Kind, e.CampaignID).Scan(&sent, &n)
+	var n int64
+	err := tx.QueryRowContext(ctx, `SELECT `+e.Kind+` FROM campaign_bounce_counts WHERE campaign_id = ?`,
+		e.CampaignID).Scan(&n)
 	if err != nil {
 		return "", fmt.Errorf("campaign %d bounce rate: %w", e.CampaignID, err)
+	}
+	sent, err := db.sentCount(ctx, e.CampaignID)
+	if err != nil {
+		return "", err
 	}
 	if sent < p.RateMinSent || sent == 0 {
 		return "", nil
@@ -338,6 +473,13 @@ func (db *DB) FindBounces(ctx context.Context, leadID int64) ([]Bounce, error) {
 		out = append(out, b)
 	}
 	return out, rows.Err()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func orUnknown(s string) string {

@@ -79,6 +79,7 @@ type DB struct {
 	path           string
 	now            func() time.Time
 	suppressionKey []byte
+	sent           sentCache // see sentCount
 }
 
 // Open opens the database file at path, creating it and its directory if needed, and brings

@@ -119,28 +119,34 @@ func (db *DB) Suppress(ctx context.Context, e SuppressionEntry) (int64, error) {
 	}
 	var moved int64
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		now := formatTime(db.now())
-		var campaign any
-		if e.CampaignID != 0 {
-			campaign = e.CampaignID
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO suppressions (hash, kind, origin, reason, campaign_id, created_at)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`,
-			hash, e.Kind, e.Origin, e.Reason, campaign, now); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE leads SET state = 'inactive', inactive_since = ?, updated_at = ?
-			WHERE state = 'active' AND `+match, append([]any{now, now}, args...)...)
-		if err != nil {
-			return err
-		}
-		moved, err = res.RowsAffected()
+		var err error
+		moved, err = db.suppress(ctx, tx, e, hash, match, args)
 		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("suppress %s: %w", e.Kind, err)
 	}
 	return moved, nil
+}
+
+// suppress is Suppress within tx, for an entry entryMatch has checked.
+func (db *DB) suppress(ctx context.Context, tx *sql.Tx, e SuppressionEntry, hash, match string, args []any) (int64, error) {
+	now := formatTime(db.now())
+	var campaign any
+	if e.CampaignID != 0 {
+		campaign = e.CampaignID
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO suppressions (hash, kind, origin, reason, campaign_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`,
+		hash, e.Kind, e.Origin, e.Reason, campaign, now); err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE leads SET state = 'inactive', inactive_since = ?, updated_at = ?
+		WHERE state = 'active' AND `+match, append([]any{now, now}, args...)...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // EntryHash returns the hash under which an entry is, or would be, on the suppression list:

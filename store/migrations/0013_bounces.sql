@@ -33,3 +33,12 @@ ALTER TABLE campaign_recipients ADD COLUMN bounce TEXT NOT NULL DEFAULT '';
 ALTER TABLE campaign_recipients ADD COLUMN bounce_status TEXT NOT NULL DEFAULT '';
 ALTER TABLE campaign_recipients ADD COLUMN bounce_diagnostic TEXT NOT NULL DEFAULT '';
 ALTER TABLE campaign_recipients ADD COLUMN bounced_at TEXT;
+
+-- How many of a campaign's rows have each outcome, kept with every change of the bounce
+-- column: the rate check after each report reads these instead of counting the ledger.
+CREATE TABLE campaign_bounce_counts (
+    campaign_id  INTEGER PRIMARY KEY REFERENCES campaigns (id) ON DELETE CASCADE,
+    hard         INTEGER NOT NULL DEFAULT 0,
+    soft         INTEGER NOT NULL DEFAULT 0,
+    complaint    INTEGER NOT NULL DEFAULT 0
+);
