@@ -2,7 +2,6 @@ package templates
 
 import (
 	"fmt"
-	"html"
 	"slices"
 	"strings"
 )
@@ -146,7 +145,7 @@ type markupChecker struct {
 // run checks s, leaving in c.stack the elements s leaves open.
 func (c *markupChecker) run() error {
 	s := c.s
-	l := lexer{s: s}
+	l := newLexer(s)
 	for {
 		t, ok := l.next()
 		if !ok {
@@ -158,12 +157,15 @@ func (c *markupChecker) run() error {
 		case commentToken:
 			return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: "an HTML comment is not allowed in a campaign body"}
 		case declToken:
-			return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("%q is not allowed in a campaign body", shorten(t.text))}
+			return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("%q is not allowed in a campaign body", shorten(t.raw))}
 		}
 		if t.unterminated {
 			return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("tag <%s%s is not closed with '>'", slashIf(t.kind == endTag), t.text)}
 		}
 		if t.kind == endTag {
+			if !plainEndTag(t.raw) {
+				return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("end tag </%s> may hold nothing but its name: a browser reads quoted attribute values in it, and what they hide", t.text)}
+			}
 			if len(c.stack) == 0 {
 				return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("</%s> closes an element that the body did not open", t.text)}
 			}
@@ -232,7 +234,7 @@ func checkAttr(a attr) string {
 // data:). html/template neutralises such URLs when a lead value supplies them; this catches
 // the ones written into the template itself.
 func checkURL(name, value string) string {
-	u := strings.ToLower(html.UnescapeString(value))
+	u := strings.ToLower(value)
 	// Browsers ignore control characters and spaces in a scheme ("java\tscript:").
 	u = strings.Map(func(r rune) rune {
 		if r <= ' ' || r == 0x7f {
@@ -254,7 +256,6 @@ func checkURL(name, value string) string {
 
 // checkStyle returns what is wrong with the style attribute value css, or "".
 func checkStyle(css string) string {
-	css = html.UnescapeString(css)
 	// A CSS escape can spell any property name ("posit\69 on"); mail clients need none.
 	if strings.IndexByte(css, '\\') >= 0 {
 		return "CSS escapes (\\) are not allowed in style attributes"
