@@ -123,7 +123,7 @@ func checkBody(s string) error {
 		top := c.stack[len(c.stack)-1]
 		return &bodyError{pos: top.pos, tag: "<" + top.name, msg: fmt.Sprintf("<%s> is never closed", top.name)}
 	}
-	return nil
+	return checkParse(s)
 }
 
 // markupChecker applies the body check's rules to the markup of s, starting with the

@@ -20,6 +20,8 @@ type lexer struct {
 	// rawEnd names the raw-text element (<textarea>, <style>...) whose end tag has not been
 	// seen yet, "" when none: the input ending there leaves that element open.
 	rawEnd string
+	// done is set at the end of the input, where the tokenizer keeps reporting its error.
+	done bool
 }
 
 func newLexer(s string) *lexer {
@@ -65,12 +67,16 @@ func isHTMLSpace(c byte) bool {
 
 // next returns the next token, or false at the end of the input.
 func (l *lexer) next() (token, bool) {
+	if l.done {
+		return token{}, false
+	}
 	tt := l.z.Next()
 	raw := string(l.z.Raw())
 	t := token{pos: l.pos, raw: raw}
 	l.pos += len(raw)
 	switch tt {
 	case html.ErrorToken:
+		l.done = true
 		if l.z.Err() != io.EOF || raw == "" {
 			return token{}, false
 		}
