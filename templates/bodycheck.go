@@ -228,6 +228,12 @@ func checkAttr(a attr) string {
 		return checkURL(a.name, a.value)
 	case "style":
 		return checkStyle(a.value)
+	case "id", "name", "for", "headers":
+		// The layout's blocks have ids of their own; a body's element of the same id
+		// would be what an anchor or a client finds in their place.
+		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(a.value)), "lm-") {
+			return fmt.Sprintf("%s %q: names starting with lm- are the layout's", a.name, a.value)
+		}
 	case "height":
 		return checkLengths("height attribute", strings.TrimSpace(a.value)+unitless(a.value))
 	}

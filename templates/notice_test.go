@@ -177,6 +177,7 @@ func TestHostileBodies(t *testing.T) {
 		{name: "wide border", html: "<div style=\"border-bottom:3000px solid #fff\">x</div>", wantLine: 1, wantCol: 1, wantMsg: "border-bottom: 3000px is too large"},
 		{name: "height attribute", html: "<table height=\"50000\"><tr><td>x</td></tr></table>", wantLine: 1, wantCol: 1, wantMsg: "height attribute: 50000px is too large"},
 		{name: "ordinary spacing", html: "<table><tr><td height=\"40\" style=\"padding:12px 24px;border:1px solid rgb(0, 0, 0);line-height:1.5;height:40px;margin:0 auto\">x</td></tr></table>"},
+		{name: "id of a notice block", html: "<p id=\"lm-objection\">Unsubscribe here is not needed</p>", wantLine: 1, wantCol: 1, wantMsg: "names starting with lm- are the layout's"},
 		{name: "outline over what follows", html: "<div style=\"outline:2000px solid #fff\">x</div>", wantLine: 1, wantCol: 1, wantMsg: "style property outline is not allowed"},
 		{name: "shadow over what follows", html: "<div style=\"box-shadow:0 900px 0 900px #fff\">x</div>", wantLine: 1, wantCol: 1, wantMsg: "style property box-shadow is not allowed"},
 		{name: "stacking context", html: "<div style=\"opacity:.99\">x</div>", wantLine: 1, wantCol: 1, wantMsg: "style property opacity is not allowed"},
