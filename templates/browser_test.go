@@ -17,7 +17,10 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-var updateCorpus = flag.Bool("update-corpus", false, "regenerate testdata/browser_corpus.txt")
+var (
+	updateCorpus = flag.Bool("update-corpus", false, "add newly generated bodies to testdata/browser_corpus.txt")
+	fuzzCache    = flag.String("fuzz-cache", "", "with -update-corpus, also add the accepted inputs of this FuzzBodyCheck corpus directory (the fuzzer's cache)")
+)
 
 // chromiumPath is Debian's headless-capable Chromium.
 const chromiumPath = "/usr/bin/chromium"
@@ -125,7 +128,12 @@ func browserCheck(t *testing.T, ctx context.Context, msgs []string) [][]string {
 func TestBrowserNoticesVisible(t *testing.T) {
 	corpusFile := filepath.Join("testdata", "browser_corpus.txt")
 	if *updateCorpus {
-		writeCorpus(t, corpusFile, generateCorpus(1, 400))
+		bodies := readCorpus(t, corpusFile)
+		bodies = append(bodies, generateCorpus(1, 400)...)
+		if *fuzzCache != "" {
+			bodies = append(bodies, readFuzzCorpus(t, *fuzzCache)...)
+		}
+		writeCorpus(t, corpusFile, bodies)
 	}
 	ctx := browser(t)
 	bodies := append([]string{}, fuzzSeeds...)
@@ -303,9 +311,13 @@ func generateCorpus(seed uint64, n int) []string {
 func writeCorpus(t *testing.T, path string, bodies []string) {
 	t.Helper()
 	var b strings.Builder
-	b.WriteString("# Bodies the body check accepts, one Go-quoted string a line; regenerate with -update-corpus.\n")
+	b.WriteString("# Bodies the body check accepts, one Go-quoted string a line; add to them with -update-corpus.\n")
+	seen := map[string]bool{}
 	for _, s := range bodies {
-		b.WriteString(strconv.Quote(s) + "\n")
+		if !seen[s] && checkBody(s) == nil {
+			seen[s] = true
+			b.WriteString(strconv.Quote(s) + "\n")
+		}
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
@@ -315,6 +327,9 @@ func writeCorpus(t *testing.T, path string, bodies []string) {
 func readCorpus(t *testing.T, path string) []string {
 	t.Helper()
 	f, err := os.Open(path)
+	if os.IsNotExist(err) && *updateCorpus {
+		return nil
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
