@@ -2,8 +2,9 @@ package templates
 
 import (
 	"fmt"
-	"html"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -124,7 +125,7 @@ func checkBody(s string) error {
 		top := c.stack[len(c.stack)-1]
 		return &bodyError{pos: top.pos, tag: "<" + top.name, msg: fmt.Sprintf("<%s> is never closed", top.name)}
 	}
-	return nil
+	return checkParse(s)
 }
 
 // markupChecker applies the body check's rules to the markup of s, starting with the
@@ -146,7 +147,7 @@ type markupChecker struct {
 // run checks s, leaving in c.stack the elements s leaves open.
 func (c *markupChecker) run() error {
 	s := c.s
-	l := lexer{s: s}
+	l := newLexer(s)
 	for {
 		t, ok := l.next()
 		if !ok {
@@ -158,12 +159,15 @@ func (c *markupChecker) run() error {
 		case commentToken:
 			return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: "an HTML comment is not allowed in a campaign body"}
 		case declToken:
-			return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("%q is not allowed in a campaign body", shorten(t.text))}
+			return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("%q is not allowed in a campaign body", shorten(t.raw))}
 		}
 		if t.unterminated {
 			return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("tag <%s%s is not closed with '>'", slashIf(t.kind == endTag), t.text)}
 		}
 		if t.kind == endTag {
+			if !plainEndTag(t.raw) {
+				return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("end tag </%s> may hold nothing but its name: a browser reads quoted attribute values in it, and what they hide", t.text)}
+			}
 			if len(c.stack) == 0 {
 				return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("</%s> closes an element that the body did not open", t.text)}
 			}
@@ -224,6 +228,14 @@ func checkAttr(a attr) string {
 		return checkURL(a.name, a.value)
 	case "style":
 		return checkStyle(a.value)
+	case "id", "name", "for", "headers":
+		// The layout's blocks have ids of their own; a body's element of the same id
+		// would be what an anchor or a client finds in their place.
+		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(a.value)), "lm-") {
+			return fmt.Sprintf("%s %q: names starting with lm- are the layout's", a.name, a.value)
+		}
+	case "height":
+		return checkLengths("height attribute", strings.TrimSpace(a.value)+unitless(a.value))
 	}
 	return ""
 }
@@ -232,7 +244,7 @@ func checkAttr(a attr) string {
 // data:). html/template neutralises such URLs when a lead value supplies them; this catches
 // the ones written into the template itself.
 func checkURL(name, value string) string {
-	u := strings.ToLower(html.UnescapeString(value))
+	u := strings.ToLower(value)
 	// Browsers ignore control characters and spaces in a scheme ("java\tscript:").
 	u = strings.Map(func(r rune) rune {
 		if r <= ' ' || r == 0x7f {
@@ -254,7 +266,6 @@ func checkURL(name, value string) string {
 
 // checkStyle returns what is wrong with the style attribute value css, or "".
 func checkStyle(css string) string {
-	css = html.UnescapeString(css)
 	// A CSS escape can spell any property name ("posit\69 on"); mail clients need none.
 	if strings.IndexByte(css, '\\') >= 0 {
 		return "CSS escapes (\\) are not allowed in style attributes"
@@ -277,6 +288,75 @@ func checkStyle(css string) string {
 		// without a minus sign.
 		if strings.HasPrefix(bare, "margin") && strings.ContainsAny(value, "-(") {
 			return fmt.Sprintf("%s must be zero or positive and not computed", name)
+		}
+		if cappedCSS(bare) {
+			if err := checkLengths(name, value); err != "" {
+				return err
+			}
+		}
+	}
+	return ""
+}
+
+// maxLengthPx is the largest height, margin, padding or border a body may give an element,
+// in CSS pixels. Larger ones push the notices beyond what a reader scrolls to, or out of the
+// part of a message a mail client shows.
+const maxLengthPx = 1000
+
+// cappedCSS reports whether the lengths of property bare (without vendor prefix) are held
+// to maxLengthPx: those that add vertical space to a box or around it.
+func cappedCSS(bare string) bool {
+	switch bare {
+	case "height", "min-height", "block-size", "min-block-size", "line-height":
+		return true
+	}
+	for _, p := range []string{"margin", "padding", "border"} {
+		if strings.HasPrefix(bare, p) && !strings.HasSuffix(bare, "-color") && !strings.HasSuffix(bare, "-style") && !strings.HasSuffix(bare, "-radius") {
+			return true
+		}
+	}
+	return false
+}
+
+// lengthRE matches a CSS number with its unit.
+var lengthRE = regexp.MustCompile(`^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[+-]?[0-9]+)?([a-z%]*)$`)
+
+// functionRE matches the name of a CSS function where it is called.
+var functionRE = regexp.MustCompile(`([a-z-]*)\(`)
+
+// unitPx says how many CSS pixels one unit is at most, for the units a body may use in a
+// capped property: font-relative units at a large font (a body may set font-size as it
+// likes), percentages and viewport units of a 1000-pixel box.
+var unitPx = map[string]float64{
+	"": 100, "px": 1, "pt": 4.0 / 3, "pc": 16, "in": 96, "cm": 96 / 2.54, "mm": 96 / 25.4, "q": 96 / 101.6,
+	"em": 100, "ex": 100, "ch": 100, "lh": 100, "cap": 100, "ic": 100, "rem": 16, "rlh": 24,
+	"%": 10, "vh": 10, "vw": 10, "vmin": 10, "vmax": 10, "svh": 10, "lvh": 10, "dvh": 10,
+	"svw": 10, "lvw": 10, "dvw": 10, "vb": 10, "vi": 10,
+}
+
+// colorFunctions may appear in a border's value.
+var colorFunctions = map[string]bool{"rgb": true, "rgba": true, "hsl": true, "hsla": true, "hwb": true}
+
+// checkLengths returns what is wrong with the value of a capped property, or "".
+func checkLengths(name, value string) string {
+	value = strings.ToLower(value)
+	for _, m := range functionRE.FindAllStringSubmatch(value, -1) {
+		if !colorFunctions[m[1]] {
+			return fmt.Sprintf("%s must be a plain length, not computed with %s()", name, m[1])
+		}
+	}
+	for _, f := range strings.FieldsFunc(value, func(r rune) bool { return r == ' ' || r == ',' || r == '/' || r == '\t' || r == '\n' }) {
+		m := lengthRE.FindStringSubmatch(f)
+		if m == nil {
+			continue // a keyword or a colour
+		}
+		n, err := strconv.ParseFloat(strings.TrimSuffix(f, m[1]), 64)
+		px, ok := unitPx[m[1]]
+		if err != nil || !ok {
+			return fmt.Sprintf("%s: unit of %q is not allowed", name, f)
+		}
+		if n*px > maxLengthPx {
+			return fmt.Sprintf("%s: %s is too large (at most %dpx, so that the notices stay in reach)", name, f, maxLengthPx)
 		}
 	}
 	return ""
@@ -323,4 +403,13 @@ func shorten(s string) string {
 		return s
 	}
 	return s[:max] + "..."
+}
+
+// unitless returns "px" when the height attribute v is a bare number, as HTML reads it.
+func unitless(v string) string {
+	v = strings.TrimSpace(v)
+	if v != "" && strings.IndexFunc(v, func(r rune) bool { return r < '0' || r > '9' }) < 0 {
+		return "px"
+	}
+	return ""
 }

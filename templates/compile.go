@@ -583,7 +583,7 @@ func actionEnd(src string, i int) int {
 // findUnclosed returns where the markup of src opens something it never closes: a comment,
 // a tag, or an element whose content is raw text (<textarea>, <style>...).
 func findUnclosed(src string) (off int, what string, ok bool) {
-	l := lexer{s: skeleton(src)}
+	l := newLexer(skeleton(src))
 	var lastTag token
 	for {
 		t, more := l.next()
@@ -606,9 +606,7 @@ func findUnclosed(src string) (off int, what string, ok bool) {
 			return t.pos, fmt.Sprintf("the tag <%s", t.text), true
 		case endTag:
 			return t.pos, fmt.Sprintf("the tag </%s", t.text), true
-		case textToken:
-			return lastTag.pos, fmt.Sprintf("<%s>", lastTag.text), true
 		}
-		return t.pos, shorten(t.text), true
+		return t.pos, shorten(t.raw), true
 	}
 }

@@ -19,11 +19,17 @@
 //     <textarea>, <svg>...), an element left open or closed out of order, a table part
 //     outside a table of the body, an event handler, a javascript: link, or a style that can
 //     lift a box over what follows or paint outside it (position, transforms, opacity,
-//     outline, box-shadow, negative margins...). The check runs at compile time on the
-//     sample leads and on every branch of {{if}}, {{with}} and {{range}} (checkBranches),
-//     and at render time on every message, since a template can render different markup
-//     for different leads. The tests hold it to a browser-grade HTML5
-//     parser: whatever body it accepts leaves the notice rows as for a harmless body.
+//     outline, box-shadow, negative margins...) or push it far away (heights, margins,
+//     paddings and borders over 1000 pixels). Tags are read by the HTML standard's tokenizer
+//     (golang.org/x/net/html), so the check sees a tag end where a browser does, and the body
+//     is then parsed by the standard's tree builder in markup like the layout's: a body that
+//     a browser would build differently from how it is written is refused. The check runs
+//     at compile time on the sample leads and on every branch of {{if}}, {{with}} and
+//     {{range}} (checkBranches), and at render time on every message, since a template can
+//     render different markup for different leads. The tests hold it to a browser-grade
+//     HTML5 parser (whatever body it accepts leaves the notice rows as for a harmless body)
+//     and to Chromium (the notice blocks of every accepted body of a corpus are visible,
+//     within the window's width and not covered).
 //   - Every rendered message is verified: the layout's part of the HTML (converted to text)
 //     and of the text must hold the lines of the source notice together and in order (the
 //     heading, the statement that the sources are publicly accessible, and per source its
@@ -31,6 +37,9 @@
 //     link and the sender; and a message to a lead without public sources must carry no
 //     source notice. Render returns an error instead of a message that fails, and such a
 //     message must not be sent.
+//   - A message is refused when it renders too large (an HTML part over 100 KB, which Gmail
+//     would clip with the notices at its end) or too slowly; Compile refuses {{range}} over
+//     numbers and deep nesting of {{range}}, whose loops could otherwise run long unseen.
 //   - Wording overrides cannot blank a notice out (an empty string takes the default), and
 //     Compile refuses overrides that would break it (a date layout without the date, a
 //     source heading that also appears in the other notices).

@@ -3,6 +3,7 @@ package templates
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"text/template/parse"
 
 	"github.com/leadmailer/leadmailer"
@@ -26,6 +27,63 @@ func checkFields(part, src string, tree *parse.Tree) error {
 type fieldChecker struct {
 	part, src string
 	err       error
+	// ranges counts the {{range}}s around the node being checked.
+	ranges int
+}
+
+// maxRangeDepth is how deeply {{range}}s may nest. The render limits stop a loop that
+// writes too much or for too long, but they see only what a loop writes; this bounds the
+// loops that write nothing.
+const maxRangeDepth = 2
+
+// rangeProblem says why {{range}} over p, with dot of type dot and inside the given number
+// of other {{range}}s, is refused, or returns "". A {{range}} goes over a field: an integer
+// ({{range 6000}}, or a number-valued field) repeats the body that many times, and a
+// function's result is not known before a lead is rendered.
+func rangeProblem(p *parse.PipeNode, dot reflect.Type, depth int) string {
+	if depth >= maxRangeDepth {
+		return fmt.Sprintf("{{range}} may be nested at most %d deep", maxRangeDepth)
+	}
+	if p == nil || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
+		return "{{range}} may only go over a field (such as .Lead.FieldRuns), not over a function's result or a pipeline"
+	}
+	var t reflect.Type
+	switch a := p.Cmds[0].Args[0].(type) {
+	case *parse.NumberNode:
+		return fmt.Sprintf("{{range}} over the number %s is not allowed: it repeats its content that many times", a.Text)
+	case *parse.FieldNode:
+		t = followFields(dot, a.Ident)
+	case *parse.VariableNode:
+		if len(a.Ident) > 1 && a.Ident[0] == "$" {
+			t = followFields(dataType, a.Ident[1:])
+		}
+	case *parse.DotNode, *parse.ChainNode:
+	default:
+		return "{{range}} may only go over a field (such as .Lead.FieldRuns), not over a function's result or a pipeline"
+	}
+	if t != nil {
+		switch t.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+			return "{{range}} over a number is not allowed: it repeats its content that many times"
+		}
+	}
+	return ""
+}
+
+// followFields returns the type of the field path idents from t, or nil when unknown.
+func followFields(t reflect.Type, idents []string) reflect.Type {
+	for _, id := range idents {
+		if t == nil {
+			return nil
+		}
+		next, ok := fieldType(t, id)
+		if !ok {
+			return nil
+		}
+		t = next
+	}
+	return t
 }
 
 var dataType = reflect.TypeFor[data]()
@@ -58,7 +116,19 @@ func (fc *fieldChecker) node(n parse.Node, dot reflect.Type) {
 		fc.list(n.ElseList, dot)
 	case *parse.RangeNode:
 		fc.pipe(n.Pipe, dot)
+		if msg := rangeProblem(n.Pipe, dot, fc.ranges); msg != "" && fc.err == nil {
+			// The parser places a {{range}} at its pipeline; people look for the "{{".
+			off := int(n.Position())
+			if i := strings.LastIndex(fc.src[:min(off, len(fc.src))], "{{"); i >= 0 {
+				off = i
+			}
+			line, col := position(fc.src, off)
+			fc.err = &Error{Part: fc.part, Line: line, Column: col, Msg: msg}
+			return
+		}
+		fc.ranges++
 		fc.list(n.List, nil)
+		fc.ranges--
 		fc.list(n.ElseList, dot)
 	case *parse.PipeNode:
 		fc.pipe(n, dot)

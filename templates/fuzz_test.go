@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"golang.org/x/net/html"
 )
 
 // fuzzSeeds are bodies to start from: ordinary ones and the hostile ones of the tests.
@@ -26,6 +28,58 @@ var fuzzSeeds = []string{
 	"<p>&lt;&amp;&#x3C;</p>",
 	"<table><table></table><tr><td>x</td></tr></table>",
 	"<table><caption>c</caption><colgroup><col></colgroup><tbody><tr><th>h</th></tr></tbody></table>",
+	"<table style=\"display:none\"><tr><td><b></b x=\"></td></tr></table>\">",
+	"<p>a<div>b</div></p>",
+	"<a href=\"https://a.example\">a<a href=\"https://b.example\">b</a></a>",
+	"<table><tr><td>x</td></tr>y</table>",
+	"<pre>\nx</pre><table><col><tr><td>x</td></tr></table>",
+}
+
+// containerEvents parses the message msg as a browser does and returns the content of the
+// layout's body container (the div holding the body), as checkParse lists events.
+func containerEvents(t testing.TB, msg string) string {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(msg))
+	if err != nil {
+		t.Fatalf("parse message: %v", err)
+	}
+	n := findID(doc, "lm-objection")
+	if n == nil {
+		return "no objection block"
+	}
+	// The body's row precedes the notice rows; its cell holds the container.
+	row := n.Parent.Parent.Parent.FirstChild
+	for row != nil && row.Type != html.ElementNode {
+		row = row.NextSibling
+	}
+	if row == nil || row.FirstChild == nil {
+		return "no body row"
+	}
+	cell := row.FirstChild
+	var div *html.Node
+	for c := cell.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type == html.ElementNode && c.Data == "div" {
+			div = c
+		}
+	}
+	if div == nil {
+		return "no body container"
+	}
+	var ev []string
+	treeEvents(div, &ev)
+	// The layout writes a line break after the container's start tag.
+	if len(ev) > 0 && strings.HasPrefix(ev[0], textMark+"\n") {
+		if ev[0] = textMark + ev[0][len(textMark)+1:]; ev[0] == textMark {
+			ev = ev[1:]
+		}
+	}
+	return strings.Join(ev, "|")
+}
+
+// bodyEvents is what the container must hold: the body's tokens as written.
+func bodyEvents(body string) string {
+	ev, _ := tokenEvents(body)
+	return strings.Join(ev, "|")
 }
 
 // FuzzBodyCheck: whatever body the check lets through, a browser-grade HTML parser builds the
@@ -46,6 +100,9 @@ func FuzzBodyCheck(f *testing.F) {
 		path, rows := parsedLayout(t, msg)
 		if path != wantPath || rows != wantRows {
 			t.Errorf("checkBody accepts %q, which changes the notices:\npath %s\nrows %s", body, path, rows)
+		}
+		if got, want := containerEvents(t, msg), bodyEvents(body); got != want {
+			t.Errorf("checkBody accepts %q, which a browser builds differently in the layout:\ngot  %s\nwant %s", body, got, want)
 		}
 	})
 }

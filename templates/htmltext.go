@@ -1,7 +1,6 @@
 package templates
 
 import (
-	"html"
 	"strconv"
 	"strings"
 	"unicode"
@@ -14,7 +13,7 @@ import (
 // and no tags. White space collapses as a browser collapses it, except inside <pre>.
 func htmlToText(s string) string {
 	c := textConverter{out: make([]byte, 0, len(s))}
-	l := lexer{s: s}
+	l := newLexer(s)
 	for {
 		t, ok := l.next()
 		if !ok {
@@ -23,7 +22,7 @@ func htmlToText(s string) string {
 		switch t.kind {
 		case textToken:
 			if c.skip == "" {
-				c.text(html.UnescapeString(t.text))
+				c.text(t.text)
 			}
 		case startTag:
 			c.start(t)
@@ -105,9 +104,9 @@ func (c *textConverter) start(t token) {
 		c.space = true
 	case "a":
 		c.flushSpace()
-		c.links = append(c.links, openLink{href: html.UnescapeString(attrValue(t.attrs, "href")), start: len(c.out)})
+		c.links = append(c.links, openLink{href: attrValue(t.attrs, "href"), start: len(c.out)})
 	case "img":
-		if alt := strings.TrimSpace(html.UnescapeString(attrValue(t.attrs, "alt"))); alt != "" {
+		if alt := strings.TrimSpace(attrValue(t.attrs, "alt")); alt != "" {
 			c.text(alt)
 		}
 	}

@@ -110,31 +110,32 @@ func (c *Compiled) Render(r Recipient) (*Message, error) {
 	lead := *r.Lead
 	d := data{Lead: &lead, Sender: c.sender, UnsubscribeURL: unsubscribe}
 
-	var b strings.Builder
-	if err := c.subject.Execute(&b, d); err != nil {
+	deadline := time.Now().Add(renderTimeout)
+	sw := newLimitWriter(partSubject, maxSubjectBytes, deadline)
+	if err := c.subject.Execute(sw, d); err != nil {
 		return nil, &renderError{lead: r.Lead.ID, part: partSubject, err: err}
 	}
-	subject := cleanLine(b.String())
+	subject := cleanLine(sw.String())
 	if subject == "" {
 		return nil, &renderError{lead: r.Lead.ID, part: partSubject, err: errEmptySubject}
 	}
 
-	b.Reset()
-	if err := c.html.Execute(&b, d); err != nil {
+	hw := newLimitWriter(partHTML, maxHTMLBytes, deadline)
+	if err := c.html.Execute(hw, d); err != nil {
 		return nil, &renderError{lead: r.Lead.ID, part: partHTML, err: err}
 	}
-	body := b.String()
+	body := hw.String()
 	if err := checkBody(body); err != nil {
 		return nil, &renderError{lead: r.Lead.ID, part: partHTML, err: err, rendered: body}
 	}
 
 	var bodyText string
 	if c.text != nil {
-		b.Reset()
-		if err := c.text.Execute(&b, d); err != nil {
+		tw := newLimitWriter(partText, maxTextBytes, deadline)
+		if err := c.text.Execute(tw, d); err != nil {
 			return nil, &renderError{lead: r.Lead.ID, part: partText, err: err}
 		}
-		bodyText = strings.TrimSpace(b.String())
+		bodyText = strings.TrimSpace(tw.String())
 	} else {
 		bodyText = htmlToText(body)
 	}
@@ -150,6 +151,10 @@ func (c *Compiled) Render(r Recipient) (*Message, error) {
 	tail := h.Len()
 	if err := c.layoutHTML.ExecuteTemplate(&h, "bottom", ld); err != nil {
 		return nil, fmt.Errorf("templates: html layout: %w", err)
+	}
+	if h.Len() > maxHTMLBytes {
+		err := fmt.Errorf("%w: the HTML part renders to %d bytes with the layout and notices, over the limit of %d%s", ErrRenderLimit, h.Len(), maxHTMLBytes, sizeReason(partHTML))
+		return nil, &renderError{lead: r.Lead.ID, part: partHTML, err: err}
 	}
 	m := &Message{Subject: subject, HTML: h.String(), Language: lang}
 	if err := verify(htmlToText(m.HTML[tail:]), &ld); err != nil {
