@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -135,6 +136,18 @@ func NewLimiter(perSecond float64, concurrency int) *rate.Limiter {
 
 // ReasonTooManyErrors starts the pause reason of a run stopped by failed sends in a row.
 const ReasonTooManyErrors = "paused after too many failed sends in a row"
+
+// ReasonRelayRefused starts the pause reason of a run stopped by a relay that refuses this
+// sender (authentication, relaying, a refused greeting or MAIL FROM): the recipients it
+// stopped on are queued again, to be sent once the relay is fixed.
+const ReasonRelayRefused = "paused: the mail relay refuses this sender, not the recipients"
+
+// PausedByItself reports whether reason is that of a pause a run made on its own (errors,
+// a refusing relay, the ledger), as opposed to a user's pause or an interruption: scripts
+// are told with a failing exit status.
+func PausedByItself(reason string) bool {
+	return strings.HasPrefix(reason, ReasonTooManyErrors) || strings.HasPrefix(reason, ReasonRelayRefused)
+}
 
 // ReasonInterrupted is the pause reason of a run stopped by its context (Ctrl-C, shutdown).
 const ReasonInterrupted = "interrupted: resume to send to the rest"
@@ -389,13 +402,19 @@ func (r *run) one(ctx context.Context, p store.Pending, limiter *rate.Limiter, c
 	case err == nil:
 		r.consecutive.Store(0)
 		u.Status = leadmailer.RecipientSent
+	case mailer.IsRelayFault(err):
+		// The relay would say the same for anybody: the recipient keeps its attempts and
+		// its place in the queue.
+		u.Status, u.Reply, u.Attempts = leadmailer.RecipientQueued, err.Error(), p.Attempts
+		u.NotBefore = r.opts.Now()
+		if mailer.IsTemporary(err) {
+			u.NotBefore = r.opts.Now().Add(r.backoff(attempts))
+		} else {
+			r.stop(leadmailer.CampaignPaused, fmt.Sprintf("%s; fix the relay settings and resume: %v", ReasonRelayRefused, err))
+		}
 	case mailer.IsTemporary(err) && attempts < r.opts.MaxAttempts:
 		u.Status, u.Reply = leadmailer.RecipientQueued, err.Error()
-		backoff := r.opts.Backoff << (attempts - 1)
-		if backoff > r.opts.MaxBackoff || backoff <= 0 {
-			backoff = r.opts.MaxBackoff
-		}
-		u.NotBefore = r.opts.Now().Add(backoff)
+		u.NotBefore = r.opts.Now().Add(r.backoff(attempts))
 	case mailer.IsUserUnknown(err):
 		// One unknown address says nothing about the relay: it does not count as an error
 		// in a row.
@@ -409,6 +428,15 @@ func (r *run) one(ctx context.Context, p store.Pending, limiter *rate.Limiter, c
 		}
 	}
 	r.ledger.add(u, nil)
+}
+
+// backoff is the wait before the retry that follows attempt number attempts.
+func (r *run) backoff(attempts int) time.Duration {
+	b := r.opts.Backoff << (max(attempts, 1) - 1)
+	if b > r.opts.MaxBackoff || b <= 0 {
+		b = r.opts.MaxBackoff
+	}
+	return b
 }
 
 // finish sets the campaign's state after a run.

@@ -408,3 +408,71 @@ func TestLockKeepsASecondSenderOut(t *testing.T) {
 	}
 	again()
 }
+
+// TestRelayRefusalKeepsEveryRecipient is a relay that refuses this sender, not the
+// recipients: the run pauses with the reason, nobody is failed or marked undeliverable,
+// and a resume once the relay is fixed sends to all of them, once.
+func TestRelayRefusalKeepsEveryRecipient(t *testing.T) {
+	const n = 60
+	tests := []struct {
+		name   string
+		opts   []smtptest.Option
+		break_ func(*smtptest.Server)
+		url    func(*smtptest.Server) string
+	}{
+		{name: "554 5.7.1 relay access denied", break_: func(s *smtptest.Server) {
+			s.FailAllRecipients(smtptest.Fault{Code: 554, Enhanced: "5.7.1", Text: "Relay access denied"})
+		}},
+		{name: "530 authentication required", opts: []smtptest.Option{smtptest.WithAuth("u", "p")},
+			url: func(s *smtptest.Server) string { return "smtp://" + s.Addr + "?starttls=none" }},
+		{name: "535 authentication failed", opts: []smtptest.Option{smtptest.WithAuth("u", "p")},
+			url: func(s *smtptest.Server) string { return "smtp://u:old@" + s.Addr + "?starttls=none" }},
+		{name: "554 greeting", opts: []smtptest.Option{smtptest.WithGreeting(smtptest.Fault{Code: 554, Enhanced: "5.7.1", Text: "Client host rejected"})}},
+		{name: "550 to MAIL FROM", break_: func(s *smtptest.Server) {
+			s.FailMail(smtptest.Fault{Code: 550, Enhanced: "5.7.1", Text: "Sender address rejected"})
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, n, 4)
+			broken := smtptest.New(t, tt.opts...)
+			if tt.break_ != nil {
+				tt.break_(broken)
+			}
+			u := broken.URL()
+			if tt.url != nil {
+				u = tt.url(broken)
+			}
+			tr, err := mailer.Open(u, mailer.Options{Concurrency: 4, Timeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tr.Close()
+			res, err := campaign.Run(context.Background(), f.db, tr, f.c.ID, settings, campaign.Options{Concurrency: 4, Backoff: time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.State != leadmailer.CampaignPaused || !strings.HasPrefix(res.Reason, campaign.ReasonRelayRefused) || !campaign.PausedByItself(res.Reason) {
+				t.Fatalf("result = %+v, want paused because the relay refuses", res)
+			}
+			rep, _ := f.db.CampaignReport(context.Background(), f.c.ID)
+			if rep.Failed != 0 || rep.Queued != n {
+				t.Errorf("after the refusal: %d failed, %d queued; want 0 and %d", rep.Failed, rep.Queued, n)
+			}
+			for key, r := range recipients(t, f.db, f.c.ID) {
+				if un, _, _ := f.db.IsUndeliverable(context.Background(), r.LeadID); un {
+					t.Errorf("%s marked undeliverable by a relay refusal", key)
+				}
+				if r.Attempts != 0 {
+					t.Errorf("%s: %d attempts counted against it, want 0", key, r.Attempts)
+				}
+			}
+			// The relay is fixed (here: the healthy server of the fixture); resume.
+			res = f.run(t, context.Background(), f.c.ID, campaign.Options{Concurrency: 4})
+			if res.State != leadmailer.CampaignFinished || res.Sent != n {
+				t.Fatalf("resumed run = %+v, want all %d sent", res, n)
+			}
+			checkExactlyOnce(t, f, f.c.ID, n)
+		})
+	}
+}

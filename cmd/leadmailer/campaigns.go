@@ -661,7 +661,7 @@ func runCampaignSend(ctx context.Context, e *env, sub string, args []string) err
 	fmt.Fprintln(e.stdout, ".")
 	if res.State == leadmailer.CampaignPaused {
 		fmt.Fprintf(e.stdout, "Continue with \"leadmailer campaigns resume %d\".\n", id)
-		if strings.HasPrefix(res.Reason, campaign.ReasonTooManyErrors) {
+		if campaign.PausedByItself(res.Reason) {
 			// Scripts must see that the campaign stopped on its own.
 			return fmt.Errorf("campaign %d paused: %s", id, res.Reason)
 		}
