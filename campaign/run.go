@@ -48,6 +48,7 @@ type Store interface {
 	OpenLedger(ctx context.Context) (*store.Ledger, error)
 	ImportRunsByID(ctx context.Context) (map[int64]*leadmailer.ImportRun, error)
 	CampaignReport(ctx context.Context, campaignID int64) (*leadmailer.CampaignReport, error)
+	WithdrawFailures(ctx context.Context, campaignID int64, recipientIDs []int64) (rows, marks int64, err error)
 }
 
 // Sender hands one message to the mail server: a mailer.Transport.
@@ -67,6 +68,14 @@ type Options struct {
 	Backoff, MaxBackoff time.Duration
 	// MaxConsecutiveErrors failed sends in a row pause the campaign; default 20.
 	MaxConsecutiveErrors int
+	// MaxPermanentInRow permanent refusals of recipients in a row (550 5.1.1 and the like)
+	// pause the campaign, as do more than MaxPermanentPercent % of them among the run's
+	// first PermanentWindow outcomes: a relay that refuses every address looks like a list
+	// of bad ones. The refusals that tripped it are queued again and the undeliverable
+	// marks they wrote withdrawn. Defaults 20, 30 % and 100.
+	MaxPermanentInRow   int
+	MaxPermanentPercent int
+	PermanentWindow     int
 	// ConsentOnlyCountries: leads there are mailed only with a recorded consent.
 	ConsentOnlyCountries []string
 	// StatePoll is how often a run reads its campaign's state, to notice a pause or a
@@ -99,6 +108,15 @@ func (o *Options) defaults() {
 	if o.MaxConsecutiveErrors <= 0 {
 		o.MaxConsecutiveErrors = 20
 	}
+	if o.MaxPermanentInRow <= 0 {
+		o.MaxPermanentInRow = 20
+	}
+	if o.MaxPermanentPercent <= 0 {
+		o.MaxPermanentPercent = 30
+	}
+	if o.PermanentWindow <= 0 {
+		o.PermanentWindow = 100
+	}
 	if o.StatePoll <= 0 {
 		o.StatePoll = 500 * time.Millisecond
 	}
@@ -123,6 +141,10 @@ type Result struct {
 	Reason string
 	// Requeued is how many rows a previous process left "sending": they were sent again.
 	Requeued int64
+	// Withdrawn is how many permanent failures the circuit breaker blamed on the relay and
+	// queued again (they are not in Failed), and Unmarked how many undeliverable marks
+	// they had written it withdrew.
+	Withdrawn, Unmarked int64
 }
 
 // NewLimiter returns the token bucket for perSecond messages a second (0: no limit) with a
@@ -146,8 +168,17 @@ const ReasonRelayRefused = "paused: the mail relay refuses this sender, not the 
 // a refusing relay, the ledger), as opposed to a user's pause or an interruption: scripts
 // are told with a failing exit status.
 func PausedByItself(reason string) bool {
-	return strings.HasPrefix(reason, ReasonTooManyErrors) || strings.HasPrefix(reason, ReasonRelayRefused)
+	for _, r := range []string{ReasonTooManyErrors, ReasonRelayRefused, ReasonTooManyRefused} {
+		if strings.HasPrefix(reason, r) {
+			return true
+		}
+	}
+	return false
 }
+
+// ReasonTooManyRefused starts the pause reason of a run stopped by its circuit breaker on
+// permanent failures.
+const ReasonTooManyRefused = "paused after too many recipients refused: the relay may be refusing every address"
 
 // ReasonInterrupted is the pause reason of a run stopped by its context (Ctrl-C, shutdown).
 const ReasonInterrupted = "interrupted: resume to send to the rest"
@@ -191,10 +222,20 @@ func Run(ctx context.Context, db Store, tr Sender, id int64, s Settings, opts Op
 	if err != nil {
 		return nil, err
 	}
-	r := &run{db: db, tr: tr, c: c, b: b, opts: opts, res: res}
+	r := &run{db: db, tr: tr, c: c, b: b, opts: opts, res: res, breaker: newBreaker(opts)}
 	r.res.Total = rep.Queued
 	if err := r.send(ctx); err != nil {
 		return nil, err
+	}
+	if blamed := r.breaker.blame(); len(blamed) > 0 {
+		// The ledger has recorded the refusals; they are undone together, even when ctx
+		// is done, so that no lead keeps a mark the relay's fault wrote.
+		n, marks, err := db.WithdrawFailures(context.WithoutCancel(ctx), id, blamed)
+		if err != nil {
+			return nil, err
+		}
+		r.res.Failed -= n
+		r.res.Withdrawn, r.res.Unmarked = n, marks
 	}
 	return r.finish(ctx)
 }
@@ -215,6 +256,7 @@ type run struct {
 	stopReason string
 
 	consecutive atomic.Int64
+	breaker     *breaker
 }
 
 func (r *run) stop(state leadmailer.CampaignState, reason string) {
@@ -401,6 +443,7 @@ func (r *run) one(ctx context.Context, p store.Pending, limiter *rate.Limiter, c
 	switch {
 	case err == nil:
 		r.consecutive.Store(0)
+		r.breaker.delivered()
 		u.Status = leadmailer.RecipientSent
 	case mailer.IsRelayFault(err):
 		// The relay would say the same for anybody: the recipient keeps its attempts and
@@ -422,7 +465,12 @@ func (r *run) one(ctx context.Context, p store.Pending, limiter *rate.Limiter, c
 	default:
 		u.Status, u.Reply = leadmailer.RecipientFailed, err.Error()
 	}
-	if err != nil && !mailer.IsUserUnknown(err) {
+	if u.Status == leadmailer.RecipientFailed {
+		if tripped, how := r.breaker.refused(p.RecipientID); tripped {
+			r.stop(leadmailer.CampaignPaused, fmt.Sprintf("%s (%s); they are queued again: check the relay and resume; the last: %v",
+				ReasonTooManyRefused, how, err))
+		}
+	} else if err != nil {
 		if n := r.consecutive.Add(1); n >= int64(r.opts.MaxConsecutiveErrors) {
 			r.stop(leadmailer.CampaignPaused, fmt.Sprintf("%s (%d); the last: %v", ReasonTooManyErrors, n, err))
 		}

@@ -234,14 +234,14 @@ func TestRunPausesAfterConsecutiveErrors(t *testing.T) {
 	const n = 50
 	f := newFixture(t, n, 1)
 	for i := 5; i < n; i++ {
-		f.srv.FailRecipient(fmt.Sprintf("lead%d@x%d.example", i, i%7), smtptest.Reject)
+		f.srv.FailRecipient(fmt.Sprintf("lead%d@x%d.example", i, i%7), smtptest.TempFail)
 	}
-	res := f.run(t, context.Background(), f.c.ID, campaign.Options{Concurrency: 1, MaxConsecutiveErrors: 10})
+	res := f.run(t, context.Background(), f.c.ID, campaign.Options{Concurrency: 1, MaxConsecutiveErrors: 10, Backoff: time.Hour})
 	if res.State != leadmailer.CampaignPaused || !strings.Contains(res.Reason, "failed sends in a row (10)") {
 		t.Fatalf("result = %+v, want paused after 10 errors in a row", res)
 	}
-	if res.Sent != 5 || res.Failed != 10 {
-		t.Errorf("sent %d, failed %d; want 5 and 10, the rest left queued", res.Sent, res.Failed)
+	if res.Sent != 5 || res.Retried != 10 || res.Failed != 0 {
+		t.Errorf("sent %d, retried %d, failed %d; want 5, 10 and 0, the rest left queued", res.Sent, res.Retried, res.Failed)
 	}
 	c, _ := f.db.FindCampaign(context.Background(), f.c.ID)
 	if c.State != leadmailer.CampaignPaused || c.Reason != res.Reason {
@@ -473,6 +473,95 @@ func TestRelayRefusalKeepsEveryRecipient(t *testing.T) {
 				t.Fatalf("resumed run = %+v, want all %d sent", res, n)
 			}
 			checkExactlyOnce(t, f, f.c.ID, n)
+		})
+	}
+}
+
+// TestBrokenRelayRefusingEveryAddress is a relay that answers "550 5.1.1" to every
+// recipient: the run's circuit breaker pauses it, nobody ends failed, the undeliverable
+// marks the burst wrote are withdrawn (an older one stays), and once the relay is fixed a
+// resume sends to everybody once.
+func TestBrokenRelayRefusingEveryAddress(t *testing.T) {
+	const n = 690
+	f := newFixture(t, n, 4)
+	ctx := context.Background()
+	f.exec(t, `UPDATE leads SET undeliverable_at = '2026-01-02T03:04:05.000000Z', undeliverable_reason = 'bounced in January'
+		WHERE email = 'lead5@x5.example'`)
+	f.srv.FailAllRecipients(smtptest.UserUnknown)
+	res := f.run(t, ctx, f.c.ID, campaign.Options{Concurrency: 4})
+	if res.State != leadmailer.CampaignPaused || !strings.HasPrefix(res.Reason, campaign.ReasonTooManyRefused) ||
+		!strings.Contains(res.Reason, "20 in a row") {
+		t.Fatalf("result = %+v, want paused by the breaker after 20 refusals in a row", res)
+	}
+	if res.Withdrawn < 20 || res.Unmarked != res.Withdrawn || res.Failed != 0 {
+		t.Errorf("withdrawn %d, unmarked %d, failed %d; want at least 20 withdrawn and unmarked, none failed", res.Withdrawn, res.Unmarked, res.Failed)
+	}
+	rep, _ := f.db.CampaignReport(ctx, f.c.ID)
+	if rep.Failed != 0 || rep.Queued != n-1 || rep.Skipped != 1 {
+		t.Errorf("report %+v: want 0 failed, %d queued, 1 skipped", rep, n-1)
+	}
+	var marked []string
+	rows, err := f.raw.Query(`SELECT email, undeliverable_reason FROM leads WHERE undeliverable_at IS NOT NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var email, why string
+		rows.Scan(&email, &why)
+		marked = append(marked, email+": "+why)
+	}
+	rows.Close()
+	if len(marked) != 1 || marked[0] != "lead5@x5.example: bounced in January" {
+		t.Errorf("leads marked undeliverable: %q, want only the January bounce", marked)
+	}
+	for key, r := range recipients(t, f.db, f.c.ID) {
+		if strings.Contains(key, "@") && r.Attempts != 0 {
+			t.Errorf("%s: %d attempts left counted, want 0", key, r.Attempts)
+		}
+	}
+
+	f.srv.FailAllRecipients(smtptest.Fault{})
+	res = f.run(t, ctx, f.c.ID, campaign.Options{Concurrency: 4})
+	if res.State != leadmailer.CampaignFinished || res.Sent != n-1 {
+		t.Fatalf("resumed run = %+v, want finished with %d sent", res, n-1)
+	}
+	if got := f.srv.CountRecipient("lead5@x5.example"); got != 0 {
+		t.Errorf("the lead marked in January received %d messages", got)
+	}
+}
+
+// TestBreakerOnTheShareOfRefusals: refusals mixed with deliveries never make 20 in a row,
+// but more than 30 % of the first 100 trip the breaker all the same; a list with a few bad
+// addresses does not.
+func TestBreakerOnTheShareOfRefusals(t *testing.T) {
+	const n = 300
+	tests := []struct {
+		name   string
+		every  int // every nth lead is refused
+		paused bool
+		failed int64
+	}{
+		{"half refused", 2, true, 0},
+		{"one in twenty refused", 20, false, 15},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, n, 1)
+			for i := 0; i < n; i += tt.every {
+				f.srv.FailRecipient(fmt.Sprintf("lead%d@x%d.example", i, i%7), smtptest.UserUnknown)
+			}
+			res := f.run(t, context.Background(), f.c.ID, campaign.Options{Concurrency: 1})
+			if paused := res.State == leadmailer.CampaignPaused; paused != tt.paused || res.Failed != tt.failed {
+				t.Fatalf("result = %+v, want paused %v with %d failed", res, tt.paused, tt.failed)
+			}
+			if tt.paused && !strings.Contains(res.Reason, "31 of the first 100") {
+				t.Errorf("reason %q, want 31 of the first 100", res.Reason)
+			}
+			var marked int64
+			f.raw.QueryRow(`SELECT count(*) FROM leads WHERE undeliverable_at IS NOT NULL`).Scan(&marked)
+			if marked != tt.failed {
+				t.Errorf("%d leads marked undeliverable, want %d", marked, tt.failed)
+			}
 		})
 	}
 }

@@ -563,6 +563,50 @@ func (l *Ledger) write(ctx context.Context, updates []LedgerUpdate) error {
 	return nil
 }
 
+// WithdrawFailures queues again the campaign's failed rows recipientIDs as if they had not
+// been tried: they failed in a burst that the campaign's circuit breaker blames on the relay
+// (one that refuses every address with "550 5.1.1", say), not on the recipients. The
+// undeliverable marks those very failures wrote are withdrawn: a lead's mark is the burst's
+// when it carries the row's reply and time, which the ledger writes together; a mark from an
+// earlier campaign or a bounce stays. It returns how many rows it queued and how many marks
+// it withdrew.
+func (db *DB) WithdrawFailures(ctx context.Context, campaignID int64, recipientIDs []int64) (rows, marks int64, err error) {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, 0, fmt.Errorf("campaign %d: withdraw failures: %w", campaignID, err)
+	}
+	defer tx.Rollback()
+	now := formatTime(db.now())
+	// SQLite allows 32766 parameters a statement; chunks stay well below.
+	for len(recipientIDs) > 0 {
+		chunk := recipientIDs[:min(len(recipientIDs), 500)]
+		recipientIDs = recipientIDs[len(chunk):]
+		args := []any{campaignID}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		in := `(?` + strings.Repeat(", ?", len(chunk)-1) + `)`
+		res, err := tx.ExecContext(ctx, `UPDATE leads SET undeliverable_at = NULL, undeliverable_reason = ''
+			WHERE undeliverable_at IS NOT NULL AND EXISTS (SELECT 1 FROM campaign_recipients r
+				WHERE r.lead_id = leads.id AND r.campaign_id = ? AND r.id IN `+in+` AND r.status = 'failed'
+				AND r.done_at = leads.undeliverable_at AND r.last_reply = leads.undeliverable_reason)`, args...)
+		if err != nil {
+			return 0, 0, fmt.Errorf("campaign %d: withdraw undeliverable marks: %w", campaignID, err)
+		}
+		n, _ := res.RowsAffected()
+		marks += n
+		res, err = tx.ExecContext(ctx, `UPDATE campaign_recipients SET status = 'queued', reason = '', done_at = NULL,
+			attempts = max(attempts - 1, 0), not_before = ? WHERE campaign_id = ? AND id IN `+in+` AND status = 'failed'`,
+			append([]any{now}, args...)...)
+		if err != nil {
+			return 0, 0, fmt.Errorf("campaign %d: queue failures again: %w", campaignID, err)
+		}
+		n, _ = res.RowsAffected()
+		rows += n
+	}
+	return rows, marks, tx.Commit()
+}
+
 // CampaignReport counts the campaign's ledger rows by status and its skipped rows by reason.
 func (db *DB) CampaignReport(ctx context.Context, campaignID int64) (*leadmailer.CampaignReport, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT status, reason, count(*) FROM campaign_recipients

@@ -659,6 +659,10 @@ func runCampaignSend(ctx context.Context, e *env, sub string, args []string) err
 		fmt.Fprintf(e.stdout, "; %d message(s) in flight at the last stop were sent again with their Message-ID", res.Requeued)
 	}
 	fmt.Fprintln(e.stdout, ".")
+	if res.Withdrawn > 0 {
+		fmt.Fprintf(e.stdout, "%d refusal(s) were blamed on the relay and queued again; %d undeliverable mark(s) they wrote were withdrawn.\n",
+			res.Withdrawn, res.Unmarked)
+	}
 	if res.State == leadmailer.CampaignPaused {
 		fmt.Fprintf(e.stdout, "Continue with \"leadmailer campaigns resume %d\".\n", id)
 		if campaign.PausedByItself(res.Reason) {
@@ -902,6 +906,9 @@ func runOptions(cfg *config.Config) campaign.Options {
 		Concurrency:          cfg.Sending.Concurrency,
 		Rate:                 cfg.Sending.Rate,
 		MaxAttempts:          cfg.Sending.MaxAttempts,
+		MaxPermanentInRow:    cfg.Sending.MaxRefusedInRow,
+		MaxPermanentPercent:  cfg.Sending.MaxRefusedPercent,
+		PermanentWindow:      cfg.Sending.RefusedWindow,
 		ConsentOnlyCountries: cfg.Sending.ConsentOnlyCountries,
 	}
 }
