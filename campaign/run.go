@@ -257,6 +257,7 @@ type run struct {
 
 	consecutive atomic.Int64
 	breaker     *breaker
+	retries     retryTimes
 }
 
 func (r *run) stop(state leadmailer.CampaignState, reason string) {
@@ -342,9 +343,32 @@ func (r *run) watch(ctx context.Context) {
 	}
 }
 
+// retryCheck is how often at most the feeder goes back to the start of the ledger for
+// retries that have come due: often enough that a retry waits its backoff and a second or
+// so, not the whole pass; rarely enough that the rescans, which wait for the messages in
+// flight, cost nothing measurable.
+const retryCheck = time.Second
+
 // feed reads queued rows and hands them to the workers until none is left or feeding stops.
+// Rows are read in ID order; a row queued again for a retry is behind the reading position,
+// so when one comes due the feeder finishes what it has handed out and starts again from the
+// beginning (rows with an outcome are no longer queued, so only retries and the rest of the
+// pass are read).
 func (r *run) feed(ctx context.Context, jobs chan<- job, batch int, outstanding *sync.WaitGroup) error {
 	var afterID int64
+	lastStart := r.opts.Now()
+	restart := func() error {
+		// Every row handed out has its outcome committed before the ledger is read
+		// again: none is handed out twice.
+		outstanding.Wait()
+		if err := r.ledger.flush(); err != nil {
+			return err
+		}
+		lastStart = r.opts.Now()
+		r.retries.taken(lastStart)
+		afterID = 0
+		return nil
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -356,6 +380,11 @@ func (r *run) feed(ctx context.Context, jobs chan<- job, batch int, outstanding 
 		if c.State != leadmailer.CampaignRunning {
 			r.stop(c.State, c.Reason)
 			return nil
+		}
+		if now := r.opts.Now(); afterID > 0 && now.Sub(lastStart) >= retryCheck && r.retries.due(now) {
+			if err := restart(); err != nil {
+				return err
+			}
 		}
 		ps, err := r.db.FindPending(ctx, r.c.ID, afterID, r.opts.Now(), batch)
 		if err != nil {
@@ -381,7 +410,9 @@ func (r *run) feed(ctx context.Context, jobs chan<- job, batch int, outstanding 
 				case <-t.C:
 				}
 			}
-			afterID = 0
+			if err := restart(); err != nil {
+				return err
+			}
 			continue
 		}
 		for _, p := range ps {
@@ -395,6 +426,45 @@ func (r *run) feed(ctx context.Context, jobs chan<- job, batch int, outstanding 
 		}
 		afterID = ps[len(ps)-1].RecipientID
 	}
+}
+
+// retryTimes are the times the retries this run queued come due, for the feeder to know
+// when to go back for them. It is safe for concurrent use.
+type retryTimes struct {
+	mu    sync.Mutex
+	times []time.Time
+}
+
+// add notes a retry due at t.
+func (q *retryTimes) add(t time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.times = append(q.times, t)
+}
+
+// due reports whether a retry has come due by now.
+func (q *retryTimes) due(now time.Time) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, t := range q.times {
+		if !t.After(now) {
+			return true
+		}
+	}
+	return false
+}
+
+// taken forgets the retries due by now: a pass starting now reads them.
+func (q *retryTimes) taken(now time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	kept := q.times[:0]
+	for _, t := range q.times {
+		if t.After(now) {
+			kept = append(kept, t)
+		}
+	}
+	q.times = kept
 }
 
 // work sends the messages of jobs. Once ctx is done it leaves the remaining jobs queued in
@@ -474,6 +544,9 @@ func (r *run) one(ctx context.Context, p store.Pending, limiter *rate.Limiter, c
 		if n := r.consecutive.Add(1); n >= int64(r.opts.MaxConsecutiveErrors) {
 			r.stop(leadmailer.CampaignPaused, fmt.Sprintf("%s (%d); the last: %v", ReasonTooManyErrors, n, err))
 		}
+	}
+	if u.Status == leadmailer.RecipientQueued {
+		r.retries.add(u.NotBefore)
 	}
 	r.ledger.add(u, nil)
 }

@@ -565,3 +565,30 @@ func TestBreakerOnTheShareOfRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestRetriesHonourTheirBackoff: a recipient refused once with a 4xx early in a long pass is
+// sent again once its backoff has passed, not after everybody else.
+func TestRetriesHonourTheirBackoff(t *testing.T) {
+	const n = 300
+	f := newFixture(t, n, 2)
+	f.srv.FailRecipient("lead3@x3.example", smtptest.Fault{Code: 451, Enhanced: "4.2.0", Text: "Mailbox busy", Times: 1})
+	start := time.Now()
+	// 100 messages a second: the pass takes 3 s, the backoff 200 ms.
+	res := f.run(t, context.Background(), f.c.ID, campaign.Options{Concurrency: 2, Rate: 100, Backoff: 200 * time.Millisecond})
+	if res.State != leadmailer.CampaignFinished || res.Sent != n || res.Retried != 1 {
+		t.Fatalf("result = %+v, want all %d sent after one retry", res, n)
+	}
+	took := time.Since(start)
+	pos := -1
+	for i, m := range f.srv.Messages() {
+		if m.To[0] == "lead3@x3.example" {
+			pos = i
+		}
+	}
+	// Sent at the rate, the message at position pos went out about pos/100 s after the
+	// start: its backoff, plus at most the feeder's check interval and a batch.
+	if at := time.Duration(pos) * took / n; pos < 0 || at > 2*time.Second {
+		t.Errorf("the retry was delivered as message %d of %d, about %v after the start; want within about 1.5 s (backoff 200 ms)", pos+1, n, at)
+	}
+	checkExactlyOnce(t, f, f.c.ID, n)
+}
