@@ -168,7 +168,7 @@ const ReasonRelayRefused = "paused: the mail relay refuses this sender, not the 
 // a refusing relay, the ledger), as opposed to a user's pause or an interruption: scripts
 // are told with a failing exit status.
 func PausedByItself(reason string) bool {
-	for _, r := range []string{ReasonTooManyErrors, ReasonRelayRefused, ReasonTooManyRefused} {
+	for _, r := range []string{ReasonTooManyErrors, ReasonRelayRefused, ReasonTooManyRefused, ReasonLedgerFailed} {
 		if strings.HasPrefix(reason, r) {
 			return true
 		}
@@ -179,6 +179,11 @@ func PausedByItself(reason string) bool {
 // ReasonTooManyRefused starts the pause reason of a run stopped by its circuit breaker on
 // permanent failures.
 const ReasonTooManyRefused = "paused after too many recipients refused: the relay may be refusing every address"
+
+// ReasonLedgerFailed starts the pause reason of a run stopped because the send ledger could
+// not be written (the database locked for too long, a full disk): nothing more is sent that
+// the ledger cannot record first.
+const ReasonLedgerFailed = "paused: the send ledger cannot be written"
 
 // ReasonInterrupted is the pause reason of a run stopped by its context (Ctrl-C, shutdown).
 const ReasonInterrupted = "interrupted: resume to send to the rest"
@@ -225,7 +230,7 @@ func Run(ctx context.Context, db Store, tr Sender, id int64, s Settings, opts Op
 	r := &run{db: db, tr: tr, c: c, b: b, opts: opts, res: res, breaker: newBreaker(opts)}
 	r.res.Total = rep.Queued
 	if err := r.send(ctx); err != nil {
-		return nil, err
+		return nil, r.pauseAfter(ctx, err)
 	}
 	if blamed := r.breaker.blame(); len(blamed) > 0 {
 		// The ledger has recorded the refusals; they are undone together, even when ctx
@@ -502,7 +507,7 @@ func (r *run) one(ctx context.Context, p store.Pending, limiter *rate.Limiter, c
 		MessageID: m.MessageID, RecipientHash: p.RecipientHash}, committed)
 	if err := <-committed; err != nil {
 		// Nothing is sent that the ledger cannot record first.
-		r.stop(leadmailer.CampaignPaused, "the send ledger cannot be written: "+err.Error())
+		r.stop(leadmailer.CampaignPaused, ReasonLedgerFailed+": "+err.Error())
 		return
 	}
 	// The send is finished even when ctx ends meanwhile: abandoning it would leave the
@@ -549,6 +554,39 @@ func (r *run) one(ctx context.Context, p store.Pending, limiter *rate.Limiter, c
 		r.retries.add(u.NotBefore)
 	}
 	r.ledger.add(u, nil)
+}
+
+// pauseTries and pauseWait bound how long a run that failed keeps trying to record its
+// pause: a database locked for a while may let the pause through a little later.
+const (
+	pauseTries = 20
+	pauseWait  = 500 * time.Millisecond
+)
+
+// pauseAfter pauses the campaign after its run failed with err (the ledger or the database
+// could not be written), so that it is not left "running" with nobody sending it; it
+// returns err, with the pause's own failure when even that could not be written. The rows
+// left "sending" are sent again, with their Message-ID, on resume.
+func (r *run) pauseAfter(ctx context.Context, err error) error {
+	ctx = context.WithoutCancel(ctx)
+	reason := r.stopReason
+	if !strings.HasPrefix(reason, ReasonLedgerFailed) {
+		reason = ReasonLedgerFailed + ": " + err.Error()
+	}
+	var perr error
+	for range pauseTries {
+		var c *leadmailer.Campaign
+		if c, perr = r.db.FindCampaign(ctx, r.c.ID); perr == nil {
+			if c.State != leadmailer.CampaignRunning {
+				return err // paused or cancelled meanwhile by somebody else
+			}
+			if _, perr = r.db.SetCampaignState(ctx, r.c.ID, leadmailer.CampaignPaused, reason); perr == nil {
+				return fmt.Errorf("campaign %d paused: %w", r.c.ID, err)
+			}
+		}
+		time.Sleep(pauseWait)
+	}
+	return fmt.Errorf("campaign %d: %w (and it could not be paused: %v)", r.c.ID, err, perr)
 }
 
 // backoff is the wait before the retry that follows attempt number attempts.

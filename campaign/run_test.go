@@ -592,3 +592,46 @@ func TestRetriesHonourTheirBackoff(t *testing.T) {
 	}
 	checkExactlyOnce(t, f, f.c.ID, n)
 }
+
+// TestLedgerFailurePausesTheCampaign: when the ledger cannot record outcomes (here a full
+// disk, as a trigger makes SQLite report it), nothing more is sent, the campaign is paused
+// with the reason rather than left running, and a resume once the disk has room finishes it
+// with no more than the messages in flight sent twice.
+func TestLedgerFailurePausesTheCampaign(t *testing.T) {
+	const n, concurrency = 200, 4
+	f := newFixture(t, n, concurrency)
+	f.exec(t, `CREATE TRIGGER disk_full BEFORE UPDATE OF status ON campaign_recipients
+		WHEN NEW.status = 'sent' AND (SELECT count(*) FROM campaign_recipients WHERE status = 'sent') >= 50
+		BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`)
+	_, err := campaign.Run(context.Background(), f.db, f.tr, f.c.ID, settings, campaign.Options{Concurrency: concurrency})
+	if err == nil || !strings.Contains(err.Error(), "disk is full") {
+		t.Fatalf("Run: %v, want the ledger's failure", err)
+	}
+	c, _ := f.db.FindCampaign(context.Background(), f.c.ID)
+	if c.State != leadmailer.CampaignPaused || !strings.HasPrefix(c.Reason, campaign.ReasonLedgerFailed) ||
+		!strings.Contains(c.Reason, "disk is full") || !campaign.PausedByItself(c.Reason) {
+		t.Fatalf("campaign %s %q, want paused because the ledger cannot be written", c.State, c.Reason)
+	}
+	if got := f.srv.Count(); got >= n {
+		t.Errorf("the server received %d messages: sending went on without the ledger", got)
+	}
+	f.exec(t, `DROP TRIGGER disk_full`)
+	res := f.run(t, context.Background(), f.c.ID, campaign.Options{Concurrency: concurrency})
+	if res.State != leadmailer.CampaignFinished {
+		t.Fatalf("resumed run = %+v, want finished", res)
+	}
+	twice := 0
+	for i := range n {
+		switch got := f.srv.CountRecipient(fmt.Sprintf("lead%d@x%d.example", i, i%7)); {
+		case got == 2:
+			twice++
+		case got != 1:
+			t.Errorf("lead%d received %d messages", i, got)
+		}
+	}
+	// The outcomes of the failed commit are lost; those rows stay "sending", at most one a
+	// worker, and only they are sent again.
+	if twice > concurrency {
+		t.Errorf("%d recipients got the message twice, want at most %d", twice, concurrency)
+	}
+}
