@@ -100,6 +100,10 @@ type CampaignReport struct {
 	Failed  int64            `json:"failed"`
 	Skipped int64            `json:"skipped"`
 	Reasons map[string]int64 `json:"skipped_by_reason,omitempty"`
+	// PossiblyDelivered counts the rows, whatever their status now, once sent in full with
+	// no answer in time to their end: the server may have accepted them, so a retry may
+	// have delivered them twice.
+	PossiblyDelivered int64 `json:"possibly_delivered"`
 }
 
 // campaignTransitions lists the states a campaign may move to from each state.

@@ -514,7 +514,8 @@ func (r *run) one(ctx context.Context, p store.Pending, limiter *rate.Limiter, c
 	// server with a message the ledger cannot account for. The transport's timeout bounds it.
 	reply, err := r.tr.Send(context.WithoutCancel(ctx), m)
 	attempts := p.Attempts + 1
-	u := store.LedgerUpdate{RecipientID: p.RecipientID, Attempts: attempts, Reply: reply, LeadID: p.LeadID}
+	u := store.LedgerUpdate{RecipientID: p.RecipientID, Attempts: attempts, Reply: reply, LeadID: p.LeadID,
+		OutcomeUnknown: mailer.IsUnknownOutcome(err)}
 	switch {
 	case err == nil:
 		r.consecutive.Store(0)
@@ -530,6 +531,12 @@ func (r *run) one(ctx context.Context, p store.Pending, limiter *rate.Limiter, c
 		} else {
 			r.stop(leadmailer.CampaignPaused, fmt.Sprintf("%s; fix the relay settings and resume: %v", ReasonRelayRefused, err))
 		}
+	case mailer.IsUnknownOutcome(err) && attempts < r.opts.MaxAttempts:
+		// The server had the whole message and did not say whether it took it: sending
+		// again soon is likely to deliver it twice. The retry waits the longest backoff
+		// and goes with the same Message-ID, by which receivers can tell a copy.
+		u.Status, u.Reply = leadmailer.RecipientQueued, err.Error()
+		u.NotBefore = r.opts.Now().Add(r.opts.MaxBackoff)
 	case mailer.IsTemporary(err) && attempts < r.opts.MaxAttempts:
 		u.Status, u.Reply = leadmailer.RecipientQueued, err.Error()
 		u.NotBefore = r.opts.Now().Add(r.backoff(attempts))

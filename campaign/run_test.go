@@ -363,17 +363,24 @@ func TestRunRetriesAStalledServer(t *testing.T) {
 	const n = 5
 	f := newFixture(t, n, 1)
 	f.srv.FailMessage(2, smtptest.Stall)
-	tr, err := mailer.Open(f.srv.URL(), mailer.Options{Concurrency: 1, Timeout: 300 * time.Millisecond})
+	short := mailer.Timeouts{Greeting: 300 * time.Millisecond, Command: 300 * time.Millisecond,
+		Data: 300 * time.Millisecond, Block: 300 * time.Millisecond, DataEnd: 300 * time.Millisecond}
+	tr, err := mailer.Open(f.srv.URL(), mailer.Options{Concurrency: 1, Timeout: 300 * time.Millisecond, Timeouts: short})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tr.Close()
-	res, err := campaign.Run(context.Background(), f.db, tr, f.c.ID, settings, campaign.Options{Concurrency: 1, Backoff: time.Millisecond})
+	// A stall after the message's end is an unknown outcome: it waits the longest backoff.
+	res, err := campaign.Run(context.Background(), f.db, tr, f.c.ID, settings, campaign.Options{Concurrency: 1,
+		Backoff: time.Millisecond, MaxBackoff: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.State != leadmailer.CampaignFinished || res.Sent != n || res.Retried != 1 {
 		t.Fatalf("result = %+v, want all %d sent after one retry of the stalled message", res, n)
+	}
+	if rep, _ := f.db.CampaignReport(context.Background(), f.c.ID); rep.PossiblyDelivered != 1 {
+		t.Errorf("report counts %d possibly delivered, want the stalled one", rep.PossiblyDelivered)
 	}
 	retried := 0
 	for key, r := range recipients(t, f.db, f.c.ID) {
@@ -634,4 +641,89 @@ func TestLedgerFailurePausesTheCampaign(t *testing.T) {
 	if twice > concurrency {
 		t.Errorf("%d recipients got the message twice, want at most %d", twice, concurrency)
 	}
+}
+
+// TestUnknownOutcomeWaitsTheLongestBackoff: a relay that takes longer than data_end to
+// answer the end of a message may have accepted it. The recipient is counted as possibly
+// delivered and retried only after the longest backoff, not at once.
+func TestUnknownOutcomeWaitsTheLongestBackoff(t *testing.T) {
+	const n = 10
+	f := newFixture(t, n, 1)
+	f.srv.FailMessage(3, smtptest.Fault{Delay: 500 * time.Millisecond})
+	tr, err := mailer.Open(f.srv.URL(), mailer.Options{Concurrency: 1, Timeouts: mailer.Timeouts{DataEnd: 150 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	start := time.Now()
+	opts := campaign.Options{Concurrency: 1, Backoff: time.Millisecond, MaxBackoff: time.Hour, Progress: func(p campaign.Progress) {
+		if p.Sent == n-1 {
+			cancel() // the rest is sent; the feeder would now wait for the retry
+		}
+	}}
+	res, err := campaign.Run(ctx, f.db, tr, f.c.ID, settings, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sent != n-1 || res.Retried != 1 {
+		t.Fatalf("result = %+v, want %d sent and one retry waiting", res, n-1)
+	}
+	var notBefore, messageID string
+	var unknown int
+	if err := f.raw.QueryRow(`SELECT not_before, outcome_unknown, message_id FROM campaign_recipients WHERE status = 'queued'`).Scan(&notBefore, &unknown, &messageID); err != nil {
+		t.Fatal(err)
+	}
+	at, _ := time.Parse(time.RFC3339Nano, notBefore)
+	if at.Before(start.Add(59*time.Minute)) || unknown != 1 {
+		t.Errorf("the unanswered message is retried at %s (outcome_unknown %d); want after the longest backoff, an hour", notBefore, unknown)
+	}
+	rep, _ := f.db.CampaignReport(context.Background(), f.c.ID)
+	if rep.PossiblyDelivered != 1 {
+		t.Errorf("report counts %d possibly delivered, want 1", rep.PossiblyDelivered)
+	}
+
+	// An hour later the retry goes, with the same Message-ID; the row stays counted.
+	f.exec(t, `UPDATE campaign_recipients SET not_before = '' WHERE status = 'queued'`)
+	res = f.run(t, context.Background(), f.c.ID, campaign.Options{Concurrency: 1})
+	if res.State != leadmailer.CampaignFinished || res.Sent != 1 {
+		t.Fatalf("resumed run = %+v, want the retry sent", res)
+	}
+	if rep, _ = f.db.CampaignReport(context.Background(), f.c.ID); rep.PossiblyDelivered != 1 || rep.Sent != n {
+		t.Errorf("report %+v, want %d sent of which 1 possibly twice", rep, n)
+	}
+	// The slow relay records the first copy once its delay is over.
+	for deadline := time.Now().Add(2 * time.Second); f.srv.CountMessageID(messageID) < 2 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := f.srv.CountMessageID(messageID); got != 2 {
+		t.Errorf("the slow relay's message %s was received %d times, want 2 with one Message-ID", messageID, got)
+	}
+}
+
+// TestSlowRelayIsWaitedFor: a relay that takes longer to answer the end of a message than
+// any other step may take (here 400 ms against 200 ms) delivers each message once: the
+// reply to the final dot has its own, longer timeout, and nothing is retried.
+func TestSlowRelayIsWaitedFor(t *testing.T) {
+	const n, slow = 40, 22
+	f := newFixture(t, n, 4)
+	for i := 1; i <= slow; i++ {
+		f.srv.FailMessage(i, smtptest.Fault{Delay: 400 * time.Millisecond})
+	}
+	step := 200 * time.Millisecond
+	tr, err := mailer.Open(f.srv.URL(), mailer.Options{Concurrency: 4, Timeout: step,
+		Timeouts: mailer.Timeouts{Greeting: step, Command: step, Data: step, Block: step}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	res, err := campaign.Run(context.Background(), f.db, tr, f.c.ID, settings, campaign.Options{Concurrency: 4, Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.State != leadmailer.CampaignFinished || res.Sent != n || res.Retried != 0 {
+		t.Fatalf("result = %+v, want all %d sent with no retry", res, n)
+	}
+	checkExactlyOnce(t, f, f.c.ID, n)
 }

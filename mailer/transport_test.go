@@ -120,7 +120,7 @@ func TestSMTPFailures(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/pipelining=%v", tt.name, pipelining), func(t *testing.T) {
 				srv := newServer(t, pipelining)
 				tt.set(srv)
-				tr, err := mailer.Open(srv.URL(), mailer.Options{Concurrency: 1, Timeout: 300 * time.Millisecond})
+				tr, err := mailer.Open(srv.URL(), mailer.Options{Concurrency: 1, Timeout: 300 * time.Millisecond, Timeouts: short})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -243,6 +243,70 @@ func TestSMTPRelayFaults(t *testing.T) {
 		}
 	}
 }
+
+// TestSMTPStepTimeouts: each step of the exchange has its own timeout, so a relay slow to
+// answer the end of a message is waited for (one copy, no resend), and a reply to the end
+// that does not come in time is reported as an unknown outcome, unlike a slow MAIL.
+func TestSMTPStepTimeouts(t *testing.T) {
+	const ms = time.Millisecond
+	quick := mailer.Timeouts{Greeting: 2 * time.Second, Command: 200 * ms, Data: 200 * ms, Block: 200 * ms}
+	tests := []struct {
+		name    string
+		dataEnd time.Duration
+		set     func(*smtptest.Server)
+		ok      bool
+		unknown bool
+		stage   string
+	}{
+		{"slow reply to the final dot, within data_end", 2 * time.Second,
+			func(s *smtptest.Server) { s.FailMessage(1, smtptest.Fault{Delay: 600 * ms}) }, true, false, ""},
+		{"no reply to the final dot within data_end", 200 * ms,
+			func(s *smtptest.Server) { s.FailMessage(1, smtptest.Fault{Delay: 600 * ms}) }, false, true, "end of data"},
+		{"no reply to MAIL FROM within command", 2 * time.Second,
+			func(s *smtptest.Server) { s.FailMail(smtptest.Fault{Delay: 600 * ms}) }, false, false, "MAIL"},
+	}
+	for _, pipelining := range []bool{true, false} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/pipelining=%v", tt.name, pipelining), func(t *testing.T) {
+				srv := newServer(t, pipelining)
+				tt.set(srv)
+				to := quick
+				to.DataEnd = tt.dataEnd
+				tr, err := mailer.Open(srv.URL(), mailer.Options{Concurrency: 1, Timeout: time.Second, Timeouts: to})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tr.Close()
+				start := time.Now()
+				_, err = tr.Send(context.Background(), testMessage("slow@example.com"))
+				took := time.Since(start)
+				if tt.ok {
+					if err != nil {
+						t.Fatalf("Send: %v, want the slow relay waited for", err)
+					}
+					if took < 600*ms {
+						t.Errorf("Send took %v, less than the relay's delay", took)
+					}
+					if got := srv.CountMessageID("slow@example.com"); got != 1 {
+						t.Errorf("server holds %d copies, want 1", got)
+					}
+					return
+				}
+				var se *mailer.SendError
+				if !errors.As(err, &se) || !se.Temporary || se.Stage != tt.stage || se.Unknown != tt.unknown || mailer.IsUnknownOutcome(err) != tt.unknown {
+					t.Fatalf("Send: %+v, want a temporary failure at %s, unknown outcome %v", err, tt.stage, tt.unknown)
+				}
+				if took > time.Second {
+					t.Errorf("Send took %v, want the step's timeout", took)
+				}
+			})
+		}
+	}
+}
+
+// short are step timeouts for tests of a server that stalls.
+var short = mailer.Timeouts{Greeting: 300 * time.Millisecond, Command: 300 * time.Millisecond,
+	Data: 300 * time.Millisecond, Block: 300 * time.Millisecond, DataEnd: 300 * time.Millisecond}
 
 // newServer starts a test server that offers PIPELINING or not.
 func newServer(t *testing.T, pipelining bool, opts ...smtptest.Option) *smtptest.Server {

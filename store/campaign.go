@@ -469,6 +469,9 @@ type LedgerUpdate struct {
 	MessageID   string
 	// NotBefore is when a row queued again for a retry may be tried.
 	NotBefore time.Time
+	// OutcomeUnknown records that the server may have accepted the message although the
+	// send failed (see CampaignReport.PossiblyDelivered); it is never unset.
+	OutcomeUnknown bool
 	// Undeliverable marks the lead LeadID undeliverable, with Reply as the reason.
 	Undeliverable bool
 	LeadID        int64
@@ -545,10 +548,12 @@ func (l *Ledger) write(ctx context.Context, updates []LedgerUpdate) error {
 				sending_at = ?, recipient_hash = ? WHERE id = ?`, u.MessageID, now, u.RecipientHash, u.RecipientID)
 		case leadmailer.RecipientQueued:
 			err = l.exec(ctx, `UPDATE campaign_recipients SET status = 'queued', attempts = ?, last_reply = ?,
-				not_before = ? WHERE id = ?`, u.Attempts, u.Reply, formatTime(u.NotBefore), u.RecipientID)
+				not_before = ?, outcome_unknown = max(outcome_unknown, ?) WHERE id = ?`,
+				u.Attempts, u.Reply, formatTime(u.NotBefore), u.OutcomeUnknown, u.RecipientID)
 		default:
 			err = l.exec(ctx, `UPDATE campaign_recipients SET status = ?, reason = ?, attempts = ?,
-				last_reply = ?, done_at = ? WHERE id = ?`, u.Status, u.Reason, u.Attempts, u.Reply, now, u.RecipientID)
+				last_reply = ?, done_at = ?, outcome_unknown = max(outcome_unknown, ?) WHERE id = ?`,
+				u.Status, u.Reason, u.Attempts, u.Reply, now, u.OutcomeUnknown, u.RecipientID)
 		}
 		if err != nil {
 			return fmt.Errorf("recipient %d: %w", u.RecipientID, err)
@@ -609,7 +614,7 @@ func (db *DB) WithdrawFailures(ctx context.Context, campaignID int64, recipientI
 
 // CampaignReport counts the campaign's ledger rows by status and its skipped rows by reason.
 func (db *DB) CampaignReport(ctx context.Context, campaignID int64) (*leadmailer.CampaignReport, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT status, reason, count(*) FROM campaign_recipients
+	rows, err := db.sql.QueryContext(ctx, `SELECT status, reason, count(*), sum(outcome_unknown) FROM campaign_recipients
 		WHERE campaign_id = ? GROUP BY status, reason`, campaignID)
 	if err != nil {
 		return nil, fmt.Errorf("campaign %d report: %w", campaignID, err)
@@ -619,11 +624,12 @@ func (db *DB) CampaignReport(ctx context.Context, campaignID int64) (*leadmailer
 	for rows.Next() {
 		var status leadmailer.RecipientStatus
 		var reason string
-		var n int64
-		if err := rows.Scan(&status, &reason, &n); err != nil {
+		var n, unknown int64
+		if err := rows.Scan(&status, &reason, &n, &unknown); err != nil {
 			return nil, err
 		}
 		r.Total += n
+		r.PossiblyDelivered += unknown
 		switch status {
 		case leadmailer.RecipientQueued:
 			r.Queued += n

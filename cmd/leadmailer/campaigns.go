@@ -420,6 +420,9 @@ func printCampaign(e *env, c *leadmailer.Campaign, rep *leadmailer.CampaignRepor
 	for _, r := range reasons {
 		fmt.Fprintf(w, "  skipped, %s: %d\n", r, rep.Reasons[r])
 	}
+	if rep.PossiblyDelivered > 0 {
+		fmt.Fprintf(w, "  possibly delivered: %d (no answer in time to the end of the message; counted above by their status now)\n", rep.PossiblyDelivered)
+	}
 }
 
 // loadBuilder reads what rendering a campaign's messages needs.
@@ -655,6 +658,9 @@ func runCampaignSend(ctx context.Context, e *env, sub string, args []string) err
 	if rep.Queued+rep.Sending > 0 {
 		fmt.Fprintf(e.stdout, ", %d still to send", rep.Queued+rep.Sending)
 	}
+	if rep.PossiblyDelivered > 0 {
+		fmt.Fprintf(e.stdout, ", possibly delivered: %d (the relay did not answer the end of the message in time; retried after the longest backoff)", rep.PossiblyDelivered)
+	}
 	if res.Requeued > 0 {
 		fmt.Fprintf(e.stdout, "; %d message(s) in flight at the last stop were sent again with their Message-ID", res.Requeued)
 	}
@@ -876,7 +882,11 @@ func templateWordings(w config.Wordings) templates.Wordings {
 // openTransport opens the configured mail transport: [smtp] url, LEADMAILER_SMTP_URL, or the
 // data directory's outbox.
 func openTransport(cfg *config.Config, dataDir string, concurrency int) (mailer.Transport, error) {
-	opts := mailer.Options{Concurrency: concurrency, OutboxDir: filepath.Join(dataDir, outboxDir)}
+	to := cfg.SMTP.Timeouts
+	opts := mailer.Options{Concurrency: concurrency, OutboxDir: filepath.Join(dataDir, outboxDir),
+		Timeout: to.Connect.D(),
+		Timeouts: mailer.Timeouts{Greeting: to.Greeting.D(), Command: to.Command.D(), Data: to.Data.D(),
+			Block: to.Block.D(), DataEnd: to.DataEnd.D()}}
 	if cfg.SMTP.DKIM.KeyFile != "" {
 		key, err := loadDKIMKey(cfg.SMTP.DKIM.KeyFile)
 		if err != nil {

@@ -399,8 +399,13 @@ func (se *session) Mail(from string, _ *smtp.MailOptions) error {
 	f := se.s.mailFault
 	se.s.mu.Unlock()
 	if f != nil {
-		time.Sleep(f.Delay)
-		return f.smtpError()
+		select {
+		case <-time.After(f.Delay):
+		case <-se.s.release:
+		}
+		if f.Code != 0 {
+			return f.smtpError()
+		}
 	}
 	se.from = from
 	return nil
