@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -495,13 +496,24 @@ func (db *DB) OpenLedger(ctx context.Context) (*Ledger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open ledger: %w", err)
 	}
+	// A commit of the ledger reaches the disk before its messages leave: with the
+	// database's synchronous = NORMAL, a power cut could take back "sending" marks of
+	// messages already handed to the relay, and those would be sent again.
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("open ledger: %w", err)
+	}
 	return &Ledger{db: db, conn: conn, stmts: map[string]*sql.Stmt{}}, nil
 }
 
-// Close releases the ledger's connection.
+// Close releases the ledger's connection, with the database's own durability setting back.
 func (l *Ledger) Close() error {
 	for _, s := range l.stmts {
 		s.Close()
+	}
+	if _, err := l.conn.ExecContext(context.Background(), `PRAGMA synchronous = NORMAL`); err != nil {
+		// A pooled connection must not keep FULL for other work: drop it instead.
+		l.conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
 	return l.conn.Close()
 }
