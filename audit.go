@@ -50,6 +50,7 @@ const (
 	AuditLeadErase           = "lead.erase"
 	AuditLeadEndRelationship = "lead.end_relationship"
 	AuditLeadReactivate      = "lead.reactivate"
+	AuditLeadDeliverable     = "lead.undeliverable_clear"
 	AuditSuppressionAdd      = "suppression.add"
 	AuditRetentionRun        = "retention.run"
 	AuditBackup              = "backup"

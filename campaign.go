@@ -120,6 +120,11 @@ type CampaignReport struct {
 	Complained    int64   `json:"complained"`
 	BounceRate    float64 `json:"bounce_rate"`
 	ComplaintRate float64 `json:"complaint_rate"`
+
+	// PossiblyDelivered counts the rows, whatever their status now, once sent in full with
+	// no answer in time to their end: the server may have accepted them, so a retry may
+	// have delivered them twice.
+	PossiblyDelivered int64 `json:"possibly_delivered"`
 }
 
 // campaignTransitions lists the states a campaign may move to from each state.

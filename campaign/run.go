@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +48,7 @@ type Store interface {
 	OpenLedger(ctx context.Context) (*store.Ledger, error)
 	ImportRunsByID(ctx context.Context) (map[int64]*leadmailer.ImportRun, error)
 	CampaignReport(ctx context.Context, campaignID int64) (*leadmailer.CampaignReport, error)
+	WithdrawFailures(ctx context.Context, campaignID int64, recipientIDs []int64) (rows, marks int64, err error)
 }
 
 // Sender hands one message to the mail server: a mailer.Transport.
@@ -66,6 +68,14 @@ type Options struct {
 	Backoff, MaxBackoff time.Duration
 	// MaxConsecutiveErrors failed sends in a row pause the campaign; default 20.
 	MaxConsecutiveErrors int
+	// MaxPermanentInRow permanent refusals of recipients in a row (550 5.1.1 and the like)
+	// pause the campaign, as do more than MaxPermanentPercent % of them among the run's
+	// first PermanentWindow outcomes: a relay that refuses every address looks like a list
+	// of bad ones. The refusals that tripped it are queued again and the undeliverable
+	// marks they wrote withdrawn. Defaults 20, 30 % and 100.
+	MaxPermanentInRow   int
+	MaxPermanentPercent int
+	PermanentWindow     int
 	// ConsentOnlyCountries: leads there are mailed only with a recorded consent.
 	ConsentOnlyCountries []string
 	// StatePoll is how often a run reads its campaign's state, to notice a pause or a
@@ -98,6 +108,15 @@ func (o *Options) defaults() {
 	if o.MaxConsecutiveErrors <= 0 {
 		o.MaxConsecutiveErrors = 20
 	}
+	if o.MaxPermanentInRow <= 0 {
+		o.MaxPermanentInRow = 20
+	}
+	if o.MaxPermanentPercent <= 0 {
+		o.MaxPermanentPercent = 30
+	}
+	if o.PermanentWindow <= 0 {
+		o.PermanentWindow = 100
+	}
 	if o.StatePoll <= 0 {
 		o.StatePoll = 500 * time.Millisecond
 	}
@@ -122,6 +141,10 @@ type Result struct {
 	Reason string
 	// Requeued is how many rows a previous process left "sending": they were sent again.
 	Requeued int64
+	// Withdrawn is how many permanent failures the circuit breaker blamed on the relay and
+	// queued again (they are not in Failed), and Unmarked how many undeliverable marks
+	// they had written it withdrew.
+	Withdrawn, Unmarked int64
 }
 
 // NewLimiter returns the token bucket for perSecond messages a second (0: no limit) with a
@@ -135,6 +158,32 @@ func NewLimiter(perSecond float64, concurrency int) *rate.Limiter {
 
 // ReasonTooManyErrors starts the pause reason of a run stopped by failed sends in a row.
 const ReasonTooManyErrors = "paused after too many failed sends in a row"
+
+// ReasonRelayRefused starts the pause reason of a run stopped by a relay that refuses this
+// sender (authentication, relaying, a refused greeting or MAIL FROM): the recipients it
+// stopped on are queued again, to be sent once the relay is fixed.
+const ReasonRelayRefused = "paused: the mail relay refuses this sender, not the recipients"
+
+// PausedByItself reports whether reason is that of a pause a run made on its own (errors,
+// a refusing relay, the ledger), as opposed to a user's pause or an interruption: scripts
+// are told with a failing exit status.
+func PausedByItself(reason string) bool {
+	for _, r := range []string{ReasonTooManyErrors, ReasonRelayRefused, ReasonTooManyRefused, ReasonLedgerFailed} {
+		if strings.HasPrefix(reason, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// ReasonTooManyRefused starts the pause reason of a run stopped by its circuit breaker on
+// permanent failures.
+const ReasonTooManyRefused = "paused after too many recipients refused: the relay may be refusing every address"
+
+// ReasonLedgerFailed starts the pause reason of a run stopped because the send ledger could
+// not be written (the database locked for too long, a full disk): nothing more is sent that
+// the ledger cannot record first.
+const ReasonLedgerFailed = "paused: the send ledger cannot be written"
 
 // ReasonInterrupted is the pause reason of a run stopped by its context (Ctrl-C, shutdown).
 const ReasonInterrupted = "interrupted: resume to send to the rest"
@@ -178,10 +227,20 @@ func Run(ctx context.Context, db Store, tr Sender, id int64, s Settings, opts Op
 	if err != nil {
 		return nil, err
 	}
-	r := &run{db: db, tr: tr, c: c, b: b, opts: opts, res: res}
+	r := &run{db: db, tr: tr, c: c, b: b, opts: opts, res: res, breaker: newBreaker(opts)}
 	r.res.Total = rep.Queued
 	if err := r.send(ctx); err != nil {
-		return nil, err
+		return nil, r.pauseAfter(ctx, err)
+	}
+	if blamed := r.breaker.blame(); len(blamed) > 0 {
+		// The ledger has recorded the refusals; they are undone together, even when ctx
+		// is done, so that no lead keeps a mark the relay's fault wrote.
+		n, marks, err := db.WithdrawFailures(context.WithoutCancel(ctx), id, blamed)
+		if err != nil {
+			return nil, err
+		}
+		r.res.Failed -= n
+		r.res.Withdrawn, r.res.Unmarked = n, marks
 	}
 	return r.finish(ctx)
 }
@@ -202,6 +261,8 @@ type run struct {
 	stopReason string
 
 	consecutive atomic.Int64
+	breaker     *breaker
+	retries     retryTimes
 }
 
 func (r *run) stop(state leadmailer.CampaignState, reason string) {
@@ -287,9 +348,32 @@ func (r *run) watch(ctx context.Context) {
 	}
 }
 
+// retryCheck is how often at most the feeder goes back to the start of the ledger for
+// retries that have come due: often enough that a retry waits its backoff and a second or
+// so, not the whole pass; rarely enough that the rescans, which wait for the messages in
+// flight, cost nothing measurable.
+const retryCheck = time.Second
+
 // feed reads queued rows and hands them to the workers until none is left or feeding stops.
+// Rows are read in ID order; a row queued again for a retry is behind the reading position,
+// so when one comes due the feeder finishes what it has handed out and starts again from the
+// beginning (rows with an outcome are no longer queued, so only retries and the rest of the
+// pass are read).
 func (r *run) feed(ctx context.Context, jobs chan<- job, batch int, outstanding *sync.WaitGroup) error {
 	var afterID int64
+	lastStart := r.opts.Now()
+	restart := func() error {
+		// Every row handed out has its outcome committed before the ledger is read
+		// again: none is handed out twice.
+		outstanding.Wait()
+		if err := r.ledger.flush(); err != nil {
+			return err
+		}
+		lastStart = r.opts.Now()
+		r.retries.taken(lastStart)
+		afterID = 0
+		return nil
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -301,6 +385,11 @@ func (r *run) feed(ctx context.Context, jobs chan<- job, batch int, outstanding 
 		if c.State != leadmailer.CampaignRunning {
 			r.stop(c.State, c.Reason)
 			return nil
+		}
+		if now := r.opts.Now(); afterID > 0 && now.Sub(lastStart) >= retryCheck && r.retries.due(now) {
+			if err := restart(); err != nil {
+				return err
+			}
 		}
 		ps, err := r.db.FindPending(ctx, r.c.ID, afterID, r.opts.Now(), batch)
 		if err != nil {
@@ -326,7 +415,9 @@ func (r *run) feed(ctx context.Context, jobs chan<- job, batch int, outstanding 
 				case <-t.C:
 				}
 			}
-			afterID = 0
+			if err := restart(); err != nil {
+				return err
+			}
 			continue
 		}
 		for _, p := range ps {
@@ -340,6 +431,45 @@ func (r *run) feed(ctx context.Context, jobs chan<- job, batch int, outstanding 
 		}
 		afterID = ps[len(ps)-1].RecipientID
 	}
+}
+
+// retryTimes are the times the retries this run queued come due, for the feeder to know
+// when to go back for them. It is safe for concurrent use.
+type retryTimes struct {
+	mu    sync.Mutex
+	times []time.Time
+}
+
+// add notes a retry due at t.
+func (q *retryTimes) add(t time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.times = append(q.times, t)
+}
+
+// due reports whether a retry has come due by now.
+func (q *retryTimes) due(now time.Time) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, t := range q.times {
+		if !t.After(now) {
+			return true
+		}
+	}
+	return false
+}
+
+// taken forgets the retries due by now: a pass starting now reads them.
+func (q *retryTimes) taken(now time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	kept := q.times[:0]
+	for _, t := range q.times {
+		if t.After(now) {
+			kept = append(kept, t)
+		}
+	}
+	q.times = kept
 }
 
 // work sends the messages of jobs. Once ctx is done it leaves the remaining jobs queued in
@@ -377,25 +507,39 @@ func (r *run) one(ctx context.Context, p store.Pending, limiter *rate.Limiter, c
 		MessageID: m.MessageID, RecipientHash: p.RecipientHash}, committed)
 	if err := <-committed; err != nil {
 		// Nothing is sent that the ledger cannot record first.
-		r.stop(leadmailer.CampaignPaused, "the send ledger cannot be written: "+err.Error())
+		r.stop(leadmailer.CampaignPaused, ReasonLedgerFailed+": "+err.Error())
 		return
 	}
 	// The send is finished even when ctx ends meanwhile: abandoning it would leave the
 	// server with a message the ledger cannot account for. The transport's timeout bounds it.
 	reply, err := r.tr.Send(context.WithoutCancel(ctx), m)
 	attempts := p.Attempts + 1
-	u := store.LedgerUpdate{RecipientID: p.RecipientID, Attempts: attempts, Reply: reply, LeadID: p.LeadID}
+	u := store.LedgerUpdate{RecipientID: p.RecipientID, Attempts: attempts, Reply: reply, LeadID: p.LeadID,
+		OutcomeUnknown: mailer.IsUnknownOutcome(err)}
 	switch {
 	case err == nil:
 		r.consecutive.Store(0)
+		r.breaker.delivered()
 		u.Status = leadmailer.RecipientSent
+	case mailer.IsRelayFault(err):
+		// The relay would say the same for anybody: the recipient keeps its attempts and
+		// its place in the queue.
+		u.Status, u.Reply, u.Attempts = leadmailer.RecipientQueued, err.Error(), p.Attempts
+		u.NotBefore = r.opts.Now()
+		if mailer.IsTemporary(err) {
+			u.NotBefore = r.opts.Now().Add(r.backoff(attempts))
+		} else {
+			r.stop(leadmailer.CampaignPaused, fmt.Sprintf("%s; fix the relay settings and resume: %v", ReasonRelayRefused, err))
+		}
+	case mailer.IsUnknownOutcome(err) && attempts < r.opts.MaxAttempts:
+		// The server had the whole message and did not say whether it took it: sending
+		// again soon is likely to deliver it twice. The retry waits the longest backoff
+		// and goes with the same Message-ID, by which receivers can tell a copy.
+		u.Status, u.Reply = leadmailer.RecipientQueued, err.Error()
+		u.NotBefore = r.opts.Now().Add(r.opts.MaxBackoff)
 	case mailer.IsTemporary(err) && attempts < r.opts.MaxAttempts:
 		u.Status, u.Reply = leadmailer.RecipientQueued, err.Error()
-		backoff := r.opts.Backoff << (attempts - 1)
-		if backoff > r.opts.MaxBackoff || backoff <= 0 {
-			backoff = r.opts.MaxBackoff
-		}
-		u.NotBefore = r.opts.Now().Add(backoff)
+		u.NotBefore = r.opts.Now().Add(r.backoff(attempts))
 	case mailer.IsUserUnknown(err):
 		// One unknown address says nothing about the relay: it does not count as an error
 		// in a row.
@@ -403,12 +547,62 @@ func (r *run) one(ctx context.Context, p store.Pending, limiter *rate.Limiter, c
 	default:
 		u.Status, u.Reply = leadmailer.RecipientFailed, err.Error()
 	}
-	if err != nil && !mailer.IsUserUnknown(err) {
+	if u.Status == leadmailer.RecipientFailed {
+		if tripped, how := r.breaker.refused(p.RecipientID); tripped {
+			r.stop(leadmailer.CampaignPaused, fmt.Sprintf("%s (%s); they are queued again: check the relay and resume; the last: %v",
+				ReasonTooManyRefused, how, err))
+		}
+	} else if err != nil {
 		if n := r.consecutive.Add(1); n >= int64(r.opts.MaxConsecutiveErrors) {
 			r.stop(leadmailer.CampaignPaused, fmt.Sprintf("%s (%d); the last: %v", ReasonTooManyErrors, n, err))
 		}
 	}
+	if u.Status == leadmailer.RecipientQueued {
+		r.retries.add(u.NotBefore)
+	}
 	r.ledger.add(u, nil)
+}
+
+// pauseTries and pauseWait bound how long a run that failed keeps trying to record its
+// pause: a database locked for a while may let the pause through a little later.
+const (
+	pauseTries = 20
+	pauseWait  = 500 * time.Millisecond
+)
+
+// pauseAfter pauses the campaign after its run failed with err (the ledger or the database
+// could not be written), so that it is not left "running" with nobody sending it; it
+// returns err, with the pause's own failure when even that could not be written. The rows
+// left "sending" are sent again, with their Message-ID, on resume.
+func (r *run) pauseAfter(ctx context.Context, err error) error {
+	ctx = context.WithoutCancel(ctx)
+	reason := r.stopReason
+	if !strings.HasPrefix(reason, ReasonLedgerFailed) {
+		reason = ReasonLedgerFailed + ": " + err.Error()
+	}
+	var perr error
+	for range pauseTries {
+		var c *leadmailer.Campaign
+		if c, perr = r.db.FindCampaign(ctx, r.c.ID); perr == nil {
+			if c.State != leadmailer.CampaignRunning {
+				return err // paused or cancelled meanwhile by somebody else
+			}
+			if _, perr = r.db.SetCampaignState(ctx, r.c.ID, leadmailer.CampaignPaused, reason); perr == nil {
+				return fmt.Errorf("campaign %d paused: %w", r.c.ID, err)
+			}
+		}
+		time.Sleep(pauseWait)
+	}
+	return fmt.Errorf("campaign %d: %w (and it could not be paused: %v)", r.c.ID, err, perr)
+}
+
+// backoff is the wait before the retry that follows attempt number attempts.
+func (r *run) backoff(attempts int) time.Duration {
+	b := r.opts.Backoff << (max(attempts, 1) - 1)
+	if b > r.opts.MaxBackoff || b <= 0 {
+		b = r.opts.MaxBackoff
+	}
+	return b
 }
 
 // finish sets the campaign's state after a run.

@@ -234,14 +234,14 @@ func TestRunPausesAfterConsecutiveErrors(t *testing.T) {
 	const n = 50
 	f := newFixture(t, n, 1)
 	for i := 5; i < n; i++ {
-		f.srv.FailRecipient(fmt.Sprintf("lead%d@x%d.example", i, i%7), smtptest.Reject)
+		f.srv.FailRecipient(fmt.Sprintf("lead%d@x%d.example", i, i%7), smtptest.TempFail)
 	}
-	res := f.run(t, context.Background(), f.c.ID, campaign.Options{Concurrency: 1, MaxConsecutiveErrors: 10})
+	res := f.run(t, context.Background(), f.c.ID, campaign.Options{Concurrency: 1, MaxConsecutiveErrors: 10, Backoff: time.Hour})
 	if res.State != leadmailer.CampaignPaused || !strings.Contains(res.Reason, "failed sends in a row (10)") {
 		t.Fatalf("result = %+v, want paused after 10 errors in a row", res)
 	}
-	if res.Sent != 5 || res.Failed != 10 {
-		t.Errorf("sent %d, failed %d; want 5 and 10, the rest left queued", res.Sent, res.Failed)
+	if res.Sent != 5 || res.Retried != 10 || res.Failed != 0 {
+		t.Errorf("sent %d, retried %d, failed %d; want 5, 10 and 0, the rest left queued", res.Sent, res.Retried, res.Failed)
 	}
 	c, _ := f.db.FindCampaign(context.Background(), f.c.ID)
 	if c.State != leadmailer.CampaignPaused || c.Reason != res.Reason {
@@ -363,17 +363,24 @@ func TestRunRetriesAStalledServer(t *testing.T) {
 	const n = 5
 	f := newFixture(t, n, 1)
 	f.srv.FailMessage(2, smtptest.Stall)
-	tr, err := mailer.Open(f.srv.URL(), mailer.Options{Concurrency: 1, Timeout: 300 * time.Millisecond})
+	short := mailer.Timeouts{Greeting: 300 * time.Millisecond, Command: 300 * time.Millisecond,
+		Data: 300 * time.Millisecond, Block: 300 * time.Millisecond, DataEnd: 300 * time.Millisecond}
+	tr, err := mailer.Open(f.srv.URL(), mailer.Options{Concurrency: 1, Timeout: 300 * time.Millisecond, Timeouts: short})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tr.Close()
-	res, err := campaign.Run(context.Background(), f.db, tr, f.c.ID, settings, campaign.Options{Concurrency: 1, Backoff: time.Millisecond})
+	// A stall after the message's end is an unknown outcome: it waits the longest backoff.
+	res, err := campaign.Run(context.Background(), f.db, tr, f.c.ID, settings, campaign.Options{Concurrency: 1,
+		Backoff: time.Millisecond, MaxBackoff: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.State != leadmailer.CampaignFinished || res.Sent != n || res.Retried != 1 {
 		t.Fatalf("result = %+v, want all %d sent after one retry of the stalled message", res, n)
+	}
+	if rep, _ := f.db.CampaignReport(context.Background(), f.c.ID); rep.PossiblyDelivered != 1 {
+		t.Errorf("report counts %d possibly delivered, want the stalled one", rep.PossiblyDelivered)
 	}
 	retried := 0
 	for key, r := range recipients(t, f.db, f.c.ID) {
@@ -407,4 +414,316 @@ func TestLockKeepsASecondSenderOut(t *testing.T) {
 		t.Fatalf("lock after unlock: %v", err)
 	}
 	again()
+}
+
+// TestRelayRefusalKeepsEveryRecipient is a relay that refuses this sender, not the
+// recipients: the run pauses with the reason, nobody is failed or marked undeliverable,
+// and a resume once the relay is fixed sends to all of them, once.
+func TestRelayRefusalKeepsEveryRecipient(t *testing.T) {
+	const n = 60
+	tests := []struct {
+		name   string
+		opts   []smtptest.Option
+		break_ func(*smtptest.Server)
+		url    func(*smtptest.Server) string
+	}{
+		{name: "554 5.7.1 relay access denied", break_: func(s *smtptest.Server) {
+			s.FailAllRecipients(smtptest.Fault{Code: 554, Enhanced: "5.7.1", Text: "Relay access denied"})
+		}},
+		{name: "530 authentication required", opts: []smtptest.Option{smtptest.WithAuth("u", "p")},
+			url: func(s *smtptest.Server) string { return "smtp://" + s.Addr + "?starttls=none" }},
+		{name: "535 authentication failed", opts: []smtptest.Option{smtptest.WithAuth("u", "p")},
+			url: func(s *smtptest.Server) string { return "smtp://u:old@" + s.Addr + "?starttls=none" }},
+		{name: "554 greeting", opts: []smtptest.Option{smtptest.WithGreeting(smtptest.Fault{Code: 554, Enhanced: "5.7.1", Text: "Client host rejected"})}},
+		{name: "550 to MAIL FROM", break_: func(s *smtptest.Server) {
+			s.FailMail(smtptest.Fault{Code: 550, Enhanced: "5.7.1", Text: "Sender address rejected"})
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, n, 4)
+			broken := smtptest.New(t, tt.opts...)
+			if tt.break_ != nil {
+				tt.break_(broken)
+			}
+			u := broken.URL()
+			if tt.url != nil {
+				u = tt.url(broken)
+			}
+			tr, err := mailer.Open(u, mailer.Options{Concurrency: 4, Timeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tr.Close()
+			res, err := campaign.Run(context.Background(), f.db, tr, f.c.ID, settings, campaign.Options{Concurrency: 4, Backoff: time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.State != leadmailer.CampaignPaused || !strings.HasPrefix(res.Reason, campaign.ReasonRelayRefused) || !campaign.PausedByItself(res.Reason) {
+				t.Fatalf("result = %+v, want paused because the relay refuses", res)
+			}
+			rep, _ := f.db.CampaignReport(context.Background(), f.c.ID)
+			if rep.Failed != 0 || rep.Queued != n {
+				t.Errorf("after the refusal: %d failed, %d queued; want 0 and %d", rep.Failed, rep.Queued, n)
+			}
+			for key, r := range recipients(t, f.db, f.c.ID) {
+				if un, _, _ := f.db.IsUndeliverable(context.Background(), r.LeadID); un {
+					t.Errorf("%s marked undeliverable by a relay refusal", key)
+				}
+				if r.Attempts != 0 {
+					t.Errorf("%s: %d attempts counted against it, want 0", key, r.Attempts)
+				}
+			}
+			// The relay is fixed (here: the healthy server of the fixture); resume.
+			res = f.run(t, context.Background(), f.c.ID, campaign.Options{Concurrency: 4})
+			if res.State != leadmailer.CampaignFinished || res.Sent != n {
+				t.Fatalf("resumed run = %+v, want all %d sent", res, n)
+			}
+			checkExactlyOnce(t, f, f.c.ID, n)
+		})
+	}
+}
+
+// TestBrokenRelayRefusingEveryAddress is a relay that answers "550 5.1.1" to every
+// recipient: the run's circuit breaker pauses it, nobody ends failed, the undeliverable
+// marks the burst wrote are withdrawn (an older one stays), and once the relay is fixed a
+// resume sends to everybody once.
+func TestBrokenRelayRefusingEveryAddress(t *testing.T) {
+	const n = 690
+	f := newFixture(t, n, 4)
+	ctx := context.Background()
+	f.exec(t, `UPDATE leads SET undeliverable_at = '2026-01-02T03:04:05.000000Z', undeliverable_reason = 'bounced in January'
+		WHERE email = 'lead5@x5.example'`)
+	f.srv.FailAllRecipients(smtptest.UserUnknown)
+	res := f.run(t, ctx, f.c.ID, campaign.Options{Concurrency: 4})
+	if res.State != leadmailer.CampaignPaused || !strings.HasPrefix(res.Reason, campaign.ReasonTooManyRefused) ||
+		!strings.Contains(res.Reason, "20 in a row") {
+		t.Fatalf("result = %+v, want paused by the breaker after 20 refusals in a row", res)
+	}
+	if res.Withdrawn < 20 || res.Unmarked != res.Withdrawn || res.Failed != 0 {
+		t.Errorf("withdrawn %d, unmarked %d, failed %d; want at least 20 withdrawn and unmarked, none failed", res.Withdrawn, res.Unmarked, res.Failed)
+	}
+	rep, _ := f.db.CampaignReport(ctx, f.c.ID)
+	if rep.Failed != 0 || rep.Queued != n-1 || rep.Skipped != 1 {
+		t.Errorf("report %+v: want 0 failed, %d queued, 1 skipped", rep, n-1)
+	}
+	var marked []string
+	rows, err := f.raw.Query(`SELECT email, undeliverable_reason FROM leads WHERE undeliverable_at IS NOT NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var email, why string
+		rows.Scan(&email, &why)
+		marked = append(marked, email+": "+why)
+	}
+	rows.Close()
+	if len(marked) != 1 || marked[0] != "lead5@x5.example: bounced in January" {
+		t.Errorf("leads marked undeliverable: %q, want only the January bounce", marked)
+	}
+	for key, r := range recipients(t, f.db, f.c.ID) {
+		if strings.Contains(key, "@") && r.Attempts != 0 {
+			t.Errorf("%s: %d attempts left counted, want 0", key, r.Attempts)
+		}
+	}
+
+	f.srv.FailAllRecipients(smtptest.Fault{})
+	res = f.run(t, ctx, f.c.ID, campaign.Options{Concurrency: 4})
+	if res.State != leadmailer.CampaignFinished || res.Sent != n-1 {
+		t.Fatalf("resumed run = %+v, want finished with %d sent", res, n-1)
+	}
+	if got := f.srv.CountRecipient("lead5@x5.example"); got != 0 {
+		t.Errorf("the lead marked in January received %d messages", got)
+	}
+}
+
+// TestBreakerOnTheShareOfRefusals: refusals mixed with deliveries never make 20 in a row,
+// but more than 30 % of the first 100 trip the breaker all the same; a list with a few bad
+// addresses does not.
+func TestBreakerOnTheShareOfRefusals(t *testing.T) {
+	const n = 300
+	tests := []struct {
+		name   string
+		every  int // every nth lead is refused
+		paused bool
+		failed int64
+	}{
+		{"half refused", 2, true, 0},
+		{"one in twenty refused", 20, false, 15},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, n, 1)
+			for i := 0; i < n; i += tt.every {
+				f.srv.FailRecipient(fmt.Sprintf("lead%d@x%d.example", i, i%7), smtptest.UserUnknown)
+			}
+			res := f.run(t, context.Background(), f.c.ID, campaign.Options{Concurrency: 1})
+			if paused := res.State == leadmailer.CampaignPaused; paused != tt.paused || res.Failed != tt.failed {
+				t.Fatalf("result = %+v, want paused %v with %d failed", res, tt.paused, tt.failed)
+			}
+			if tt.paused && !strings.Contains(res.Reason, "31 of the first 100") {
+				t.Errorf("reason %q, want 31 of the first 100", res.Reason)
+			}
+			var marked int64
+			f.raw.QueryRow(`SELECT count(*) FROM leads WHERE undeliverable_at IS NOT NULL`).Scan(&marked)
+			if marked != tt.failed {
+				t.Errorf("%d leads marked undeliverable, want %d", marked, tt.failed)
+			}
+		})
+	}
+}
+
+// TestRetriesHonourTheirBackoff: a recipient refused once with a 4xx early in a long pass is
+// sent again once its backoff has passed, not after everybody else.
+func TestRetriesHonourTheirBackoff(t *testing.T) {
+	const n = 300
+	f := newFixture(t, n, 2)
+	f.srv.FailRecipient("lead3@x3.example", smtptest.Fault{Code: 451, Enhanced: "4.2.0", Text: "Mailbox busy", Times: 1})
+	start := time.Now()
+	// 100 messages a second: the pass takes 3 s, the backoff 200 ms.
+	res := f.run(t, context.Background(), f.c.ID, campaign.Options{Concurrency: 2, Rate: 100, Backoff: 200 * time.Millisecond})
+	if res.State != leadmailer.CampaignFinished || res.Sent != n || res.Retried != 1 {
+		t.Fatalf("result = %+v, want all %d sent after one retry", res, n)
+	}
+	took := time.Since(start)
+	pos := -1
+	for i, m := range f.srv.Messages() {
+		if m.To[0] == "lead3@x3.example" {
+			pos = i
+		}
+	}
+	// Sent at the rate, the message at position pos went out about pos/100 s after the
+	// start: its backoff, plus at most the feeder's check interval and a batch.
+	if at := time.Duration(pos) * took / n; pos < 0 || at > 2*time.Second {
+		t.Errorf("the retry was delivered as message %d of %d, about %v after the start; want within about 1.5 s (backoff 200 ms)", pos+1, n, at)
+	}
+	checkExactlyOnce(t, f, f.c.ID, n)
+}
+
+// TestLedgerFailurePausesTheCampaign: when the ledger cannot record outcomes (here a full
+// disk, as a trigger makes SQLite report it), nothing more is sent, the campaign is paused
+// with the reason rather than left running, and a resume once the disk has room finishes it
+// with no more than the messages in flight sent twice.
+func TestLedgerFailurePausesTheCampaign(t *testing.T) {
+	const n, concurrency = 200, 4
+	f := newFixture(t, n, concurrency)
+	f.exec(t, `CREATE TRIGGER disk_full BEFORE UPDATE OF status ON campaign_recipients
+		WHEN NEW.status = 'sent' AND (SELECT count(*) FROM campaign_recipients WHERE status = 'sent') >= 50
+		BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`)
+	_, err := campaign.Run(context.Background(), f.db, f.tr, f.c.ID, settings, campaign.Options{Concurrency: concurrency})
+	if err == nil || !strings.Contains(err.Error(), "disk is full") {
+		t.Fatalf("Run: %v, want the ledger's failure", err)
+	}
+	c, _ := f.db.FindCampaign(context.Background(), f.c.ID)
+	if c.State != leadmailer.CampaignPaused || !strings.HasPrefix(c.Reason, campaign.ReasonLedgerFailed) ||
+		!strings.Contains(c.Reason, "disk is full") || !campaign.PausedByItself(c.Reason) {
+		t.Fatalf("campaign %s %q, want paused because the ledger cannot be written", c.State, c.Reason)
+	}
+	if got := f.srv.Count(); got >= n {
+		t.Errorf("the server received %d messages: sending went on without the ledger", got)
+	}
+	f.exec(t, `DROP TRIGGER disk_full`)
+	res := f.run(t, context.Background(), f.c.ID, campaign.Options{Concurrency: concurrency})
+	if res.State != leadmailer.CampaignFinished {
+		t.Fatalf("resumed run = %+v, want finished", res)
+	}
+	twice := 0
+	for i := range n {
+		switch got := f.srv.CountRecipient(fmt.Sprintf("lead%d@x%d.example", i, i%7)); {
+		case got == 2:
+			twice++
+		case got != 1:
+			t.Errorf("lead%d received %d messages", i, got)
+		}
+	}
+	// The outcomes of the failed commit are lost; those rows stay "sending", at most one a
+	// worker, and only they are sent again.
+	if twice > concurrency {
+		t.Errorf("%d recipients got the message twice, want at most %d", twice, concurrency)
+	}
+}
+
+// TestUnknownOutcomeWaitsTheLongestBackoff: a relay that takes longer than data_end to
+// answer the end of a message may have accepted it. The recipient is counted as possibly
+// delivered and retried only after the longest backoff, not at once.
+func TestUnknownOutcomeWaitsTheLongestBackoff(t *testing.T) {
+	const n = 10
+	f := newFixture(t, n, 1)
+	f.srv.FailMessage(3, smtptest.Fault{Delay: 500 * time.Millisecond})
+	tr, err := mailer.Open(f.srv.URL(), mailer.Options{Concurrency: 1, Timeouts: mailer.Timeouts{DataEnd: 150 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	start := time.Now()
+	opts := campaign.Options{Concurrency: 1, Backoff: time.Millisecond, MaxBackoff: time.Hour, Progress: func(p campaign.Progress) {
+		if p.Sent == n-1 {
+			cancel() // the rest is sent; the feeder would now wait for the retry
+		}
+	}}
+	res, err := campaign.Run(ctx, f.db, tr, f.c.ID, settings, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sent != n-1 || res.Retried != 1 {
+		t.Fatalf("result = %+v, want %d sent and one retry waiting", res, n-1)
+	}
+	var notBefore, messageID string
+	var unknown int
+	if err := f.raw.QueryRow(`SELECT not_before, outcome_unknown, message_id FROM campaign_recipients WHERE status = 'queued'`).Scan(&notBefore, &unknown, &messageID); err != nil {
+		t.Fatal(err)
+	}
+	at, _ := time.Parse(time.RFC3339Nano, notBefore)
+	if at.Before(start.Add(59*time.Minute)) || unknown != 1 {
+		t.Errorf("the unanswered message is retried at %s (outcome_unknown %d); want after the longest backoff, an hour", notBefore, unknown)
+	}
+	rep, _ := f.db.CampaignReport(context.Background(), f.c.ID)
+	if rep.PossiblyDelivered != 1 {
+		t.Errorf("report counts %d possibly delivered, want 1", rep.PossiblyDelivered)
+	}
+
+	// An hour later the retry goes, with the same Message-ID; the row stays counted.
+	f.exec(t, `UPDATE campaign_recipients SET not_before = '' WHERE status = 'queued'`)
+	res = f.run(t, context.Background(), f.c.ID, campaign.Options{Concurrency: 1})
+	if res.State != leadmailer.CampaignFinished || res.Sent != 1 {
+		t.Fatalf("resumed run = %+v, want the retry sent", res)
+	}
+	if rep, _ = f.db.CampaignReport(context.Background(), f.c.ID); rep.PossiblyDelivered != 1 || rep.Sent != n {
+		t.Errorf("report %+v, want %d sent of which 1 possibly twice", rep, n)
+	}
+	// The slow relay records the first copy once its delay is over.
+	for deadline := time.Now().Add(2 * time.Second); f.srv.CountMessageID(messageID) < 2 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := f.srv.CountMessageID(messageID); got != 2 {
+		t.Errorf("the slow relay's message %s was received %d times, want 2 with one Message-ID", messageID, got)
+	}
+}
+
+// TestSlowRelayIsWaitedFor: a relay that takes longer to answer the end of a message than
+// any other step may take (here 400 ms against 200 ms) delivers each message once: the
+// reply to the final dot has its own, longer timeout, and nothing is retried.
+func TestSlowRelayIsWaitedFor(t *testing.T) {
+	const n, slow = 40, 22
+	f := newFixture(t, n, 4)
+	for i := 1; i <= slow; i++ {
+		f.srv.FailMessage(i, smtptest.Fault{Delay: 400 * time.Millisecond})
+	}
+	step := 200 * time.Millisecond
+	tr, err := mailer.Open(f.srv.URL(), mailer.Options{Concurrency: 4, Timeout: step,
+		Timeouts: mailer.Timeouts{Greeting: step, Command: step, Data: step, Block: step}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	res, err := campaign.Run(context.Background(), f.db, tr, f.c.ID, settings, campaign.Options{Concurrency: 4, Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.State != leadmailer.CampaignFinished || res.Sent != n || res.Retried != 0 {
+		t.Fatalf("result = %+v, want all %d sent with no retry", res, n)
+	}
+	checkExactlyOnce(t, f, f.c.ID, n)
 }

@@ -86,8 +86,21 @@ type SMTP struct {
 	// URL is smtp://user:pass@host:port (STARTTLS when offered; ?starttls=required|none),
 	// smtps://user:pass@host:port (implicit TLS) or outbox://DIR (one .eml file per message).
 	// Empty: the outbox folder in the data directory. LEADMAILER_SMTP_URL overrides it.
-	URL  string `toml:"url"`
-	DKIM DKIM   `toml:"dkim"`
+	URL      string   `toml:"url"`
+	DKIM     DKIM     `toml:"dkim"`
+	Timeouts Timeouts `toml:"timeouts"`
+}
+
+// Timeouts bound each step of an SMTP exchange. The defaults are RFC 5321 section 4.5.3.2's:
+// a relay under load may take minutes to answer, and giving up early on the reply to a
+// message's end sends it twice.
+type Timeouts struct {
+	Connect  Duration `toml:"connect"`  // TCP connection and TLS handshake; default 30s
+	Greeting Duration `toml:"greeting"` // greeting, EHLO, STARTTLS and AUTH together; default 5m
+	Command  Duration `toml:"command"`  // each reply to MAIL FROM and RCPT TO; default 5m
+	Data     Duration `toml:"data"`     // the reply to DATA; default 2m
+	Block    Duration `toml:"block"`    // writing each block of the message; default 3m
+	DataEnd  Duration `toml:"data_end"` // the reply after the message's final dot; default 10m
 }
 
 // DKIM signs outgoing mail when KeyFile is set.
@@ -102,6 +115,12 @@ type Sending struct {
 	Concurrency int     `toml:"concurrency"` // parallel SMTP connections
 	Rate        float64 `toml:"rate"`        // messages per second over all connections; 0: no limit
 	MaxAttempts int     `toml:"max_attempts"`
+	// MaxRefusedInRow permanent refusals of recipients in a row, or more than
+	// MaxRefusedPercent % of the first RefusedWindow outcomes of a run, pause a campaign:
+	// a relay that refuses every address looks like a list of bad ones.
+	MaxRefusedInRow   int `toml:"max_refused_in_row"`
+	MaxRefusedPercent int `toml:"max_refused_percent"`
+	RefusedWindow     int `toml:"refused_window"`
 	// ConsentOnlyCountries are countries (ISO 3166-1 alpha-2) whose leads are mailed only with
 	// a recorded consent: in Germany, for one, B2B cold e-mail needs it.
 	ConsentOnlyCountries []string `toml:"consent_only_countries"`
@@ -183,6 +202,7 @@ func Defaults() *Config {
 	return &Config{
 		Sending: Sending{
 			Concurrency: 4, Rate: 50, MaxAttempts: 5,
+			MaxRefusedInRow: 20, MaxRefusedPercent: 30, RefusedWindow: 100,
 			ConsentOnlyCountries: []string{"DE"},
 			MissedAfter:          Duration(24 * time.Hour),
 		},
@@ -325,6 +345,24 @@ func (c *Config) Validate() error {
 	}
 	if c.Sending.MaxAttempts < 1 {
 		add("sending.max_attempts = %d: give at least 1", c.Sending.MaxAttempts)
+	}
+	if c.Sending.MaxRefusedInRow < 1 {
+		add("sending.max_refused_in_row = %d: give at least 1", c.Sending.MaxRefusedInRow)
+	}
+	if p := c.Sending.MaxRefusedPercent; p < 1 || p > 100 {
+		add("sending.max_refused_percent = %d: give a percentage from 1 to 100", p)
+	}
+	if c.Sending.RefusedWindow < 1 {
+		add("sending.refused_window = %d: give a number of recipients, at least 1", c.Sending.RefusedWindow)
+	}
+	for _, t := range []struct {
+		key string
+		d   Duration
+	}{{"connect", c.SMTP.Timeouts.Connect}, {"greeting", c.SMTP.Timeouts.Greeting}, {"command", c.SMTP.Timeouts.Command},
+		{"data", c.SMTP.Timeouts.Data}, {"block", c.SMTP.Timeouts.Block}, {"data_end", c.SMTP.Timeouts.DataEnd}} {
+		if t.d < 0 {
+			add("smtp.timeouts.%s must not be negative; leave it out for the default", t.key)
+		}
 	}
 	for i, cc := range c.Sending.ConsentOnlyCountries {
 		if len(cc) != 2 || strings.ToUpper(cc) != cc {

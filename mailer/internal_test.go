@@ -121,10 +121,11 @@ func TestWriteData(t *testing.T) {
 					t.Fatalf("connection pipelining %v, want %v", cn.pipelining, pipelining)
 				}
 				env := envelope{from: "a@example.com", to: "b@example.com"}
+				st := &step{raw: cn.raw, to: &tr.timeouts}
 				if pipelining {
-					_, _, err = transactPipelined(cn, []byte(tt.msg), env)
+					_, _, err = transactPipelined(cn, st, []byte(tt.msg), env)
 				} else {
-					_, _, err = transact(cn.c, []byte(tt.msg), env)
+					_, _, err = transact(cn.c, st, []byte(tt.msg), env)
 				}
 				if err != nil {
 					t.Fatal(err)

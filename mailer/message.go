@@ -163,6 +163,16 @@ type envelope struct {
 	from, to string // bare addresses
 }
 
+// envelopeSender is the envelope sender (MAIL FROM, the Return-Path receivers bounce to) of
+// m, whose From is from. Every transport takes it from here: the message's own return path
+// (a per-recipient VERP address) when it has one, else the From address.
+func envelopeSender(m *Message, from addr) string {
+	if m.ReturnPath != "" {
+		return m.ReturnPath
+	}
+	return from.addr
+}
+
 // AppendMessage appends m as an RFC 5322 message with CRLF line ends to dst and returns
 // the extended buffer. With a non-nil key the message is DKIM-signed. It checks m and
 // returns an error of code leadmailer.EINVALID naming the field when a value cannot be
@@ -217,13 +227,12 @@ func appendMessage(dst []byte, m *Message, key *DKIM, cache *addrCache) ([]byte,
 	if m.HTML == "" && m.Text == "" {
 		return dst, env, leadmailer.Errorf(leadmailer.EINVALID, "message %s has neither a text nor an HTML body", m.MessageID)
 	}
-	env = envelope{from: from.addr, to: m.To}
 	if m.ReturnPath != "" {
 		if err := checkAddr(m.ReturnPath); err != nil {
 			return dst, env, leadmailer.Errorf(leadmailer.EINVALID, "return path: %v", err)
 		}
-		env.from = m.ReturnPath
 	}
+	env = envelope{from: envelopeSender(m, from), to: m.To}
 
 	start := len(dst)
 	b := dst

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/textproto"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mail "github.com/wneessen/go-mail"
@@ -23,13 +24,14 @@ import (
 // RSET, and after a network error or a timeout it is closed. When the server offers
 // PIPELINING, MAIL, RCPT and DATA go out in one write (see transactPipelined).
 type smtpTransport struct {
-	cfg     smtpConfig
-	client  *mail.Client
-	tlsConf *tls.Config
-	dialer  net.Dialer
-	timeout time.Duration
-	dkim    *DKIM
-	addrs   addrCache
+	cfg      smtpConfig
+	client   *mail.Client
+	tlsConf  *tls.Config
+	dialer   net.Dialer
+	timeout  time.Duration // connecting
+	timeouts Timeouts      // each step of the exchange
+	dkim     *DKIM
+	addrs    addrCache
 	// sem holds a token per connection in use, at most Concurrency; idle holds the open
 	// connections nobody uses, the most recently used last (reused first).
 	sem       chan struct{}
@@ -52,13 +54,15 @@ type smtpConn struct {
 type rawConnKey struct{}
 
 func newSMTP(cfg smtpConfig, opts Options) (*smtpTransport, error) {
+	opts.Timeouts.defaults()
 	t := &smtpTransport{
-		cfg:     cfg,
-		timeout: opts.Timeout,
-		dkim:    opts.DKIM,
-		sem:     make(chan struct{}, opts.Concurrency),
-		done:    make(chan struct{}),
-		dialer:  net.Dialer{Timeout: opts.Timeout},
+		cfg:      cfg,
+		timeout:  opts.Timeout,
+		timeouts: opts.Timeouts,
+		dkim:     opts.DKIM,
+		sem:      make(chan struct{}, opts.Concurrency),
+		done:     make(chan struct{}),
+		dialer:   net.Dialer{Timeout: opts.Timeout},
 	}
 	if opts.TLSConfig != nil {
 		t.tlsConf = opts.TLSConfig.Clone()
@@ -68,7 +72,9 @@ func newSMTP(cfg smtpConfig, opts Options) (*smtpTransport, error) {
 	t.tlsConf.ServerName = cfg.host
 	mopts := []mail.Option{
 		mail.WithPort(cfg.port),
-		mail.WithTimeout(opts.Timeout),
+		// go-mail's timeout bounds the dial and then everything up to a ready session:
+		// greeting, EHLO, STARTTLS, AUTH. The dialer's own bounds the TCP connection.
+		mail.WithTimeout(opts.Timeouts.Greeting),
 		mail.WithTLSConfig(t.tlsConf),
 		mail.WithDialContextFunc(t.dial),
 		mail.WithoutNoop(),
@@ -122,7 +128,9 @@ func (t *smtpTransport) dial(ctx context.Context, network, address string) (net.
 		return raw, nil
 	}
 	tc := tls.Client(raw, t.tlsConf)
-	if err := tc.HandshakeContext(ctx); err != nil {
+	hctx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
 		raw.Close()
 		return nil, err
 	}
@@ -233,29 +241,30 @@ func (t *smtpTransport) Send(ctx context.Context, m *Message) (string, error) {
 	}
 }
 
-// attempt runs one transaction on cn within the transport's timeout and ctx, and
-// reports whether ctx interrupted it.
+// attempt runs one transaction on cn, each step within its timeout, and reports whether
+// ctx interrupted it.
 func (t *smtpTransport) attempt(ctx context.Context, cn *smtpConn, b []byte, env envelope) (string, *SendError, bool) {
-	deadline := time.Now().Add(t.timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	cn.raw.SetDeadline(deadline)
+	st := &step{raw: cn.raw, to: &t.timeouts}
+	st.limit, _ = ctx.Deadline()
 	// Cancelling ctx interrupts a transaction in progress by expiring the deadline; the
 	// connection is then in an unknown state and is closed.
-	stop := context.AfterFunc(ctx, func() { cn.raw.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, st.cancel)
 	var reply, stage string
 	var err error
 	if cn.pipelining {
-		reply, stage, err = transactPipelined(cn, b, env)
+		reply, stage, err = transactPipelined(cn, st, b, env)
 	} else {
-		reply, stage, err = transact(cn.c, b, env)
+		reply, stage, err = transact(cn.c, st, b, env)
 	}
 	interrupted := !stop()
 	if err == nil {
 		return reply, nil, interrupted
 	}
 	se := classify(stage, err)
+	// The whole message went out and no reply came in time: the server may have accepted
+	// it. A reply (even a refusal) or a closed connection says more, and is not this case.
+	var ne net.Error
+	se.Unknown = stage == stageDataEnd && errors.As(err, &ne) && ne.Timeout()
 	if interrupted {
 		se.Temporary = true
 		se.Err = errors.Join(ctx.Err(), err)
@@ -263,53 +272,100 @@ func (t *smtpTransport) attempt(ctx context.Context, cn *smtpConn, b []byte, env
 	return "", se, interrupted
 }
 
+// stageDataEnd is the stage of the reply to a message's final dot.
+const stageDataEnd = "end of data"
+
+// step sets the connection's deadline for each step of a transaction.
+type step struct {
+	raw       net.Conn
+	to        *Timeouts
+	limit     time.Time // the caller's deadline, or zero
+	cancelled atomic.Bool
+}
+
+// expect gives the next step d to complete, or less when the caller's deadline comes first;
+// after cancel, every deadline is in the past.
+func (s *step) expect(d time.Duration) {
+	deadline := time.Now().Add(d)
+	if !s.limit.IsZero() && s.limit.Before(deadline) {
+		deadline = s.limit
+	}
+	s.raw.SetDeadline(deadline)
+	if s.cancelled.Load() {
+		s.raw.SetDeadline(time.Unix(1, 0))
+	}
+}
+
+func (s *step) cancel() {
+	s.cancelled.Store(true)
+	s.raw.SetDeadline(time.Unix(1, 0))
+}
+
 // transact runs one mail transaction a command at a time and returns the server's
 // final reply, or the stage that failed and its error.
-func transact(c *smtp.Client, msg []byte, env envelope) (reply, stage string, err error) {
+func transact(c *smtp.Client, st *step, msg []byte, env envelope) (reply, stage string, err error) {
+	st.expect(st.to.Command)
 	if err := c.Mail("<" + env.from + ">"); err != nil {
 		return "", "MAIL", err
 	}
+	st.expect(st.to.Command)
 	if err := c.Rcpt("<" + env.to + ">"); err != nil {
 		return "", "RCPT", err
 	}
 	t := c.Text
+	st.expect(st.to.Data)
 	if err := t.PrintfLine("DATA"); err != nil {
 		return "", "DATA", err
 	}
 	if _, _, err := t.ReadResponse(354); err != nil {
 		return "", "DATA", err
 	}
-	return writeData(t, msg)
+	return writeData(t, st, msg)
 }
+
+// blockSize is how much of a message is written within one Timeouts.Block.
+const blockSize = 64 << 10
 
 // writeData writes the message after a 354 reply to DATA, ends it with a line holding a
 // dot, and reads the server's reply. A message from appendMessage has CRLF line ends and
 // no line that starts with a dot (quoted-printable encodes one), so it goes out as it
 // is; textproto's dot-stuffing writer, which looks at every byte, took 40% of the CPU of
 // sending. Any other message goes through that writer.
-func writeData(t *textproto.Conn, msg []byte) (reply, stage string, err error) {
+func writeData(t *textproto.Conn, st *step, msg []byte) (reply, stage string, err error) {
 	if len(msg) >= 2 && msg[0] != '.' && bytes.HasSuffix(msg, []byte("\r\n")) &&
 		!bytes.Contains(msg, []byte("\n.")) && bytes.Count(msg, []byte("\n")) == bytes.Count(msg, []byte("\r\n")) {
 		// msg's buffer is the transport's own: the terminator is appended to it so that
 		// a message goes out in one write.
-		if _, err := t.W.Write(append(msg, ".\r\n"...)); err != nil {
-			return "", "write", err
+		out := append(msg, ".\r\n"...)
+		for len(out) > 0 {
+			n := min(len(out), blockSize)
+			st.expect(st.to.Block)
+			if _, err := t.W.Write(out[:n]); err != nil {
+				return "", "write", err
+			}
+			out = out[n:]
 		}
 		if err := t.W.Flush(); err != nil {
 			return "", "write", err
 		}
 	} else {
 		w := t.DotWriter()
-		if _, err := w.Write(msg); err != nil {
-			return "", "write", err
+		for len(msg) > 0 {
+			n := min(len(msg), blockSize)
+			st.expect(st.to.Block)
+			if _, err := w.Write(msg[:n]); err != nil {
+				return "", "write", err
+			}
+			msg = msg[n:]
 		}
 		if err := w.Close(); err != nil {
 			return "", "write", err
 		}
 	}
+	st.expect(st.to.DataEnd)
 	_, reply, err = t.ReadResponse(250)
 	if err != nil {
-		return "", "DATA", err
+		return "", stageDataEnd, err
 	}
 	return reply, "", nil
 }
@@ -318,8 +374,9 @@ func writeData(t *textproto.Conn, msg []byte) (reply, stage string, err error) {
 // (RFC 2920): two round trips a message instead of four. It uses the textproto
 // connection of go-mail's client directly; the client is not used by anyone else
 // meanwhile.
-func transactPipelined(cn *smtpConn, msg []byte, env envelope) (reply, stage string, err error) {
+func transactPipelined(cn *smtpConn, st *step, msg []byte, env envelope) (reply, stage string, err error) {
 	t := cn.c.Text
+	st.expect(st.to.Command)
 	t.W.WriteString("MAIL FROM:<")
 	t.W.WriteString(env.from)
 	if cn.smtputf8 && !isASCIIPrintable(env.from+env.to) {
@@ -336,14 +393,17 @@ func transactPipelined(cn *smtpConn, msg []byte, env envelope) (reply, stage str
 	// should a server accept DATA all the same, an empty message ends it.
 	failed, failErr := "", error(nil)
 	for _, step := range []struct {
-		stage string
-		code  int
-	}{{"MAIL", 250}, {"RCPT", 25}, {"DATA", 354}} {
+		stage   string
+		code    int
+		timeout time.Duration
+	}{{"MAIL", 250, st.to.Command}, {"RCPT", 25, st.to.Command}, {"DATA", 354, st.to.Data}} {
+		st.expect(step.timeout)
 		_, _, err := t.ReadResponse(step.code)
 		var tpe *textproto.Error
 		switch {
 		case err == nil:
 			if step.stage == "DATA" && failErr != nil {
+				st.expect(st.to.DataEnd)
 				t.PrintfLine(".")
 				t.ReadResponse(250)
 				return "", failed, failErr
@@ -361,7 +421,7 @@ func transactPipelined(cn *smtpConn, msg []byte, env envelope) (reply, stage str
 	if failErr != nil {
 		return "", failed, failErr
 	}
-	return writeData(t, msg)
+	return writeData(t, st, msg)
 }
 
 // ErrClosed is the cause of the temporary *SendError that Send returns after Close: the

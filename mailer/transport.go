@@ -24,7 +24,8 @@ import (
 // Options configure a transport.
 type Options struct {
 	Concurrency int           // max parallel connections; Send is called from up to this many goroutines. Default 4
-	Timeout     time.Duration // for connecting, and for each message's SMTP transaction. Default 30s
+	Timeout     time.Duration // for connecting: TCP and the TLS handshake of smtps://. Default 30s
+	Timeouts    Timeouts      // for each step of the SMTP exchange; zero fields take RFC 5321's values
 	OutboxDir   string        // used when the URL is empty: the data directory's outbox
 	DKIM        *DKIM         // optional: sign every message
 	HelloName   string        // the EHLO name; default the host name of the machine
@@ -49,6 +50,30 @@ const (
 	DefaultTimeout     = 30 * time.Second
 )
 
+// Timeouts bound each step of an SMTP exchange rather than the whole of it: a relay under
+// load may answer slowly, and a client that gives up on the reply to a message it has sent
+// in full sends it again to a server that may well have accepted it. The defaults are those
+// of RFC 5321 section 4.5.3.2.
+type Timeouts struct {
+	Greeting time.Duration // the greeting, EHLO, STARTTLS and AUTH together; default 5 minutes
+	Command  time.Duration // each reply to MAIL FROM and RCPT TO; default 5 minutes
+	Data     time.Duration // the reply to DATA; default 2 minutes
+	Block    time.Duration // writing each block of the message; default 3 minutes
+	DataEnd  time.Duration // the reply after the message's final dot; default 10 minutes
+}
+
+func (t *Timeouts) defaults() {
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&t.Greeting, 5 * time.Minute}, {&t.Command, 5 * time.Minute}, {&t.Data, 2 * time.Minute},
+		{&t.Block, 3 * time.Minute}, {&t.DataEnd, 10 * time.Minute}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
+}
+
 // Open returns the transport that rawURL names:
 //
 //	smtp://user:pass@host:port   SMTP submission; STARTTLS when the server offers it
@@ -67,6 +92,7 @@ func Open(rawURL string, opts Options) (Transport, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
+	opts.Timeouts.defaults()
 	if rawURL == "" {
 		if opts.OutboxDir == "" {
 			return nil, leadmailer.Errorf(leadmailer.EINVALID, "no SMTP URL is configured and no outbox folder is given: set [smtp] url or LEADMAILER_SMTP_URL")

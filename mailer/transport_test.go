@@ -120,7 +120,7 @@ func TestSMTPFailures(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/pipelining=%v", tt.name, pipelining), func(t *testing.T) {
 				srv := newServer(t, pipelining)
 				tt.set(srv)
-				tr, err := mailer.Open(srv.URL(), mailer.Options{Concurrency: 1, Timeout: 300 * time.Millisecond})
+				tr, err := mailer.Open(srv.URL(), mailer.Options{Concurrency: 1, Timeout: 300 * time.Millisecond, Timeouts: short})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -157,6 +157,157 @@ func TestSMTPFailures(t *testing.T) {
 	}
 }
 
+// TestSMTPRelayFaults sends through relays that refuse this sender rather than the
+// recipient, and through per-recipient refusals that look alike, and checks which of them
+// the caller is told are the relay's (keep the recipient, stop the campaign).
+func TestSMTPRelayFaults(t *testing.T) {
+	tests := []struct {
+		name      string
+		opts      []smtptest.Option
+		set       func(*smtptest.Server)
+		url       func(*smtptest.Server) string // default the server's URL
+		relay     bool
+		temporary bool
+		code      int
+	}{
+		{name: "554 5.7.1 relay access denied at RCPT", relay: true, code: 554, set: func(s *smtptest.Server) {
+			s.FailRecipient("x@example.net", smtptest.Fault{Code: 554, Enhanced: "5.7.1", Text: "<x@example.net>: Relay access denied"})
+		}},
+		{name: "550 relaying denied without enhanced code", relay: true, code: 550, set: func(s *smtptest.Server) {
+			s.FailRecipient("x@example.net", smtptest.Fault{Code: 550, Text: "Relaying denied"})
+		}},
+		{name: "530 authentication required at MAIL", relay: true, code: 530, opts: []smtptest.Option{smtptest.WithAuth("u", "p")},
+			url: func(s *smtptest.Server) string { return "smtp://" + s.Addr + "?starttls=none" }},
+		{name: "535 authentication failed", relay: true, code: 535, opts: []smtptest.Option{smtptest.WithAuth("u", "p")},
+			url: func(s *smtptest.Server) string { return "smtp://u:wrong@" + s.Addr + "?starttls=none" }},
+		{name: "554 greeting", relay: true, code: 554, opts: []smtptest.Option{smtptest.WithGreeting(smtptest.Fault{Code: 554, Enhanced: "5.7.1", Text: "no service for you"})}},
+		{name: "553 to MAIL FROM", relay: true, code: 553, set: func(s *smtptest.Server) {
+			s.FailMail(smtptest.Fault{Code: 553, Enhanced: "5.7.1", Text: "Sender address rejected: not owned by user"})
+		}},
+		{name: "530 5.7.0 at RCPT", relay: true, code: 530, set: func(s *smtptest.Server) {
+			s.FailRecipient("x@example.net", smtptest.Fault{Code: 530, Enhanced: "5.7.0", Text: "Must issue a STARTTLS command first"})
+		}},
+		{name: "451 to MAIL FROM", relay: true, temporary: true, code: 451, set: func(s *smtptest.Server) {
+			s.FailMail(smtptest.Fault{Code: 451, Enhanced: "4.3.0", Text: "local error"})
+		}},
+		{name: "550 5.1.1 user unknown is the recipient's", code: 550, set: func(s *smtptest.Server) {
+			s.FailRecipient("x@example.net", smtptest.UserUnknown)
+		}},
+		{name: "552 5.2.2 mailbox full is the recipient's", code: 552, set: func(s *smtptest.Server) {
+			s.FailRecipient("x@example.net", smtptest.Fault{Code: 552, Enhanced: "5.2.2", Text: "Mailbox full"})
+		}},
+		{name: "550 5.7.1 recipient policy is the recipient's", code: 550, set: func(s *smtptest.Server) {
+			s.FailRecipient("x@example.net", smtptest.Fault{Code: 550, Enhanced: "5.7.1", Text: "<x@example.net>: Recipient address rejected: Access denied"})
+		}},
+		{name: "554 5.7.1 after DATA is the message's", code: 554, set: func(s *smtptest.Server) { s.FailMessage(1, smtptest.Reject) }},
+	}
+	for _, pipelining := range []bool{true, false} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/pipelining=%v", tt.name, pipelining), func(t *testing.T) {
+				srv := newServer(t, pipelining, tt.opts...)
+				if tt.set != nil {
+					tt.set(srv)
+				}
+				u := srv.URL()
+				if tt.url != nil {
+					u = tt.url(srv)
+				}
+				tr, err := mailer.Open(u, mailer.Options{Concurrency: 1, Timeout: 5 * time.Second})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tr.Close()
+				m := testMessage("relay@example.com")
+				m.To = "x@example.net"
+				_, err = tr.Send(context.Background(), m)
+				var se *mailer.SendError
+				if !errors.As(err, &se) {
+					t.Fatalf("Send: %v, want a *SendError", err)
+				}
+				if se.Relay != tt.relay || mailer.IsRelayFault(err) != tt.relay {
+					t.Errorf("Relay = %v, want %v (%v)", se.Relay, tt.relay, err)
+				}
+				if se.Temporary != tt.temporary {
+					t.Errorf("Temporary = %v, want %v (%v)", se.Temporary, tt.temporary, err)
+				}
+				if se.Code != tt.code {
+					t.Errorf("code %d, want %d (%v)", se.Code, tt.code, err)
+				}
+				if tt.relay && mailer.IsUserUnknown(err) {
+					t.Errorf("a relay fault marks the recipient undeliverable: %v", err)
+				}
+				if srv.Count() != 0 {
+					t.Errorf("server holds %d messages", srv.Count())
+				}
+			})
+		}
+	}
+}
+
+// TestSMTPStepTimeouts: each step of the exchange has its own timeout, so a relay slow to
+// answer the end of a message is waited for (one copy, no resend), and a reply to the end
+// that does not come in time is reported as an unknown outcome, unlike a slow MAIL.
+func TestSMTPStepTimeouts(t *testing.T) {
+	const ms = time.Millisecond
+	quick := mailer.Timeouts{Greeting: 2 * time.Second, Command: 200 * ms, Data: 200 * ms, Block: 200 * ms}
+	tests := []struct {
+		name    string
+		dataEnd time.Duration
+		set     func(*smtptest.Server)
+		ok      bool
+		unknown bool
+		stage   string
+	}{
+		{"slow reply to the final dot, within data_end", 2 * time.Second,
+			func(s *smtptest.Server) { s.FailMessage(1, smtptest.Fault{Delay: 600 * ms}) }, true, false, ""},
+		{"no reply to the final dot within data_end", 200 * ms,
+			func(s *smtptest.Server) { s.FailMessage(1, smtptest.Fault{Delay: 600 * ms}) }, false, true, "end of data"},
+		{"no reply to MAIL FROM within command", 2 * time.Second,
+			func(s *smtptest.Server) { s.FailMail(smtptest.Fault{Delay: 600 * ms}) }, false, false, "MAIL"},
+	}
+	for _, pipelining := range []bool{true, false} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/pipelining=%v", tt.name, pipelining), func(t *testing.T) {
+				srv := newServer(t, pipelining)
+				tt.set(srv)
+				to := quick
+				to.DataEnd = tt.dataEnd
+				tr, err := mailer.Open(srv.URL(), mailer.Options{Concurrency: 1, Timeout: time.Second, Timeouts: to})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tr.Close()
+				start := time.Now()
+				_, err = tr.Send(context.Background(), testMessage("slow@example.com"))
+				took := time.Since(start)
+				if tt.ok {
+					if err != nil {
+						t.Fatalf("Send: %v, want the slow relay waited for", err)
+					}
+					if took < 600*ms {
+						t.Errorf("Send took %v, less than the relay's delay", took)
+					}
+					if got := srv.CountMessageID("slow@example.com"); got != 1 {
+						t.Errorf("server holds %d copies, want 1", got)
+					}
+					return
+				}
+				var se *mailer.SendError
+				if !errors.As(err, &se) || !se.Temporary || se.Stage != tt.stage || se.Unknown != tt.unknown || mailer.IsUnknownOutcome(err) != tt.unknown {
+					t.Fatalf("Send: %+v, want a temporary failure at %s, unknown outcome %v", err, tt.stage, tt.unknown)
+				}
+				if took > time.Second {
+					t.Errorf("Send took %v, want the step's timeout", took)
+				}
+			})
+		}
+	}
+}
+
+// short are step timeouts for tests of a server that stalls.
+var short = mailer.Timeouts{Greeting: 300 * time.Millisecond, Command: 300 * time.Millisecond,
+	Data: 300 * time.Millisecond, Block: 300 * time.Millisecond, DataEnd: 300 * time.Millisecond}
+
 // newServer starts a test server that offers PIPELINING or not.
 func newServer(t *testing.T, pipelining bool, opts ...smtptest.Option) *smtptest.Server {
 	if !pipelining {
@@ -186,8 +337,8 @@ func TestSMTPConnectFailures(t *testing.T) {
 	defer tr2.Close()
 	_, err = tr2.Send(context.Background(), testMessage("a@example.com"))
 	var se *mailer.SendError
-	if !errors.As(err, &se) || !se.Temporary || se.Stage != "connect" || strings.Contains(err.Error(), "wrong") {
-		t.Errorf("wrong password: %v, want a temporary connect-stage error without the password", err)
+	if !errors.As(err, &se) || !se.Relay || se.Stage != "connect" || strings.Contains(err.Error(), "wrong") {
+		t.Errorf("wrong password: %v, want a connect-stage relay fault without the password", err)
 	}
 	if srv.Count() != 0 {
 		t.Errorf("server accepted %d messages without authentication", srv.Count())

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -469,6 +470,9 @@ type LedgerUpdate struct {
 	MessageID   string
 	// NotBefore is when a row queued again for a retry may be tried.
 	NotBefore time.Time
+	// OutcomeUnknown records that the server may have accepted the message although the
+	// send failed (see CampaignReport.PossiblyDelivered); it is never unset.
+	OutcomeUnknown bool
 	// Undeliverable marks the lead LeadID undeliverable, with Reply as the reason.
 	Undeliverable bool
 	LeadID        int64
@@ -492,13 +496,24 @@ func (db *DB) OpenLedger(ctx context.Context) (*Ledger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open ledger: %w", err)
 	}
+	// A commit of the ledger reaches the disk before its messages leave: with the
+	// database's synchronous = NORMAL, a power cut could take back "sending" marks of
+	// messages already handed to the relay, and those would be sent again.
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("open ledger: %w", err)
+	}
 	return &Ledger{db: db, conn: conn, stmts: map[string]*sql.Stmt{}}, nil
 }
 
-// Close releases the ledger's connection.
+// Close releases the ledger's connection, with the database's own durability setting back.
 func (l *Ledger) Close() error {
 	for _, s := range l.stmts {
 		s.Close()
+	}
+	if _, err := l.conn.ExecContext(context.Background(), `PRAGMA synchronous = NORMAL`); err != nil {
+		// A pooled connection must not keep FULL for other work: drop it instead.
+		l.conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
 	return l.conn.Close()
 }
@@ -545,10 +560,12 @@ func (l *Ledger) write(ctx context.Context, updates []LedgerUpdate) error {
 				sending_at = ?, recipient_hash = ? WHERE id = ?`, u.MessageID, now, u.RecipientHash, u.RecipientID)
 		case leadmailer.RecipientQueued:
 			err = l.exec(ctx, `UPDATE campaign_recipients SET status = 'queued', attempts = ?, last_reply = ?,
-				not_before = ? WHERE id = ?`, u.Attempts, u.Reply, formatTime(u.NotBefore), u.RecipientID)
+				not_before = ?, outcome_unknown = max(outcome_unknown, ?) WHERE id = ?`,
+				u.Attempts, u.Reply, formatTime(u.NotBefore), u.OutcomeUnknown, u.RecipientID)
 		default:
 			err = l.exec(ctx, `UPDATE campaign_recipients SET status = ?, reason = ?, attempts = ?,
-				last_reply = ?, done_at = ? WHERE id = ?`, u.Status, u.Reason, u.Attempts, u.Reply, now, u.RecipientID)
+				last_reply = ?, done_at = ?, outcome_unknown = max(outcome_unknown, ?) WHERE id = ?`,
+				u.Status, u.Reason, u.Attempts, u.Reply, now, u.OutcomeUnknown, u.RecipientID)
 		}
 		if err != nil {
 			return fmt.Errorf("recipient %d: %w", u.RecipientID, err)
@@ -563,9 +580,53 @@ func (l *Ledger) write(ctx context.Context, updates []LedgerUpdate) error {
 	return nil
 }
 
+// WithdrawFailures queues again the campaign's failed rows recipientIDs as if they had not
+// been tried: they failed in a burst that the campaign's circuit breaker blames on the relay
+// (one that refuses every address with "550 5.1.1", say), not on the recipients. The
+// undeliverable marks those very failures wrote are withdrawn: a lead's mark is the burst's
+// when it carries the row's reply and time, which the ledger writes together; a mark from an
+// earlier campaign or a bounce stays. It returns how many rows it queued and how many marks
+// it withdrew.
+func (db *DB) WithdrawFailures(ctx context.Context, campaignID int64, recipientIDs []int64) (rows, marks int64, err error) {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, 0, fmt.Errorf("campaign %d: withdraw failures: %w", campaignID, err)
+	}
+	defer tx.Rollback()
+	now := formatTime(db.now())
+	// SQLite allows 32766 parameters a statement; chunks stay well below.
+	for len(recipientIDs) > 0 {
+		chunk := recipientIDs[:min(len(recipientIDs), 500)]
+		recipientIDs = recipientIDs[len(chunk):]
+		args := []any{campaignID}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		in := `(?` + strings.Repeat(", ?", len(chunk)-1) + `)`
+		res, err := tx.ExecContext(ctx, `UPDATE leads SET undeliverable_at = NULL, undeliverable_reason = ''
+			WHERE undeliverable_at IS NOT NULL AND EXISTS (SELECT 1 FROM campaign_recipients r
+				WHERE r.lead_id = leads.id AND r.campaign_id = ? AND r.id IN `+in+` AND r.status = 'failed'
+				AND r.done_at = leads.undeliverable_at AND r.last_reply = leads.undeliverable_reason)`, args...)
+		if err != nil {
+			return 0, 0, fmt.Errorf("campaign %d: withdraw undeliverable marks: %w", campaignID, err)
+		}
+		n, _ := res.RowsAffected()
+		marks += n
+		res, err = tx.ExecContext(ctx, `UPDATE campaign_recipients SET status = 'queued', reason = '', done_at = NULL,
+			attempts = max(attempts - 1, 0), not_before = ? WHERE campaign_id = ? AND id IN `+in+` AND status = 'failed'`,
+			append([]any{now}, args...)...)
+		if err != nil {
+			return 0, 0, fmt.Errorf("campaign %d: queue failures again: %w", campaignID, err)
+		}
+		n, _ = res.RowsAffected()
+		rows += n
+	}
+	return rows, marks, tx.Commit()
+}
+
 // CampaignReport counts the campaign's ledger rows by status and its skipped rows by reason.
 func (db *DB) CampaignReport(ctx context.Context, campaignID int64) (*leadmailer.CampaignReport, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT status, reason, count(*) FROM campaign_recipients
+	rows, err := db.sql.QueryContext(ctx, `SELECT status, reason, count(*), sum(outcome_unknown) FROM campaign_recipients
 		WHERE campaign_id = ? GROUP BY status, reason`, campaignID)
 	if err != nil {
 		return nil, fmt.Errorf("campaign %d report: %w", campaignID, err)
@@ -575,11 +636,12 @@ func (db *DB) CampaignReport(ctx context.Context, campaignID int64) (*leadmailer
 	for rows.Next() {
 		var status leadmailer.RecipientStatus
 		var reason string
-		var n int64
-		if err := rows.Scan(&status, &reason, &n); err != nil {
+		var n, unknown int64
+		if err := rows.Scan(&status, &reason, &n, &unknown); err != nil {
 			return nil, err
 		}
 		r.Total += n
+		r.PossiblyDelivered += unknown
 		switch status {
 		case leadmailer.RecipientQueued:
 			r.Queued += n

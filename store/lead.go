@@ -228,3 +228,32 @@ func (db *DB) FindObservations(ctx context.Context, leadID int64) ([]leadmailer.
 	}
 	return obs, rows.Err()
 }
+
+// ClearUndeliverable withdraws lead leadID's undeliverable mark, so that campaigns mail it
+// again, and returns the reason the mark gave. It fails with ENOTFOUND when there is no such
+// lead and with ECONFLICT when the lead is not marked. A campaign's recipient row that
+// failed stays failed: the next campaign, or a cron campaign's next occurrence, mails the
+// lead.
+func (db *DB) ClearUndeliverable(ctx context.Context, leadID int64) (string, error) {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return "", fmt.Errorf("lead %d: clear undeliverable mark: %w", leadID, err)
+	}
+	defer tx.Rollback()
+	var reason string
+	var at sql.NullString
+	err = tx.QueryRowContext(ctx, `SELECT undeliverable_at, undeliverable_reason FROM leads WHERE id = ?`, leadID).Scan(&at, &reason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", leadmailer.Errorf(leadmailer.ENOTFOUND, "no lead %d", leadID)
+	}
+	if err != nil {
+		return "", fmt.Errorf("lead %d: clear undeliverable mark: %w", leadID, err)
+	}
+	if !at.Valid {
+		return "", leadmailer.Errorf(leadmailer.ECONFLICT, "lead %d is not marked undeliverable", leadID)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE leads SET undeliverable_at = NULL, undeliverable_reason = '' WHERE id = ?`, leadID); err != nil {
+		return "", fmt.Errorf("lead %d: clear undeliverable mark: %w", leadID, err)
+	}
+	return reason, tx.Commit()
+}

@@ -59,11 +59,17 @@ func (s *Server) leadShow(w http.ResponseWriter, r *http.Request, rq *request) e
 	if err != nil {
 		return err
 	}
+	undeliverable, why, err := s.db.IsUndeliverable(r.Context(), lead.ID)
+	if err != nil {
+		return err
+	}
 	s.render(w, r, rq, http.StatusOK, "lead_show", lead.Email, struct {
 		Lead    *leadmailer.Lead
 		Fields  []fieldOrigin
 		History []history
 		Sends   []store.LeadSend
-	}{lead, fields, hist, sends})
+		// Undeliverable is the reason of the lead's undeliverable mark, "" without one.
+		Undeliverable string
+	}{lead, fields, hist, sends, undeliverableReason(undeliverable, why)})
 	return nil
 }

@@ -207,6 +207,7 @@ func (s *Server) routes() {
 	s.route("POST /leads/{id}/export", leadmailer.RoleAdmin, s.leadExport)
 	s.route("GET /leads/{id}/erase", leadmailer.RoleAdmin, s.leadEraseConfirm)
 	s.route("POST /leads/{id}/erase", leadmailer.RoleAdmin, s.leadErase)
+	s.route("POST /leads/{id}/deliverable", leadmailer.RoleAdmin, s.leadDeliverable)
 
 	s.route("GET /users", leadmailer.RoleAdmin, s.userList)
 	s.route("POST /users", leadmailer.RoleAdmin, s.userCreate)

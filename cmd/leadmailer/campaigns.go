@@ -418,6 +418,9 @@ func printCampaign(e *env, c *leadmailer.Campaign, rep *leadmailer.CampaignRepor
 	for _, r := range reasons {
 		fmt.Fprintf(w, "  skipped, %s: %d\n", r, rep.Reasons[r])
 	}
+	if rep.PossiblyDelivered > 0 {
+		fmt.Fprintf(w, "  possibly delivered: %d (no answer in time to the end of the message; counted above by their status now)\n", rep.PossiblyDelivered)
+	}
 	if rep.Sent > 0 {
 		fmt.Fprintf(w, "After sending: %d delivered, %d bounced hard (%.2f %%), %d bounced soft, %d complained (%.2f %%)\n",
 			rep.Delivered, rep.BouncedHard, rep.BounceRate*100, rep.BouncedSoft, rep.Complained, rep.ComplaintRate*100)
@@ -657,13 +660,20 @@ func runCampaignSend(ctx context.Context, e *env, sub string, args []string) err
 	if rep.Queued+rep.Sending > 0 {
 		fmt.Fprintf(e.stdout, ", %d still to send", rep.Queued+rep.Sending)
 	}
+	if rep.PossiblyDelivered > 0 {
+		fmt.Fprintf(e.stdout, ", possibly delivered: %d (the relay did not answer the end of the message in time; retried after the longest backoff)", rep.PossiblyDelivered)
+	}
 	if res.Requeued > 0 {
 		fmt.Fprintf(e.stdout, "; %d message(s) in flight at the last stop were sent again with their Message-ID", res.Requeued)
 	}
 	fmt.Fprintln(e.stdout, ".")
+	if res.Withdrawn > 0 {
+		fmt.Fprintf(e.stdout, "%d refusal(s) were blamed on the relay and queued again; %d undeliverable mark(s) they wrote were withdrawn.\n",
+			res.Withdrawn, res.Unmarked)
+	}
 	if res.State == leadmailer.CampaignPaused {
 		fmt.Fprintf(e.stdout, "Continue with \"leadmailer campaigns resume %d\".\n", id)
-		if strings.HasPrefix(res.Reason, campaign.ReasonTooManyErrors) {
+		if campaign.PausedByItself(res.Reason) {
 			// Scripts must see that the campaign stopped on its own.
 			return fmt.Errorf("campaign %d paused: %s", id, res.Reason)
 		}
@@ -879,7 +889,11 @@ func templateWordings(w config.Wordings) templates.Wordings {
 // openTransport opens the configured mail transport: [smtp] url, LEADMAILER_SMTP_URL, or the
 // data directory's outbox.
 func openTransport(cfg *config.Config, dataDir string, concurrency int) (mailer.Transport, error) {
-	opts := mailer.Options{Concurrency: concurrency, OutboxDir: filepath.Join(dataDir, outboxDir)}
+	to := cfg.SMTP.Timeouts
+	opts := mailer.Options{Concurrency: concurrency, OutboxDir: filepath.Join(dataDir, outboxDir),
+		Timeout: to.Connect.D(),
+		Timeouts: mailer.Timeouts{Greeting: to.Greeting.D(), Command: to.Command.D(), Data: to.Data.D(),
+			Block: to.Block.D(), DataEnd: to.DataEnd.D()}}
 	if cfg.SMTP.DKIM.KeyFile != "" {
 		key, err := loadDKIMKey(cfg.SMTP.DKIM.KeyFile)
 		if err != nil {
@@ -909,6 +923,9 @@ func runOptions(cfg *config.Config) campaign.Options {
 		Concurrency:          cfg.Sending.Concurrency,
 		Rate:                 cfg.Sending.Rate,
 		MaxAttempts:          cfg.Sending.MaxAttempts,
+		MaxPermanentInRow:    cfg.Sending.MaxRefusedInRow,
+		MaxPermanentPercent:  cfg.Sending.MaxRefusedPercent,
+		PermanentWindow:      cfg.Sending.RefusedWindow,
 		ConsentOnlyCountries: cfg.Sending.ConsentOnlyCountries,
 	}
 }

@@ -569,21 +569,62 @@ func TestSchedulerResumesCampaignLeftRunning(t *testing.T) {
 }
 
 func TestSendFailsWhenTheRelayRefusesEverything(t *testing.T) {
+	for _, fault := range []smtptest.Fault{smtptest.Reject, smtptest.UserUnknown} {
+		t.Run(fmt.Sprint(fault.Code), func(t *testing.T) {
+			srv := smtptest.New(t)
+			data := filepath.Join(t.TempDir(), "data")
+			writeConfig(t, data, senderConfig(srv.URL(), "\n[sending]\nconcurrency = 1\nrate = 0\n"))
+			bulkLeads(t, data, 40)
+			srv.FailAllRecipients(fault)
+			id := fmt.Sprint(createCampaign(t, data))
+			r := runCLI(t, map[string]string{"LEADMAILER_DATA": data}, "", "campaigns", "send", id)
+			if r.code != exitError || !strings.Contains(r.stderr, "too many recipients refused") || !strings.Contains(r.stderr, fmt.Sprint(fault.Code)) {
+				t.Fatalf("exit %d, stderr %q; want a failure naming the refusals and the reply", r.code, r.stderr)
+			}
+			mustContain(t, "send output", r.stdout, "20 refusal(s) were blamed on the relay and queued again")
+			var v campaignView
+			lmJSON(t, data, &v, "campaigns", "show", id, "--json")
+			if v.State != leadmailer.CampaignPaused || v.Report.Failed != 0 || v.Report.Queued != 40 {
+				t.Errorf("campaign %s with %+v; want paused with all 40 queued again", v.State, v.Report)
+			}
+			// The relay is fixed: the resume sends to everybody, none of them marked.
+			srv.FailAllRecipients(smtptest.Fault{})
+			lm(t, data, "campaigns", "resume", id)
+			lmJSON(t, data, &v, "campaigns", "show", id, "--json")
+			if v.State != leadmailer.CampaignFinished || v.Report.Sent != 40 || srv.Count() != 40 {
+				t.Errorf("after the resume: campaign %s with %+v, server holds %d; want 40 sent once", v.State, v.Report, srv.Count())
+			}
+		})
+	}
+}
+
+// TestLeadsDeliverableClearsTheMark: a lead a relay refused with 5.1.1 is skipped by the next
+// campaign until "leads deliverable" withdraws the mark, which the audit trail records.
+func TestLeadsDeliverableClearsTheMark(t *testing.T) {
 	srv := smtptest.New(t)
 	data := filepath.Join(t.TempDir(), "data")
 	writeConfig(t, data, senderConfig(srv.URL(), "\n[sending]\nconcurrency = 1\nrate = 0\n"))
-	emails := bulkLeads(t, data, 40)
-	for _, email := range emails {
-		srv.FailRecipient(email, smtptest.Reject)
+	emails := bulkLeads(t, data, 5)
+	srv.FailRecipient(emails[2], smtptest.Fault{Code: 550, Enhanced: "5.1.1", Text: "User unknown", Times: 1})
+	lm(t, data, "campaigns", "send", fmt.Sprint(createCampaign(t, data)))
+	second := fmt.Sprint(createCampaign(t, data))
+	lm(t, data, "campaigns", "send", second)
+	if got := srv.CountRecipient(emails[2]); got != 0 {
+		t.Fatalf("the refused lead received %d messages before its mark was cleared", got)
 	}
-	id := fmt.Sprint(createCampaign(t, data))
-	r := runCLI(t, map[string]string{"LEADMAILER_DATA": data}, "", "campaigns", "send", id)
-	if r.code != exitError || !strings.Contains(r.stderr, "too many failed sends in a row") || !strings.Contains(r.stderr, "554") {
-		t.Fatalf("exit %d, stderr %q; want a failure naming the errors in a row and the reply", r.code, r.stderr)
+
+	r := lm(t, data, "leads", "deliverable", emails[2])
+	mustContain(t, "leads deliverable", r.stdout, "no longer marked undeliverable", "User unknown")
+	if r := runCLI(t, map[string]string{"LEADMAILER_DATA": data}, "", "leads", "deliverable", emails[2]); r.code == exitOK {
+		t.Errorf("clearing a mark twice succeeded: %q", r.stdout)
 	}
-	var v campaignView
-	lmJSON(t, data, &v, "campaigns", "show", id, "--json")
-	if v.State != leadmailer.CampaignPaused || v.Report.Failed != 20 || v.Report.Queued != 20 {
-		t.Errorf("campaign %s with %+v; want paused after 20 failures, 20 still queued", v.State, v.Report)
+	a := lm(t, data, "audit", "--action", leadmailer.AuditLeadDeliverable)
+	mustContain(t, "audit", a.stdout, leadmailer.AuditLeadDeliverable, "lead ")
+	if strings.Contains(a.stdout, emails[2]) {
+		t.Errorf("the audit entry names the address:\n%s", a.stdout)
+	}
+	lm(t, data, "campaigns", "send", fmt.Sprint(createCampaign(t, data)))
+	if got := srv.CountRecipient(emails[2]); got != 1 {
+		t.Errorf("after the mark was cleared the lead received %d messages, want 1", got)
 	}
 }

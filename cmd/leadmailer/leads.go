@@ -25,6 +25,7 @@ func leadsCommand() *command {
   leadmailer leads erase EMAIL [--reason R]
   leadmailer leads end-relationship EMAIL
   leadmailer leads reactivate EMAIL
+  leadmailer leads deliverable EMAIL
 
 list prints every lead matching the filters, in the order they were created; --json prints a
 JSON array. show prints one lead: each field's value with the import run and source that
@@ -49,6 +50,9 @@ end-relationship makes a lead inactive now: it is no longer mailed and is delete
 retention period (retention.delete_after) runs out. reactivate makes it active again, unless
 the address is suppressed.
 
+deliverable withdraws the lead's undeliverable mark (written when a relay answered 5.1.x to
+it), so that campaigns mail it again; it is recorded in the audit trail.
+
 Examples:
   leadmailer leads list --country FI
   leadmailer leads show anna@example.fi --json
@@ -62,7 +66,7 @@ Examples:
 }
 
 func runLeads(ctx context.Context, e *env, args []string) error {
-	const say = "say list or show, or export, erase, end-relationship or reactivate"
+	const say = "say list or show, or export, erase, end-relationship, reactivate or deliverable"
 	if len(args) == 0 {
 		return usagef("%s", say)
 	}
@@ -80,6 +84,8 @@ func runLeads(ctx context.Context, e *env, args []string) error {
 		return runLeadsErase(ctx, e, args[1:])
 	case "end-relationship", "reactivate":
 		return runLeadsState(ctx, e, args[0], args[1:])
+	case "deliverable":
+		return runLeadsDeliverable(ctx, e, args[1:])
 	}
 	return usagef("unknown leads command %q: %s", args[0], say)
 }

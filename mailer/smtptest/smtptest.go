@@ -15,7 +15,8 @@
 // trusts it. Stalled() tells a test when the server starts holding a message unanswered,
 // and CloseConns drops every connection as a restarting relay would.
 //
-// Faults: a recipient's Fault with a Code is answered to RCPT TO; its Drop and Stall, and
+// Faults: FailMail's Fault answers MAIL FROM, WithGreeting's the connection; a recipient's
+// Fault with a Code is answered to RCPT TO; its Drop and Stall, and
 // every FailMessage fault, apply after the message data is read, in place of the reply to
 // DATA. A dropped message has been received by the server and is recorded (with Dropped
 // set): the client cannot know, which is the case a sender must survive.
@@ -55,6 +56,9 @@ type Fault struct {
 	Drop     bool   // close the connection after reading the data, without a reply
 	Stall    bool   // never answer: the client must time out
 	Times    int    // FailRecipient only: apply to the first Times messages to the recipient; 0 means always
+	// Delay holds the reply (to DATA, or the fault's own reply) this long first: a slow
+	// relay. With no Code, the message is then accepted.
+	Delay time.Duration
 }
 
 // Common faults.
@@ -90,6 +94,10 @@ func WithImplicitTLS() Option { return func(s *Server) { s.tls, s.implicit = tru
 // like some older relays, so that a client sends one command at a time.
 func WithoutPipelining() Option { return func(s *Server) { s.noPipelining = true } }
 
+// WithGreeting makes the server greet every connection with f instead of 220, like a
+// relay that refuses this client ("554 5.7.1 access denied").
+func WithGreeting(f Fault) Option { return func(s *Server) { s.greeting = &f } }
+
 // WithAuth makes the server require AUTH PLAIN with user and pass before MAIL.
 func WithAuth(user, pass string) Option { return func(s *Server) { s.user, s.pass = user, pass } }
 
@@ -100,6 +108,7 @@ type Server struct {
 	tls, implicit bool
 	noPipelining  bool
 	user, pass    string
+	greeting      *Fault
 	clientTLS     *tls.Config
 	srv           *smtp.Server
 	release       chan struct{} // closed at shutdown: stalled sessions return
@@ -111,7 +120,9 @@ type Server struct {
 	byRcpt     map[string]int
 	rcptFaults map[string]*Fault
 	nthFaults  map[int]Fault
-	datas      int // DATA commands seen
+	mailFault  *Fault // answers every MAIL FROM
+	allFault   *Fault // answers every RCPT TO without a fault of its own
+	datas      int    // DATA commands seen
 	open, peak int
 	total      int
 	conns      map[*countingConn]struct{}
@@ -197,6 +208,28 @@ func (s *Server) FailRecipient(addr string, f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rcptFaults[strings.ToLower(addr)] = &f
+}
+
+// FailMail makes the server answer every MAIL FROM with f, as a relay does that refuses
+// the sender; the zero Fault accepts senders again.
+func (s *Server) FailMail(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mailFault = nil
+	if f != (Fault{}) {
+		s.mailFault = &f
+	}
+}
+
+// FailAllRecipients makes the server answer every recipient that has no fault of its own
+// with f, as a broken relay does; the zero Fault accepts them again.
+func (s *Server) FailAllRecipients(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.allFault = nil
+	if f != (Fault{}) {
+		s.allFault = &f
+	}
 }
 
 // FailMessage makes the server answer the nth DATA command (1-based, counted over all
@@ -285,8 +318,9 @@ func (l *countingListener) Accept() (net.Conn, error) {
 
 type countingConn struct {
 	net.Conn
-	s    *Server
-	once sync.Once
+	s       *Server
+	once    sync.Once
+	greeted bool // the first write, the greeting, has gone out
 }
 
 // pipeliningLine is the EHLO reply line go-smtp always writes.
@@ -295,6 +329,15 @@ var pipeliningLine = []byte("250-PIPELINING\r\n")
 // Write removes the PIPELINING line from the EHLO reply for WithoutPipelining; go-smtp
 // writes each reply in one piece and offers no setting for it.
 func (c *countingConn) Write(p []byte) (int, error) {
+	if f := c.s.greeting; f != nil && !c.greeted {
+		// go-smtp always greets with 220, in the connection's first write.
+		c.greeted = true
+		line := fmt.Sprintf("%d %s %s\r\n", f.Code, f.Enhanced, f.Text)
+		if _, err := c.Conn.Write([]byte(line)); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
 	if c.s.noPipelining {
 		if i := bytes.Index(p, pipeliningLine); i >= 0 {
 			q := append(append([]byte(nil), p[:i]...), p[i+len(pipeliningLine):]...)
@@ -352,6 +395,18 @@ func (se *session) Mail(from string, _ *smtp.MailOptions) error {
 	if se.s.user != "" && !se.authed {
 		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
 	}
+	se.s.mu.Lock()
+	f := se.s.mailFault
+	se.s.mu.Unlock()
+	if f != nil {
+		select {
+		case <-time.After(f.Delay):
+		case <-se.s.release:
+		}
+		if f.Code != 0 {
+			return f.smtpError()
+		}
+	}
 	se.from = from
 	return nil
 }
@@ -374,6 +429,9 @@ func (s *Server) take(rcpt string) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f := s.rcptFaults[rcpt]
+	if f == nil {
+		f = s.allFault
+	}
 	if f == nil || f.Times < 0 {
 		return nil
 	}
@@ -407,6 +465,12 @@ func (se *session) Data(r io.Reader) error {
 		}
 		<-s.release
 		return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Stalled"}
+	}
+	if f != nil && f.Delay > 0 {
+		select {
+		case <-time.After(f.Delay):
+		case <-s.release:
+		}
 	}
 	if f != nil && f.Code != 0 {
 		return f.smtpError()
