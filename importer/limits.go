@@ -211,6 +211,10 @@ func (l *limitReader) checkText(b []byte, off int64, last bool) {
 // recordDone returns what was seen of the record the CSV reader just returned (or failed
 // on) and starts the next one, which, from the header on, has the row limit.
 func (l *limitReader) recordDone() recordInfo {
+	if len(l.carry) > 0 && l.badByte < 0 {
+		// The input ended inside the character.
+		l.badByte = l.base + l.carryOff
+	}
 	info := recordInfo{line: l.startLine, over: l.over, badByte: l.badByte}
 	if !l.started {
 		info.line = l.lines + 1
