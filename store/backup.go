@@ -76,3 +76,78 @@ func syncFile(path string) error {
 	}
 	return f.Close()
 }
+
+// ErrWrongKey means a database was not written with the suppression key it was opened with.
+var ErrWrongKey = errors.New("the database's suppression hashes were made with another secret key")
+
+// RestoreCheck is what PrepareRestored found and changed in a restored database.
+type RestoreCheck struct {
+	Leads int64
+	// KeyChecked says whether the database held a sent message to check the key against.
+	KeyChecked bool
+	// Paused are the campaigns that were running or scheduled in the backup.
+	Paused []int64
+}
+
+// PrepareRestored readies a database restored from a backup for use: it checks the file's
+// integrity and that it was written with this database's suppression key, and pauses every
+// campaign that was running or scheduled, with reason, in one transaction. A backup taken
+// during a send does not know of the messages sent after it: resuming such a campaign on
+// its own would send them again.
+func (db *DB) PrepareRestored(ctx context.Context, reason string) (*RestoreCheck, error) {
+	var integrity string
+	if err := db.sql.QueryRowContext(ctx, `PRAGMA integrity_check(1)`).Scan(&integrity); err != nil {
+		return nil, fmt.Errorf("check the backup's integrity: %w", err)
+	}
+	if integrity != "ok" {
+		return nil, leadmailer.Errorf(leadmailer.EINVALID, "the backup is damaged (%s): restore another one", integrity)
+	}
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("prepare the restored database: %w", err)
+	}
+	defer tx.Rollback()
+	rc := &RestoreCheck{}
+	// Every sent message recorded its recipient's keyed hash: a few of them tell whether the
+	// key is the one the backup was made with.
+	rows, err := tx.QueryContext(ctx, `SELECT l.email, cr.recipient_hash FROM campaign_recipients cr
+		JOIN leads l ON l.id = cr.lead_id WHERE cr.recipient_hash != '' AND l.email != '' LIMIT 10`)
+	if err != nil {
+		return nil, fmt.Errorf("check the secret key: %w", err)
+	}
+	for rows.Next() {
+		var email, hash string
+		if err := rows.Scan(&email, &hash); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("check the secret key: %w", err)
+		}
+		if db.SuppressionHash(email) != hash {
+			rows.Close()
+			return nil, ErrWrongKey
+		}
+		rc.KeyChecked = true
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("check the secret key: %w", err)
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM leads`).Scan(&rc.Leads); err != nil {
+		return nil, fmt.Errorf("count the backup's leads: %w", err)
+	}
+	ids, err := tx.QueryContext(ctx, `UPDATE campaigns SET state = 'paused', reason = ?
+		WHERE state IN ('running', 'scheduled') RETURNING id`, reason)
+	if err != nil {
+		return nil, fmt.Errorf("pause the restored campaigns: %w", err)
+	}
+	for ids.Next() {
+		var id int64
+		if err := ids.Scan(&id); err != nil {
+			ids.Close()
+			return nil, fmt.Errorf("pause the restored campaigns: %w", err)
+		}
+		rc.Paused = append(rc.Paused, id)
+	}
+	if err := ids.Close(); err != nil {
+		return nil, fmt.Errorf("pause the restored campaigns: %w", err)
+	}
+	return rc, tx.Commit()
+}

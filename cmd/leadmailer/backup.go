@@ -22,9 +22,9 @@ The copy does not include the data directory's secret.key, which signs unsubscri
 keys the suppression list: without it, suppressed addresses can no longer be recognised. It
 never changes, so copy it once to the same safe place.
 
-To restore: stop serve, then put the copy in place of leadmailer.db in the data directory and
-remove any leadmailer.db-wal and leadmailer.db-shm left beside it; with secret.key from the
-same installation, start serve again.
+To restore: stop serve, then run "leadmailer restore FILE". It keeps the replaced database
+aside and leaves every campaign that was running or scheduled in the copy paused: recipients
+sent to after the copy was taken may get a second message if such a campaign is resumed.
 
 Each backup is recorded in the audit trail as backup, with the file it was written to.
 

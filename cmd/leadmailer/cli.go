@@ -59,6 +59,7 @@ func commands() []*command {
 		usersCommand(),
 		auditCommand(),
 		backupCommand(),
+		restoreCommand(),
 		registerCommand(),
 		configCommand(),
 	}
