@@ -49,19 +49,14 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	size, err := db.Backup(ctx, rest[0])
+	info, err := db.Backup(ctx, rest[0])
 	if err != nil {
 		return err
 	}
-	n, err := db.CountLeads(ctx)
-	if err != nil {
+	if err := recordAudit(ctx, e, db, leadmailer.AuditBackup, rest[0], fmt.Sprintf("%d bytes, %d leads", info.Size, info.Leads)); err != nil {
 		return err
 	}
-	if err := recordAudit(ctx, e, db, leadmailer.AuditBackup, rest[0], fmt.Sprintf("%d bytes, %d leads", size, n)); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "Backup written to %s (%.1f MiB; the database held %d leads when it finished).\n",
-		rest[0], float64(size)/(1<<20), n)
+	fmt.Fprintf(e.stdout, "Backup written to %s (%.1f MiB, %d leads).\n", rest[0], float64(info.Size)/(1<<20), info.Leads)
 	fmt.Fprintf(e.stdout, "Keep a copy of %s with it: without the key the suppression list cannot be used.\n",
 		filepath.Join(*dataDir, secretFile))
 	return nil
