@@ -54,6 +54,7 @@ const (
 	AuditSuppressionAdd      = "suppression.add"
 	AuditRetentionRun        = "retention.run"
 	AuditBackup              = "backup"
+	AuditRestore             = "restore"
 	AuditCampaignCreate      = "campaign.create"
 	AuditCampaignPreview     = "campaign.preview"
 	AuditCampaignTest        = "campaign.test"

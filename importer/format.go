@@ -40,12 +40,13 @@ const delimiters = ",;\t|"
 const sniffSize = 64 << 10
 
 // openText detects (or, when enc is set, applies) the input's encoding and returns a reader of
-// UTF-8 text with any byte order mark removed, and the encoding's name.
-func openText(r io.Reader, enc string) (*bufio.Reader, string, error) {
+// UTF-8 text with any byte order mark removed, the encoding's name, and the number of bytes
+// of byte order mark removed from UTF-8 input.
+func openText(r io.Reader, enc string) (*bufio.Reader, string, int64, error) {
 	raw := bufio.NewReaderSize(r, sniffSize)
 	sample, err := raw.Peek(sniffSize)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
-		return nil, "", fmt.Errorf("read input: %w", err)
+		return nil, "", 0, fmt.Errorf("read input: %w", err)
 	}
 	if enc == "" {
 		enc = detectEncoding(sample)
@@ -53,19 +54,21 @@ func openText(r io.Reader, enc string) (*bufio.Reader, string, error) {
 	enc = strings.ToLower(enc)
 	e, ok := encodings[enc]
 	if !ok {
-		return nil, "", leadmailer.Errorf(leadmailer.EINVALID, "--encoding %q is not supported; use one of %s", enc, strings.Join(EncodingNames(), ", "))
+		return nil, "", 0, leadmailer.Errorf(leadmailer.EINVALID, "--encoding %q is not supported; use one of %s", enc, strings.Join(EncodingNames(), ", "))
 	}
 	var text io.Reader = raw
+	var bom int64
 	switch enc {
 	case "utf-8":
 		if bytes.HasPrefix(sample, []byte("\xef\xbb\xbf")) {
 			raw.Discard(3)
+			bom = 3
 		}
 	default:
 		// The UTF-16 decoders consume their byte order mark themselves.
 		text = transform.NewReader(raw, e.NewDecoder())
 	}
-	return bufio.NewReaderSize(text, sniffSize), enc, nil
+	return bufio.NewReaderSize(text, sniffSize), enc, bom, nil
 }
 
 func detectEncoding(sample []byte) string {
@@ -87,10 +90,36 @@ func detectEncoding(sample []byte) string {
 		}
 		sample = sample[:len(sample)-1]
 	}
-	if utf8.Valid(sample) {
+	if plausibleUTF8(sample) {
 		return "utf-8"
 	}
 	return "windows-1252"
+}
+
+// plausibleUTF8 says whether sample is UTF-8 text, perhaps with a few broken bytes: it is
+// when its valid multi-byte characters outnumber its invalid bytes. Text in a single-byte
+// encoding rarely forms a valid multi-byte sequence (an accented letter followed by one to
+// three of the symbols in 0x80-0xBF), while one stray byte in a UTF-8 file must not turn
+// every accent in it into mojibake. The rows with the broken bytes are rejected.
+func plausibleUTF8(sample []byte) bool {
+	if utf8.Valid(sample) {
+		return true
+	}
+	multi, invalid := 0, 0
+	for i := 0; i < len(sample); {
+		if sample[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(sample[i:])
+		if r == utf8.RuneError && size <= 1 {
+			invalid++
+		} else {
+			multi++
+		}
+		i += size
+	}
+	return multi > invalid
 }
 
 // detectDelimiter picks the delimiter that occurs most often, outside quotes, in the header
@@ -184,7 +213,8 @@ func delimiterName(d rune) string {
 
 // csvInput is an opened CSV input: a reader past the header row, and what was detected.
 type csvInput struct {
-	text     *bufio.Reader // the decoded text the CSV reader reads
+	text     *bufio.Reader // the decoded text the CSV reader reads, through lim
+	lim      *limitReader
 	cr       *csv.Reader
 	header   []string
 	encoding string
@@ -195,7 +225,7 @@ type csvInput struct {
 // and reads its header row. Rows with the wrong number of fields are left for the caller to
 // reject one by one.
 func openCSV(r io.Reader, encoding, delimiter string) (*csvInput, error) {
-	text, enc, err := openText(r, encoding)
+	text, enc, bom, err := openText(r, encoding)
 	if err != nil {
 		return nil, err
 	}
@@ -206,15 +236,34 @@ func openCSV(r io.Reader, encoding, delimiter string) (*csvInput, error) {
 	if delim == 0 {
 		delim = detectDelimiter(text)
 	}
-	cr := csv.NewReader(text)
+	// Only undecoded input can hold bytes that are not UTF-8: the decoders replace them.
+	lim := newLimitReader(text, delim, enc == "utf-8", bom)
+	cr := csv.NewReader(lim)
 	cr.Comma = delim
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
+	info := lim.recordDone()
+	switch {
+	case info.over != nil:
+		return nil, leadmailer.Errorf(leadmailer.EINVALID, "cannot read the header row: %v", info.over)
+	case errors.Is(err, io.EOF):
 		return nil, leadmailer.Errorf(leadmailer.EINVALID, "the file is empty: it needs a header row naming its columns")
-	}
-	if err != nil {
+	case err != nil:
 		return nil, leadmailer.Errorf(leadmailer.EINVALID, "cannot read the header row: %v", err)
+	case len(header) > MaxColumns:
+		// A delimiter of more than one byte is not counted while reading.
+		return nil, leadmailer.Errorf(leadmailer.EINVALID, "cannot read the header row: %v", ErrTooManyColumns)
 	}
-	return &csvInput{text: text, cr: cr, header: header, encoding: enc, delim: delim}, nil
+	return &csvInput{text: text, lim: lim, cr: cr, header: header, encoding: enc, delim: delim}, nil
+}
+
+// read returns the next record, as csv.Reader.Read does, and what the limits saw of it. A
+// record over a limit comes back with info.over set and an error to be ignored.
+func (in *csvInput) read() (rec []string, info recordInfo, err error) {
+	rec, err = in.cr.Read()
+	info = in.lim.recordDone()
+	if info.over == nil && err == nil && len(rec) > MaxColumns {
+		info.over = ErrTooManyColumns
+	}
+	return rec, info, err
 }

@@ -29,6 +29,8 @@ func TestDetectEncoding(t *testing.T) {
 		{"windows-1252 euro sign", []byte("Email;Hinta\na@b.fi;100 \x80\n"), "windows-1252"},
 		{"utf-8 cut mid-character by the sample size", cut, "utf-8"},
 		{"short input ending in a lead byte", []byte("Email\na@b.fi\xc3"), "windows-1252"},
+		{"utf-8 with one stray windows-1252 byte", []byte("Email;Nimi\na@b.fi;Mäkinen\nb@b.fi;M\xe4kinen\nc@b.fi;Jyväskylä\n"), "utf-8"},
+		{"windows-1252 with one pair that is valid utf-8", []byte("Email;Nimi\na@b.fi;M\xe4kinen\nb@b.fi;\xc3\xa9 H\xe4m\xe4l\xe4inen\n"), "windows-1252"},
 		{"excel-fi testdata", readFile(t, "excel-fi-windows1252.csv"), "windows-1252"},
 		{"utf16le testdata", readFile(t, "utf16le-bom.csv"), "utf-16le"},
 	}

@@ -122,7 +122,7 @@ func Import(ctx context.Context, st Store, r io.Reader, opts Options) (*Report, 
 	}
 	parseCtx, stopParsing := context.WithCancel(ctx)
 	defer stopParsing()
-	go parse(parseCtx, cr, m, w.SuppressionHash, opts.BatchSize, rejects, batches, free)
+	go parse(parseCtx, in, m, w.SuppressionHash, opts.BatchSize, rejects, batches, free)
 
 	var writeErr error
 	for b := range batches {
@@ -175,7 +175,7 @@ func Import(ctx context.Context, st Store, r io.Reader, opts Options) (*Report, 
 // parse reads records into batches until the input ends, ctx is cancelled, or reading fails.
 // Rows with the same e-mail within one batch are merged into the first, later non-empty values
 // winning, so that one upsert per lead suffices; duplicates across batches the store detects.
-func parse(ctx context.Context, cr *csv.Reader, m *mapping, hash func(string) string, size int, rejects *rejectWriter,
+func parse(ctx context.Context, in *csvInput, m *mapping, hash func(string) string, size int, rejects *rejectWriter,
 	batches chan<- *batch, free <-chan *batch) {
 	defer close(batches)
 	var b *batch
@@ -200,8 +200,15 @@ func parse(ctx context.Context, cr *csv.Reader, m *mapping, hash func(string) st
 			return false
 		}
 	}
+	cr := in.cr
 	for {
-		rec, err := cr.Read()
+		rec, info, err := in.read()
+		if info.over != nil {
+			b.pre.Read++
+			b.pre.Rejected++
+			rejects.add(int64(info.line), info.over.Error(), nil, nil)
+			continue
+		}
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -222,6 +229,11 @@ func parse(ctx context.Context, cr *csv.Reader, m *mapping, hash func(string) st
 		}
 		line, _ := cr.FieldPos(0)
 		b.pre.Read++
+		if info.badByte >= 0 {
+			b.pre.Rejected++
+			rejects.add(int64(line), badByteReason(info.badByte), m, rec)
+			continue
+		}
 		b.rows = b.rows[:len(b.rows)+1]
 		row := &b.rows[len(b.rows)-1]
 		*row = leadmailer.ImportRow{Row: int64(line)}

@@ -61,6 +61,16 @@ func TestImportFiles(t *testing.T) {
 			"zoe.dupont@exemple.fr":    {"name": "Zoë Dupont", "company": "Exemple SARL", "country": "FR"},
 		},
 	}, {
+		// One Windows-1252 byte pasted into a UTF-8 file: the accents stay right and the
+		// row with the byte is rejected, naming its offset.
+		file: "utf8-one-bad-byte.csv", encoding: "utf-8", delimiter: ",",
+		counts: leadmailer.ImportCounts{Read: 3, Inserted: 2, Rejected: 1},
+		leads: map[string]fields{
+			"perso@example.se": {"name": "Pérsön", "company": "Åström AB", "country": "SE"},
+			"zoe@example.fr":   {"name": "Zoë Dupont", "company": "Exemple SARL", "country": "FR"},
+		},
+		rejects: []reject{{"3", "the byte at offset 88 of the file is not UTF-8"}},
+	}, {
 		file: "utf16le-bom.csv", encoding: "utf-16le", delimiter: "tab",
 		counts: leadmailer.ImportCounts{Read: 2, Inserted: 2},
 		leads: map[string]fields{

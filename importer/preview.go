@@ -39,7 +39,7 @@ func PreviewCSV(r io.Reader, opts Options, maxRows int) (*Preview, error) {
 	if err != nil {
 		return nil, err
 	}
-	cr, header, enc, delim := in.cr, in.header, in.encoding, in.delim
+	header, enc, delim := in.header, in.encoding, in.delim
 	p := &Preview{Encoding: enc, Delimiter: delimiterName(delim), Header: header}
 	m, err := mapHeader(header, opts.Map)
 	if err != nil {
@@ -63,7 +63,10 @@ func PreviewCSV(r io.Reader, opts Options, maxRows int) (*Preview, error) {
 		p.Columns = append(p.Columns, MapField{Header: h, Field: mapName(t)})
 	}
 	for len(p.Rows) < maxRows {
-		rec, err := cr.Read()
+		rec, info, err := in.read()
+		if info.over != nil {
+			continue // Import rejects such a row on its own; the preview skips it
+		}
 		if errors.Is(err, io.EOF) {
 			break
 		}

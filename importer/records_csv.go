@@ -14,7 +14,7 @@ import (
 // Encoding and delimiter are detected as for an upload; headers match ignoring case, spaces
 // and punctuation.
 type CSVRecords struct {
-	cr          *csv.Reader
+	in          *csvInput
 	cols        [leadmailer.NumFields]int // column of each field; -1 when not mapped
 	idCol       int                       // -1 when no id column
 	width       int
@@ -33,8 +33,8 @@ func NewCSVRecords(r io.Reader, fields map[string]string, idHeader, origin strin
 	if err != nil {
 		return nil, err
 	}
-	cr, header, enc, delim := in.cr, in.header, in.encoding, in.delim
-	c := &CSVRecords{cr: cr, idCol: -1, width: len(header), origin: origin, retrievedAt: retrievedAt,
+	header, enc, delim := in.header, in.encoding, in.delim
+	c := &CSVRecords{in: in, idCol: -1, width: len(header), origin: origin, retrievedAt: retrievedAt,
 		Encoding: enc, Delimiter: delimiterName(delim)}
 	find := func(want string) int {
 		for i, h := range header {
@@ -74,11 +74,15 @@ func (c *CSVRecords) Columns() []Column { return c.columns }
 // of fields, comes back as a record with Err set, to be rejected on its own.
 func (c *CSVRecords) Next() (*Record, error) {
 	for {
-		rec, err := c.cr.Read()
+		rec, info, err := c.in.read()
+		r := &Record{Origin: c.origin, RetrievedAt: c.retrievedAt}
+		if info.over != nil {
+			r.Where, r.Err = fmt.Sprintf("line %d", info.line), info.over.Error()
+			return r, nil
+		}
 		if errors.Is(err, io.EOF) {
 			return nil, io.EOF
 		}
-		r := &Record{Origin: c.origin, RetrievedAt: c.retrievedAt}
 		if err != nil {
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
@@ -90,8 +94,12 @@ func (c *CSVRecords) Next() (*Record, error) {
 		if isBlank(rec) {
 			continue
 		}
-		line, _ := c.cr.FieldPos(0)
+		line, _ := c.in.cr.FieldPos(0)
 		r.Where = fmt.Sprintf("line %d", line)
+		if info.badByte >= 0 {
+			r.Err = badByteReason(info.badByte)
+			return r, nil
+		}
 		if len(rec) != c.width {
 			r.Err = fmt.Sprintf("row has %d fields but the header has %d: check for a cut-off line or an unquoted delimiter inside a value", len(rec), c.width)
 			return r, nil

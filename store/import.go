@@ -245,7 +245,9 @@ func (w *ImportWriter) WriteBatch(ctx context.Context, rows []leadmailer.ImportR
 			counts.Unchanged, counts.Rejected, counts.Suppressed, counts.Duplicates, counts.Skipped, w.run.ID)
 	})
 	if err != nil {
-		return leadmailer.ImportCounts{}, fmt.Errorf("import run %d: %w", w.run.ID, err)
+		// No "import run N" here: the callers name the run (or the website query) in their
+		// own errors, and saying it twice read as two failures.
+		return leadmailer.ImportCounts{}, err
 	}
 	w.run.Counts.Add(counts)
 	return counts, nil

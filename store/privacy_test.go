@@ -148,9 +148,9 @@ func TestBackupWhileImportWrites(t *testing.T) {
 	}
 	wg.Wait()
 	final := filepath.Join(dir, "after.db")
-	size, err := db.Backup(ctx, final)
-	if err != nil || size == 0 {
-		t.Fatalf("backup after the import: %d bytes, %v", size, err)
+	info, err := db.Backup(ctx, final)
+	if err != nil || info.Size == 0 {
+		t.Fatalf("backup after the import: %+v, %v", info, err)
 	}
 	if _, err := db.Backup(ctx, final); leadmailer.ErrorCode(err) != leadmailer.ECONFLICT {
 		t.Errorf("backup over an existing file: %v, want conflict", err)

@@ -43,7 +43,11 @@ var pragmas = []string{
 	"PRAGMA busy_timeout = 10000",
 	"PRAGMA cache_size = -65536",
 	"PRAGMA temp_store = MEMORY",
-	"PRAGMA wal_autocheckpoint = 4096", // pages: 64 MiB of WAL between checkpoints
+	// A checkpoint every 512 pages (8 MiB) and a WAL truncated back to 16 MiB after one:
+	// 4,096 pages let the WAL reach 64 MiB beside a 9.5 MB database within half a second of
+	// a send, enough to fill a small disk.
+	"PRAGMA wal_autocheckpoint = 512",
+	"PRAGMA journal_size_limit = 16777216",
 }
 
 const driverName = "leadmailer_sqlite3"

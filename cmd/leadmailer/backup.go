@@ -22,9 +22,9 @@ The copy does not include the data directory's secret.key, which signs unsubscri
 keys the suppression list: without it, suppressed addresses can no longer be recognised. It
 never changes, so copy it once to the same safe place.
 
-To restore: stop serve, then put the copy in place of leadmailer.db in the data directory and
-remove any leadmailer.db-wal and leadmailer.db-shm left beside it; with secret.key from the
-same installation, start serve again.
+To restore: stop serve, then run "leadmailer restore FILE". It keeps the replaced database
+aside and leaves every campaign that was running or scheduled in the copy paused: recipients
+sent to after the copy was taken may get a second message if such a campaign is resumed.
 
 Each backup is recorded in the audit trail as backup, with the file it was written to.
 
@@ -49,19 +49,14 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	size, err := db.Backup(ctx, rest[0])
+	info, err := db.Backup(ctx, rest[0])
 	if err != nil {
 		return err
 	}
-	n, err := db.CountLeads(ctx)
-	if err != nil {
+	if err := recordAudit(ctx, e, db, leadmailer.AuditBackup, rest[0], fmt.Sprintf("%d bytes, %d leads", info.Size, info.Leads)); err != nil {
 		return err
 	}
-	if err := recordAudit(ctx, e, db, leadmailer.AuditBackup, rest[0], fmt.Sprintf("%d bytes, %d leads", size, n)); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "Backup written to %s (%.1f MiB; the database held %d leads when it finished).\n",
-		rest[0], float64(size)/(1<<20), n)
+	fmt.Fprintf(e.stdout, "Backup written to %s (%.1f MiB, %d leads).\n", rest[0], float64(info.Size)/(1<<20), info.Leads)
 	fmt.Fprintf(e.stdout, "Keep a copy of %s with it: without the key the suppression list cannot be used.\n",
 		filepath.Join(*dataDir, secretFile))
 	return nil

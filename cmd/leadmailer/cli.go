@@ -60,6 +60,7 @@ func commands() []*command {
 		usersCommand(),
 		auditCommand(),
 		backupCommand(),
+		restoreCommand(),
 		registerCommand(),
 		configCommand(),
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/csv"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -229,7 +230,7 @@ func TestBackupWhileAnotherProcessImports(t *testing.T) {
 	waitForCommitted(t, db, c, 10_000)
 
 	during := filepath.Join(dir, "during.db")
-	lm(t, data, "backup", during)
+	duringOut := lm(t, data, "backup", during).stdout
 	if code := c.wait(t, 120*time.Second); code != exitOK {
 		t.Fatalf("import: exit %d\n%s", code, c.stderr.String())
 	}
@@ -253,6 +254,10 @@ func TestBackupWhileAnotherProcessImports(t *testing.T) {
 		leads := count(t, raw, `SELECT count(*) FROM leads`)
 		if run := runs[0]; leads != run.Counts.Inserted || run.Counts.Inserted+run.Counts.Duplicates != run.Counts.Read {
 			t.Errorf("%s: %d leads, run counts %+v: the copy is not one consistent moment", filepath.Base(path), leads, run.Counts)
+		}
+		// The import goes on while the copy is counted: only the copy's own count matches it.
+		if path == during && !strings.Contains(duringOut, fmt.Sprintf(" %d leads)", leads)) {
+			t.Errorf("backup during the import printed %q; want the copy's %d leads", duringOut, leads)
 		}
 		switch path {
 		case during:

@@ -99,6 +99,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return leadmailer.Errorf(leadmailer.EINVALID, "[retention] schedule %q: %v", cfg.Retention.Schedule, err)
 	}
+	release, err := lockDataDir(*dataDir, "starting serve")
+	if err != nil {
+		return err
+	}
+	defer release()
 	db, err := openData(ctx, *dataDir)
 	if err != nil {
 		return err

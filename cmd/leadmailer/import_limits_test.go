@@ -1,0 +1,96 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// maxImportRSS is the peak memory an import may take, whatever the file.
+const maxImportRSS = 150 << 20
+
+// TestHostileImportsBoundedMemory runs leadmailer import as its own process on files built to
+// exhaust memory and checks what the user sees (a short error or report naming the limit)
+// and the process's peak RSS: a 50 MB header line once took 6.6 GB and printed megabytes of
+// column names.
+func TestHostileImportsBoundedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 50 MB files")
+	}
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	lm(t, data, "init")
+	// The files are written in pieces: the child's peak RSS as Linux reports it starts from
+	// this process's RSS when it was started, which must stay small.
+	write := func(name string, parts ...[]byte) string {
+		p := filepath.Join(dir, name)
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		for _, part := range parts {
+			if _, err := f.Write(part); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// big writes n bytes repeating unit.
+	big := func(name string, head, unit string, n int, tail string) string {
+		block := bytes.Repeat([]byte(unit), (64<<10)/len(unit))
+		parts := [][]byte{[]byte(head)}
+		for written := 0; written < n; written += len(block) {
+			parts = append(parts, block) // the same block each time: no memory per part
+		}
+		return write(name, append(parts, []byte(tail))...)
+	}
+	cols := make([]string, 999)
+	for i := range cols {
+		cols[i] = "extra"
+	}
+	tests := []struct {
+		name    string
+		file    string
+		ok      bool
+		mention []string
+	}{
+		{"a 50 MB header of 25 million columns", big("columns.csv", "email", ",x", 50<<20, "\na@example.com\n"),
+			false, []string{"1000 columns"}},
+		{"a 50 MB field", big("field.csv", "email,name\nbig@example.com,", "x", 50<<20, "\na@example.com,A\n"),
+			true, []string{"rejected 1", "inserted 1"}},
+		{"999 columns not stored", write("wide.csv", []byte("email,"+strings.Join(cols, ",")+"\na@example.com"+strings.Repeat(",v", 999)+"\n")),
+			true, []string{"Not stored (no matching field): extra, extra", "and 989 more (999 columns in all)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := startLeadmailer(t, "import", tt.file, "--source", "hostile", "--data", data)
+			code := c.wait(t, 120*time.Second)
+			out := c.stdout.String() + c.stderr.String()
+			if (code == exitOK) != tt.ok {
+				t.Errorf("exit %d, want success %v\n%s", code, tt.ok, out)
+			}
+			mustContain(t, "import", squash(out), tt.mention...)
+			if len(out) > 4000 {
+				t.Errorf("the import printed %d bytes, want a short report", len(out))
+			}
+			ru, ok := c.cmd.ProcessState.SysUsage().(*syscall.Rusage)
+			if !ok {
+				t.Fatal("no resource usage for the import process")
+			}
+			t.Logf("peak RSS %d MB", ru.Maxrss>>10) // Linux gives KiB
+			if ru.Maxrss<<10 > maxImportRSS {
+				t.Errorf("peak RSS %d MB, want at most %d MB", ru.Maxrss>>10, maxImportRSS>>20)
+			}
+		})
+	}
+}
