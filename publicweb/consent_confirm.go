@@ -54,14 +54,20 @@ func (h *Handlers) mailConfirmation(ctx context.Context, address string, request
 		h.log.Info("consent confirmation not mailed: one went to the address recently", "request", requestID)
 		return
 	}
-	// The request's context ends with the answer; the mail must still go.
-	ctx = context.WithoutCancel(ctx)
+	// The request's context ends with the answer; the mail must still go, but a relay
+	// that stalls must not hold the server's shutdown for RFC 5321's ten minutes.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmationSendLimit)
 	h.mails.Add(1)
 	go func() {
 		defer h.mails.Done()
+		defer cancel()
 		h.sendConfirmation(ctx, address, requestID, now)
 	}()
 }
+
+// confirmationSendLimit bounds one confirmation mail's whole SMTP exchange. The visitor who
+// gets no mail can send the form again; the request stays either way.
+const confirmationSendLimit = time.Minute
 
 func (h *Handlers) sendConfirmation(ctx context.Context, address string, requestID int64, now time.Time) {
 	c := &h.confirm

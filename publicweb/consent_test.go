@@ -39,7 +39,8 @@ type consentServer struct {
 func newConsentServer(t *testing.T, opts publicweb.Options) *consentServer {
 	t.Helper()
 	cs := &consentServer{smtp: smtptest.New(t)}
-	tr, err := mailer.Open(cs.smtp.URL(), mailer.Options{Concurrency: 1, Timeout: 5 * time.Second})
+	tr, err := mailer.Open(cs.smtp.URL(), mailer.Options{Concurrency: 1, Timeout: 5 * time.Second,
+		Timeouts: mailer.Timeouts{Greeting: 5 * time.Second, Command: 2 * time.Second, Data: 2 * time.Second, Block: 2 * time.Second, DataEnd: 2 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
