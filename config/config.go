@@ -39,6 +39,7 @@ type Config struct {
 	Retention Retention `toml:"retention"`
 	Web       Web       `toml:"web"`
 	Bounces   Bounces   `toml:"bounces"`
+	Metrics   Metrics   `toml:"metrics"`
 
 	// Path is the file the configuration was read from; empty when there was none and the
 	// defaults apply.
@@ -404,6 +405,7 @@ func (c *Config) Validate() error {
 		seen[s.Name] = true
 	}
 	errs = append(errs, c.Bounces.validate()...)
+	errs = append(errs, c.Metrics.validate()...)
 	return errors.Join(errs...)
 }
 

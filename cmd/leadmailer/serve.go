@@ -155,12 +155,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	mon, err := startMonitoring(cfg, db, *dataDir, logger, e, app.MountPublic)
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *listen, err)
 	}
-	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	srv := &http.Server{Handler: mon.metrics.Instrument(app.Handler()), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 
 	// The schedule and the campaigns stop when ctx ends: SIGINT or SIGTERM.
 	sched, waitSchedule, err := startScheduleRuns(ctx, e, runs, cfg)
@@ -208,6 +212,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	err = srv.Shutdown(stopCtx)
 	if berr := stopBounces(stopCtx); err == nil {
 		err = berr
+	}
+	if merr := mon.stop(stopCtx); err == nil {
+		err = merr
 	}
 	if aerr := app.Shutdown(stopCtx); err == nil {
 		err = aerr
