@@ -73,6 +73,31 @@ const layoutCheck = `(() => {
   return problems;
 })()`
 
+// selectsClipped runs in the upload preview and names each mapping drop-down narrower than
+// its longest label: the width it takes with its width left to the browser.
+const selectsClipped = `[...document.querySelectorAll("#mapping select")].flatMap(s => {
+  const has = s.offsetWidth, saved = s.style.cssText;
+  s.style.cssText = "width: auto !important; min-width: 0 !important; max-width: none !important";
+  const needs = s.offsetWidth;
+  s.style.cssText = saved;
+  return has < needs ? [s.id + " (" + JSON.stringify(s.selectedOptions[0].text) + ") is " + has + "px wide, its labels need " + needs + "px"] : [];
+})`
+
+// checkSelects asserts that no mapping drop-down of the upload preview clips its labels.
+func checkSelects(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	clipped, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](selectsClipped))
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#mapping select").length`)); n == 0 {
+		t.Fatalf("%s: no mapping drop-downs to check", name)
+	}
+	if len(clipped) > 0 {
+		t.Errorf("%s: drop-downs clip their labels:\n%s", name, strings.Join(clipped, "\n"))
+	}
+}
+
 // checkNarrow asserts that the page in the browser is usable in a phone-wide window.
 func checkNarrow(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
@@ -143,6 +168,7 @@ func TestBrowserEveryPageFitsAPhone(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#upload")),
 		chromedp.WaitVisible(chromedp.CSS("#mapping")))
 	checkNarrow(t, ctx, "upload preview")
+	checkSelects(t, ctx, "upload preview")
 	shot("narrow-upload-preview")
 
 	id, cid := itoa(anna.ID), itoa(c.ID)
