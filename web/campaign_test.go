@@ -256,7 +256,7 @@ func TestCampaignPreviewAndTestSend(t *testing.T) {
 		t.Fatalf("preview: status %d\n%s", res.status, res.body)
 	}
 	for _, want := range []string{"Where we got your details", "The Trade Register", "Subject: Hello John Smith",
-		`sandbox=""`, "/preview.html?lead=john%40registry.example", "List-Unsubscribe"} {
+		`sandbox="allow-same-origin"`, "/preview.html?lead=john%40registry.example", "List-Unsubscribe"} {
 		if !strings.Contains(res.body, want) {
 			t.Errorf("preview page lacks %q", want)
 		}
