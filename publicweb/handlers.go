@@ -57,7 +57,8 @@ type Options struct {
 	From      string
 	ReplyTo   string
 	PublicURL string
-	// Company names the sender in the confirmation mail and page.
+	// Company names the sender in the confirmation mail and page, and on the unsubscribe
+	// pages: the configuration's sender company, the name the mail's footer gives.
 	Company string
 	// ConfirmValid is how long a confirmation link works; default 7 days. ConfirmMailEvery
 	// is how often one address may be sent a confirmation mail, so that the form cannot
@@ -94,13 +95,15 @@ type Handlers struct {
 	origins  map[string]bool
 	confirm  confirmOptions
 	mails    sync.WaitGroup // confirmation mails being sent
+	company  string         // the sender company the pages name; "" names none
 	log      *slog.Logger
 	audit    func(ctx context.Context, action, target, detail, ip string)
 }
 
 // New returns the handlers.
 func New(st Store, opts Options) *Handlers {
-	h := &Handlers{store: st, signer: opts.Signer, now: opts.Now, clientIP: opts.ClientIP, log: opts.Log, audit: opts.Audit}
+	h := &Handlers{store: st, signer: opts.Signer, now: opts.Now, clientIP: opts.ClientIP, log: opts.Log, audit: opts.Audit,
+		company: strings.TrimSpace(opts.Company)}
 	if h.audit == nil {
 		h.audit = func(context.Context, string, string, string, string) {}
 	}

@@ -9,6 +9,7 @@ import (
 // texts are the unsubscribe pages' words in the languages marketing mail is written in.
 type texts struct {
 	Lang                              string
+	SenderLabel                       string
 	ConfirmTitle, ConfirmText, Button string
 	DoneTitle, DoneText               string
 	InvalidTitle, InvalidText         string
@@ -18,6 +19,7 @@ type texts struct {
 var pageTexts = map[string]*texts{
 	"en": {
 		Lang:         "en",
+		SenderLabel:  "Sender",
 		ConfirmTitle: "Unsubscribe from marketing",
 		ConfirmText:  "Press the button to receive no more marketing messages from us.",
 		Button:       "Unsubscribe",
@@ -30,6 +32,7 @@ var pageTexts = map[string]*texts{
 	},
 	"fi": {
 		Lang:         "fi",
+		SenderLabel:  "Lähettäjä",
 		ConfirmTitle: "Markkinointiviestien peruminen",
 		ConfirmText:  "Paina painiketta, niin emme lähetä sinulle enää markkinointiviestejä.",
 		Button:       "Peru tilaus",
@@ -42,6 +45,7 @@ var pageTexts = map[string]*texts{
 	},
 	"sv": {
 		Lang:         "sv",
+		SenderLabel:  "Avsändare",
 		ConfirmTitle: "Avsluta marknadsföringsutskick",
 		ConfirmText:  "Tryck på knappen så skickar vi inga fler marknadsföringsmeddelanden till dig.",
 		Button:       "Avsluta prenumerationen",

@@ -242,3 +242,33 @@ func TestUnsubscribePageLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestUnsubscribePagesNameTheSender: the confirmation and its answer say whose marketing the
+// person leaves, with the company the mail's footer names, in the page's language.
+func TestUnsubscribePagesNameTheSender(t *testing.T) {
+	s := newServer(t, publicweb.Options{Company: "Focus Oy"})
+	s.importFile(t, "testdata/registry.csv")
+	link := s.signer.URL(s.srv.URL, 1, s.lead(t, "anna.objector@example.fi").ID)
+	tests := []struct {
+		method, acceptLanguage, want string
+	}{
+		{"GET", "en", "<p class=\"sender\">Sender: <strong>Focus Oy</strong></p>"},
+		{"GET", "fi", "<p class=\"sender\">Lähettäjä: <strong>Focus Oy</strong></p>"},
+		{"GET", "sv", "<p class=\"sender\">Avsändare: <strong>Focus Oy</strong></p>"},
+		{"POST", "en", "<p class=\"sender\">Sender: <strong>Focus Oy</strong></p>"},
+	}
+	for _, tt := range tests {
+		got := do(t, tt.method, link, "", map[string]string{"Accept-Language": tt.acceptLanguage})
+		if !strings.Contains(got.body, tt.want) {
+			t.Errorf("%s in %s: page lacks %q:\n%s", tt.method, tt.acceptLanguage, tt.want, got.body)
+		}
+	}
+
+	// Without a configured company the page names nobody rather than a placeholder.
+	bare := newServer(t, publicweb.Options{})
+	bare.importFile(t, "testdata/registry.csv")
+	got := do(t, "GET", bare.signer.URL(bare.srv.URL, 1, bare.lead(t, "anna.objector@example.fi").ID), "", nil)
+	if strings.Contains(got.body, `class="sender"`) {
+		t.Errorf("page without a company names a sender:\n%s", got.body)
+	}
+}

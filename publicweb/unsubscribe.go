@@ -16,7 +16,9 @@ var unsubscribePage = template.Must(template.New("u").Parse(`<!doctype html>
 <title>{{.Title}}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;line-height:1.5}
 button{font-size:1rem;padding:.6rem 1.2rem}</style></head>
-<body><h1>{{.Title}}</h1><p>{{.Text}}</p>
+<body><h1>{{.Title}}</h1>
+{{with .Sender}}<p class="sender">{{$.SenderLabel}}: <strong>{{.}}</strong></p>{{end}}
+<p>{{.Text}}</p>
 {{if .Button}}<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">
 <button type="submit">{{.Button}}</button></form>{{end}}
 </body></html>
@@ -24,6 +26,9 @@ button{font-size:1rem;padding:.6rem 1.2rem}</style></head>
 
 type pageData struct {
 	Lang, Title, Text, Button string
+	// Sender names the company whose marketing the person leaves, as the mail's footer
+	// does: "us" on its own does not tell someone with several subscriptions who that is.
+	Sender, SenderLabel string
 }
 
 func (h *Handlers) unsubscribe(w http.ResponseWriter, r *http.Request) {
@@ -33,24 +38,26 @@ func (h *Handlers) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	campaignID, leadID, err := h.signer.Parse(r.PathValue("token"))
 	if err != nil {
 		// The same answer for every bad token, so that nothing is learnt from guessing.
-		h.page(w, http.StatusNotFound, pageData{tx.Lang, tx.InvalidTitle, tx.InvalidText, ""})
+		h.page(w, http.StatusNotFound, pageData{Lang: tx.Lang, Title: tx.InvalidTitle, Text: tx.InvalidText})
 		return
 	}
 	if r.Method != http.MethodPost {
-		h.page(w, http.StatusOK, pageData{tx.Lang, tx.ConfirmTitle, tx.ConfirmText, tx.Button})
+		h.page(w, http.StatusOK, pageData{Lang: tx.Lang, Title: tx.ConfirmTitle, Text: tx.ConfirmText, Button: tx.Button})
 		return
 	}
 	if err := h.store.ObjectLead(r.Context(), campaignID, leadID); err != nil {
 		h.log.Error("record objection", "campaign", campaignID, "lead", leadID, "err", err)
-		h.page(w, http.StatusInternalServerError, pageData{tx.Lang, tx.RetryTitle, tx.RetryText, ""})
+		h.page(w, http.StatusInternalServerError, pageData{Lang: tx.Lang, Title: tx.RetryTitle, Text: tx.RetryText})
 		return
 	}
 	h.log.Info("objection recorded", "campaign", campaignID, "lead", leadID)
 	h.audit(r.Context(), AuditObjection, fmt.Sprintf("lead %d", leadID), fmt.Sprintf("campaign %d", campaignID), h.clientIP(r))
-	h.page(w, http.StatusOK, pageData{tx.Lang, tx.DoneTitle, tx.DoneText, ""})
+	h.page(w, http.StatusOK, pageData{Lang: tx.Lang, Title: tx.DoneTitle, Text: tx.DoneText})
 }
 
 func (h *Handlers) page(w http.ResponseWriter, status int, d pageData) {
+	d.Sender = h.company
+	d.SenderLabel = pageTexts[d.Lang].SenderLabel
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if err := unsubscribePage.Execute(w, d); err != nil {

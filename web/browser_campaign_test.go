@@ -99,8 +99,9 @@ func TestBrowserCampaign(t *testing.T) {
 	}
 	var sandbox chromedp.AttributeResult
 	sandbox, err = chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS("#preview-frame"), "sandbox"))
-	if err != nil || !sandbox.Exists || sandbox.Value != "" {
-		t.Errorf("preview frame sandbox attribute %+v, %v; want present and empty", sandbox, err)
+	// allow-same-origin only, so that the page can size the frame: never allow-scripts.
+	if err != nil || !sandbox.Exists || sandbox.Value != "allow-same-origin" {
+		t.Errorf("preview frame sandbox attribute %+v, %v; want present with allow-same-origin only", sandbox, err)
 	}
 	// Let the frame paint before the screenshot.
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("preview-frame").offsetHeight > 0`)); err != nil {

@@ -101,6 +101,7 @@ func TestBrowserUploadMapImportProvenance(t *testing.T) {
 	if got := text(t, ctx, "#mapping tbody"); !strings.Contains(got, "Weiß & Söhne GmbH") {
 		t.Errorf("preview rows %q: want the Windows-1252 text decoded", got)
 	}
+	checkSelects(t, ctx, "upload preview")
 	shot("02-preview")
 
 	// Telefon is column 6 (col5): the marketer decides phone numbers are not to be kept.

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,8 +14,11 @@ import (
 
 // previewCSP is the policy of a previewed message's HTML, which the preview page shows in a
 // sandboxed frame: no script, no forms, no fetching anything but inline styles and inline
-// images, and framing only by our own pages.
-const previewCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox"
+// images, and framing only by our own pages. The sandbox keeps the frame's document in our
+// origin (allow-same-origin) so that the preview page's script can read its height and show
+// the whole message, notices included, without a scroll box of its own; as the frame runs no
+// script, being same-origin gives the message itself nothing.
+const previewCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox allow-same-origin"
 
 // previewMessage renders campaign c's message to the lead with the form's e-mail address,
 // exactly as a send would, recording the view of the lead's data in the audit trail.
@@ -67,16 +71,43 @@ func (s *Server) campaignPreview(w http.ResponseWriter, r *http.Request, rq *req
 		return err
 	}
 	head, _, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
+	rawHead := strings.ReplaceAll(string(head), "\r\n", "\n")
 	s.render(w, r, rq, http.StatusOK, "campaign_preview", "Preview: "+c.Name, struct {
 		C        *leadmailer.Campaign
 		Lead     *leadmailer.Lead
-		Headers  string
+		Headers  string // decoded, for reading
+		Raw      string // as sent
 		Text     string
 		FrameURL string
 		Outside  string
-	}{c, lead, strings.ReplaceAll(string(head), "\r\n", "\n"), m.Text,
+	}{c, lead, decodeHeaders(rawHead), rawHead, m.Text,
 		campaignPath(c.ID) + "/preview.html?lead=" + url.QueryEscape(lead.Email), why})
 	return nil
+}
+
+// decodeHeaders returns a message's header section for people: each field on one line, its
+// encoded words (RFC 2047, "=?utf-8?q?Kev=C3=A4=C3=A4ll=C3=A4?=") decoded. A field that does
+// not decode is shown as it is.
+func decodeHeaders(head string) string {
+	var fields []string
+	for _, line := range strings.Split(head, "\n") {
+		if (strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t")) && len(fields) > 0 {
+			fields[len(fields)-1] += line // a folded line continues the field (RFC 5322 2.2.3)
+			continue
+		}
+		fields = append(fields, line)
+	}
+	dec := &mime.WordDecoder{}
+	for i, f := range fields {
+		name, value, ok := strings.Cut(f, ":")
+		if !ok {
+			continue
+		}
+		if d, err := dec.DecodeHeader(strings.TrimSpace(value)); err == nil {
+			fields[i] = name + ": " + d
+		}
+	}
+	return strings.Join(fields, "\n")
 }
 
 // campaignPreviewHTML serves the HTML part of a preview on its own, for the preview page's

@@ -7,7 +7,7 @@ import (
 	"github.com/leadmailer/leadmailer/store"
 )
 
-// dashboardShow shows lead counts by state and source, the running campaigns, the configured
+// dashboardShow shows lead counts by state and source, the running campaigns, the scheduled
 // sources with their latest run, and the latest import runs. It shows
 // no personal data, so it leaves no audit entry.
 func (s *Server) dashboardShow(w http.ResponseWriter, r *http.Request, rq *request) error {
@@ -28,22 +28,27 @@ func (s *Server) dashboardShow(w http.ResponseWriter, r *http.Request, rq *reque
 	if err != nil {
 		return err
 	}
-	var configured []sourceRow
+	// Only sources that run on a schedule: the section says what runs by itself, and a
+	// manual source is listed on the sources page.
+	var scheduled []sourceRow
 	for _, in := range s.opts.Sources {
+		if in.Schedule == "" {
+			continue
+		}
 		row, _, err := s.sourceRow(r, in, 1)
 		if err != nil {
 			return err
 		}
-		configured = append(configured, row)
+		scheduled = append(scheduled, row)
 	}
 	s.render(w, r, rq, http.StatusOK, "dashboard", "Dashboard", struct {
 		Total, Active, Inactive int64
 		Sources                 []store.SourceStats
 		Runs                    []*leadmailer.ImportRun
 		Campaigns               []campaignRow
-		Configured              []sourceRow
+		Scheduled               []sourceRow
 	}{states[leadmailer.LeadActive] + states[leadmailer.LeadInactive], states[leadmailer.LeadActive],
-		states[leadmailer.LeadInactive], sources, runs, campaigns, configured})
+		states[leadmailer.LeadInactive], sources, runs, campaigns, scheduled})
 	return nil
 }
 

@@ -59,6 +59,7 @@ func (s *Server) leadShow(w http.ResponseWriter, r *http.Request, rq *request) e
 	if err != nil {
 		return err
 	}
+	s.renderSentSubjects(r.Context(), lead, sends)
 	undeliverable, why, err := s.db.IsUndeliverable(r.Context(), lead.ID)
 	if err != nil {
 		return err

@@ -168,6 +168,12 @@ func New(db *store.DB, opts Options) (*Server, error) {
 func (s *Server) routes() {
 	static, _ := fs.Sub(staticFS, "static")
 	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	// Browsers ask for /favicon.ico whatever the page links; the SVG is the same picture.
+	s.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		http.ServeFileFS(w, r, static, "favicon.svg")
+	})
 	s.mux.HandleFunc("GET /login", s.loginShow)
 	s.mux.HandleFunc("POST /login", s.loginCheck)
 	s.route("POST /logout", leadmailer.RoleViewer, s.logout)
@@ -219,7 +225,7 @@ func (s *Server) routes() {
 // Handler returns the app's handler with its security layers: headers on every response, and
 // refusal of cross-origin state-changing requests.
 func (s *Server) Handler() http.Handler {
-	return securityHeaders(s.cop.Handler(s.mux))
+	return securityHeaders(s.cop.Handler(http.HandlerFunc(s.serveMux)))
 }
 
 // MountPublic serves h at pattern without a login and without the cross-origin check, for

@@ -1,6 +1,7 @@
 // Live progress of an import and of a campaign: polls the progress JSON and updates the bar,
 // then reloads the page when the work ends so that the final report and the actions that
-// now apply show. The rest of the app needs no script.
+// now apply show; and the campaign preview's frame, sized to the message. The rest of the
+// app needs no script.
 "use strict";
 
 // follow polls url every interval milliseconds, handing each answer to show, until an answer
@@ -58,4 +59,23 @@ function follow(url, interval, text, show) {
       p.skipped + " skipped, " + p.queued + " queued" + (p.sending ? ", " + p.sending + " sending" : "") +
       " (" + p.state + ")";
   });
+})();
+
+// The campaign preview shows the whole message, notices included, in a frame as tall as the
+// message: a frame that scrolls on its own hides the notice a reviewer must read. The frame
+// runs no script; its document is in our origin, so its height can be read from here.
+(function () {
+  const frame = document.getElementById("preview-frame");
+  if (!frame) return;
+  function fit() {
+    const doc = frame.contentDocument;
+    if (!doc || !doc.documentElement) return;
+    // The frame's height includes its border (box-sizing: border-box).
+    frame.style.height = doc.documentElement.scrollHeight + (frame.offsetHeight - frame.clientHeight) + "px";
+    frame.dataset.fitted = "true";
+  }
+  frame.addEventListener("load", fit);
+  // A narrower window rewraps the message: fit again.
+  window.addEventListener("resize", fit);
+  if (frame.contentDocument && frame.contentDocument.readyState === "complete") fit();
 })();
