@@ -75,8 +75,8 @@ type BackupInfo struct {
 	Leads int64 // leads in the copy
 }
 
-// vacuumInto runs VACUUM INTO on a connection of its own. With temp_store=MEMORY and the
-// connections' 64 MiB cache, a copy of a 301 MB database took 338 MB of memory.
+// vacuumInto runs VACUUM INTO on a connection of its own. With temp_store=MEMORY and a
+// 64 MiB cache, a copy of a 301 MB database took 338 MB of memory.
 func (db *DB) vacuumInto(ctx context.Context, path string) error {
 	conn, err := db.sql.Conn(ctx)
 	if err != nil {
@@ -90,7 +90,7 @@ func (db *DB) vacuumInto(ctx context.Context, path string) error {
 	}
 	_, err = conn.ExecContext(ctx, `VACUUM INTO ?`, path)
 	// The connection goes back to the pool: give it back its usual settings.
-	for _, p := range []string{"PRAGMA temp_store = MEMORY", "PRAGMA cache_size = -65536"} {
+	for _, p := range []string{"PRAGMA temp_store = MEMORY", cacheSizePragma} {
 		if _, rerr := conn.ExecContext(context.Background(), p); rerr != nil && err == nil {
 			conn.Raw(func(any) error { return driver.ErrBadConn })
 			err = fmt.Errorf("%s: %w", p, rerr)

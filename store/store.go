@@ -41,7 +41,7 @@ var pragmas = []string{
 	"PRAGMA synchronous = NORMAL",
 	"PRAGMA foreign_keys = ON",
 	"PRAGMA busy_timeout = 10000",
-	"PRAGMA cache_size = -65536",
+	cacheSizePragma,
 	"PRAGMA temp_store = MEMORY",
 	// A checkpoint every 512 pages (8 MiB) and a WAL truncated back to 16 MiB after one:
 	// 4,096 pages let the WAL reach 64 MiB beside a 9.5 MB database within half a second of
@@ -49,6 +49,15 @@ var pragmas = []string{
 	"PRAGMA wal_autocheckpoint = 512",
 	"PRAGMA journal_size_limit = 16777216",
 }
+
+// cacheSizePragma sets each connection's page cache to 16 MiB. The cache is per connection,
+// and serve holds several, so it is the term of peak memory that multiplies: at 64 MiB a
+// 1,000,000-row import peaked at 133 MB (180 MB in another measurement) against 80 MB at
+// 16 MiB. The CPU cost, measured alternately on one machine: a fresh import the same
+// (9.3 against 9.7 s), a re-import, which looks up every address in the index, 8 % more
+// (7.7 against 7.1 s). Pages the cache drops are re-read from the operating system's file
+// cache, not the disk.
+const cacheSizePragma = "PRAGMA cache_size = -16384"
 
 const driverName = "leadmailer_sqlite3"
 
