@@ -102,7 +102,7 @@ func (db *DB) vacuumInto(ctx context.Context, path string) error {
 // countLeads counts the leads of the database file at path, read only.
 func countLeads(ctx context.Context, path string) (int64, error) {
 	// The plain driver: the connect hook would switch the read-only file to WAL.
-	c, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	c, err := sql.Open("sqlite3", "file:"+uriEscaper.Replace(path)+"?mode=ro")
 	if err != nil {
 		return 0, err
 	}

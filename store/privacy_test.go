@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -176,5 +177,36 @@ func TestBackupWhileImportWrites(t *testing.T) {
 			t.Errorf("backup after the import holds %d leads, want %d", n, batches*perBatch)
 		}
 		restored.Close()
+	}
+}
+
+// TestBackupToAnOddPath: a backup into a folder whose name SQLite's URIs give a meaning to
+// ("?" starts the parameters, "%" an escape) is written and counted there, not elsewhere.
+func TestBackupToAnOddPath(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t, nil)
+	w, err := db.BeginImport(ctx, &leadmailer.ImportRun{Source: "fair", Kind: leadmailer.KindUpload, Actor: "test"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := []leadmailer.ImportRow{row(2, "email", "odd@backup.example", "name", "Odd")}
+	rows[0].EmailHash = w.SuppressionHash(rows[0].Values[leadmailer.FieldEmail])
+	if _, err := w.WriteBatch(ctx, rows, leadmailer.ImportCounts{Read: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Finish(ctx, leadmailer.RunCompleted, ""); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "what?mode=rw&50% off#1")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "copy.db")
+	info, err := db.Backup(ctx, path)
+	if err != nil || info.Leads != 1 {
+		t.Fatalf("Backup to %q: %+v, %v; want 1 lead", path, info, err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("the backup is not where it was asked: %v", err)
 	}
 }
