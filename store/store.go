@@ -95,6 +95,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create database directory: %w", err)
 	}
+	if err := privateFiles(path); err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
 	// _mutex=no: database/sql never uses one connection from two goroutines at once, so
 	// SQLite's per-call mutexes are pure overhead.
 	// The path goes into a URI: escaped, a data directory named "50% off" or "what?" opens.
@@ -116,6 +119,37 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("migrate database %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// privateFiles creates the database file at path readable by its owner only, before SQLite
+// does: SQLite would create it 0644 (less the umask), readable by anyone who can enter the
+// directory, and an existing data directory may well be 0755. SQLite gives the -wal and -shm
+// files the main file's permissions, so they follow. Files left looser by an older version
+// are tightened; one that belongs to another user, which only its owner can chmod, is left.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if st.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrPermission) {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close closes the database.
