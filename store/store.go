@@ -75,6 +75,11 @@ type Options struct {
 	Now func() time.Time
 	// SuppressionKey keys the hashes of suppressed addresses (see SuppressionHash).
 	SuppressionKey []byte
+	// AuditKey keys the audit chain's hashes (HMAC-SHA256). It must live outside the
+	// database: the data directory's secret key is where it comes from. A database opened
+	// with it once records keyed entries from then on, and must be opened with it to record
+	// or verify audit entries.
+	AuditKey []byte
 }
 
 // DB is an open leadmailer database.
@@ -83,6 +88,7 @@ type DB struct {
 	path           string
 	now            func() time.Time
 	suppressionKey []byte
+	auditKey       []byte
 	sent           sentCache // see sentCount
 }
 
@@ -106,7 +112,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	db := &DB{sql: sqlDB, path: path, now: opts.Now, suppressionKey: opts.SuppressionKey}
+	db := &DB{sql: sqlDB, path: path, now: opts.Now, suppressionKey: opts.SuppressionKey, auditKey: opts.AuditKey}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -117,6 +123,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err := db.migrate(ctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("migrate database %s: %w", path, err)
+	}
+	if err := db.startKeyedAudit(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	return db, nil
 }
