@@ -15,7 +15,8 @@ import (
 // TestDataFilesArePrivate: in a data directory that already exists open to everyone (0755,
 // umask 022, as mkdir leaves it), every file leadmailer writes there is readable by its
 // owner only: the database and, while it is open, its -wal and -shm files, the secret key,
-// the lock file, rejects files and a backup. A database left 0644 by an older version is
+// the configuration, the lock file, rejects files, a backup and the database a restore set
+// aside. A database left 0644 by an older version is
 // tightened when it is opened.
 func TestDataFilesArePrivate(t *testing.T) {
 	// The umask is the process's: this test does not run in parallel with others.
@@ -32,6 +33,8 @@ func TestDataFilesArePrivate(t *testing.T) {
 	lm(t, data, "init")
 	lm(t, data, "import", fixture(t, "contacts.csv"), "--source", "crm") // rejects a row
 	lm(t, data, "backup", filepath.Join(data, "backups", "first.db"))
+	// A restore takes the data directory's lock file and sets the replaced database aside.
+	lm(t, data, "restore", filepath.Join(data, "backups", "first.db"))
 
 	// The -wal and -shm files exist only while a connection is open.
 	db, err := store.Open(t.Context(), filepath.Join(data, dbFile), store.Options{})
@@ -42,7 +45,7 @@ func TestDataFilesArePrivate(t *testing.T) {
 	if _, err := db.FindImportRuns(t.Context(), "", 1); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{dbFile, dbFile + "-wal", dbFile + "-shm", secretFile, "backups/first.db"}
+	want := []string{dbFile, dbFile + "-wal", dbFile + "-shm", secretFile, "backups/first.db", dataLockFile, "leadmailer.toml"}
 	seen := map[string]bool{}
 	err = filepath.WalkDir(data, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || path == data {
@@ -67,9 +70,10 @@ func TestDataFilesArePrivate(t *testing.T) {
 			t.Errorf("%s was not written: the test checks nothing of it (files: %v)", name, seen)
 		}
 	}
-	rejects, _ := filepath.Glob(filepath.Join(data, "rejects", "*.csv"))
-	if len(rejects) == 0 {
-		t.Errorf("no rejects file was written: the test checks nothing of it")
+	for _, pattern := range []string{"rejects/*.csv", dbFile + ".before-restore-*"} {
+		if m, _ := filepath.Glob(filepath.Join(data, pattern)); len(m) == 0 {
+			t.Errorf("no %s was written: the test checks nothing of it", pattern)
+		}
 	}
 
 	// An older version created the database 0644.
