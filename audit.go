@@ -1,6 +1,7 @@
 package leadmailer
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -70,15 +71,32 @@ const (
 
 const auditTimeFormat = "2006-01-02T15:04:05.000000Z"
 
-// ComputeHash returns the entry's chain hash given the previous entry's hash ("" for the
-// first entry): SHA-256 over a JSON array of the previous hash and the entry's ID and fields,
-// with the time in UTC at microsecond precision, in hex. JSON keeps the encoding unambiguous:
-// no choice of field values can make two different entries encode alike.
+// ComputeHash returns the entry's unkeyed chain hash given the previous entry's hash ("" for
+// the first entry): SHA-256 over a JSON array of the previous hash and the entry's ID and
+// fields, with the time in UTC at microsecond precision, in hex. JSON keeps the encoding
+// unambiguous: no choice of field values can make two different entries encode alike.
+//
+// Anyone who can write the database can recompute such hashes after changing an entry: it
+// is what entries recorded before the chain was keyed carry. Later entries carry
+// ComputeKeyedHash.
 func (e *AuditEntry) ComputeHash(prev string) string {
-	canonical, _ := json.Marshal([]string{
+	sum := sha256.Sum256(e.canonical(prev))
+	return hex.EncodeToString(sum[:])
+}
+
+// ComputeKeyedHash returns the entry's chain hash as ComputeHash does, but with HMAC-SHA256
+// under key, which is kept outside the database: without it, a changed entry's hash cannot
+// be recomputed.
+func (e *AuditEntry) ComputeKeyedHash(key []byte, prev string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write(e.canonical(prev))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func (e *AuditEntry) canonical(prev string) []byte {
+	b, _ := json.Marshal([]string{
 		prev, strconv.FormatInt(e.ID, 10), e.Time.UTC().Format(auditTimeFormat),
 		e.Actor, e.Action, e.Target, e.Detail, e.IP,
 	})
-	sum := sha256.Sum256(canonical)
-	return hex.EncodeToString(sum[:])
+	return b
 }

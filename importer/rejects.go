@@ -5,6 +5,7 @@ import (
 
 	"github.com/gocarina/gocsv"
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/csvsafe"
 )
 
 // RejectedRow is one line of a rejects file. Its columns carry the field names the importer
@@ -25,9 +26,11 @@ type RejectedRow struct {
 }
 
 // rejectWriter buffers rejected rows and writes them with gocsv. Columns the import does not
-// map are left out of the rejects file, as they are out of the database.
+// map are left out of the rejects file, as they are out of the database. The rows are what
+// anyone put in a file or a website form, and rejects files are opened in spreadsheets: cells
+// that would start a formula are neutralised (see csvsafe).
 type rejectWriter struct {
-	out         *gocsv.SafeCSVWriter
+	out         *csvsafe.Writer
 	pending     []RejectedRow
 	wroteHeader bool
 	err         error
@@ -37,7 +40,7 @@ func newRejectWriter(w io.Writer) *rejectWriter {
 	if w == nil {
 		return &rejectWriter{}
 	}
-	return &rejectWriter{out: gocsv.DefaultCSVWriter(w)}
+	return &rejectWriter{out: csvsafe.NewWriter(w)}
 }
 
 // add records a rejected row; m and rec are nil when the row could not even be split into

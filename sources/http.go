@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -32,6 +33,7 @@ type fetcher struct {
 	source   string
 	client   *http.Client
 	headers  map[string]string // never logged: they may hold API keys
+	origin   string            // the configured URL's origin, the only one headers go to
 	limiter  *rate.Limiter
 	maxBytes int64
 	retries  int
@@ -118,8 +120,12 @@ func (f *fetcher) once(ctx context.Context, u string, validators *leadmailer.Sou
 	}
 	req.Header.Set("User-Agent", "leadmailer")
 	req.Header.Set("Accept", f.accept)
-	for k, v := range f.headers {
-		req.Header.Set(k, v)
+	// The pager refuses a next page at another origin; this is the last line should a URL
+	// reach here some other way.
+	if o, err := origin(u); err == nil && o == f.origin {
+		for k, v := range f.headers {
+			req.Header.Set(k, v)
+		}
 	}
 	if validators != nil {
 		if validators.ETag != "" {
@@ -232,6 +238,49 @@ func hasToken(list, tok string) bool {
 		}
 	}
 	return false
+}
+
+// origin returns u's scheme, host and port as "https://host:443": two URLs with the same
+// origin are the same server to a browser, and to us when deciding where a key may go.
+// The port is written out, so that "https://h" and "https://h:443" compare equal.
+func origin(u string) (string, error) {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "", err
+	}
+	scheme := strings.ToLower(p.Scheme)
+	port := p.Port()
+	switch {
+	case port != "":
+	case scheme == "https":
+		port = "443"
+	case scheme == "http":
+		port = "80"
+	default:
+		return "", fmt.Errorf("%s is not an http(s) URL", redact(u))
+	}
+	if p.Hostname() == "" {
+		return "", fmt.Errorf("%s names no host", redact(u))
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(p.Hostname()), port), nil
+}
+
+// checkNextPage refuses a next page that is not at the configured URL's origin: a page
+// could otherwise send the run, with or without its key, to any server it names. A page
+// over plain http after an https one gets its own message, as it is the likelier attack.
+func (f *fetcher) checkNextPage(from, next string) error {
+	o, err := origin(next)
+	if err != nil {
+		return fmt.Errorf("next page %s: %w", redact(next), err)
+	}
+	if o == f.origin {
+		return nil
+	}
+	if strings.HasPrefix(from, "https:") && strings.HasPrefix(o, "http:") {
+		return fmt.Errorf("refusing the next page %s: it is http after https and would be fetched in the clear", redact(next))
+	}
+	return fmt.Errorf("refusing the next page %s: it is at another origin than the source's url (%s); "+
+		"leadmailer follows paging only within the source's scheme, host and port", redact(next), f.origin)
 }
 
 // resolve makes ref absolute against base; "" when ref is not a usable http(s) URL.

@@ -112,6 +112,9 @@ func (r *Runner) fetchPages(ctx context.Context, src *config.Source, f *fetcher,
 		log.Debug("source page fetched", "page", page, "url", redact(u), "records", n)
 		switch {
 		case next != "":
+			if err := f.checkNextPage(u, next); err != nil {
+				return nil, layout{}, fmt.Errorf("page %d, %s: %w", page, redact(u), err)
+			}
 			u = next
 		case src.PageParam != "" && n > 0:
 			p, err := paramValue(u, src.PageParam, 1)

@@ -199,9 +199,13 @@ func (r *Runner) fetcher(src *config.Source) (*fetcher, error) {
 	if transport == nil {
 		transport = http.DefaultTransport
 	}
+	home, err := origin(src.URL)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: url: %w", src.Name, err)
+	}
 	return &fetcher{
-		source: src.Name, headers: headers, limiter: r.limiter(src),
-		client:   &http.Client{Transport: transport, Timeout: timeout, CheckRedirect: redirectPolicy(headers)},
+		source: src.Name, headers: headers, origin: home, limiter: r.limiter(src),
+		client:   &http.Client{Transport: transport, Timeout: timeout, CheckRedirect: redirectPolicy(home, headers)},
 		maxBytes: int64(maxMB) << 20, retries: retries, tempDir: r.TempDir, accept: accept(src.Format),
 		now: r.now, sleep: sleep, log: r.logger(),
 	}, nil
@@ -214,18 +218,24 @@ func accept(format string) string {
 	return "application/json, */*;q=0.5"
 }
 
-// redirectPolicy refuses a redirect from https to http, which would send an API key in the
-// clear, and long redirect chains; and it drops the source's headers on a redirect to
-// another host, which is not the one the key was given for.
-func redirectPolicy(headers map[string]string) func(*http.Request, []*http.Request) error {
+// redirectPolicy refuses long redirect chains and a redirect from https to http anywhere in
+// the chain, which would send the request, and a key in it, in the clear. A redirect to
+// another origin than the configured URL's (scheme, host and port) is followed without the
+// source's headers: the key was given for that origin only. The client copies the first
+// request's headers into every hop before asking, so deleting them here covers each hop.
+func redirectPolicy(home string, headers map[string]string) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 10 {
 			return errors.New("more than 10 redirects")
 		}
-		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
-			return fmt.Errorf("refusing a redirect from https to %s", redact(req.URL.String()))
+		if req.URL.Scheme != "https" {
+			for _, prev := range via {
+				if prev.URL.Scheme == "https" {
+					return fmt.Errorf("refusing a redirect from https to %s: it would be sent in the clear", redact(req.URL.String()))
+				}
+			}
 		}
-		if req.URL.Host != via[0].URL.Host {
+		if o, err := origin(req.URL.String()); err != nil || o != home {
 			for name := range headers {
 				req.Header.Del(name)
 			}

@@ -660,3 +660,165 @@ func TestOneRunAcrossProcesses(t *testing.T) {
 		t.Errorf("run after the lock was released: %v", res.Err)
 	}
 }
+
+// keyCatcher is a server that should never see the source's key: it records every request
+// it gets and the key headers each carried, and answers one company.
+type keyCatcher struct {
+	mu   sync.Mutex
+	hits []string // "path auth=... x-api-key=..."
+}
+
+func (k *keyCatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	k.mu.Lock()
+	k.hits = append(k.hits, fmt.Sprintf("%s auth=%q x-api-key=%q", r.URL.RequestURI(),
+		r.Header.Get("Authorization"), r.Header.Get("X-Api-Key")))
+	k.mu.Unlock()
+	fmt.Fprintf(w, `{"results": [%s]}`, companies[1])
+}
+
+func (k *keyCatcher) requests() []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return slices.Clone(k.hits)
+}
+
+// TestNextPageElsewhereRefused: a page that names its next page at another origin, or over
+// plain http after https, fails the run before anything is sent there. Following it
+// without the key would still let any page steer the run to any server, so it is refused.
+func TestNextPageElsewhereRefused(t *testing.T) {
+	plain := &keyCatcher{}
+	plainSrv := httptest.NewServer(plain)
+	defer plainSrv.Close()
+	// The same host on another port is another origin.
+	tests := []struct {
+		name    string
+		tls     bool   // the source's own server is https
+		paging  string // "link" or "body"
+		wantErr string
+	}{
+		{"link header to another origin", false, "link", "another origin"},
+		{"next field to another origin", false, "body", "another origin"},
+		{"link header from https to http", true, "link", "http after https"},
+		{"next field from https to http", true, "body", "http after https"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(plain.requests())
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				next := plainSrv.URL + "/steal?page=2"
+				if tt.paging == "link" {
+					w.Header().Set("Link", "<"+next+`>; rel="next"`)
+					fmt.Fprintf(w, `{"results": [%s]}`, companies[0])
+					return
+				}
+				fmt.Fprintf(w, `{"results": [%s], "links": {"next": %q}}`, companies[0], next)
+			})
+			var srv *httptest.Server
+			if tt.tls {
+				srv = httptest.NewTLSServer(h)
+			} else {
+				srv = httptest.NewServer(h)
+			}
+			defer srv.Close()
+			f := newFixture(t)
+			f.runner.Transport = srv.Client().Transport // trusts the test certificate
+			src := jsonSource(srv.URL + "/api/companies")
+			src.Headers["X-Api-Key"] = "${REGISTRY_KEY}"
+			if tt.paging == "body" {
+				src.NextField = "links.next"
+			}
+			res := f.run(t, src)
+			if res.Err == nil || !strings.Contains(res.Err.Error(), tt.wantErr) {
+				t.Errorf("run error = %v, want one saying %q", res.Err, tt.wantErr)
+			}
+			if got := plain.requests()[before:]; len(got) != 0 {
+				t.Errorf("the other server got %q, want no request", got)
+			}
+			if n := len(f.leads(t)); n != 0 {
+				t.Errorf("the refused run wrote %d leads, want none", n)
+			}
+		})
+	}
+}
+
+// TestRedirectsKeepTheKeyHome: a redirect from https to http fails the run without the
+// request reaching the http server; a redirect to another origin (the same host on
+// another port, too) is followed without the source's headers, whatever their names.
+func TestRedirectsKeepTheKeyHome(t *testing.T) {
+	tests := []struct {
+		name      string
+		tls       bool
+		wantErr   string // "" when the run succeeds
+		wantCalls int    // requests the other server gets
+	}{
+		{"https to http is refused", true, "from https to", 0},
+		{"http to another origin drops the headers", false, "", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			other := &keyCatcher{}
+			otherSrv := httptest.NewServer(other)
+			defer otherSrv.Close()
+			h := http.RedirectHandler(otherSrv.URL+"/moved", http.StatusFound)
+			var srv *httptest.Server
+			if tt.tls {
+				srv = httptest.NewTLSServer(h)
+			} else {
+				srv = httptest.NewServer(h)
+			}
+			defer srv.Close()
+			f := newFixture(t)
+			f.runner.Transport = srv.Client().Transport
+			src := jsonSource(srv.URL + "/api/companies")
+			src.Headers["X-Api-Key"] = "${REGISTRY_KEY}"
+			res := f.run(t, src)
+			switch {
+			case tt.wantErr == "" && res.Err != nil:
+				t.Errorf("run error = %v, want none", res.Err)
+			case tt.wantErr != "" && (res.Err == nil || !strings.Contains(res.Err.Error(), tt.wantErr)):
+				t.Errorf("run error = %v, want one saying %q", res.Err, tt.wantErr)
+			}
+			got := other.requests()
+			if len(got) != tt.wantCalls {
+				t.Fatalf("the other server got %q, want %d requests", got, tt.wantCalls)
+			}
+			for _, hit := range got {
+				if strings.Contains(hit, "k3y-s3cret") {
+					t.Errorf("the other server received the key: %s", hit)
+				}
+			}
+		})
+	}
+}
+
+// TestKeySentToItsOrigin: the configured URL's origin gets the key on every page, however
+// its next-page links spell that origin (here the scheme in capitals).
+func TestKeySentToItsOrigin(t *testing.T) {
+	var got []string
+	var mu sync.Mutex
+	var srv *httptest.Server
+	srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Header.Get("Authorization")+" "+r.Header.Get("X-Api-Key"))
+		mu.Unlock()
+		if r.URL.Query().Get("page") == "" {
+			next := strings.Replace(srv.URL, "https://", "HTTPS://", 1) + "/api/companies?page=2"
+			fmt.Fprintf(w, `{"results": [%s], "links": {"next": %q}}`, companies[0], next)
+			return
+		}
+		fmt.Fprintf(w, `{"results": [%s]}`, companies[3])
+	}))
+	defer srv.Close()
+	f := newFixture(t)
+	f.runner.Transport = srv.Client().Transport
+	src := jsonSource(srv.URL + "/api/companies")
+	src.Headers["X-Api-Key"] = "${REGISTRY_KEY}"
+	src.NextField = "links.next"
+	if res := f.run(t, src); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	want := []string{"Bearer k3y-s3cret k3y-s3cret", "Bearer k3y-s3cret k3y-s3cret"}
+	if !slices.Equal(got, want) {
+		t.Errorf("the source's server got keys %q, want %q", got, want)
+	}
+}

@@ -34,9 +34,10 @@ func (db *DB) Backup(ctx context.Context, path string) (*BackupInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
+	// VACUUM INTO writes into an empty file as well as a new one: this one, created 0600, so
+	// that the copy is never readable by others, not even while it is being written.
 	tmpPath := tmp.Name()
 	tmp.Close()
-	os.Remove(tmpPath) // VACUUM INTO wants to create the file itself
 	defer os.Remove(tmpPath)
 	if err := db.vacuumInto(ctx, tmpPath); err != nil {
 		return nil, fmt.Errorf("backup to %s: %w", path, err)

@@ -84,6 +84,11 @@ type Options struct {
 	Now func() time.Time
 	// SuppressionKey keys the hashes of suppressed addresses (see SuppressionHash).
 	SuppressionKey []byte
+	// AuditKey keys the audit chain's hashes (HMAC-SHA256). It must live outside the
+	// database: the data directory's secret key is where it comes from. A database opened
+	// with it once records keyed entries from then on, and must be opened with it to record
+	// or verify audit entries.
+	AuditKey []byte
 }
 
 // DB is an open leadmailer database.
@@ -92,6 +97,7 @@ type DB struct {
 	path           string
 	now            func() time.Time
 	suppressionKey []byte
+	auditKey       []byte
 	sent           sentCache // see sentCount
 }
 
@@ -104,6 +110,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create database directory: %w", err)
 	}
+	if err := privateFiles(path); err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
 	// _mutex=no: database/sql never uses one connection from two goroutines at once, so
 	// SQLite's per-call mutexes are pure overhead.
 	// The path goes into a URI: escaped, a data directory named "50% off" or "what?" opens.
@@ -112,7 +121,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	db := &DB{sql: sqlDB, path: path, now: opts.Now, suppressionKey: opts.SuppressionKey}
+	db := &DB{sql: sqlDB, path: path, now: opts.Now, suppressionKey: opts.SuppressionKey, auditKey: opts.AuditKey}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -124,7 +133,42 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		sqlDB.Close()
 		return nil, fmt.Errorf("migrate database %s: %w", path, err)
 	}
+	if err := db.startKeyedAudit(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
 	return db, nil
+}
+
+// privateFiles creates the database file at path readable by its owner only, before SQLite
+// does: SQLite would create it 0644 (less the umask), readable by anyone who can enter the
+// directory, and an existing data directory may well be 0755. SQLite gives the -wal and -shm
+// files the main file's permissions, so they follow. Files left looser by an older version
+// are tightened; one that belongs to another user, which only its owner can chmod, is left.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if st.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrPermission) {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close closes the database.

@@ -1,12 +1,16 @@
 package web
 
 import (
+	"encoding/csv"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/csvsafe"
 )
 
 // rejectsPath is where the rejected rows of a run started from the web are kept.
@@ -15,7 +19,9 @@ func (s *Server) rejectsPath(runID int64) string {
 }
 
 // importRejects downloads a run's rejected rows, with the reason for each. They hold personal
-// data, so the download is recorded.
+// data, so the download is recorded. The file is written neutralised against spreadsheet
+// formulas, but one written by an older version may not be: it is passed through csvsafe on
+// the way out, which leaves a neutralised file as it is.
 func (s *Server) importRejects(w http.ResponseWriter, r *http.Request, rq *request) error {
 	run, _, err := s.findRun(r)
 	if err != nil {
@@ -29,15 +35,26 @@ func (s *Server) importRejects(w http.ResponseWriter, r *http.Request, rq *reque
 		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
 	if err := s.audit(r, rq, leadmailer.AuditRejectsGet, fmt.Sprintf("run %d", run.ID), ""); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="rejects-run-%d.csv"`, run.ID))
-	http.ServeContent(w, r, "", st.ModTime(), f)
+	in := csv.NewReader(f)
+	in.FieldsPerRecord = -1
+	out := csvsafe.NewWriter(w)
+	for {
+		rec, err := in.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			// The header is sent: all that is left is to cut the download short and say why.
+			s.opts.Logger.Error("rejects download cut short", "run", run.ID, "err", err)
+			break
+		}
+		out.Write(rec)
+	}
+	out.Flush()
 	return nil
 }

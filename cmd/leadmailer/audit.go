@@ -19,18 +19,25 @@ func auditCommand() *command {
 		summary: "read the audit trail of who saw and changed what, or verify it is intact",
 		usage: `Usage:
   leadmailer audit [--user U] [--action A] [--since T] [--until T] [--limit N] [--json]
-  leadmailer audit verify [--json]
+  leadmailer audit verify [--head ID:HASH] [--json]
+  leadmailer audit head
 
 Every login, every view, search and listing of leads, every import, user change and other
 action on personal data leaves an entry saying who did it, what, when and from which IP address.
 Web users appear as user:NAME; commands run here appear as os:NAME, the operating system user.
 Entries are printed newest first.
 
-Entries are hash-chained: each entry's hash covers the one before it. "audit verify" checks the
-whole chain and names the first entry that was altered, removed or moved; it exits with status
-1 if it finds one. Keep the last entry number and hash it prints somewhere else (a ticket, a
-backup log): a later check that finds the same entry with the same hash proves nothing before it
-changed, including entries cut from the end.
+Entries are hash-chained: each entry's hash covers the one before it, keyed (HMAC-SHA256) with
+a key derived from secret.key, so that someone who can change the database but not read
+secret.key cannot rewrite an entry and recompute the hashes after it. Entries recorded before
+keying began (by an older version) keep their plain SHA-256 hashes and verify as such.
+"audit verify" checks the whole chain and names the first entry that was altered, removed or
+moved; it exits with status 1 if it finds one.
+
+Entries cut from the end leave a shorter chain that is still whole. "audit head" prints the
+newest entry as ID:HASH: keep it somewhere else (a ticket, a backup log, a mail to yourself),
+and "audit verify --head ID:HASH" later fails unless the trail still holds that entry with that
+hash, i.e. unless nothing up to it was rewritten and nothing after it cut.
 
 Flags:
   --user U     only this user: a web user name, or os:NAME for the command line
@@ -41,11 +48,13 @@ Flags:
   --until T    entries before T, same forms
   --limit N    at most N entries (default 100; 0 for all)
   --json       one JSON array
+  --head H     with verify: also check that the trail holds entry ID:HASH, as audit head printed it
 
 Examples:
   leadmailer audit --user anna --since 24h
   leadmailer audit --action lead. --since 2026-11-01 --json
-  leadmailer audit verify
+  leadmailer audit head >> /srv/backup/audit-heads.txt
+  leadmailer audit verify --head 4711:3f7a...
 `,
 		run: runAudit,
 	}
@@ -56,7 +65,8 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		return flag.ErrHelp
 	}
 	verify := len(args) > 0 && args[0] == "verify"
-	if verify {
+	head := len(args) > 0 && args[0] == "head"
+	if verify || head {
 		args = args[1:]
 	}
 	fs, dataDir := newFlags("audit", e)
@@ -66,12 +76,24 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	until := fs.String("until", "", "")
 	limit := fs.Int("limit", 100, "")
 	asJSON := fs.Bool("json", false, "")
+	keptHead := fs.String("head", "", "")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(rest) > 0 {
-		return usagef("unexpected %q: say verify, or give only flags", rest)
+		return usagef("unexpected %q: say verify or head, or give only flags", rest)
+	}
+	var want *store.AuditHead
+	if *keptHead != "" {
+		if !verify {
+			return usagef("--head goes with audit verify")
+		}
+		h, err := store.ParseAuditHead(*keptHead)
+		if err != nil {
+			return usagef("--head: %v", err)
+		}
+		want = &h
 	}
 	now := time.Now()
 	filter := store.AuditFilter{Actor: actorName(*userName), Action: *action, Limit: *limit}
@@ -87,7 +109,17 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	}
 	defer db.Close()
 	if verify {
-		return runAuditVerify(ctx, e, db, *asJSON)
+		return runAuditVerify(ctx, e, db, want, *asJSON)
+	}
+	if head {
+		// Not recorded: it shows no personal data, and an entry of its own would make the
+		// head it prints out of date at once.
+		h, err := db.FindAuditHead(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(e.stdout, h)
+		return err
 	}
 	detail := strings.TrimSpace(strings.Join([]string{flagDetail("user", *userName), flagDetail("action", *action),
 		flagDetail("since", *since), flagDetail("until", *until)}, " "))
@@ -112,8 +144,15 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	return tw.Flush()
 }
 
-func runAuditVerify(ctx context.Context, e *env, db *store.DB, asJSON bool) error {
-	sum, brk, err := db.VerifyAudit(ctx)
+func runAuditVerify(ctx context.Context, e *env, db *store.DB, head *store.AuditHead, asJSON bool) error {
+	var sum *store.AuditSummary
+	var brk *store.AuditBreak
+	var err error
+	if head != nil {
+		sum, brk, err = db.VerifyAuditHead(ctx, *head)
+	} else {
+		sum, brk, err = db.VerifyAudit(ctx)
+	}
 	if err != nil {
 		return err
 	}
@@ -123,15 +162,29 @@ func runAuditVerify(ctx context.Context, e *env, db *store.DB, asJSON bool) erro
 		}
 		return leadmailer.Errorf(leadmailer.EINVALID, "the audit trail is broken at entry %d: %s", brk.ID, brk.Reason)
 	}
-	if err := recordAudit(ctx, e, db, leadmailer.AuditAuditVerify, "", fmt.Sprintf("%d entries intact", sum.Entries)); err != nil {
+	detail := fmt.Sprintf("%d entries intact", sum.Entries)
+	if head != nil {
+		detail += ", holding " + head.String()
+	}
+	if err := recordAudit(ctx, e, db, leadmailer.AuditAuditVerify, "", detail); err != nil {
 		return err
 	}
 	if asJSON {
-		return json.NewEncoder(e.stdout).Encode(map[string]any{"ok": true, "entries": sum.Entries,
-			"last_id": sum.LastID, "last_hash": sum.LastHash})
+		out := map[string]any{"ok": true, "entries": sum.Entries, "last_id": sum.LastID, "last_hash": sum.LastHash,
+			"keyed_from": sum.KeyedFrom}
+		if head != nil {
+			out["head"] = head.String()
+		}
+		return json.NewEncoder(e.stdout).Encode(out)
 	}
 	fmt.Fprintf(e.stdout, "The audit trail is intact: %d entries; the last is %d with hash %s\n",
 		sum.Entries, sum.LastID, sum.LastHash)
+	if head != nil {
+		fmt.Fprintf(e.stdout, "It holds entry %d with the hash kept.\n", head.ID)
+	}
+	if sum.KeyedFrom > 1 {
+		fmt.Fprintf(e.stdout, "Entries before %d were recorded before the chain was keyed: their hashes are plain SHA-256.\n", sum.KeyedFrom)
+	}
 	return nil
 }
 

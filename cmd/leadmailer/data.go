@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -29,12 +31,23 @@ func openData(ctx context.Context, dir string) (*store.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(ctx, filepath.Join(dir, dbFile), store.Options{SuppressionKey: key})
+	return store.Open(ctx, filepath.Join(dir, dbFile), store.Options{SuppressionKey: key, AuditKey: auditKey(key)})
+}
+
+// auditKey derives the key of the audit chain's hashes from the secret key. It lives outside
+// the database, so someone who can write the database but not read secret.key cannot rewrite
+// history and recompute the chain. Derived rather than the secret itself: the suppression
+// hashes use that, and a key should serve one purpose.
+func auditKey(secret []byte) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("leadmailer audit chain"))
+	return m.Sum(nil)
 }
 
 // loadSecret reads the data directory's secret key, creating it on first use. The key signs
-// unsubscribe links and keys the suppression list's hashes: losing it would make suppressed
-// addresses unrecognisable, so it is written once and never replaced.
+// unsubscribe links and keys the suppression list's hashes and (derived) the audit chain:
+// losing it would make suppressed addresses unrecognisable and the audit trail unverifiable,
+// so it is written once and never replaced.
 func loadSecret(path string) ([]byte, error) {
 	key, err := os.ReadFile(path)
 	if err == nil {

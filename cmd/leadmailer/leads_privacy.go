@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/csvsafe"
 	"github.com/leadmailer/leadmailer/store"
 )
 
@@ -53,9 +53,11 @@ func runLeadsExport(ctx context.Context, e *env, args []string) error {
 }
 
 // writeExportCSV writes an export as one row per item: section, field, value, source, kind,
-// date. Spreadsheets open it as it is, which is what most people asking for their data use.
+// date. Spreadsheets open it as it is, which is what most people asking for their data use;
+// so a value that would start a formula gets a single quote in front (see csvsafe). The JSON
+// export keeps every value exactly.
 func writeExportCSV(e *env, x *store.LeadExport) error {
-	w := csv.NewWriter(e.stdout)
+	w := csvsafe.NewWriter(e.stdout)
 	w.Write([]string{"section", "field", "value", "source", "kind", "date"})
 	date := func(t *time.Time) string {
 		if t == nil {

@@ -97,7 +97,7 @@ func runRestore(ctx context.Context, e *env, args []string) error {
 	now := time.Now().UTC()
 	reason := fmt.Sprintf("paused by the restore of %s on %s: recipients sent to after the backup was taken may get a second message if it is resumed",
 		filepath.Base(backup), now.Format(time.DateTime+" UTC"))
-	db, err := store.Open(ctx, tmp, store.Options{SuppressionKey: key})
+	db, err := store.Open(ctx, tmp, store.Options{SuppressionKey: key, AuditKey: auditKey(key)})
 	if err != nil {
 		return fmt.Errorf("open the backup %s: %w", backup, err)
 	}

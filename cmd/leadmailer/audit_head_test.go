@@ -1,0 +1,138 @@
+package main
+
+import (
+	"database/sql"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leadmailer/leadmailer"
+)
+
+var auditHeadRE = regexp.MustCompile(`^(\d+):[0-9a-f]{64}\n$`)
+
+// auditTrail makes a data directory with four audit entries, one per listing of leads.
+// (Not users added: each password hash takes 64 MiB, which would swell this process and,
+// through it, the memory other tests measure of the processes it starts.)
+func auditTrail(t *testing.T) string {
+	t.Helper()
+	data := t.TempDir()
+	for range 4 {
+		lm(t, data, "leads", "list")
+	}
+	return data
+}
+
+// rawAudit opens the database as someone with write access to the file would, with the
+// triggers that keep the audit tables append-only dropped.
+func rawAudit(t *testing.T, data string) *sql.DB {
+	t.Helper()
+	raw, err := sql.Open("sqlite3", filepath.Join(data, dbFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	if _, err := raw.Exec(`DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete`); err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// rehashAll recomputes every entry's hash with plain SHA-256, the most anyone without
+// secret.key can do after changing an entry.
+func rehashAll(t *testing.T, raw *sql.DB) {
+	t.Helper()
+	rows, err := raw.Query(`SELECT id, at, actor, action, target, detail, ip FROM audit_log ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []leadmailer.AuditEntry
+	for rows.Next() {
+		var e leadmailer.AuditEntry
+		var at string
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &e.Detail, &e.IP); err != nil {
+			t.Fatal(err)
+		}
+		if e.Time, err = time.Parse("2006-01-02T15:04:05.000000Z", at); err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, e)
+	}
+	rows.Close()
+	prev := ""
+	for _, e := range entries {
+		h := e.ComputeHash(prev)
+		if _, err := raw.Exec(`UPDATE audit_log SET prev_hash = ?, hash = ? WHERE id = ?`, prev, h, e.ID); err != nil {
+			t.Fatal(err)
+		}
+		prev = h
+	}
+}
+
+// TestAuditVerifyDetectsRecomputedHashes: changing an entry and recomputing the plain SHA-256
+// chain after it, which was enough before the chain was keyed, is found by audit verify.
+func TestAuditVerifyDetectsRecomputedHashes(t *testing.T) {
+	data := auditTrail(t)
+	raw := rawAudit(t, data)
+	if _, err := raw.Exec(`UPDATE audit_log SET detail = 'nothing to see' WHERE id = 2`); err != nil {
+		t.Fatal(err)
+	}
+	rehashAll(t, raw)
+	raw.Close()
+	r := runCLI(t, map[string]string{"LEADMAILER_DATA": data}, "", "audit", "verify")
+	if r.code != exitError || !strings.Contains(r.stderr, "broken at entry 1: its contents were altered") {
+		t.Errorf("verify after a rewrite with recomputed hashes: exit %d, stderr %q; want exit 1 at entry 1", r.code, r.stderr)
+	}
+}
+
+// TestAuditHeadDetectsTruncation: entries cut from the end leave a shorter chain that audit
+// verify alone accepts; verify --head with the head printed before fails, naming the cut.
+func TestAuditHeadDetectsTruncation(t *testing.T) {
+	data := auditTrail(t)
+	out := lm(t, data, "audit", "head").stdout
+	m := auditHeadRE.FindStringSubmatch(out)
+	if m == nil || m[1] != "4" {
+		t.Fatalf("audit head printed %q, want 4:HASH", out)
+	}
+	head := strings.TrimSpace(out)
+	mustContain(t, "verify --head", lm(t, data, "audit", "verify", "--head", head).stdout, "It holds entry 4 with the hash kept.")
+
+	raw := rawAudit(t, data)
+	// The verify just now added entry 5; cut it and entries 3 and 4. The next verify, which
+	// records itself as entry 3, leaves the trail one short of the head kept.
+	if _, err := raw.Exec(`DELETE FROM audit_log WHERE id >= 3`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	lm(t, data, "audit", "verify") // a shorter chain is still whole
+	r := runCLI(t, map[string]string{"LEADMAILER_DATA": data}, "", "audit", "verify", "--head", head)
+	if r.code != exitError || !strings.Contains(r.stderr, "broken at entry 4: it is missing") {
+		t.Errorf("verify --head after the tail was cut: exit %d, stderr %q; want exit 1 saying entry 4 is missing", r.code, r.stderr)
+	}
+	other := strings.Replace(head, head[len(head)-1:], "x", 1)
+	if r := runCLI(t, map[string]string{"LEADMAILER_DATA": data}, "", "audit", "verify", "--head", other); r.code != exitUsage {
+		t.Errorf("verify --head %q: exit %d, want a usage error", other, r.code)
+	}
+}
+
+// TestAuditVerifyAfterUpgrade: a data directory whose entries an older version chained with
+// plain SHA-256, before the keying table existed, verifies; the entries after the upgrade are
+// keyed, and the output says where keying began.
+func TestAuditVerifyAfterUpgrade(t *testing.T) {
+	data := auditTrail(t)
+	raw := rawAudit(t, data)
+	rehashAll(t, raw)
+	if _, err := raw.Exec(`DROP TABLE audit_keying; DELETE FROM schema_migrations WHERE version = 14`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+
+	lm(t, data, "leads", "list") // entry 5
+	r := lm(t, data, "audit", "verify")
+	mustContain(t, "verify after the upgrade", r.stdout, "The audit trail is intact: 5 entries",
+		"Entries before 5 were recorded before the chain was keyed")
+	head := strings.TrimSpace(lm(t, data, "audit", "head").stdout)
+	lm(t, data, "audit", "verify", "--head", head)
+}
