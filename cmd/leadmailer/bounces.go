@@ -93,6 +93,9 @@ Examples:
 // keeps the message and retries when the command exits with it.
 const exitTempFail = 75
 
+// ingestCacheKiB is the page cache of "bounces ingest", in KiB (see runBounces).
+const ingestCacheKiB = 16 << 10
+
 // tempFailError is an error after which the same input should be offered again.
 type tempFailError struct{ err error }
 
@@ -124,7 +127,9 @@ func runBounces(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openData(ctx, *dataDir)
+	// The ingest passes through the ledger once, in the order the reports come: a page cache
+	// of 16 MiB records as fast as one of 64 MiB and keeps the command under 100 MB.
+	db, err := openDataWith(ctx, *dataDir, store.Options{CacheKiB: ingestCacheKiB})
 	if err != nil {
 		return &tempFailError{err}
 	}

@@ -22,6 +22,12 @@ const (
 // database, migrating its schema. Every command goes through here, so the first command on a
 // fresh machine needs no set-up step.
 func openData(ctx context.Context, dir string) (*store.DB, error) {
+	return openDataWith(ctx, dir, store.Options{})
+}
+
+// openDataWith is openData with store options; the suppression key is always the data
+// directory's.
+func openDataWith(ctx context.Context, dir string, opts store.Options) (*store.DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
 	}
@@ -29,7 +35,8 @@ func openData(ctx context.Context, dir string) (*store.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(ctx, filepath.Join(dir, dbFile), store.Options{SuppressionKey: key})
+	opts.SuppressionKey = key
+	return store.Open(ctx, filepath.Join(dir, dbFile), opts)
 }
 
 // loadSecret reads the data directory's secret key, creating it on first use. The key signs
