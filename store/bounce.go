@@ -260,8 +260,10 @@ func (db *DB) recordBounce(ctx context.Context, st *batchStmts, e BounceEvent, p
 				return err
 			}
 		case action == BounceMarked:
-			// The lead was read in this transaction: it is not marked yet.
-			if _, err := st.exec(ctx, `UPDATE leads SET undeliverable_at = ?, undeliverable_reason = ? WHERE id = ?`,
+			// The lead was read in this transaction: it is not marked yet. The condition
+			// keeps an earlier mark's reason should that ever not hold.
+			if _, err := st.exec(ctx, `UPDATE leads SET undeliverable_at = ?, undeliverable_reason = ?
+				WHERE id = ? AND undeliverable_at IS NULL`,
 				formatTime(now), markReason, e.LeadID); err != nil {
 				return err
 			}
