@@ -8,6 +8,7 @@ import (
 	"net/textproto"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/emersion/go-message"
 	// Registers the character sets of the world's bounce texts (ISO-8859-x, Windows-125x,
@@ -144,7 +145,9 @@ func (p *parser) walk(e *message.Entity, depth int) error {
 	case "message/rfc822", "text/rfc822-headers", "message/global", "message/global-headers":
 		if p.original == nil {
 			// Only the headers of the original message matter; its body is not read.
-			h, _ := textproto.NewReader(bufio.NewReader(io.LimitReader(e.Body, p.lim.MaxPartBytes))).ReadMIMEHeader()
+			br := getBufReader(io.LimitReader(e.Body, p.lim.MaxPartBytes))
+			h, _ := textproto.NewReader(br).ReadMIMEHeader()
+			putBufReader(br)
 			if len(h) > 0 {
 				p.original = h
 			}
@@ -177,7 +180,9 @@ func (p *parser) walk(e *message.Entity, depth int) error {
 // readFieldGroups reads blocks of header-style fields separated by blank lines, the shape of
 // delivery-status and feedback-report parts.
 func readFieldGroups(r io.Reader) ([]textproto.MIMEHeader, error) {
-	tr := textproto.NewReader(bufio.NewReader(r))
+	br := getBufReader(r)
+	defer putBufReader(br)
+	tr := textproto.NewReader(br)
 	var groups []textproto.MIMEHeader
 	for len(groups) < 100 {
 		h, err := tr.ReadMIMEHeader()
@@ -377,4 +382,22 @@ var autoReplySubjects = []string{
 	"automatic reply:", "auto reply:", "autoreply:", "auto-reply:", "out of office", "out of the office",
 	"automatische antwort:", "abwesenheitsnotiz", "poissa:", "automaattinen vastaus:", "autosvar:",
 	"réponse automatique", "absence", "risposta automatica", "respuesta automática",
+}
+
+// bufReaders holds the buffered readers of report parts: a new 4 KiB buffer for each of
+// the two or three parts of every bounce was most of what an ingest of a large mbox
+// allocated, and so most of its garbage collection.
+var bufReaders = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
+
+func getBufReader(r io.Reader) *bufio.Reader {
+	br := bufReaders.Get().(*bufio.Reader)
+	br.Reset(r)
+	return br
+}
+
+// putBufReader returns br to the pool; what was read through it must not be used after,
+// which holds for textproto's headers: they are copied out of the buffer.
+func putBufReader(br *bufio.Reader) {
+	br.Reset(nil)
+	bufReaders.Put(br)
 }

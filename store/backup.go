@@ -91,7 +91,7 @@ func (db *DB) vacuumInto(ctx context.Context, path string) error {
 	}
 	_, err = conn.ExecContext(ctx, `VACUUM INTO ?`, path)
 	// The connection goes back to the pool: give it back its usual settings.
-	for _, p := range []string{"PRAGMA temp_store = MEMORY", cacheSizePragma} {
+	for _, p := range []string{"PRAGMA temp_store = MEMORY", fmt.Sprintf("PRAGMA cache_size = -%d", db.cacheKiB)} {
 		if _, rerr := conn.ExecContext(context.Background(), p); rerr != nil && err == nil {
 			conn.Raw(func(any) error { return driver.ErrBadConn })
 			err = fmt.Errorf("%s: %w", p, rerr)

@@ -29,7 +29,8 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// pragmas are run on every new connection. page_size takes effect only when it runs before
+// pragmas are run on every new connection; the page cache's size is set by the DSN, per DB
+// (see Options.CacheKiB). page_size takes effect only when it runs before
 // a new database's first write: 16 KiB pages, against the default 4 KiB, cut the writes
 // and system calls of an import's commits by three quarters and its CPU time by about a tenth.
 // WAL lets readers work while an import writes; synchronous=NORMAL in WAL mode never corrupts
@@ -41,7 +42,6 @@ var pragmas = []string{
 	"PRAGMA synchronous = NORMAL",
 	"PRAGMA foreign_keys = ON",
 	"PRAGMA busy_timeout = 10000",
-	cacheSizePragma,
 	"PRAGMA temp_store = MEMORY",
 	// A checkpoint every 512 pages (8 MiB) and a WAL truncated back to 16 MiB after one:
 	// 4,096 pages let the WAL reach 64 MiB beside a 9.5 MB database within half a second of
@@ -49,15 +49,6 @@ var pragmas = []string{
 	"PRAGMA wal_autocheckpoint = 512",
 	"PRAGMA journal_size_limit = 16777216",
 }
-
-// cacheSizePragma sets each connection's page cache to 16 MiB. The cache is per connection,
-// and serve holds several, so it is the term of peak memory that multiplies: at 64 MiB a
-// 1,000,000-row import peaked at 133 MB (180 MB in another measurement) against 80 MB at
-// 16 MiB. The CPU cost, measured alternately on one machine: a fresh import the same
-// (9.3 against 9.7 s), a re-import, which looks up every address in the index, 8 % more
-// (7.7 against 7.1 s). Pages the cache drops are re-read from the operating system's file
-// cache, not the disk.
-const cacheSizePragma = "PRAGMA cache_size = -16384"
 
 const driverName = "leadmailer_sqlite3"
 
@@ -89,7 +80,23 @@ type Options struct {
 	// with it once records keyed entries from then on, and must be opened with it to record
 	// or verify audit entries.
 	AuditKey []byte
+	// CacheKiB bounds SQLite's page cache of each connection, in KiB; zero: 16 MiB.
+	CacheKiB int
+	// Statements is how many prepared statements each connection keeps for reuse; zero:
+	// none, each statement is prepared where it runs. A command that runs the same few
+	// statements thousands of times (the audit entry of every bounce of an ingest) saves
+	// their preparing with a few dozen.
+	Statements int
 }
+
+// defaultCacheKiB is the page cache of a connection when Options.CacheKiB is zero: 16 MiB.
+// The cache is per connection, and serve holds several, so it is the term of peak memory
+// that multiplies: at 64 MiB a 1,000,000-row import peaked at 133 MB (180 MB in another
+// measurement) against 80 MB at 16 MiB. The CPU cost, measured alternately on one machine:
+// a fresh import the same (9.3 against 9.7 s), a re-import, which looks up every address in
+// the index, 8 % more (7.7 against 7.1 s). Pages the cache drops are re-read from the
+// operating system's file cache, not the disk.
+const defaultCacheKiB = 16 << 10
 
 // DB is an open leadmailer database.
 type DB struct {
@@ -98,6 +105,7 @@ type DB struct {
 	now            func() time.Time
 	suppressionKey []byte
 	auditKey       []byte
+	cacheKiB       int       // each connection's page cache, for backup to restore
 	sent           sentCache // see sentCount
 }
 
@@ -116,12 +124,20 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	// _mutex=no: database/sql never uses one connection from two goroutines at once, so
 	// SQLite's per-call mutexes are pure overhead.
 	// The path goes into a URI: escaped, a data directory named "50% off" or "what?" opens.
-	dsn := "file:" + uriEscaper.Replace(path) + "?_txlock=immediate&_mutex=no"
+	// _cache_size: a negative size is in KiB, whatever the page size.
+	cacheKiB := opts.CacheKiB
+	if cacheKiB <= 0 {
+		cacheKiB = defaultCacheKiB
+	}
+	dsn := "file:" + uriEscaper.Replace(path) + "?_txlock=immediate&_mutex=no&_cache_size=-" + strconv.Itoa(cacheKiB)
+	if opts.Statements > 0 {
+		dsn += "&_stmt_cache_size=" + strconv.Itoa(opts.Statements)
+	}
 	sqlDB, err := sql.Open(driverName, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	db := &DB{sql: sqlDB, path: path, now: opts.Now, suppressionKey: opts.SuppressionKey, auditKey: opts.AuditKey}
+	db := &DB{sql: sqlDB, path: path, now: opts.Now, suppressionKey: opts.SuppressionKey, auditKey: opts.AuditKey, cacheKiB: cacheKiB}
 	if db.now == nil {
 		db.now = time.Now
 	}

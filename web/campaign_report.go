@@ -14,9 +14,10 @@ import (
 // are open.
 const reportFresh = 2 * time.Second
 
-// reportCache keeps campaign counts: those of a campaign that can no longer change
-// (finished, cancelled) for good, the others for reportFresh; a change of the campaign's
-// state always counts again. The clock is the real one: this is a cache, not a rule.
+// reportCache keeps campaign counts for reportFresh; a change of the campaign's state always
+// counts again. A finished campaign's counts are not kept for good: bounces and complaints
+// arrive for days after the last message, from another process too ("bounces ingest").
+// The clock is the real one: this is a cache, not a rule.
 type reportCache struct {
 	mu sync.Mutex
 	m  map[int64]cachedReport
@@ -38,8 +39,7 @@ func (s *Server) campaignReport(ctx context.Context, c *leadmailer.Campaign) (*l
 	}
 	cached, ok := rc.m[c.ID]
 	rc.mu.Unlock()
-	final := c.State == leadmailer.CampaignFinished || c.State == leadmailer.CampaignCancelled
-	if ok && cached.state == c.State && (final || now.Sub(cached.at) < reportFresh) {
+	if ok && cached.state == c.State && now.Sub(cached.at) < reportFresh {
 		return cached.rep, nil
 	}
 	rep, err := s.db.CampaignReport(ctx, c.ID)

@@ -64,6 +64,26 @@ func (s *Server) leadShow(w http.ResponseWriter, r *http.Request, rq *request) e
 	if err != nil {
 		return err
 	}
+	found, err := s.db.FindBounces(r.Context(), lead.ID)
+	if err != nil {
+		return err
+	}
+	// A bounce is recorded only against a message the campaign sent, so its campaign is
+	// among the sends; one whose row retention has since deleted shows by number.
+	names := map[int64]string{}
+	for _, sd := range sends {
+		names[sd.CampaignID] = sd.CampaignName
+	}
+	bounces := make([]leadBounce, len(found))
+	for i, b := range found {
+		bounces[i] = leadBounce{Bounce: b, CampaignName: names[b.CampaignID], Done: bounceActionWords[b.Action]}
+		if bounces[i].CampaignName == "" {
+			bounces[i].CampaignName = "campaign " + strconv.FormatInt(b.CampaignID, 10)
+		}
+		if bounces[i].Done == "" {
+			bounces[i].Done = b.Action
+		}
+	}
 	s.render(w, r, rq, http.StatusOK, "lead_show", lead.Email, struct {
 		Lead    *leadmailer.Lead
 		Fields  []fieldOrigin
@@ -71,6 +91,23 @@ func (s *Server) leadShow(w http.ResponseWriter, r *http.Request, rq *request) e
 		Sends   []store.LeadSend
 		// Undeliverable is the reason of the lead's undeliverable mark, "" without one.
 		Undeliverable string
-	}{lead, fields, hist, sends, undeliverableReason(undeliverable, why)})
+		Bounces       []leadBounce
+	}{lead, fields, hist, sends, undeliverableReason(undeliverable, why), bounces})
 	return nil
+}
+
+// leadBounce is one bounce or complaint as the lead page lists it.
+type leadBounce struct {
+	store.Bounce
+	CampaignName string
+	// Done says in words what recording the report did.
+	Done string
+}
+
+// bounceActionWords says what each recorded action did to the lead.
+var bounceActionWords = map[string]string{
+	store.BounceMarked:     "marked undeliverable",
+	store.BounceCounted:    "counted",
+	store.BounceSuppressed: "address suppressed",
+	store.BounceHeld:       "held: part of a burst from one reporter, not marked",
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -93,6 +94,13 @@ Examples:
 // keeps the message and retries when the command exits with it.
 const exitTempFail = 75
 
+// ingestCacheKiB is the page cache of "bounces ingest", in KiB, and ingestHeapLimit the
+// memory of its Go heap, in bytes (see runBounces).
+const (
+	ingestCacheKiB  = 16 << 10
+	ingestHeapLimit = 40 << 20
+)
+
 // tempFailError is an error after which the same input should be offered again.
 type tempFailError struct{ err error }
 
@@ -124,7 +132,9 @@ func runBounces(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openData(ctx, *dataDir)
+	// The ingest passes through the ledger once, in the order the reports come: a page cache
+	// of 16 MiB records as fast as one of 64 MiB and keeps the command under 100 MB.
+	db, err := openDataWith(ctx, *dataDir, store.Options{CacheKiB: ingestCacheKiB, Statements: 32})
 	if err != nil {
 		return &tempFailError{err}
 	}
@@ -156,6 +166,12 @@ func runBounces(ctx context.Context, e *env, args []string) error {
 		opts.Progress = func(s feedback.Summary) {
 			fmt.Fprintf(e.stderr, "%d messages read: %d recorded, %d ignored, %d refused\n", s.Messages, s.Recorded, s.Ignored, s.Refused)
 		}
+		// A folder's messages are parsed and dropped one after the other: the garbage of
+		// each is most of the heap, and collecting at every doubling of a small live heap
+		// was a tenth of the ingest's CPU time. Collect at five times the live heap, but
+		// never let the heap pass the limit, which keeps the command's memory bounded.
+		debug.SetGCPercent(400)
+		debug.SetMemoryLimit(ingestHeapLimit)
 		sum, err = p.Ingest(ctx, rest[0], opts)
 		if err != nil {
 			if sum != nil {

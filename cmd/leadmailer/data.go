@@ -24,6 +24,12 @@ const (
 // database, migrating its schema. Every command goes through here, so the first command on a
 // fresh machine needs no set-up step.
 func openData(ctx context.Context, dir string) (*store.DB, error) {
+	return openDataWith(ctx, dir, store.Options{})
+}
+
+// openDataWith is openData with store options; the suppression and audit keys are always the
+// data directory's.
+func openDataWith(ctx context.Context, dir string, opts store.Options) (*store.DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
 	}
@@ -31,7 +37,8 @@ func openData(ctx context.Context, dir string) (*store.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(ctx, filepath.Join(dir, dbFile), store.Options{SuppressionKey: key, AuditKey: auditKey(key)})
+	opts.SuppressionKey, opts.AuditKey = key, auditKey(key)
+	return store.Open(ctx, filepath.Join(dir, dbFile), opts)
 }
 
 // auditKey derives the key of the audit chain's hashes from the secret key. It lives outside
