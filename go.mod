@@ -20,7 +20,10 @@ require (
 	golang.org/x/time v0.16.0
 )
 
-require github.com/emersion/go-message v0.18.2
+require (
+	github.com/creack/pty v1.1.24
+	github.com/emersion/go-message v0.18.2
+)
 
 require (
 	github.com/chromedp/cdproto v0.159.0 // indirect
