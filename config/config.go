@@ -194,6 +194,11 @@ type Web struct {
 	// QueryOrigins are the origins of the pages that post the query form from a browser,
 	// such as "https://www.example.com": the company website. Empty: none.
 	QueryOrigins []string `toml:"query_origins"`
+	// TLSCertFile and TLSKeyFile, both or neither, make serve answer HTTPS itself with
+	// this PEM certificate (chain) and private key, instead of behind a proxy that
+	// terminates TLS.
+	TLSCertFile string `toml:"tls_cert_file"`
+	TLSKeyFile  string `toml:"tls_key_file"`
 }
 
 // Defaults returns the configuration used when there is no file, and the base that a file's
@@ -277,6 +282,8 @@ func (c *Config) resolvePaths(dir string) {
 		c.Sources[i].Path = abs(c.Sources[i].Path)
 	}
 	c.SMTP.DKIM.KeyFile = abs(c.SMTP.DKIM.KeyFile)
+	c.Web.TLSCertFile = abs(c.Web.TLSCertFile)
+	c.Web.TLSKeyFile = abs(c.Web.TLSKeyFile)
 }
 
 func (c *Config) parse(name string, data []byte) error {
@@ -382,6 +389,9 @@ func (c *Config) Validate() error {
 		if p.InactiveAfter < 0 || p.DeleteAfter < 0 {
 			add("retention.sources.%s: periods cannot be negative", name)
 		}
+	}
+	if (c.Web.TLSCertFile == "") != (c.Web.TLSKeyFile == "") {
+		add("web.tls_cert_file and web.tls_key_file: give both, or neither to serve plain HTTP behind a proxy")
 	}
 	for i, o := range c.Web.QueryOrigins {
 		if err := checkOrigin(o); err != nil {

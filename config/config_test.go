@@ -60,6 +60,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"lower-case country", "[sending]\nconsent_only_countries = [\"de\"]", "sending.consent_only_countries[0] = \"de\""},
 		{"query origin with a path", "[web]\nquery_origins = [\"https://www.example.com/contact\"]", "web.query_origins[0]"},
 		{"query origin wildcard", "[web]\nquery_origins = [\"*\"]", "web.query_origins[0]"},
+		{"TLS certificate without key", "[web]\ntls_cert_file = \"cert.pem\"", "web.tls_cert_file and web.tls_key_file: give both"},
 		{"bad duration", "[retention]\ninactive_after = \"two years\"", "not a duration"},
 		{"bad retention schedule", "[retention]\nschedule = \"every night\"", "retention.schedule"},
 		{"source without title", sourceTOML(`title = ""`), `sources "reg": title is required`},

@@ -214,7 +214,7 @@ func TestConfigCheckNamesPlaceholders(t *testing.T) {
 	mustContain(t, "config check before init", before.stdout, "No configuration file", "public_url is not set")
 	lm(t, data, "init")
 	after := lm(t, data, "config", "check")
-	mustContain(t, "config check after init", after.stdout, "valid, 0 source(s)",
+	mustContain(t, "config check after init", after.stdout, "valid, 0 sources.",
 		"sender.company in "+filepath.Join(data, config.FileName)+" is still a placeholder")
 
 	bad := filepath.Join(t.TempDir(), "bad.toml")

@@ -1,0 +1,12 @@
+package main
+
+import "fmt"
+
+// plural returns n with the noun in the form that reads right: "1 lead", "0 leads",
+// "3 leads".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
