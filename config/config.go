@@ -336,12 +336,8 @@ func (c *Config) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if c.PublicURL != "" && !strings.Contains(c.PublicURL, Placeholder) {
-		if err := checkHTTPURL(c.PublicURL); err != nil {
+		if _, err := CheckPublicURL(c.PublicURL); err != nil {
 			add("public_url: %v", err)
-		} else if !strings.HasPrefix(c.PublicURL, "https://") {
-			// RFC 8058 one-click unsubscribe needs HTTPS, and mail clients
-			// ignore a List-Unsubscribe-Post header with any other link.
-			add("public_url: %q must start with https://: one-click unsubscribe links need HTTPS (put leadmailer serve behind a proxy that terminates TLS)", c.PublicURL)
 		}
 	}
 	if s := c.Sending; s.Concurrency < 1 || s.Concurrency > 100 {
@@ -426,6 +422,38 @@ func checkOrigin(s string) error {
 		return fmt.Errorf("%q is not an origin like \"https://www.example.com\" (scheme and host, no path)", s)
 	}
 	return nil
+}
+
+// CheckPublicURL checks the address recipients reach leadmailer at, which every unsubscribe
+// link starts with. It must be https: RFC 8058 one-click unsubscribe needs it, and mail
+// clients ignore a List-Unsubscribe-Post header with any other link. Plain http is allowed
+// only for this machine (127.0.0.1, localhost, [::1]), to try leadmailer out, and then
+// CheckPublicURL returns a warning to show.
+func CheckPublicURL(s string) (warning string, err error) {
+	if err := checkHTTPURL(s); err != nil {
+		return "", err
+	}
+	u, _ := url.Parse(s)
+	if strings.EqualFold(u.Scheme, "https") {
+		return "", nil
+	}
+	switch strings.ToLower(u.Hostname()) {
+	case "127.0.0.1", "localhost", "::1":
+		return fmt.Sprintf("public_url %q is plain http on this machine only: recipients cannot reach its unsubscribe links, and mail clients offer one-click unsubscribe only for https; use it to try leadmailer out, not to send to leads", s), nil
+	}
+	return "", fmt.Errorf("%q must start with https:// (plain http only for 127.0.0.1, localhost or [::1], to try leadmailer out): one-click unsubscribe links need HTTPS; put leadmailer serve behind a proxy that terminates TLS, or give it [web] tls_cert_file and tls_key_file", s)
+}
+
+// Warnings returns what is allowed in the configuration but should not stay so, one
+// sentence each.
+func (c *Config) Warnings() []string {
+	var out []string
+	if c.PublicURL != "" && !strings.Contains(c.PublicURL, Placeholder) {
+		if w, err := CheckPublicURL(c.PublicURL); err == nil && w != "" {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 func checkHTTPURL(s string) error {

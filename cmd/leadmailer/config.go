@@ -75,6 +75,9 @@ func runConfig(ctx context.Context, e *env, args []string) error {
 		} else {
 			fmt.Fprintf(e.stdout, "%s: valid, %s.\n", cfg.Path, plural(len(cfg.Sources), "source", "sources"))
 		}
+		for _, w := range cfg.Warnings() {
+			fmt.Fprintf(e.stdout, "Warning: %s.\n", w)
+		}
 		// A file the configuration names is only read when it is needed, by a send or by
 		// serve: read and parse each one now, so that "mail can be sent" is true.
 		fileErr := checkConfigFiles(cfg)

@@ -151,3 +151,33 @@ func TestServeAnswersHTTPSWithConfiguredCertificate(t *testing.T) {
 		t.Errorf("serve with a garbage certificate: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestPublicURLMustBeHTTPS: config check warns of a plain http public_url on this machine and
+// refuses one elsewhere, naming the key; serve refuses such a --public-url the same way.
+func TestPublicURLMustBeHTTPS(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		url, wantOut, wantErr string
+	}{
+		{"http://127.0.0.1:8080", "Warning: public_url \"http://127.0.0.1:8080\" is plain http on this machine only", ""},
+		{"http://[::1]:8080", "Warning: public_url", ""},
+		{"http://leads.focus.example", "", "public_url: \"http://leads.focus.example\" must start with https://"},
+	} {
+		data := filepath.Join(t.TempDir(), "data")
+		writeConfig(t, data, strings.Replace(senderConfig("", ""), `public_url = "https://leads.focus.example"`, fmt.Sprintf("public_url = %q", tc.url), 1))
+		r := runCLI(t, map[string]string{"LEADMAILER_DATA": data}, "", "config", "check")
+		if tc.wantErr != "" {
+			if r.code != exitError || !strings.Contains(r.stderr, tc.wantErr) {
+				t.Errorf("public_url %q: exit %d, stderr %q; want an error containing %q", tc.url, r.code, r.stderr, tc.wantErr)
+			}
+			continue
+		}
+		if r.code != exitOK || !strings.Contains(r.stdout, tc.wantOut) {
+			t.Errorf("public_url %q: exit %d, stdout %q; want %q", tc.url, r.code, r.stdout, tc.wantOut)
+		}
+	}
+	r := runCLI(t, map[string]string{"LEADMAILER_DATA": filepath.Join(t.TempDir(), "data")}, "", "serve", "--public-url", "http://leads.focus.example")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "--public-url") || !strings.Contains(r.stderr, "https://") {
+		t.Errorf("serve --public-url http://...: exit %d, stderr %q", r.code, r.stderr)
+	}
+}

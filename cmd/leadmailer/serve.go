@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/leadmailer/leadmailer"
@@ -95,6 +96,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if *publicURL == "" {
 		*publicURL = cfg.PublicURL
+	}
+	if *publicURL != "" && !strings.Contains(*publicURL, config.Placeholder) {
+		warning, err := config.CheckPublicURL(*publicURL)
+		if err != nil {
+			return usagef("--public-url: %v", err)
+		}
+		if warning != "" {
+			fmt.Fprintf(e.stderr, "Warning: %s.\n", warning)
+		}
 	}
 	cfg.PublicURL = *publicURL // links in mail point where the app is served
 	retentionSchedule, err := config.ParseSchedule(cfg.Retention.Schedule, "")
