@@ -310,10 +310,12 @@ func (c *Config) parse(name string, data []byte) error {
 // SenderReady reports, with what to fix, whether the sender is configured well enough to
 // send marketing mail: no value may be missing or still the placeholder init wrote.
 func (c *Config) SenderReady() error {
-	where := c.Path
-	if where == "" {
-		where = "the configuration file (run \"leadmailer init\" to write one)"
+	if c.Path == "" {
+		// Without a file nothing of the sender is set: one sentence says so, instead of
+		// the same advice once per key.
+		return errors.New(`there is no configuration file: run "leadmailer init" to write one, then set public_url, sender.from, sender.company, sender.postal_address and sender.privacy_policy_url in it`)
 	}
+	where := c.Path
 	var errs []error
 	check := func(key, v, what string) {
 		switch {

@@ -229,3 +229,20 @@ func TestPublicURL(t *testing.T) {
 		}
 	}
 }
+
+// TestSenderReadyWithoutFile: without a configuration file, one line says what to do and
+// names every key to set.
+func TestSenderReadyWithoutFile(t *testing.T) {
+	err := Defaults().SenderReady()
+	if err == nil {
+		t.Fatal("a configuration without a file is ready to send")
+	}
+	if n := strings.Count(err.Error(), "\n"); n != 0 {
+		t.Errorf("the error spans %d lines:\n%v", n+1, err)
+	}
+	for _, want := range []string{"leadmailer init", "public_url", "sender.from", "sender.company", "sender.postal_address", "sender.privacy_policy_url"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not mention %s: %v", want, err)
+		}
+	}
+}

@@ -130,8 +130,8 @@ func runAuditVerify(ctx context.Context, e *env, db *store.DB, asJSON bool) erro
 		return json.NewEncoder(e.stdout).Encode(map[string]any{"ok": true, "entries": sum.Entries,
 			"last_id": sum.LastID, "last_hash": sum.LastHash})
 	}
-	fmt.Fprintf(e.stdout, "The audit trail is intact: %d entries; the last is %d with hash %s\n",
-		sum.Entries, sum.LastID, sum.LastHash)
+	fmt.Fprintf(e.stdout, "The audit trail is intact: %s; the last is %d with hash %s\n",
+		plural(int(sum.Entries), "entry", "entries"), sum.LastID, sum.LastHash)
 	return nil
 }
 

@@ -637,7 +637,7 @@ func runCampaignSend(ctx context.Context, e *env, sub string, args []string) err
 		fmt.Fprintf(e.stdout, "Campaign %d scheduled again: %s.\n", id, when(c))
 		return nil
 	}
-	unlock, err := campaign.Lock(*dataDir, id)
+	unlock, err := campaign.Lock(locksDir(*dataDir), id)
 	if err != nil {
 		return err
 	}
@@ -673,12 +673,13 @@ func runCampaignSend(ctx context.Context, e *env, sub string, args []string) err
 		fmt.Fprintf(e.stdout, ", possibly delivered: %d (the relay did not answer the end of the message in time; retried after the longest backoff)", rep.PossiblyDelivered)
 	}
 	if res.Requeued > 0 {
-		fmt.Fprintf(e.stdout, "; %d message(s) in flight at the last stop were sent again with their Message-ID", res.Requeued)
+		fmt.Fprintf(e.stdout, "; %s in flight at the last stop %s sent again with the same Message-ID", plural(int(res.Requeued), "message", "messages"), wasWere(int(res.Requeued)))
 	}
 	fmt.Fprintln(e.stdout, ".")
 	if res.Withdrawn > 0 {
-		fmt.Fprintf(e.stdout, "%d refusal(s) were blamed on the relay and queued again; %d undeliverable mark(s) they wrote were withdrawn.\n",
-			res.Withdrawn, res.Unmarked)
+		fmt.Fprintf(e.stdout, "%s %s blamed on the relay and queued again; %s they wrote %s withdrawn.\n",
+			plural(int(res.Withdrawn), "refusal", "refusals"), wasWere(int(res.Withdrawn)),
+			plural(int(res.Unmarked), "undeliverable mark", "undeliverable marks"), wasWere(int(res.Unmarked)))
 	}
 	if res.State == leadmailer.CampaignPaused {
 		fmt.Fprintf(e.stdout, "Continue with \"leadmailer campaigns resume %d\".\n", id)
@@ -843,7 +844,7 @@ func runCampaignRecipients(ctx context.Context, e *env, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%d recipients\n", n)
+	fmt.Fprintln(e.stdout, plural(n, "recipient", "recipients"))
 	return nil
 }
 

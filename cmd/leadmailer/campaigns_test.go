@@ -581,7 +581,7 @@ func TestSendFailsWhenTheRelayRefusesEverything(t *testing.T) {
 			if r.code != exitError || !strings.Contains(r.stderr, "too many recipients refused") || !strings.Contains(r.stderr, fmt.Sprint(fault.Code)) {
 				t.Fatalf("exit %d, stderr %q; want a failure naming the refusals and the reply", r.code, r.stderr)
 			}
-			mustContain(t, "send output", r.stdout, "20 refusal(s) were blamed on the relay and queued again")
+			mustContain(t, "send output", r.stdout, "20 refusals were blamed on the relay and queued again")
 			var v campaignView
 			lmJSON(t, data, &v, "campaigns", "show", id, "--json")
 			if v.State != leadmailer.CampaignPaused || v.Report.Failed != 0 || v.Report.Queued != 40 {

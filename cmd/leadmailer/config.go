@@ -70,11 +70,13 @@ func runConfig(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		if cfg.Path == "" {
-			fmt.Fprintf(e.stdout, "No configuration file at %s: the defaults apply. Run \"leadmailer init\" to write one.\n",
+			// Nothing else to check: say once what to do.
+			fmt.Fprintf(e.stdout, "No configuration file at %s: the defaults apply, and mail cannot be sent until\n"+
+				"\"leadmailer init\" writes one and you fill in its public_url and [sender] values.\n",
 				filepath.Join(*dataDir, config.FileName))
-		} else {
-			fmt.Fprintf(e.stdout, "%s: valid, %s.\n", cfg.Path, plural(len(cfg.Sources), "source", "sources"))
+			return nil
 		}
+		fmt.Fprintf(e.stdout, "%s: valid, %s.\n", cfg.Path, plural(len(cfg.Sources), "source", "sources"))
 		for _, w := range cfg.Warnings() {
 			fmt.Fprintf(e.stdout, "Warning: %s.\n", w)
 		}
