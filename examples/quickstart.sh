@@ -8,7 +8,7 @@
 #
 # Run it again to see that re-importing changes nothing and a new campaign mails nobody twice.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd -P "$(dirname "$0")/.."
 export LEADMAILER_DATA=${LEADMAILER_DATA:-leadmailer-data}
 export LEADMAILER_CONFIG=examples/leadmailer.toml
 # Where to build the binary; the README's commands expect ./leadmailer.
@@ -26,7 +26,7 @@ step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }
 step "$lm" import examples/leads.csv --source crm-export
 step "$lm" sources run company-register
 id=$("$lm" campaigns create --name "Spring offer" --subject 'Pallets for {{default "you" .Lead.Company}}' \
-	--html examples/spring.html --json | sed -n 's/^ *"id": *\([0-9]*\).*/\1/p' | head -1)
+	--html examples/spring.html --body-language en --json | sed -n 's/^ *"id": *\([0-9]*\).*/\1/p' | head -1)
 step "$lm" campaigns send "$id"
 step "$lm" campaigns recipients "$id"
 

@@ -36,7 +36,7 @@ func TestQuickstart(t *testing.T) {
 	register := run("sources", "run", "company-register")
 	mustContain(t, "register run", register, "updated 2", "skipped (no e-mail, no lead) 1")
 	run("campaigns", "create", "--name", "Spring offer", "--subject", `Pallets for {{default "you" .Lead.Company}}`,
-		"--html", filepath.Join(examples, "spring.html"))
+		"--html", filepath.Join(examples, "spring.html"), "--body-language", "en")
 	mustContain(t, "send", run("campaigns", "send", "1"), "2 sent, 0 failed, 1 skipped")
 
 	// The lock files of the source and the campaign are in locks/, not among the files
@@ -68,7 +68,7 @@ func TestQuickstart(t *testing.T) {
 		switch to := m.Header.Get("To"); {
 		case strings.Contains(to, "anna.virtanen@example.fi"):
 			// Her city came from the register: the notice names it, in Finnish.
-			mustContain(t, "Anna's message", string(raw), "Osoitel=C3=A4hde", "Open company register (example data)")
+			mustContain(t, "Anna's message", string(raw), "Osoitel=C3=A4hde", "Open company register (example data)", "Content-Language: en")
 		case strings.Contains(to, "lars.lindqvist@example.se"):
 			mustContain(t, "Lars's message", string(raw), "Open company register (example data)")
 		default:
