@@ -33,6 +33,13 @@ var fuzzSeeds = []string{
 	"<a href=\"https://a.example\">a<a href=\"https://b.example\">b</a></a>",
 	"<table><tr><td>x</td></tr>y</table>",
 	"<pre>\nx</pre><table><col><tr><td>x</td></tr></table>",
+	// Content spilling out of its box over the notice rows, since the body's cell does not
+	// clip: the check refuses these, and mutations of them probe its edges.
+	"<div style=\"height:0\"><div style=\"padding-bottom:900px\">x</div></div>",
+	"<p><span style=\"padding-bottom:900px;background:#fff\">x</span></p>",
+	"<p style=\"font:900px/0 Arial\">x</p>",
+	"<div style=\"display:grid;grid-template-rows:0\"><p>x</p></div>",
+	"<table><tr><td style=\"display:block;height:0\">x</td></tr></table>",
 }
 
 // containerEvents parses the message msg as a browser does and returns the content of the
