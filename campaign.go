@@ -1,6 +1,9 @@
 package leadmailer
 
-import "time"
+import (
+	"regexp"
+	"time"
+)
 
 // CampaignState is where a campaign is in its life.
 type CampaignState string
@@ -26,6 +29,10 @@ type Campaign struct {
 	Subject string `json:"subject"`
 	HTML    string `json:"html"`
 	Text    string `json:"text,omitempty"`
+	// BodyLanguage is the language the subject and body are written in, a tag such as
+	// "en" or "fi", for the messages' Content-Language and <html lang>; empty means each
+	// lead's notice language (Finnish for FI, Swedish for SE, English otherwise).
+	BodyLanguage string `json:"body_language,omitempty"`
 
 	// The audience: active leads matching every non-empty filter. Countries are ISO codes;
 	// Sources and Kinds select leads with at least one observation from such an import run.
@@ -147,3 +154,11 @@ func CanTransition(from, to CampaignState) bool {
 	}
 	return false
 }
+
+// languageTagRE matches a language tag as mail and HTML use it: a primary language of two
+// or three letters and optional subtags ("fi", "en-GB", "sr-Latn").
+var languageTagRE = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$`)
+
+// ValidLanguageTag reports whether s is a language tag such as "en", "fi" or "en-GB", as a
+// campaign's BodyLanguage must be when set.
+func ValidLanguageTag(s string) bool { return languageTagRE.MatchString(s) }

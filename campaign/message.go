@@ -48,7 +48,7 @@ type Builder struct {
 // NewBuilder compiles the campaign's templates. Template errors come back with their part,
 // line and column (*templates.Error).
 func NewBuilder(c *leadmailer.Campaign, s Settings, loadRuns func() (map[int64]*leadmailer.ImportRun, error)) (*Builder, error) {
-	compiled, err := templates.Compile(templates.Campaign{Subject: c.Subject, HTML: c.HTML, Text: c.Text}, s.Sender, s.Wordings)
+	compiled, err := templates.Compile(templates.Campaign{Subject: c.Subject, HTML: c.HTML, Text: c.Text, Language: templates.Language(c.BodyLanguage)}, s.Sender, s.Wordings)
 	if err != nil {
 		return nil, err
 	}

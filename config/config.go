@@ -195,6 +195,11 @@ type Web struct {
 	// QueryOrigins are the origins of the pages that post the query form from a browser,
 	// such as "https://www.example.com": the company website. Empty: none.
 	QueryOrigins []string `toml:"query_origins"`
+	// TLSCertFile and TLSKeyFile, both or neither, make serve answer HTTPS itself with
+	// this PEM certificate (chain) and private key, instead of behind a proxy that
+	// terminates TLS.
+	TLSCertFile string `toml:"tls_cert_file"`
+	TLSKeyFile  string `toml:"tls_key_file"`
 }
 
 // Defaults returns the configuration used when there is no file, and the base that a file's
@@ -278,6 +283,8 @@ func (c *Config) resolvePaths(dir string) {
 		c.Sources[i].Path = abs(c.Sources[i].Path)
 	}
 	c.SMTP.DKIM.KeyFile = abs(c.SMTP.DKIM.KeyFile)
+	c.Web.TLSCertFile = abs(c.Web.TLSCertFile)
+	c.Web.TLSKeyFile = abs(c.Web.TLSKeyFile)
 }
 
 func (c *Config) parse(name string, data []byte) error {
@@ -304,10 +311,12 @@ func (c *Config) parse(name string, data []byte) error {
 // SenderReady reports, with what to fix, whether the sender is configured well enough to
 // send marketing mail: no value may be missing or still the placeholder init wrote.
 func (c *Config) SenderReady() error {
-	where := c.Path
-	if where == "" {
-		where = "the configuration file (run \"leadmailer init\" to write one)"
+	if c.Path == "" {
+		// Without a file nothing of the sender is set: one sentence says so, instead of
+		// the same advice once per key.
+		return errors.New(`there is no configuration file: run "leadmailer init" to write one, then set public_url, sender.from, sender.company, sender.postal_address and sender.privacy_policy_url in it`)
 	}
+	where := c.Path
 	var errs []error
 	check := func(key, v, what string) {
 		switch {
@@ -330,12 +339,8 @@ func (c *Config) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if c.PublicURL != "" && !strings.Contains(c.PublicURL, Placeholder) {
-		if err := checkHTTPURL(c.PublicURL); err != nil {
+		if _, err := CheckPublicURL(c.PublicURL); err != nil {
 			add("public_url: %v", err)
-		} else if !strings.HasPrefix(c.PublicURL, "https://") {
-			// RFC 8058 one-click unsubscribe needs HTTPS, and mail clients
-			// ignore a List-Unsubscribe-Post header with any other link.
-			add("public_url: %q must start with https://: one-click unsubscribe links need HTTPS (put leadmailer serve behind a proxy that terminates TLS)", c.PublicURL)
 		}
 	}
 	if s := c.Sending; s.Concurrency < 1 || s.Concurrency > 100 {
@@ -384,6 +389,9 @@ func (c *Config) Validate() error {
 			add("retention.sources.%s: periods cannot be negative", name)
 		}
 	}
+	if (c.Web.TLSCertFile == "") != (c.Web.TLSKeyFile == "") {
+		add("web.tls_cert_file and web.tls_key_file: give both, or neither to serve plain HTTP behind a proxy")
+	}
 	for i, o := range c.Web.QueryOrigins {
 		if err := checkOrigin(o); err != nil {
 			add("web.query_origins[%d]: %v", i, err)
@@ -418,6 +426,38 @@ func checkOrigin(s string) error {
 		return fmt.Errorf("%q is not an origin like \"https://www.example.com\" (scheme and host, no path)", s)
 	}
 	return nil
+}
+
+// CheckPublicURL checks the address recipients reach leadmailer at, which every unsubscribe
+// link starts with. It must be https: RFC 8058 one-click unsubscribe needs it, and mail
+// clients ignore a List-Unsubscribe-Post header with any other link. Plain http is allowed
+// only for this machine (127.0.0.1, localhost, [::1]), to try leadmailer out, and then
+// CheckPublicURL returns a warning to show.
+func CheckPublicURL(s string) (warning string, err error) {
+	if err := checkHTTPURL(s); err != nil {
+		return "", err
+	}
+	u, _ := url.Parse(s)
+	if strings.EqualFold(u.Scheme, "https") {
+		return "", nil
+	}
+	switch strings.ToLower(u.Hostname()) {
+	case "127.0.0.1", "localhost", "::1":
+		return fmt.Sprintf("public_url %q is plain http on this machine only: recipients cannot reach its unsubscribe links, and mail clients offer one-click unsubscribe only for https; use it to try leadmailer out, not to send to leads", s), nil
+	}
+	return "", fmt.Errorf("%q must start with https:// (plain http only for 127.0.0.1, localhost or [::1], to try leadmailer out): one-click unsubscribe links need HTTPS; put leadmailer serve behind a proxy that terminates TLS, or give it [web] tls_cert_file and tls_key_file", s)
+}
+
+// Warnings returns what is allowed in the configuration but should not stay so, one
+// sentence each.
+func (c *Config) Warnings() []string {
+	var out []string
+	if c.PublicURL != "" && !strings.Contains(c.PublicURL, Placeholder) {
+		if w, err := CheckPublicURL(c.PublicURL); err == nil && w != "" {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 func checkHTTPURL(s string) error {

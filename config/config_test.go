@@ -52,7 +52,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"misspelt nested key", "[sender]\ncompnay = \"X\"", "unknown key sender.compnay"},
 		{"syntax", "public_url = \"https://x.example\nfoo", "line 1"},
 		{"relative public url", `public_url = "/leads"`, "public_url: \"/leads\" is not an absolute"},
-		{"plain http public url", `public_url = "http://leads.example"`, "must start with https://"},
+		{"plain http public url", `public_url = "http://leads.example"`, "public_url: \"http://leads.example\" must start with https://"},
 		{"zero concurrency", "[sending]\nconcurrency = 0", "sending.concurrency = 0"},
 		{"refusal share over 100", "[sending]\nmax_refused_percent = 150", "sending.max_refused_percent = 150"},
 		{"zero refusals in a row", "[sending]\nmax_refused_in_row = 0", "sending.max_refused_in_row = 0"},
@@ -60,6 +60,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"lower-case country", "[sending]\nconsent_only_countries = [\"de\"]", "sending.consent_only_countries[0] = \"de\""},
 		{"query origin with a path", "[web]\nquery_origins = [\"https://www.example.com/contact\"]", "web.query_origins[0]"},
 		{"query origin wildcard", "[web]\nquery_origins = [\"*\"]", "web.query_origins[0]"},
+		{"TLS certificate without key", "[web]\ntls_cert_file = \"cert.pem\"", "web.tls_cert_file and web.tls_key_file: give both"},
 		{"bad duration", "[retention]\ninactive_after = \"two years\"", "not a duration"},
 		{"bad retention schedule", "[retention]\nschedule = \"every night\"", "retention.schedule"},
 		{"source without title", sourceTOML(`title = ""`), `sources "reg": title is required`},
@@ -185,6 +186,63 @@ func TestScheduleTimeZones(t *testing.T) {
 		}
 		if got, want := s.Next(from), time.Date(2026, 12, 7, 7, 0, 0, 0, time.UTC); !got.Equal(want) {
 			t.Errorf("ParseSchedule(%q, %q).Next = %v, want %v (09:00 in Helsinki)", tc.expr, tc.tz, got.UTC(), want)
+		}
+	}
+}
+
+// TestPublicURL: public_url must be https; plain http is allowed, with a warning, only for
+// this machine.
+func TestPublicURL(t *testing.T) {
+	tests := []struct {
+		url           string
+		warn, refused bool
+	}{
+		{"https://leads.example.com", false, false},
+		{"HTTPS://leads.example.com/lm", false, false},
+		{"http://127.0.0.1:8080", true, false},
+		{"http://localhost:8080", true, false},
+		{"http://LOCALHOST", true, false},
+		{"http://[::1]:8080", true, false},
+		{"http://leads.example.com", false, true},
+		{"http://localhost.example.com", false, true},
+		{"http://127.0.0.2:8080", false, true},
+		{"http://192.168.1.10:8080", false, true},
+		{"ftp://localhost", false, true},
+		{"/unsubscribe", false, true},
+	}
+	for _, tc := range tests {
+		warning, err := CheckPublicURL(tc.url)
+		if (err != nil) != tc.refused {
+			t.Errorf("CheckPublicURL(%q): error %v, want refused %v", tc.url, err, tc.refused)
+		}
+		if (warning != "") != tc.warn {
+			t.Errorf("CheckPublicURL(%q): warning %q, want a warning %v", tc.url, warning, tc.warn)
+		}
+		cfg := Defaults()
+		cfg.PublicURL = tc.url
+		err = cfg.Validate()
+		if (err != nil) != tc.refused || (err != nil && !strings.Contains(err.Error(), "public_url")) {
+			t.Errorf("Validate with public_url %q: %v, want refused %v naming public_url", tc.url, err, tc.refused)
+		}
+		if got := len(cfg.Warnings()); (got > 0) != tc.warn {
+			t.Errorf("Warnings with public_url %q: %d, want a warning %v", tc.url, got, tc.warn)
+		}
+	}
+}
+
+// TestSenderReadyWithoutFile: without a configuration file, one line says what to do and
+// names every key to set.
+func TestSenderReadyWithoutFile(t *testing.T) {
+	err := Defaults().SenderReady()
+	if err == nil {
+		t.Fatal("a configuration without a file is ready to send")
+	}
+	if n := strings.Count(err.Error(), "\n"); n != 0 {
+		t.Errorf("the error spans %d lines:\n%v", n+1, err)
+	}
+	for _, want := range []string{"leadmailer init", "public_url", "sender.from", "sender.company", "sender.postal_address", "sender.privacy_policy_url"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not mention %s: %v", want, err)
 		}
 	}
 }

@@ -8,19 +8,27 @@
 #
 # Run it again to see that re-importing changes nothing and a new campaign mails nobody twice.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd -P "$(dirname "$0")/.."
 export LEADMAILER_DATA=${LEADMAILER_DATA:-leadmailer-data}
 export LEADMAILER_CONFIG=examples/leadmailer.toml
+# Where to build the binary; the README's commands expect ./leadmailer.
+lm=${LEADMAILER_BIN:-./leadmailer}
 
-go build -o leadmailer ./cmd/leadmailer
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+go build -o "$lm" ./cmd/leadmailer
+# The commands are shown in bold on a terminal; piped into a file or a CI log, no escape
+# sequences clutter the text (NO_COLOR turns them off too).
+bold='' plain=''
+if [[ -t 1 && -z ${NO_COLOR:-} && ${TERM:-dumb} != dumb ]]; then
+	bold=$'\033[1m' plain=$'\033[0m'
+fi
+step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }
 
-step ./leadmailer import examples/leads.csv --source crm-export
-step ./leadmailer sources run company-register
-id=$(./leadmailer campaigns create --name "Spring offer" --subject 'Pallets for {{default "you" .Lead.Company}}' \
-	--html examples/spring.html --json | sed -n 's/^ *"id": *\([0-9]*\).*/\1/p' | head -1)
-step ./leadmailer campaigns send "$id"
-step ./leadmailer campaigns recipients "$id"
+step "$lm" import examples/leads.csv --source crm-export
+step "$lm" sources run company-register
+id=$("$lm" campaigns create --name "Spring offer" --subject 'Pallets for {{default "you" .Lead.Company}}' \
+	--html examples/spring.html --body-language en --json | sed -n 's/^ *"id": *\([0-9]*\).*/\1/p' | head -1)
+step "$lm" campaigns send "$id"
+step "$lm" campaigns recipients "$id"
 
 cat <<MSG
 
@@ -32,5 +40,6 @@ Next (the example configuration holds the sender and the register):
   export LEADMAILER_CONFIG=$LEADMAILER_CONFIG
   ./leadmailer leads show anna.virtanen@example.fi   # every value with the run that supplied it
   ./leadmailer campaigns preview $id --lead anna.virtanen@example.fi --text
-  ./leadmailer init --admin admin && ./leadmailer serve   # the web app on http://127.0.0.1:8080
+  ./leadmailer init --admin admin                     # the first web user; asks for a password
+  ./leadmailer serve                                  # the web app on http://127.0.0.1:8080
 MSG

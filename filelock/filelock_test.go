@@ -28,7 +28,8 @@ func TestHelperHoldLock(t *testing.T) {
 }
 
 func TestLockHeldByAnotherProcess(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "job.lock")
+	// The folder does not exist yet: Acquire creates it.
+	path := filepath.Join(t.TempDir(), "locks", "job.lock")
 	cmd := exec.Command(os.Args[0], "-test.run", "^TestHelperHoldLock$")
 	cmd.Env = append(os.Environ(), "FILELOCK_HOLD="+path)
 	if err := cmd.Start(); err != nil {

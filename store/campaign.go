@@ -12,14 +12,14 @@ import (
 	"github.com/leadmailer/leadmailer"
 )
 
-const campaignColumns = `id, name, subject, html, text, countries, sources, kinds, send_at, cron,
+const campaignColumns = `id, name, subject, html, text, body_language, countries, sources, kinds, send_at, cron,
 	state, reason, created_by, created_at, started_at, last_run_at, finished_at`
 
 func scanCampaign(row interface{ Scan(...any) error }) (*leadmailer.Campaign, error) {
 	var c leadmailer.Campaign
 	var countries, sources, kinds, created string
 	var sendAt, started, lastRun, finished sql.NullString
-	if err := row.Scan(&c.ID, &c.Name, &c.Subject, &c.HTML, &c.Text, &countries, &sources, &kinds,
+	if err := row.Scan(&c.ID, &c.Name, &c.Subject, &c.HTML, &c.Text, &c.BodyLanguage, &countries, &sources, &kinds,
 		&sendAt, &c.Cron, &c.State, &c.Reason, &c.CreatedBy, &created, &started, &lastRun, &finished); err != nil {
 		return nil, err
 	}
@@ -63,6 +63,9 @@ func (db *DB) CreateCampaign(ctx context.Context, c *leadmailer.Campaign) error 
 	if strings.TrimSpace(c.Name) == "" {
 		return leadmailer.Errorf(leadmailer.EINVALID, "a campaign needs a name: give --name")
 	}
+	if c.BodyLanguage != "" && !leadmailer.ValidLanguageTag(c.BodyLanguage) {
+		return leadmailer.Errorf(leadmailer.EINVALID, "body language %q is not a language tag such as en, fi, sv or en-GB", c.BodyLanguage)
+	}
 	for _, k := range c.Kinds {
 		if !k.Valid() {
 			return leadmailer.Errorf(leadmailer.EINVALID, "source kind %q is not one of upload, public, website", k)
@@ -74,9 +77,9 @@ func (db *DB) CreateCampaign(ctx context.Context, c *leadmailer.Campaign) error 
 	}
 	c.CreatedAt = db.now().UTC()
 	err := db.sql.QueryRowContext(ctx, `INSERT INTO campaigns
-		(name, subject, html, text, countries, sources, kinds, send_at, cron, state, created_by, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		c.Name, c.Subject, c.HTML, c.Text, strings.Join(c.Countries, ","), strings.Join(c.Sources, "\n"),
+		(name, subject, html, text, body_language, countries, sources, kinds, send_at, cron, state, created_by, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		c.Name, c.Subject, c.HTML, c.Text, c.BodyLanguage, strings.Join(c.Countries, ","), strings.Join(c.Sources, "\n"),
 		strings.Join(kinds, ","), nullTimeArg(c.SendAt), c.Cron, c.State, c.CreatedBy, formatTime(c.CreatedAt),
 	).Scan(&c.ID)
 	if err != nil {

@@ -30,9 +30,9 @@ import (
 //     (outline, box-shadow, filter) or pull what follows under it (negative margins).
 //
 // Inside those limits a body may hide its own content as it likes (display:none, white text):
-// it cannot reach the notice, which the layout places after the body's container, in blocks
-// of its own. The container also clips its content (overflow:hidden), a second line of
-// defence in clients that keep that style.
+// it cannot reach the notice, which the layout places in table rows of its own after the
+// body's cell. Nothing clips the cell (mail clients drop overflow), so the check also refuses
+// what could spill out of a box in the flow (checkSpill).
 
 // bodyElements lists the elements a campaign body may use, with whether each is void (has no
 // end tag). It is what mail clients render consistently, minus anything that can escape.
@@ -90,6 +90,12 @@ var bannedCSS = map[string]bool{
 	"backdrop-filter": true, "opacity": true, "mix-blend-mode": true, "isolation": true,
 	"will-change": true, "contain": true, "offset": true, "offset-path": true,
 	"offset-distance": true, "perspective": true,
+	// These paint outside the element's box without a stacking context: a shadow or
+	// stroke of the text, a reflection, a border image with an outset, an image as the
+	// list marker (sized by the image, not the line).
+	"text-shadow": true, "text-stroke": true, "text-stroke-width": true, "box-reflect": true,
+	"border-image": true, "border-image-outset": true, "border-image-source": true,
+	"list-style-image": true, "text-underline-offset": true, "text-decoration-thickness": true,
 }
 
 // vendorPrefixes are stripped from a property name before it is looked up in bannedCSS.
@@ -204,7 +210,7 @@ func (c *markupChecker) run() error {
 			}
 		}
 		for _, a := range t.attrs {
-			if err := checkAttr(a); err != "" {
+			if err := checkAttr(t.text, a, t.attrs); err != "" {
 				return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("<%s>: %s", t.text, err)}
 			}
 		}
@@ -218,8 +224,9 @@ func (c *markupChecker) run() error {
 	}
 }
 
-// checkAttr returns what is wrong with a, or "".
-func checkAttr(a attr) string {
+// checkAttr returns what is wrong with a, an attribute of element tag with attributes attrs,
+// or "".
+func checkAttr(tag string, a attr, attrs []attr) string {
 	if strings.HasPrefix(a.name, "on") {
 		return fmt.Sprintf("event handler attribute %s is not allowed", a.name)
 	}
@@ -227,7 +234,7 @@ func checkAttr(a attr) string {
 	case "href", "src", "background", "action", "formaction", "srcset":
 		return checkURL(a.name, a.value)
 	case "style":
-		return checkStyle(a.value)
+		return checkStyle(tag, a.value)
 	case "id", "name", "for", "headers":
 		// The layout's blocks have ids of their own; a body's element of the same id
 		// would be what an anchor or a client finds in their place.
@@ -235,9 +242,47 @@ func checkAttr(a attr) string {
 			return fmt.Sprintf("%s %q: names starting with lm- are the layout's", a.name, a.value)
 		}
 	case "height":
+		// The attribute is a presentational height: a minimum for a table part, which
+		// grows with its content, the size of an image, and a fixed height (content
+		// spilling out of it) for a table part whose style makes it a block.
+		if d := styleDisplay(attrs); tag != "img" && (!fixedHeightAllowed[tag] || (d != "" && d != "none")) {
+			return fmt.Sprintf("a height attribute is allowed on images and on table parts whose style does not set display: on <%s> content would spill out of the height over what follows", tag)
+		}
 		return checkLengths("height attribute", strings.TrimSpace(a.value)+unitless(a.value))
 	}
 	return ""
+}
+
+// styleDisplay returns the display value that the first style attribute of attrs sets (the
+// one a browser keeps), normalised, or "".
+func styleDisplay(attrs []attr) string {
+	for _, a := range attrs {
+		if a.name == "style" {
+			return declaredDisplay(a.value)
+		}
+	}
+	return ""
+}
+
+// declaredDisplay returns the last display value that css declares, normalised, or "".
+func declaredDisplay(css string) string {
+	display := ""
+	for decl := range strings.SplitSeq(stripCSSComments(css), ";") {
+		name, value, ok := strings.Cut(decl, ":")
+		if ok && strings.ToLower(strings.TrimSpace(name)) == "display" {
+			display = cssValue(value)
+		}
+	}
+	return display
+}
+
+// cssValue returns a declaration's value in lower case, without !important and spaces.
+func cssValue(v string) string {
+	v = strings.ToLower(strings.TrimSpace(v))
+	if i := strings.Index(v, "!"); i >= 0 {
+		v = strings.TrimSpace(v[:i])
+	}
+	return v
 }
 
 // checkURL rejects a URL attribute whose scheme could run code (javascript:, vbscript:,
@@ -264,13 +309,18 @@ func checkURL(name, value string) string {
 	return fmt.Sprintf("%s with scheme %q is not allowed (use http, https, mailto or tel)", name, u[:colon+1])
 }
 
-// checkStyle returns what is wrong with the style attribute value css, or "".
-func checkStyle(css string) string {
+// checkStyle returns what is wrong with the style attribute value css of element tag, or "".
+func checkStyle(tag, css string) string {
 	// A CSS escape can spell any property name ("posit\69 on"); mail clients need none.
 	if strings.IndexByte(css, '\\') >= 0 {
 		return "CSS escapes (\\) are not allowed in style attributes"
 	}
 	css = stripCSSComments(css)
+	display := declaredDisplay(css)
+	// Nothing of an element that is not displayed is painted, so what could spill out of
+	// its box does not matter.
+	hidden := display == "none"
+	inline := display == "inline" || (display == "" && inlineElements[tag])
 	for decl := range strings.SplitSeq(css, ";") {
 		name, value, ok := strings.Cut(decl, ":")
 		if !ok {
@@ -294,6 +344,111 @@ func checkStyle(css string) string {
 				return err
 			}
 		}
+		if hidden {
+			continue
+		}
+		if err := checkSpill(tag, display, inline, name, bare, value); err != "" {
+			return err
+		}
+	}
+	return ""
+}
+
+// The body is written into a table cell of the layout, and a cell grows to hold the boxes in
+// it. What can still paint beyond the cell, over the notice rows after it, without being
+// lifted out of the flow, is content spilling out of a box of fixed size, and boxes that do
+// not make room for themselves in their line: checkSpill refuses the styles that do either.
+//
+//   - fixed heights (height, max-height, block-size) except on images, which are scaled to
+//     them, and on table parts, for which a height is a minimum, unless their display is
+//     changed;
+//   - line heights that are lengths or below 1: a line box of fixed height lets a larger font
+//     spill out of it, and a length is inherited as it is, by text of any size;
+//   - displays other than blocks, inline boxes, list items and tables: flex and grid
+//     containers size their items and tracks to values of their own, below their content;
+//   - padding and borders of more than inlineEdgeMaxPx on inline boxes (a <span>), which
+//     paint above and below the line without making it taller; an inline-block is sized to
+//     them.
+//
+// The properties that paint outside the box itself (text-shadow, text strokes,
+// reflections, border images, list marker images) are refused outright in bannedCSS.
+
+// inlineElements are the body elements whose boxes are inline unless their style says
+// otherwise. Images are inline too, but a line grows to hold them.
+var inlineElements = map[string]bool{
+	"a": true, "abbr": true, "b": true, "big": true, "cite": true, "code": true, "del": true,
+	"em": true, "font": true, "i": true, "ins": true, "kbd": true, "mark": true, "q": true,
+	"s": true, "samp": true, "small": true, "span": true, "strike": true, "strong": true,
+	"sub": true, "sup": true, "time": true, "tt": true, "u": true,
+}
+
+// fixedHeightAllowed are the elements whose height is only a minimum while their display is
+// their own.
+var fixedHeightAllowed = map[string]bool{
+	"table": true, "thead": true, "tbody": true, "tfoot": true, "tr": true, "td": true, "th": true,
+}
+
+// allowedDisplays are the display values a body may set.
+var allowedDisplays = map[string]bool{
+	"none": true, "block": true, "inline": true, "inline-block": true, "list-item": true,
+	"flow-root": true, "contents": true, "table": true, "inline-table": true, "table-row": true,
+	"table-cell": true, "table-row-group": true, "table-header-group": true,
+	"table-footer-group": true, "table-caption": true, "table-column": true,
+	"table-column-group": true, "inherit": true, "initial": true, "unset": true, "revert": true,
+}
+
+// inlineEdgeMaxPx is the largest padding or border an inline box may have, in CSS pixels:
+// less than the space between the body's cell and the notice box below it.
+const inlineEdgeMaxPx = 4
+
+// checkSpill returns what is wrong with the declaration name: value (bare without vendor
+// prefix) of element tag, whose style sets display (or "") and whose box is inline, or "".
+func checkSpill(tag, display string, inline bool, name, bare, value string) string {
+	v := cssValue(value)
+	switch bare {
+	case "display":
+		if !allowedDisplays[v] {
+			return fmt.Sprintf("display:%s is not allowed in a campaign body (use block, inline-block or a table): it can size boxes below their content, which then spills over what follows", v)
+		}
+	case "height", "block-size":
+		if tag != "img" && (!fixedHeightAllowed[tag] || display != "") {
+			return fmt.Sprintf("%s is allowed on images and table cells only (use min-height): content spills out of a box of fixed height over what follows", name)
+		}
+	case "max-height", "max-block-size":
+		if tag != "img" {
+			return fmt.Sprintf("%s is allowed on images only: content spills out of a box of limited height over what follows", name)
+		}
+	case "line-height":
+		return checkLineHeight(name, v)
+	case "list-style":
+		if strings.Contains(v, "url(") {
+			return fmt.Sprintf("%s may not use an image: a marker image is sized by the image, not the line, and paints over what follows", name)
+		}
+	case "font":
+		// The shorthand sets the line height after a slash: "16px/24px Arial".
+		if _, after, ok := strings.Cut(v, "/"); ok {
+			lh, _, _ := strings.Cut(strings.TrimSpace(after), " ")
+			return checkLineHeight(name+" (its line height)", lh)
+		}
+	case "text-decoration", "text-decoration-line":
+		// A thickness or offset beyond a few pixels paints the line far below the text.
+		return checkLengthsMax(name, v, inlineEdgeMaxPx, "a thicker line paints over what follows")
+	}
+	if inline && (strings.HasPrefix(bare, "padding") || strings.HasPrefix(bare, "border")) && !strings.HasSuffix(bare, "-color") && !strings.HasSuffix(bare, "-style") && !strings.HasSuffix(bare, "-radius") {
+		return checkLengthsMax(name, v, inlineEdgeMaxPx, fmt.Sprintf("on an inline element (<%s>) padding and borders do not make room in the line and paint over what follows; use display:inline-block", tag))
+	}
+	return ""
+}
+
+// checkLineHeight returns what is wrong with the line height v, or "".
+func checkLineHeight(name, v string) string {
+	switch v {
+	case "normal", "inherit", "initial", "unset", "revert":
+		return ""
+	}
+	n, err := strconv.ParseFloat(v, 64)
+	if err != nil || n < 1 {
+		return fmt.Sprintf("%s must be normal or a number of at least 1, such as 1.5, not %q: in a line of fixed height a larger font spills over what follows", name, v)
 	}
 	return ""
 }
@@ -339,6 +494,12 @@ var colorFunctions = map[string]bool{"rgb": true, "rgba": true, "hsl": true, "hs
 
 // checkLengths returns what is wrong with the value of a capped property, or "".
 func checkLengths(name, value string) string {
+	return checkLengthsMax(name, value, maxLengthPx, "so that the notices stay in reach")
+}
+
+// checkLengthsMax returns what is wrong with the value of a property whose lengths may be at
+// most maxPx pixels, for the reason why, or "".
+func checkLengthsMax(name, value string, maxPx float64, why string) string {
 	value = strings.ToLower(value)
 	for _, m := range functionRE.FindAllStringSubmatch(value, -1) {
 		if !colorFunctions[m[1]] {
@@ -355,8 +516,8 @@ func checkLengths(name, value string) string {
 		if err != nil || !ok {
 			return fmt.Sprintf("%s: unit of %q is not allowed", name, f)
 		}
-		if n*px > maxLengthPx {
-			return fmt.Sprintf("%s: %s is too large (at most %dpx, so that the notices stay in reach)", name, f, maxLengthPx)
+		if n*px > maxPx {
+			return fmt.Sprintf("%s: %s is too large (at most %gpx, %s)", name, f, maxPx, why)
 		}
 	}
 	return ""

@@ -50,7 +50,8 @@ func browser(t *testing.T) context.Context {
 // noticeCheckJS loads each message of msgs into an iframe of a phone-to-desktop width
 // (600 CSS pixels, the layout's own width) without scripts, and returns for each the
 // problems a reader would meet with the layout's blocks: missing, not rendered, hidden,
-// wider than the window, or covered by something else at their centre once scrolled to.
+// wider than the window, overlapped by any box or text of the body (painted over or under
+// it), or covered by something else at their centre once scrolled to.
 const noticeCheckJS = `(async (msgs, ids) => {
   const results = [];
   const frames = msgs.map((m) => {
@@ -67,6 +68,27 @@ const noticeCheckJS = `(async (msgs, ids) => {
     await loaded;
     const win = f.contentWindow, doc = f.contentDocument;
     const problems = [];
+    // Every box and line of text in the body's cell, as painted: none may overlap a notice
+    // block, whether or not it is on top where the hit test looks.
+    const bodyRects = [];
+    const cell = doc.getElementById('lm-body');
+    if (!cell) { problems.push('lm-body: missing'); }
+    const walker = cell ? doc.createTreeWalker(cell, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT) : null;
+    const range = doc.createRange();
+    for (let n = walker && walker.nextNode(); n; n = walker.nextNode()) {
+      let rects;
+      if (n.nodeType === Node.TEXT_NODE) { range.selectNodeContents(n); rects = range.getClientRects(); }
+      else { rects = n.getClientRects(); }
+      const what = n.nodeType === Node.TEXT_NODE ? 'text' : '<' + n.tagName.toLowerCase() + '>';
+      for (const r of rects) { if (r.width > 0 && r.height > 0) bodyRects.push({r, what}); }
+    }
+    for (const id of ids) {
+      const el = doc.getElementById(id);
+      if (!el) continue;
+      const nr = el.getBoundingClientRect();
+      const over = bodyRects.find(({r}) => r.left < nr.right - 0.5 && r.right > nr.left + 0.5 && r.top < nr.bottom - 0.5 && r.bottom > nr.top + 0.5);
+      if (over) { problems.push(id + ': overlapped by ' + over.what + ' of the body (' + over.r.top + '..' + over.r.bottom + ' over ' + nr.top + '..' + nr.bottom + ')'); }
+    }
     for (const id of ids) {
       const all = doc.querySelectorAll('[id="' + id + '"]');
       if (all.length !== 1) { problems.push(id + ': ' + all.length + ' elements'); continue; }
@@ -160,8 +182,9 @@ func TestBrowserNoticesVisible(t *testing.T) {
 
 // TestBrowserNoticeOracle: the browser check of TestBrowserNoticesVisible fails for messages
 // whose notices are hidden, covered or pushed out of the window: bodies that the body check
-// refuses (among them the one that got past the hand-written lexer), and a wide body in the
-// layout as it was before its tables got a fixed layout.
+// refuses (among them the one that got past the hand-written lexer, and those that spill out
+// of their box over the notice rows), and a wide body in the layout as it was before its
+// tables got a fixed layout.
 func TestBrowserNoticeOracle(t *testing.T) {
 	ctx := browser(t)
 	good := benign(t, hostileRecipient())
@@ -178,6 +201,12 @@ func TestBrowserNoticeOracle(t *testing.T) {
 		{name: "plaintext", body: `<plaintext>`},
 		{name: "comment", body: `<!--`},
 		{name: "fixed overlay", body: `<div style="position:fixed;top:0;left:0;width:100%;height:100%;background:#fff"></div>`},
+		// The body's cell does not clip: these spill out of a box in the flow, over the
+		// notice rows.
+		{name: "content spilling out of a fixed height", body: `<div style="height:0"><div style="padding-bottom:900px;background:#fff"></div></div>`},
+		{name: "inline padding below the line", body: `<p><span style="padding-bottom:900px;background:#fff">x</span></p>`},
+		{name: "large font in a zero line height", body: `<p style="line-height:0;font-size:900px;margin:0"><span style="background:#fff">x</span></p>`},
+		{name: "grid row below its content", body: `<div style="display:grid;grid-template-rows:0"><div style="padding-bottom:900px;background:#fff"></div></div>`},
 		{name: "wide body in a layout without fixed tables", msg: strings.ReplaceAll(withBody(wide), "table-layout:fixed;", "")},
 	}
 	msgs := []string{good.HTML, withBody(wide)}
@@ -234,6 +263,10 @@ var corpusStyles = []string{
 	"max-width:100%", "display:block;width:100vw", "display:table;width:2000px", "clear:both",
 	"color:#fff;background:#fff", "border-bottom:999px solid #fff", "display:flex", "display:grid",
 	"columns:3", "text-indent:-9999px", "letter-spacing:99px", "word-spacing:999px", "display:inline-block;width:900px",
+	// Spilling out of a box in the flow, since the body's cell does not clip.
+	"height:0", "max-height:1px", "line-height:0", "line-height:1;font-size:300px", "font:300px/1 Arial",
+	"padding:4px 0;border-bottom:4px solid #000", "display:inline;padding:0 0 900px 0", "display:inline-block;padding:0 0 900px 0",
+	"display:table-cell;height:0", "float:left;font-size:300px", "vertical-align:-900px", "display:list-item;list-style:square inside",
 }
 
 // generateCorpus returns up to n bodies the check accepts: random sequences of corpusParts,

@@ -36,6 +36,11 @@ type Campaign struct {
 	HTML    string
 	// Text is the plain-text body; when empty it is derived from the rendered HTML body.
 	Text string
+	// Language is the language the subject and body are written in, a tag such as "en" or
+	// "fi", for the Content-Language header and <html lang>; empty means the notice
+	// language of each lead (see LanguageFor). The notices follow the lead's country
+	// either way.
+	Language Language
 }
 
 // Sender is who the messages are from; the layout names the company, its postal address and
@@ -50,6 +55,8 @@ type Sender struct {
 // Compiled is a campaign ready to render, one message per recipient. It is immutable, and
 // Render is safe for concurrent use.
 type Compiled struct {
+	// language is the campaign's body language, or "" for each lead's notice language.
+	language   Language
 	subject    *texttemplate.Template
 	html       *htmltemplate.Template
 	text       *texttemplate.Template // nil: the text body is derived from the HTML body
@@ -83,6 +90,8 @@ const (
 	partSubject = "subject"
 	partHTML    = "html body"
 	partText    = "text body"
+	// partLanguage is the campaign's body language, which has no lines.
+	partLanguage = "body language"
 )
 
 var funcs = map[string]any{
@@ -117,6 +126,10 @@ func Compile(c Campaign, s Sender, w Wordings) (*Compiled, error) {
 	if strings.TrimSpace(c.HTML) == "" {
 		return nil, &Error{Part: partHTML, Msg: "the HTML body is empty"}
 	}
+	if err := checkLanguageTag(c.Language); err != nil {
+		return nil, err
+	}
+	cc.language = Language(strings.TrimSpace(string(c.Language)))
 	if cc.subject, err = parseText(partSubject, c.Subject); err != nil {
 		return nil, err
 	}
@@ -609,4 +622,14 @@ func findUnclosed(src string) (off int, what string, ok bool) {
 		}
 		return t.pos, shorten(t.raw), true
 	}
+}
+
+// checkLanguageTag returns an *Error when the body language l is neither empty nor a language
+// tag.
+func checkLanguageTag(l Language) error {
+	tag := strings.TrimSpace(string(l))
+	if tag == "" || leadmailer.ValidLanguageTag(tag) {
+		return nil
+	}
+	return &Error{Part: partLanguage, Msg: fmt.Sprintf("%q is not a language tag such as en, fi, sv or en-GB", tag)}
 }

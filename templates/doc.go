@@ -19,8 +19,12 @@
 //     <textarea>, <svg>...), an element left open or closed out of order, a table part
 //     outside a table of the body, an event handler, a javascript: link, or a style that can
 //     lift a box over what follows or paint outside it (position, transforms, opacity,
-//     outline, box-shadow, negative margins...) or push it far away (heights, margins,
-//     paddings and borders over 1000 pixels). Tags are read by the HTML standard's tokenizer
+//     outline, box-shadow, text-shadow, negative margins...), let content spill out of a
+//     box in the flow over the notice rows (fixed heights, line heights below 1 or as
+//     lengths, flex and grid, padding and borders of inline boxes), or push it far away
+//     (heights, margins, paddings and borders over 1000 pixels). The body is written into
+//     a table cell of its own, which grows with its content; nothing clips it, since mail
+//     clients drop position and overflow. Tags are read by the HTML standard's tokenizer
 //     (golang.org/x/net/html), so the check sees a tag end where a browser does, and the body
 //     is then parsed by the standard's tree builder in markup like the layout's: a body that
 //     a browser would build differently from how it is written is refused. The check runs
@@ -29,7 +33,8 @@
 //     render different markup for different leads. The tests hold it to a browser-grade
 //     HTML5 parser (whatever body it accepts leaves the notice rows as for a harmless body)
 //     and to Chromium (the notice blocks of every accepted body of a corpus are visible,
-//     within the window's width and not covered).
+//     within the window's width, not covered and not overlapped by any box or text of
+//     the body).
 //   - Every rendered message is verified: the layout's part of the HTML (converted to text)
 //     and of the text must hold the lines of the source notice together and in order (the
 //     heading, the statement that the sources are publicly accessible, and per source its

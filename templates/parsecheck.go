@@ -8,16 +8,16 @@ import (
 	"golang.org/x/net/html/atom"
 )
 
-// parseFrame is markup like the layout's around the body, down to the container the body
-// is written into: the body is parsed where a browser parses it.
+// parseFrame is markup like the layout's around the body, down to the cell the body is
+// written into: the body is parsed where a browser parses it.
 const (
 	parseFrameTop = `<!DOCTYPE html><html><head></head><body>` +
-		`<table><tbody><tr><td><table><tbody><tr><td><div>`
-	parseFrameBottom = `</div></td></tr><tr><td>after</td></tr></tbody></table></td></tr></tbody></table></body></html>`
+		`<table><tbody><tr><td><table><tbody><tr><td>`
+	parseFrameBottom = `</td></tr><tr><td>after</td></tr></tbody></table></td></tr></tbody></table></body></html>`
 )
 
 // parseFramePath is the path of elements from the document to the body's container.
-var parseFramePath = []atom.Atom{atom.Html, atom.Body, atom.Table, atom.Tbody, atom.Tr, atom.Td, atom.Table, atom.Tbody, atom.Tr, atom.Td, atom.Div}
+var parseFramePath = []atom.Atom{atom.Html, atom.Body, atom.Table, atom.Tbody, atom.Tr, atom.Td, atom.Table, atom.Tbody, atom.Tr, atom.Td}
 
 // checkParse refuses a body that a browser builds differently from how it is written. The
 // body check reads the body as a sequence of tags; a browser's tree builder then moves,
@@ -55,7 +55,7 @@ func checkParse(s string) error {
 		return &bodyError{pos: pos, tag: tag, msg: fmt.Sprintf("a browser would read the markup here differently from how it is written (%s): nest elements as HTML allows them (no <div> or <table> inside a <p>, no <a> inside an <a>, no text directly inside a table) and close each one explicitly", describeEvent(written, tree, i))}
 	}
 	// The frame's own cell after the container must be where it was.
-	if next := container.Parent.Parent.NextSibling; next == nil || next.DataAtom != atom.Tr || next.FirstChild == nil || next.FirstChild.FirstChild == nil || next.FirstChild.FirstChild.Data != "after" {
+	if next := container.Parent.NextSibling; next == nil || next.DataAtom != atom.Tr || next.FirstChild == nil || next.FirstChild.FirstChild == nil || next.FirstChild.FirstChild.Data != "after" {
 		return &bodyError{pos: len(s), msg: "a browser would move the markup that follows this body"}
 	}
 	return nil

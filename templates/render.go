@@ -43,13 +43,17 @@ type Message struct {
 	Subject string // one line: no control characters
 	HTML    string
 	Text    string
-	// Language is the language of the notices, for the Content-Language header.
+	// Language is the language of the message, for the Content-Language header: the
+	// campaign's body language, or the notice language when it declares none. The HTML
+	// part's <html lang> says the same.
 	Language Language
 }
 
 // layoutData is what the layout templates see.
 type layoutData struct {
+	// Lang is the message's language, NoticeLang the language of the notices.
 	Lang           Language
+	NoticeLang     Language
 	Subject        string
 	W              *Wording
 	Sources        []sourceView
@@ -141,7 +145,13 @@ func (c *Compiled) Render(r Recipient) (*Message, error) {
 	}
 	bodyText = defuseSignature(cleanText(bodyText))
 
-	ld := layoutData{Lang: lang, Subject: subject, W: w, Sources: sources, UnsubscribeURL: unsubscribe, Sender: c.sender}
+	// The reader's client picks spelling, hyphenation and speech by the message's
+	// language, which is the body's; the notices are a small part in the lead's language.
+	msgLang := lang
+	if c.language != "" {
+		msgLang = c.language
+	}
+	ld := layoutData{Lang: msgLang, NoticeLang: lang, Subject: subject, W: w, Sources: sources, UnsubscribeURL: unsubscribe, Sender: c.sender}
 	var h strings.Builder
 	h.Grow(len(body) + 4096)
 	if err := c.layoutHTML.ExecuteTemplate(&h, "top", ld); err != nil {
@@ -156,7 +166,7 @@ func (c *Compiled) Render(r Recipient) (*Message, error) {
 		err := fmt.Errorf("%w: the HTML part renders to %d bytes with the layout and notices, over the limit of %d%s", ErrRenderLimit, h.Len(), maxHTMLBytes, sizeReason(partHTML))
 		return nil, &renderError{lead: r.Lead.ID, part: partHTML, err: err}
 	}
-	m := &Message{Subject: subject, HTML: h.String(), Language: lang}
+	m := &Message{Subject: subject, HTML: h.String(), Language: msgLang}
 	if err := verify(htmlToText(m.HTML[tail:]), &ld); err != nil {
 		return nil, fmt.Errorf("templates: lead %d: html: %w", r.Lead.ID, err)
 	}

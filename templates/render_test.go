@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/leadmailer/leadmailer"
+	"golang.org/x/net/html"
 )
 
 // TestTemplateErrors: every template error is reported by Compile, naming the part, the
@@ -332,4 +333,72 @@ func TestTextPartClean(t *testing.T) {
 		t.Errorf("text part starts %q, want %q", m.Text[:40], want)
 	}
 	assertNoticeIntact(t, m, r)
+}
+
+// TestMessageLanguage: the message's language (Content-Language, <html lang>) is the body's
+// when the campaign declares it, the lead's notice language otherwise; the notice rows say
+// their own language, and a body language that is no language tag is refused.
+func TestMessageLanguage(t *testing.T) {
+	finnishLead := Recipient{Lead: lead("FI", "Anna Virtanen", "Puutavara Virtanen Oy"), PublicSources: []PublicSource{prh}, UnsubscribeURL: testUnsubscribe}
+	tests := []struct {
+		name, bodyLanguage string
+		r                  Recipient
+		want               Language
+	}{
+		{"English body, Finnish notice", "en", finnishLead, English},
+		{"no body language: the notice language", "", finnishLead, Finnish},
+		{"regional tag", " en-GB ", finnishLead, "en-GB"},
+		{"Finnish body to a German lead", "fi", Recipient{Lead: lead("DE", "Jonas Weber", "Weber GmbH"), UnsubscribeURL: testUnsubscribe}, Finnish},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Compile(Campaign{Subject: "Hello", HTML: "<p>Hello</p>", Language: Language(tc.bodyLanguage)}, testSender, Wordings{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := c.Render(tc.r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Language != tc.want {
+				t.Errorf("Language = %q, want %q", m.Language, tc.want)
+			}
+			doc, err := html.Parse(strings.NewReader(m.HTML))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := attrOf(doc.FirstChild.NextSibling, "lang"); got != string(tc.want) {
+				t.Errorf("<html lang=%q>, want %q", got, tc.want)
+			}
+			notice := LanguageFor(tc.r.Lead.Country)
+			for _, id := range []string{"lm-objection", "lm-sender"} {
+				n := findID(doc, id)
+				for n != nil && n.Data != "td" {
+					n = n.Parent
+				}
+				if n == nil || attrOf(n, "lang") != string(notice) {
+					t.Errorf("the row of %s does not say lang=%q", id, notice)
+				}
+			}
+		})
+	}
+	for _, bad := range []string{"english", "e", "en_GB", "fi;x", "<en>"} {
+		_, err := Compile(Campaign{Subject: "Hello", HTML: "<p>Hello</p>", Language: Language(bad)}, testSender, Wordings{})
+		var e *Error
+		if !errors.As(err, &e) || e.Part != "body language" {
+			t.Errorf("body language %q: got %v, want a body language error", bad, err)
+		}
+	}
+}
+
+func attrOf(n *html.Node, key string) string {
+	if n == nil {
+		return ""
+	}
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
 }

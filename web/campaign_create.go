@@ -15,6 +15,9 @@ type campaignForm struct {
 	Kinds                                []string
 	Problem                              string
 	Known                                []store.SourceStats // sources to choose from
+	// BodyLanguage is the language tag the subject and body are written in; empty: each
+	// lead's notice language.
+	BodyLanguage string
 }
 
 func (f *campaignForm) Has(list []string, v string) bool {
@@ -57,7 +60,8 @@ func (s *Server) campaignCreate(w http.ResponseWriter, r *http.Request, rq *requ
 		HTML: r.PostFormValue("html"), Text: r.PostFormValue("text"), Countries: r.PostFormValue("countries"),
 		Sources: r.PostForm["source"], Kinds: r.PostForm["kind"],
 	}
-	c := &leadmailer.Campaign{Name: f.Name, Subject: f.Subject, HTML: f.HTML, Text: f.Text,
+	f.BodyLanguage = strings.TrimSpace(r.PostFormValue("body_language"))
+	c := &leadmailer.Campaign{Name: f.Name, Subject: f.Subject, HTML: f.HTML, Text: f.Text, BodyLanguage: f.BodyLanguage,
 		State: leadmailer.CampaignDraft, CreatedBy: "user:" + rq.user.Name, Sources: f.Sources}
 	problem := ""
 	for _, cc := range strings.FieldsFunc(f.Countries, func(r rune) bool { return r == ',' || r == ' ' }) {

@@ -519,3 +519,29 @@ func TestCampaignRecipientsPages(t *testing.T) {
 		t.Errorf("%d pages showed %d recipients; want 3 pages and %d", pages, len(seen), n)
 	}
 }
+
+// TestCampaignFormBodyLanguage: the form's body language is stored with the campaign, and
+// one that is no language tag is refused with the form shown again.
+func TestCampaignFormBodyLanguage(t *testing.T) {
+	a, _ := newCampaignApp(t, Options{})
+	a.addUser("mark", leadmailer.RoleMarketer)
+	c := a.login("mark")
+	if page := c.get("/campaigns/new"); !strings.Contains(page.body, `name="body_language"`) {
+		t.Fatal("the new-campaign form has no body language field")
+	}
+	form := newCampaignValues("English", "<p>Hello</p>")
+	form.Set("csrf", c.csrf)
+	form.Set("body_language", "en")
+	res := c.post("/campaigns", form)
+	if res.status != http.StatusSeeOther {
+		t.Fatalf("create: status %d\n%s", res.status, res.body)
+	}
+	cs, err := a.db.FindCampaigns(t.Context())
+	if err != nil || len(cs) != 1 || cs[0].BodyLanguage != "en" {
+		t.Fatalf("stored campaigns %+v (%v), want one with body language en", cs, err)
+	}
+	form.Set("body_language", "English")
+	if res := c.post("/campaigns", form); res.status != http.StatusBadRequest || !strings.Contains(res.body, "not a language tag") {
+		t.Errorf("body language English: status %d, want 400 saying it is not a language tag", res.status)
+	}
+}

@@ -177,8 +177,8 @@ func runAuditVerify(ctx context.Context, e *env, db *store.DB, head *store.Audit
 		}
 		return json.NewEncoder(e.stdout).Encode(out)
 	}
-	fmt.Fprintf(e.stdout, "The audit trail is intact: %d entries; the last is %d with hash %s\n",
-		sum.Entries, sum.LastID, sum.LastHash)
+	fmt.Fprintf(e.stdout, "The audit trail is intact: %s; the last is %d with hash %s\n",
+		plural(int(sum.Entries), "entry", "entries"), sum.LastID, sum.LastHash)
 	if head != nil {
 		fmt.Fprintf(e.stdout, "It holds entry %d with the hash kept.\n", head.ID)
 	}

@@ -67,7 +67,7 @@ func TestPrivacyAndCampaignCommandsAreAudited(t *testing.T) {
 	for _, tt := range []struct{ action, target, detail string }{
 		{leadmailer.AuditLeadExport, "lead 1", "format csv"},
 		{leadmailer.AuditLeadErase, fmt.Sprintf("lead %d", erik.ID), "suppression "},
-		{leadmailer.AuditSuppressionAdd, "domain ", "1 lead(s) made inactive"},
+		{leadmailer.AuditSuppressionAdd, "domain ", "1 lead made inactive"},
 		{leadmailer.AuditLeadEndRelationship, "lead ", ""},
 		{leadmailer.AuditRetentionRun, "", "deleted 2 leads"}, // liisa, and hans, whose domain is suppressed
 		{leadmailer.AuditBackup, "copy.db", "leads"},

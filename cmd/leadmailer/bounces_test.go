@@ -157,7 +157,7 @@ func TestBouncesIngestEndToEnd(t *testing.T) {
 	anna := sent["anna@example.fi"]
 	bounceMail := dsnMessage("b1", anna[0], "anna@example.fi", "5.1.1", anna[1])
 	r := runCLI(t, map[string]string{"LEADMAILER_DATA": data}, bounceMail, "bounces", "ingest", "--to", anna[0], "-")
-	if r.code != exitOK || !strings.Contains(r.stdout, "1 recipient(s) recorded") {
+	if r.code != exitOK || !strings.Contains(r.stdout, "1 recipient recorded") {
 		t.Fatalf("ingest DSN: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	show := lm(t, data, "leads", "show", "anna@example.fi").stdout
@@ -168,7 +168,7 @@ func TestBouncesIngestEndToEnd(t *testing.T) {
 	}
 	// The same bounce again changes nothing.
 	r = runCLI(t, map[string]string{"LEADMAILER_DATA": data}, bounceMail, "bounces", "ingest", "--to", anna[0], "-")
-	mustContain(t, "the same DSN again", r.stdout, "0 recipient(s) recorded, 1 already recorded")
+	mustContain(t, "the same DSN again", r.stdout, "0 recipients recorded, 1 already recorded")
 
 	// A forged token is refused and marks nobody, whichever lead the report names.
 	bert := sent["bert@example.fi"]
@@ -208,7 +208,7 @@ func TestBouncesIngestEndToEnd(t *testing.T) {
 		writeFile(t, filepath.Join(maildir, "new"), name, msg)
 	}
 	r = lm(t, data, "bounces", "ingest", maildir)
-	mustContain(t, "ingest Maildir", r.stdout, "4 message(s) read: 2 recipient(s) recorded", "1 message(s) ignored", "1 refused", "3.nested")
+	mustContain(t, "ingest Maildir", r.stdout, "4 messages read: 2 recipients recorded", "1 message ignored", "1 refused", "3.nested")
 	if r := lm(t, data, "suppress", "check", "dora@example.fi").stdout; !strings.Contains(r, "complaint") {
 		t.Errorf("suppress check after a complaint:\n%s", r)
 	}

@@ -97,7 +97,7 @@ func (s *campaignScheduler) start(ctx context.Context, c *leadmailer.Campaign, o
 	if s.running[c.ID] {
 		return
 	}
-	unlock, err := campaign.Lock(s.dataDir, c.ID)
+	unlock, err := campaign.Lock(locksDir(s.dataDir), c.ID)
 	if err != nil {
 		if leadmailer.ErrorCode(err) != leadmailer.ECONFLICT {
 			s.log.Error("campaign lock", "campaign", c.ID, "err", err)

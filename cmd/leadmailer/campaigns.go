@@ -31,6 +31,7 @@ func campaignsCommand() *command {
 		summary: "create, preview, send and schedule marketing campaigns",
 		usage: `Usage:
   leadmailer campaigns create --name NAME --subject SUBJECT --html FILE [--text FILE]
+                              [--body-language TAG]
                               [--country CC,...] [--source NAME,...] [--kind public|upload|website]
                               [--at TIME | --cron EXPR] [--json]
   leadmailer campaigns list [--json]
@@ -56,7 +57,10 @@ on record. "show" counts every excluded lead by reason.
               in local time or with a zone) or --cron (five fields, e.g. "0 9 * * 1" for Mondays
               at 9:00 UTC, or "CRON_TZ=Europe/Helsinki 0 9 * * 1" for 9:00 Helsinki time: each
               occurrence mails the audience members who have not received it yet);
-              "leadmailer serve" starts scheduled campaigns
+              "leadmailer serve" starts scheduled campaigns; --body-language says which
+              language the subject and body are in (en, fi, sv, en-GB...), for the messages'
+              Content-Language: by default each lead's notice language (fi for FI, sv for SE,
+              en otherwise)
   preview     print the message exactly as it would be sent to that lead, with its headers:
               the HTML part, or the text part with --text, or the raw MIME message with --raw
   test        send one message to ADDRESS, personalised as for LEAD_EMAIL (default: a sample
@@ -163,6 +167,7 @@ func runCampaignCreate(ctx context.Context, e *env, args []string) error {
 	subject := fs.String("subject", "", "")
 	htmlFile := fs.String("html", "", "")
 	textFile := fs.String("text", "", "")
+	bodyLanguage := fs.String("body-language", "", "")
 	countries := fs.String("country", "", "")
 	sources := fs.String("source", "", "")
 	kinds := fs.String("kind", "", "")
@@ -186,7 +191,8 @@ func runCampaignCreate(ctx context.Context, e *env, args []string) error {
 	case *at != "" && *cronExpr != "":
 		return usagef("give --at or --cron, not both")
 	}
-	c := &leadmailer.Campaign{Name: strings.TrimSpace(*name), Subject: *subject, State: leadmailer.CampaignDraft, CreatedBy: actor(e)}
+	c := &leadmailer.Campaign{Name: strings.TrimSpace(*name), Subject: *subject, BodyLanguage: strings.TrimSpace(*bodyLanguage),
+		State: leadmailer.CampaignDraft, CreatedBy: actor(e)}
 	html, err := os.ReadFile(*htmlFile)
 	if err != nil {
 		return leadmailer.Errorf(leadmailer.EINVALID, "--html: %v", err)
@@ -276,7 +282,7 @@ func checkTemplates(c *leadmailer.Campaign, cfg *config.Config) error {
 		sender = templates.Sender{From: "sender@example.com", Company: "Example", PostalAddress: "Example Street 1",
 			PrivacyPolicyURL: "https://example.com/privacy"}
 	}
-	_, err := templates.Compile(templates.Campaign{Subject: c.Subject, HTML: c.HTML, Text: c.Text}, sender, templateWordings(cfg.Wording))
+	_, err := templates.Compile(templates.Campaign{Subject: c.Subject, HTML: c.HTML, Text: c.Text, Language: templates.Language(c.BodyLanguage)}, sender, templateWordings(cfg.Wording))
 	var te *templates.Error
 	if errors.As(err, &te) {
 		return leadmailer.Errorf(leadmailer.EINVALID, "the campaign's %v", te)
@@ -383,6 +389,9 @@ func printCampaign(e *env, c *leadmailer.Campaign, rep *leadmailer.CampaignRepor
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Subject:  %s\n", c.Subject)
+	if c.BodyLanguage != "" {
+		fmt.Fprintf(w, "Language: %s (the notices: each lead's)\n", c.BodyLanguage)
+	}
 	aud := []string{"active leads"}
 	if len(c.Countries) > 0 {
 		aud = append(aud, "in "+strings.Join(c.Countries, ", "))
@@ -628,7 +637,7 @@ func runCampaignSend(ctx context.Context, e *env, sub string, args []string) err
 		fmt.Fprintf(e.stdout, "Campaign %d scheduled again: %s.\n", id, when(c))
 		return nil
 	}
-	unlock, err := campaign.Lock(*dataDir, id)
+	unlock, err := campaign.Lock(locksDir(*dataDir), id)
 	if err != nil {
 		return err
 	}
@@ -664,12 +673,13 @@ func runCampaignSend(ctx context.Context, e *env, sub string, args []string) err
 		fmt.Fprintf(e.stdout, ", possibly delivered: %d (the relay did not answer the end of the message in time; retried after the longest backoff)", rep.PossiblyDelivered)
 	}
 	if res.Requeued > 0 {
-		fmt.Fprintf(e.stdout, "; %d message(s) in flight at the last stop were sent again with their Message-ID", res.Requeued)
+		fmt.Fprintf(e.stdout, "; %s in flight at the last stop %s sent again with the same Message-ID", plural(int(res.Requeued), "message", "messages"), wasWere(int(res.Requeued)))
 	}
 	fmt.Fprintln(e.stdout, ".")
 	if res.Withdrawn > 0 {
-		fmt.Fprintf(e.stdout, "%d refusal(s) were blamed on the relay and queued again; %d undeliverable mark(s) they wrote were withdrawn.\n",
-			res.Withdrawn, res.Unmarked)
+		fmt.Fprintf(e.stdout, "%s %s blamed on the relay and queued again; %s they wrote %s withdrawn.\n",
+			plural(int(res.Withdrawn), "refusal", "refusals"), wasWere(int(res.Withdrawn)),
+			plural(int(res.Unmarked), "undeliverable mark", "undeliverable marks"), wasWere(int(res.Unmarked)))
 	}
 	if res.State == leadmailer.CampaignPaused {
 		fmt.Fprintf(e.stdout, "Continue with \"leadmailer campaigns resume %d\".\n", id)
@@ -834,7 +844,7 @@ func runCampaignRecipients(ctx context.Context, e *env, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%d recipients\n", n)
+	fmt.Fprintln(e.stdout, plural(n, "recipient", "recipients"))
 	return nil
 }
 

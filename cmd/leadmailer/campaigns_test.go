@@ -581,7 +581,7 @@ func TestSendFailsWhenTheRelayRefusesEverything(t *testing.T) {
 			if r.code != exitError || !strings.Contains(r.stderr, "too many recipients refused") || !strings.Contains(r.stderr, fmt.Sprint(fault.Code)) {
 				t.Fatalf("exit %d, stderr %q; want a failure naming the refusals and the reply", r.code, r.stderr)
 			}
-			mustContain(t, "send output", r.stdout, "20 refusal(s) were blamed on the relay and queued again")
+			mustContain(t, "send output", r.stdout, "20 refusals were blamed on the relay and queued again")
 			var v campaignView
 			lmJSON(t, data, &v, "campaigns", "show", id, "--json")
 			if v.State != leadmailer.CampaignPaused || v.Report.Failed != 0 || v.Report.Queued != 40 {
@@ -626,5 +626,38 @@ func TestLeadsDeliverableClearsTheMark(t *testing.T) {
 	lm(t, data, "campaigns", "send", fmt.Sprint(createCampaign(t, data)))
 	if got := srv.CountRecipient(emails[2]); got != 1 {
 		t.Errorf("after the mark was cleared the lead received %d messages, want 1", got)
+	}
+}
+
+// TestCampaignBodyLanguage: a campaign written in English to Finnish leads is sent as
+// English (Content-Language and <html lang>), with its notices in Finnish; without
+// --body-language the message says the notice language.
+func TestCampaignBodyLanguage(t *testing.T) {
+	data := importFixtures(t)
+	writeConfig(t, data, senderConfig("", ""))
+	var leads []leadmailer.Lead
+	lmJSON(t, data, &leads, "leads", "list", "--json", "--country", "FI")
+	if len(leads) == 0 {
+		t.Fatal("no Finnish lead")
+	}
+	lead := leads[0]
+	english := createCampaign(t, data, "--body-language", "en")
+	var shown struct {
+		leadmailer.Campaign
+	}
+	lmJSON(t, data, &shown, "campaigns", "show", fmt.Sprint(english), "--json")
+	if shown.BodyLanguage != "en" {
+		t.Errorf("campaigns show: body language %q, want en", shown.BodyLanguage)
+	}
+	raw := lm(t, data, "campaigns", "preview", fmt.Sprint(english), "--lead", lead.Email, "--raw").stdout
+	mustContain(t, "preview of the English campaign", raw, "Content-Language: en\r\n", `<html lang=3D"en">`, "Oikeutesi kielt=C3=A4=C3=A4 suoramarkkinointi")
+	plain := createCampaign(t, data)
+	raw = lm(t, data, "campaigns", "preview", fmt.Sprint(plain), "--lead", lead.Email, "--raw").stdout
+	mustContain(t, "preview of a campaign without a body language", raw, "Content-Language: fi\r\n", `<html lang=3D"fi">`)
+
+	r := runCLI(t, map[string]string{"LEADMAILER_DATA": data}, "", "campaigns", "create", "--name", "x", "--subject", "s",
+		"--html", writeFile(t, t.TempDir(), "b.html", "<p>x</p>"), "--body-language", "English")
+	if r.code != exitError || !strings.Contains(r.stderr, "body language") {
+		t.Errorf("--body-language English: exit %d, stderr %q; want an error naming the body language", r.code, r.stderr)
 	}
 }

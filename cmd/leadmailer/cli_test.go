@@ -211,10 +211,13 @@ func TestConfigCheckNamesPlaceholders(t *testing.T) {
 	t.Parallel()
 	data := filepath.Join(t.TempDir(), "data")
 	before := lm(t, data, "config", "check")
-	mustContain(t, "config check before init", before.stdout, "No configuration file", "public_url is not set")
+	mustContain(t, "config check before init", before.stdout, "No configuration file", `"leadmailer init" writes one`, "public_url and [sender]")
+	if n := strings.Count(before.stdout, "\n"); n > 2 || strings.Count(before.stdout, "leadmailer init") != 1 {
+		t.Errorf("config check without a file says it in %d lines, want one hint in at most two:\n%s", n, before.stdout)
+	}
 	lm(t, data, "init")
 	after := lm(t, data, "config", "check")
-	mustContain(t, "config check after init", after.stdout, "valid, 0 source(s)",
+	mustContain(t, "config check after init", after.stdout, "valid, 0 sources.",
 		"sender.company in "+filepath.Join(data, config.FileName)+" is still a placeholder")
 
 	bad := filepath.Join(t.TempDir(), "bad.toml")
@@ -668,7 +671,11 @@ func TestLeadsList(t *testing.T) {
 			if got := squash(lines[0]); got != "ID E-MAIL NAME COMPANY COUNTRY STATE" {
 				t.Errorf("table header = %q", got)
 			}
-			if got, want := lines[len(lines)-1], strconv.Itoa(len(tt.want))+" leads"; got != want {
+			want := strconv.Itoa(len(tt.want)) + " leads"
+			if len(tt.want) == 1 {
+				want = "1 lead"
+			}
+			if got := lines[len(lines)-1]; got != want {
 				t.Errorf("table's last line = %q, want %q", got, want)
 			}
 			var got []string

@@ -143,7 +143,7 @@ func runLeadsList(ctx context.Context, e *env, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%d leads\n", n)
+	fmt.Fprintln(e.stdout, plural(n, "lead", "leads"))
 	return nil
 }
 

@@ -21,9 +21,9 @@ func TestSuppressCommands(t *testing.T) {
 	lm(t, data, "import", "--source", "crm", fixture(t, "contacts.csv"))
 
 	r := lm(t, data, "suppress", "add", "Erik@Example.se", "--reason", "asked by phone")
-	mustContain(t, "suppress add", r.stdout, "Address suppressed", "1 existing lead(s) made inactive")
+	mustContain(t, "suppress add", r.stdout, "Address suppressed", "1 existing lead made inactive")
 	r = lm(t, data, "suppress", "add", "@example.fi")
-	mustContain(t, "suppress add @domain", r.stdout, "Domain suppressed", "1 existing lead(s) made inactive")
+	mustContain(t, "suppress add @domain", r.stdout, "Domain suppressed", "1 existing lead made inactive")
 	lm(t, data, "suppress", "add", "--business-id", "FI 7654321-0")
 
 	mustContain(t, "check", lm(t, data, "suppress", "check", "someone@sub.example.fi").stdout, "domain", "admin")
@@ -111,7 +111,7 @@ func TestEndRelationshipReactivateRetention(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	lm(t, data, "import", "--source", "partners", fixture(t, "partners.csv"))
 	mustContain(t, "end", lm(t, data, "leads", "end-relationship", "liisa@example.fi").stdout, "is inactive")
-	mustContain(t, "list", squash(lm(t, data, "leads", "list", "--state", "inactive").stdout), "liisa@example.fi", "1 leads")
+	mustContain(t, "list", squash(lm(t, data, "leads", "list", "--state", "inactive").stdout), "liisa@example.fi", "1 lead\n")
 	mustContain(t, "reactivate", lm(t, data, "leads", "reactivate", "liisa@example.fi").stdout, "active again")
 	lm(t, data, "leads", "end-relationship", "liisa@example.fi")
 

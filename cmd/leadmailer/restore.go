@@ -20,12 +20,18 @@ import (
 // serve has open, and serve must not start on one being replaced.
 const dataLockFile = "data.lock"
 
+// locksDir is the folder of the data directory dir that holds the lock files: the data
+// directory's own, each campaign's (campaign-ID.lock) and each source's
+// (source-NAME.lock). They stay after the commands end, out of the way of the files a user
+// reads there.
+func locksDir(dir string) string { return filepath.Join(dir, "locks") }
+
 // lockDataDir takes the data directory's lock for what, or fails naming who holds it.
 func lockDataDir(dir, what string) (release func(), err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
 	}
-	release, err = filelock.Acquire(filepath.Join(dir, dataLockFile))
+	release, err = filelock.Acquire(filepath.Join(locksDir(dir), dataLockFile))
 	if errors.Is(err, filelock.ErrLocked) {
 		return nil, leadmailer.Errorf(leadmailer.ECONFLICT,
 			"the data directory %s is in use by leadmailer serve or restore: stop it before %s", dir, what)
@@ -131,7 +137,7 @@ func runRestore(ctx context.Context, e *env, args []string) error {
 	if err := recordAudit(ctx, e, db, leadmailer.AuditRestore, backup, detail); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Restored %s: %d leads.\n", backup, check.Leads)
+	fmt.Fprintf(e.stdout, "Restored %s: %s.\n", backup, plural(int(check.Leads), "lead", "leads"))
 	if aside != "" {
 		fmt.Fprintf(e.stdout, "The replaced database is kept as %s.\n", aside)
 	}

@@ -96,8 +96,8 @@ func runRetention(ctx context.Context, e *env, args []string) error {
 	if rep.DryRun {
 		verb, deleted = "would be ", int64(len(rep.Deleted))
 	}
-	fmt.Fprintf(e.stdout, "Checked %d leads: %d %smade inactive, %d %sdeleted.\n",
-		rep.Checked, len(rep.Deactivated), verb, deleted, verb)
+	fmt.Fprintf(e.stdout, "Checked %s: %d %smade inactive, %d %sdeleted.\n",
+		plural(int(rep.Checked), "lead", "leads"), len(rep.Deactivated), verb, deleted, verb)
 	if !rep.DryRun && deleted > 0 {
 		fmt.Fprintf(e.stdout, "Deleted with them: %d provenance rows, %d website queries, %d consents.\n",
 			rep.Removed.Observations, rep.Removed.WebsiteQueries, rep.Removed.Consents)

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/leadmailer/leadmailer"
@@ -44,7 +46,8 @@ confirmation of a consent ticked on the query form at /query/confirm/TOKEN, whos
 through the configured transport.
 
 It listens on [web] listen of the configuration, or 127.0.0.1:8080. To reach it from other
-machines, put it behind a reverse proxy that terminates HTTPS and give --public-url
+machines, put it behind a reverse proxy that terminates HTTPS, or give it a certificate and
+key ([web] tls_cert_file and tls_key_file) to answer HTTPS itself, and give --public-url
 https://... (or public_url in the configuration): cookies are then marked Secure, and links in
 mail point there. SIGINT or SIGTERM stops it cleanly: requests in flight finish, campaigns
 sending finish the messages in flight and stay running, so the next start of serve goes on
@@ -93,6 +96,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if *publicURL == "" {
 		*publicURL = cfg.PublicURL
+	}
+	if *publicURL != "" && !strings.Contains(*publicURL, config.Placeholder) {
+		warning, err := config.CheckPublicURL(*publicURL)
+		if err != nil {
+			return usagef("--public-url: %v", err)
+		}
+		if warning != "" {
+			fmt.Fprintf(e.stderr, "Warning: %s.\n", warning)
+		}
 	}
 	cfg.PublicURL = *publicURL // links in mail point where the app is served
 	retentionSchedule, err := config.ParseSchedule(cfg.Retention.Schedule, "")
@@ -160,11 +172,20 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
+	srv := &http.Server{Handler: mon.metrics.Instrument(app.Handler()), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	scheme := "http"
+	if cfg.Web.TLSCertFile != "" {
+		pair, err := loadTLSFiles(cfg.Web.TLSCertFile, cfg.Web.TLSKeyFile)
+		if err != nil {
+			return leadmailer.Errorf(leadmailer.EINVALID, "%v", err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+		scheme = "https"
+	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *listen, err)
 	}
-	srv := &http.Server{Handler: mon.metrics.Instrument(app.Handler()), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 
 	// The schedule and the campaigns stop when ctx ends: SIGINT or SIGTERM.
 	sched, waitSchedule, err := startScheduleRuns(ctx, e, runs, cfg)
@@ -197,9 +218,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 	}()
 
-	fmt.Fprintf(e.stdout, "Serving the web app on http://%s (stop with Ctrl-C)\n", ln.Addr())
+	fmt.Fprintf(e.stdout, "Serving the web app on %s://%s (stop with Ctrl-C)\n", scheme, ln.Addr())
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() {
+		if srv.TLSConfig != nil {
+			served <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		served <- srv.Serve(ln)
+	}()
 	var serveErr error
 	select {
 	case err := <-served:

@@ -135,7 +135,7 @@ func newRunner(e *env, db *store.DB, actor string, level slog.Level) *sources.Ru
 	return &sources.Runner{
 		Store: db, Getenv: e.getenv, Actor: actor,
 		RejectsDir: filepath.Join(dataDir, "rejects"),
-		LockDir:    dataDir,
+		LockDir:    locksDir(dataDir),
 		Log:        slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})),
 	}
 }

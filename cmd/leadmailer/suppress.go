@@ -88,12 +88,12 @@ func runSuppress(ctx context.Context, e *env, args []string) error {
 		}
 		// Named by its hash, as in "suppress list": the trail must not hold the address.
 		if err := recordAudit(ctx, e, db, leadmailer.AuditSuppressionAdd, entry.Kind+" "+hash[:16],
-			fmt.Sprintf("%d lead(s) made inactive", moved)); err != nil {
+			plural(int(moved), "lead", "leads")+" made inactive"); err != nil {
 			return err
 		}
 		what := map[string]string{store.SuppressAddress: "Address", store.SuppressDomain: "Domain",
 			store.SuppressBusinessID: "Business ID"}[entry.Kind]
-		fmt.Fprintf(e.stdout, "%s suppressed: it will not be imported or mailed again. %d existing lead(s) made inactive.\n", what, moved)
+		fmt.Fprintf(e.stdout, "%s suppressed: it will not be imported or mailed again. %s made inactive.\n", what, plural(int(moved), "existing lead", "existing leads"))
 		return nil
 	case "check":
 		if len(rest) != 1 {
@@ -141,7 +141,7 @@ func runSuppress(ctx context.Context, e *env, args []string) error {
 		if err := printSuppressions(e, all); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "%d entries\n", len(all))
+		fmt.Fprintln(e.stdout, plural(len(all), "entry", "entries"))
 		return nil
 	}
 	return usagef("unknown suppress command %q: say add, check or list", args[0])

@@ -171,28 +171,50 @@ func readNewPassword(e *env, fromStdin bool) (string, error) {
 	} else {
 		f, ok := e.stdin.(*os.File)
 		if !ok || !term.IsTerminal(int(f.Fd())) {
-			return "", usagef("standard input is not a terminal: give the password on standard input with --password-stdin")
+			return "", usagef("standard input is not a terminal: give the password on standard input with --password-stdin, e.g. printf '%%s\\n' \"$PASSWORD\" | leadmailer ... --password-stdin")
 		}
 		fd := int(f.Fd())
-		fmt.Fprint(e.stderr, "New password (at least 12 characters): ")
-		first, err := term.ReadPassword(fd)
-		fmt.Fprintln(e.stderr)
+		var err error
+		if pw, err = promptNewPassword(e.stderr, func() ([]byte, error) { return term.ReadPassword(fd) }); err != nil {
+			return "", err
+		}
+	}
+	return auth.HashPassword(pw)
+}
+
+// passwordAttempts is how often the terminal prompt asks before it gives up.
+const passwordAttempts = 3
+
+// promptNewPassword asks on w for a new password and its repetition, each read by read
+// without echo. A password that is too short, or a repetition that differs, is explained and
+// asked for again, up to passwordAttempts times: a typo should not end the command and lose
+// what the user typed before it.
+func promptNewPassword(w io.Writer, read func() ([]byte, error)) (string, error) {
+	var last error
+	for range passwordAttempts {
+		fmt.Fprintf(w, "New password (at least %d characters): ", auth.MinPasswordLength)
+		first, err := read()
+		fmt.Fprintln(w)
 		if err != nil {
 			return "", fmt.Errorf("read password: %w", err)
 		}
 		if err := auth.CheckPassword(string(first)); err != nil {
-			return "", err
+			fmt.Fprintf(w, "%v. Try again.\n", err)
+			last = err
+			continue
 		}
-		fmt.Fprint(e.stderr, "Repeat the password: ")
-		second, err := term.ReadPassword(fd)
-		fmt.Fprintln(e.stderr)
+		fmt.Fprint(w, "Repeat the password: ")
+		second, err := read()
+		fmt.Fprintln(w)
 		if err != nil {
 			return "", fmt.Errorf("read password: %w", err)
 		}
 		if string(first) != string(second) {
-			return "", leadmailer.Errorf(leadmailer.EINVALID, "the two passwords differ; nothing was changed")
+			fmt.Fprintln(w, "The two passwords differ. Try again.")
+			last = leadmailer.Errorf(leadmailer.EINVALID, "the two passwords differ")
+			continue
 		}
-		pw = string(first)
+		return string(first), nil
 	}
-	return auth.HashPassword(pw)
+	return "", fmt.Errorf("no password after %d attempts, nothing was changed: %w", passwordAttempts, last)
 }
