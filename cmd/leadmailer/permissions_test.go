@@ -45,7 +45,7 @@ func TestDataFilesArePrivate(t *testing.T) {
 	if _, err := db.FindImportRuns(t.Context(), "", 1); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{dbFile, dbFile + "-wal", dbFile + "-shm", secretFile, "backups/first.db", dataLockFile, "leadmailer.toml"}
+	want := []string{dbFile, dbFile + "-wal", dbFile + "-shm", secretFile, "backups/first.db", filepath.Join("locks", dataLockFile), "leadmailer.toml"}
 	seen := map[string]bool{}
 	err = filepath.WalkDir(data, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || path == data {
