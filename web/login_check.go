@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"mime"
 	"net/http"
 	"time"
 
@@ -13,8 +14,21 @@ import (
 // unknown or disabled user get the same answer after the same work (one argon2id compare), so
 // the form does not tell which names exist. Failures are counted per name and per address, and
 // a name or address with too many recent failures is refused without checking.
+//
+// The login form is the one form anyone can post without a session, so it is read only when
+// it is small and urlencoded, as the login page sends it: a multipart body would be parsed
+// into memory and temporary files before anything is checked.
 func (s *Server) loginCheck(w http.ResponseWriter, r *http.Request) {
 	rq := &request{ip: clientIP(r)}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		s.fail(w, r, rq, errLoginForm)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, loginBodyLimit)
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, r, rq, formError(err))
+		return
+	}
 	name := r.PostFormValue("name")
 	if len(name) > 64 {
 		name = name[:64]
@@ -78,3 +92,6 @@ func (s *Server) loginCheck(w http.ResponseWriter, r *http.Request) {
 		Secure: s.secureCookies(r), SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, form.Next, http.StatusSeeOther)
 }
+
+var errLoginForm = &httpError{status: http.StatusUnsupportedMediaType,
+	msg: "Log in with the form on the login page: it sends the name and password urlencoded, and nothing else is read."}

@@ -181,7 +181,7 @@ func (s *Server) routes() {
 	s.route("GET /imports/{id}/rejects.csv", leadmailer.RoleMarketer, s.importRejects)
 
 	s.route("GET /upload", leadmailer.RoleMarketer, s.uploadShow)
-	s.route("POST /upload", leadmailer.RoleMarketer, s.uploadCreate)
+	s.routeUpload("POST /upload", leadmailer.RoleMarketer, s.uploadCreate)
 	s.route("GET /uploads/{id}", leadmailer.RoleMarketer, s.uploadPreview)
 	s.route("POST /uploads/{id}", leadmailer.RoleMarketer, s.uploadImport)
 
@@ -191,7 +191,7 @@ func (s *Server) routes() {
 
 	s.route("GET /campaigns", leadmailer.RoleMarketer, s.campaignList)
 	s.route("GET /campaigns/new", leadmailer.RoleMarketer, s.campaignNew)
-	s.route("POST /campaigns", leadmailer.RoleMarketer, s.campaignCreate)
+	s.routeLimit("POST /campaigns", leadmailer.RoleMarketer, campaignBodyLimit, s.campaignCreate)
 	s.route("GET /campaigns/{id}", leadmailer.RoleMarketer, s.campaignShow)
 	s.route("GET /campaigns/{id}/progress", leadmailer.RoleMarketer, s.campaignProgress)
 	s.route("GET /campaigns/{id}/recipients", leadmailer.RoleMarketer, s.campaignRecipients)
@@ -225,10 +225,14 @@ func (s *Server) Handler() http.Handler {
 // MountPublic serves h at pattern without a login and without the cross-origin check, for
 // endpoints the public reaches from elsewhere: a one-click unsubscribe POST comes from a mail
 // client, a website query from the company's website. Such handlers must do their own
-// checking (signed links, rate limits) and record their own audit entries.
+// checking (signed links, rate limits) and record their own audit entries. Their bodies are
+// bounded by publicBodyLimit; a handler that reads its body sets a tighter bound of its own.
 func (s *Server) MountPublic(pattern string, h http.Handler) {
 	s.cop.AddInsecureBypassPattern(pattern)
-	s.mux.Handle(pattern, h)
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, publicBodyLimit)
+		h.ServeHTTP(w, r)
+	}))
 }
 
 // Shutdown cancels running imports, which end as failed runs that a re-import completes, and

@@ -16,9 +16,9 @@ import (
 
 // uploadCreate receives a CSV file, streaming it to DataDir/uploads without holding it in
 // memory, and sends the user to its preview. The form's fields come in page order: the form
-// token first, so that nothing is written for a forged request, then the source, then the file.
+// token first, so that nothing is written for a forged request, then the source, then the file. The route bounds the body at
+// MaxUpload plus room for the other fields.
 func (s *Server) uploadCreate(w http.ResponseWriter, r *http.Request, rq *request) error {
-	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxUpload+1<<20)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return leadmailer.Errorf(leadmailer.EINVALID, "the upload was not a file form: %v", err)
