@@ -1,6 +1,9 @@
 package web
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"mime"
 	"net/http"
@@ -58,7 +61,7 @@ func (s *Server) loginCheck(w http.ResponseWriter, r *http.Request) {
 	if !auth.CheckLogin(u, password, s.verifyPassword) {
 		s.throttleUser.Fail(userKey)
 		s.throttleIP.Fail(ipKey)
-		if err := s.audit(r, rq, leadmailer.AuditLoginFailed, name, "wrong password, or no such active user"); err != nil {
+		if err := s.audit(r, rq, leadmailer.AuditLoginFailed, s.typedName(name, u != nil), "wrong password, or no such active user"); err != nil {
 			s.fail(w, r, rq, err)
 			return
 		}
@@ -95,3 +98,15 @@ func (s *Server) loginCheck(w http.ResponseWriter, r *http.Request) {
 
 var errLoginForm = &httpError{status: http.StatusUnsupportedMediaType,
 	msg: "Log in with the form on the login page: it sends the name and password urlencoded, and nothing else is read."}
+
+// typedName is how the audit trail records the name typed at a failed login: the name itself
+// when a user has it, and otherwise a keyed hash of it, since a name that is no user's is
+// often a password typed into the wrong field.
+func (s *Server) typedName(name string, known bool) string {
+	if known {
+		return name
+	}
+	mac := hmac.New(sha256.New, s.opts.NameKey)
+	mac.Write([]byte(name))
+	return "unknown name " + hex.EncodeToString(mac.Sum(nil))[:16]
+}

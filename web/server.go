@@ -16,6 +16,7 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
 	"embed"
 	"errors"
 	"io/fs"
@@ -53,6 +54,12 @@ type Options struct {
 	IdleTimeout time.Duration
 	// SessionLifetime ends every session this long after login. Default 12 hours.
 	SessionLifetime time.Duration
+	// NameKey keys the hash that stands in the audit trail for the name typed at a failed
+	// login when no user has that name: such a "name" is often a password typed into the
+	// wrong field, and must not be kept as text. With the same key, the same name gives the
+	// same hash, so repeated attempts can be told apart from different ones. Default: a
+	// random key for the process.
+	NameKey []byte
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Logger receives errors and background import outcomes. Default slog.Default().
@@ -138,6 +145,10 @@ func New(db *store.DB, opts Options) (*Server, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if len(opts.NameKey) == 0 {
+		opts.NameKey = make([]byte, 32)
+		rand.Read(opts.NameKey)
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

@@ -119,6 +119,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	wake := make(chan struct{}, 1) // "Send now" in the app: look for due campaigns at once
 	app, err := web.New(db, web.Options{
 		DataDir: *dataDir, PublicURL: *publicURL, MaxUpload: *maxUpload << 20, Logger: logger,
+		NameKey: deriveKey(secret, "leadmailer failed-login names v1"),
 		Sources: sourceInfos(cfg),
 		RunSource: func(name, actor string) error {
 			src := findSource(cfg, name)

@@ -87,7 +87,7 @@ func runUsers(ctx context.Context, e *env, args []string) error {
 		if err := leadmailer.ValidateUserName(rest[0]); err != nil {
 			return err
 		}
-		if hash, err = readNewPassword(e, *pwStdin); err != nil {
+		if hash, err = readNewPassword(e, rest[0], *pwStdin); err != nil {
 			return err
 		}
 	}
@@ -158,9 +158,10 @@ func addUser(ctx context.Context, e *env, db *store.DB, name string, role leadma
 	return nil
 }
 
-// readNewPassword reads a new password, from the first line of standard input with
-// fromStdin, otherwise from the terminal twice without echo, checks it and returns its hash.
-func readNewPassword(e *env, fromStdin bool) (string, error) {
+// readNewPassword reads a new password for the user called name, from the first line of
+// standard input with fromStdin, otherwise from the terminal twice without echo, checks it
+// and returns its hash.
+func readNewPassword(e *env, name string, fromStdin bool) (string, error) {
 	var pw string
 	if fromStdin {
 		line, err := bufio.NewReader(e.stdin).ReadString('\n')
@@ -180,7 +181,7 @@ func readNewPassword(e *env, fromStdin bool) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("read password: %w", err)
 		}
-		if err := auth.CheckPassword(string(first)); err != nil {
+		if err := auth.CheckNewPassword(name, string(first)); err != nil {
 			return "", err
 		}
 		fmt.Fprint(e.stderr, "Repeat the password: ")
@@ -193,6 +194,9 @@ func readNewPassword(e *env, fromStdin bool) (string, error) {
 			return "", leadmailer.Errorf(leadmailer.EINVALID, "the two passwords differ; nothing was changed")
 		}
 		pw = string(first)
+	}
+	if err := auth.CheckNewPassword(name, pw); err != nil {
+		return "", err
 	}
 	return auth.HashPassword(pw)
 }
