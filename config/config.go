@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/leadmailer/leadmailer/clientip"
 )
 
 // FileName is the configuration file's name in the data directory.
@@ -194,6 +195,16 @@ type Web struct {
 	// QueryOrigins are the origins of the pages that post the query form from a browser,
 	// such as "https://www.example.com": the company website. Empty: none.
 	QueryOrigins []string `toml:"query_origins"`
+	// TrustedProxies are the reverse proxies in front of serve, as CIDRs or addresses
+	// ("127.0.0.1", "10.0.0.0/8"). Only a request from one of them may say, in ProxyHeader,
+	// which client it came from; the login throttle, the query limiter and the audit trail
+	// then use that address. Empty (the default): the TCP peer is the client.
+	TrustedProxies []string `toml:"trusted_proxies"`
+	// ProxyHeader is the header the proxies put the client's address in:
+	// "X-Forwarded-For" (the default; nginx, Caddy, Traefik, HAProxy) or "Forwarded"
+	// (RFC 7239). Only one is read, so that a client cannot send the other past a proxy
+	// that does not set it.
+	ProxyHeader string `toml:"proxy_header"`
 }
 
 // Defaults returns the configuration used when there is no file, and the base that a file's
@@ -382,6 +393,9 @@ func (c *Config) Validate() error {
 		if p.InactiveAfter < 0 || p.DeleteAfter < 0 {
 			add("retention.sources.%s: periods cannot be negative", name)
 		}
+	}
+	if _, err := clientip.New(c.Web.TrustedProxies, c.Web.ProxyHeader); err != nil {
+		add("web.trusted_proxies / web.proxy_header: %v", err)
 	}
 	for i, o := range c.Web.QueryOrigins {
 		if err := checkOrigin(o); err != nil {

@@ -109,7 +109,7 @@ func formError(err error) error {
 // authenticate finds the request's session, ending it if it has idled or lived too long. With
 // no valid session it sends the browser to the login page and returns false.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*request, bool) {
-	rq := &request{ip: clientIP(r)}
+	rq := &request{ip: s.opts.ClientIP(r)}
 	c, err := r.Cookie(cookieName)
 	if err == nil && c.Value != "" {
 		hash := auth.HashToken(c.Value)
@@ -149,10 +149,9 @@ func (s *Server) clearCookie(w http.ResponseWriter, r *http.Request) {
 		Secure: s.secureCookies(r), SameSite: http.SameSiteLaxMode})
 }
 
-// clientIP is the address the request came from, without the port. A proxy in front is not
-// trusted to tell the real client's address: run leadmailer behind one only on the same host
-// if addresses matter, or extend this with a trusted-proxy setting.
-func clientIP(r *http.Request) string {
+// peerIP is the address of the TCP peer, without the port: the client when no proxy is in
+// front.
+func peerIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

@@ -60,6 +60,10 @@ type Options struct {
 	// same hash, so repeated attempts can be told apart from different ones. Default: a
 	// random key for the process.
 	NameKey []byte
+	// ClientIP says which address a request came from, for the login throttle, sessions and
+	// the audit trail. Default: the TCP peer. Behind a reverse proxy, give a
+	// clientip.Resolver's IP, which believes the proxy's header only from trusted proxies.
+	ClientIP func(*http.Request) string
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Logger receives errors and background import outcomes. Default slog.Default().
@@ -112,8 +116,7 @@ type Server struct {
 	cop  *http.CrossOriginProtection
 	tmpl map[string]*pageTemplate
 
-	throttleUser *auth.Throttle
-	throttleIP   *auth.Throttle
+	logins *loginGuard
 	// verifyPassword is auth.VerifyPassword; tests wrap it to see which hash a login compared.
 	verifyPassword func(hash, pw string) bool
 
@@ -153,6 +156,9 @@ func New(db *store.DB, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.ClientIP == nil {
+		opts.ClientIP = peerIP
+	}
 	tmpl, err := parseTemplates()
 	if err != nil {
 		return nil, err
@@ -162,11 +168,7 @@ func New(db *store.DB, opts Options) (*Server, error) {
 	}
 	s := &Server{
 		db: db, opts: opts, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection(), tmpl: tmpl,
-		// Five wrong passwords for one account in 15 minutes, or 20 from one address, and
-		// that account or address waits: a dozen guesses an hour is useless against a
-		// 12-character password, and a colleague who mistypes is not locked out for long.
-		throttleUser:   auth.NewThrottle(5, 15*time.Minute, opts.Now),
-		throttleIP:     auth.NewThrottle(20, 15*time.Minute, opts.Now),
+		logins:         newLoginGuard(opts.Now),
 		verifyPassword: auth.VerifyPassword,
 		uploads:        map[string]*upload{},
 		jobs:           map[int64]*importJob{},

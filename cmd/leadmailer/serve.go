@@ -12,6 +12,7 @@ import (
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/campaign"
+	"github.com/leadmailer/leadmailer/clientip"
 	"github.com/leadmailer/leadmailer/config"
 	"github.com/leadmailer/leadmailer/mailer"
 	"github.com/leadmailer/leadmailer/publicweb"
@@ -114,12 +115,18 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
+	// One notion of the client's address for the login throttle, sessions, the query
+	// limiter and the audit trail: the proxy's header is believed only from trusted proxies.
+	clients, err := clientip.New(cfg.Web.TrustedProxies, cfg.Web.ProxyHeader)
+	if err != nil {
+		return leadmailer.Errorf(leadmailer.EINVALID, "[web] trusted_proxies: %v", err)
+	}
 
 	runs := newSourceRuns(e, db)
 	wake := make(chan struct{}, 1) // "Send now" in the app: look for due campaigns at once
 	app, err := web.New(db, web.Options{
 		DataDir: *dataDir, PublicURL: *publicURL, MaxUpload: *maxUpload << 20, Logger: logger,
-		NameKey: deriveKey(secret, "leadmailer failed-login names v1"),
+		NameKey: deriveKey(secret, "leadmailer failed-login names v1"), ClientIP: clients.IP,
 		Sources: sourceInfos(cfg),
 		RunSource: func(name, actor string) error {
 			src := findSource(cfg, name)
@@ -141,7 +148,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	public := publicweb.New(db, publicweb.Options{Signer: unsubscribe.NewSigner(secret), Log: logger,
-		QueryOrigins: cfg.Web.QueryOrigins,
+		QueryOrigins: cfg.Web.QueryOrigins, ClientIP: clients.IP,
 		// Consents ticked on the query form are confirmed by mail, sent like every other.
 		Confirm: publicweb.NewConfirmSigner(secret), Mail: &transportMail{cfg: cfg, dataDir: *dataDir},
 		From: cfg.Sender.From, ReplyTo: cfg.Sender.ReplyTo, Company: cfg.Sender.Company, PublicURL: *publicURL,
