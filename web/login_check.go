@@ -106,16 +106,3 @@ func (s *Server) typedName(name string, known bool) string {
 	mac.Write([]byte(name))
 	return "unknown name " + hex.EncodeToString(mac.Sum(nil))[:16]
 }
-
-// auditRefusal records an attempt refused by the throttle. A refusal that concerns the
-// address only names no user: the name typed varies from attempt to attempt.
-func (s *Server) auditRefusal(r *http.Request, rq *request, name string, refusal loginRefusal) {
-	target := ""
-	if refusal.byName {
-		_, err := s.db.FindUserByName(r.Context(), name)
-		target = s.typedName(name, err == nil)
-	}
-	if err := s.audit(r, rq, leadmailer.AuditLoginFailed, target, "refused: "+refusal.reason); err != nil {
-		s.opts.Logger.Error("audit a refused login", "err", err)
-	}
-}

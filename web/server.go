@@ -116,7 +116,8 @@ type Server struct {
 	cop  *http.CrossOriginProtection
 	tmpl map[string]*pageTemplate
 
-	logins *loginGuard
+	logins   *loginGuard
+	refusals refusalLog
 	// verifyPassword is auth.VerifyPassword; tests wrap it to see which hash a login compared.
 	verifyPassword func(hash, pw string) bool
 
@@ -174,6 +175,8 @@ func New(db *store.DB, opts Options) (*Server, error) {
 		jobs:           map[int64]*importJob{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.wg.Add(1)
+	go s.sweepRefusals()
 	s.routes()
 	return s, nil
 }
@@ -249,7 +252,7 @@ func (s *Server) MountPublic(pattern string, h http.Handler) {
 }
 
 // Shutdown cancels running imports, which end as failed runs that a re-import completes, and
-// waits for them, or for ctx.
+// waits for them, or for ctx; then it writes the counts of refused logins not yet on record.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.cancel()
 	done := make(chan struct{})
@@ -259,6 +262,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	s.flushRefusals(ctx, time.Time{})
 	return os.RemoveAll(filepath.Join(s.opts.DataDir, "uploads"))
 }
 
