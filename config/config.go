@@ -205,6 +205,14 @@ type Web struct {
 	// (RFC 7239). Only one is read, so that a client cannot send the other past a proxy
 	// that does not set it.
 	ProxyHeader string `toml:"proxy_header"`
+	// ReadTimeout bounds reading a request, body included; WriteTimeout writing the answer;
+	// IdleTimeout how long a kept-alive connection may wait for its next request. Slow
+	// clients would otherwise hold connections open for ever. The CSV upload and long
+	// downloads (rejected rows) extend their own deadlines while data moves at a useful
+	// rate. Defaults: 1m, 1m, 2m.
+	ReadTimeout  Duration `toml:"read_timeout"`
+	WriteTimeout Duration `toml:"write_timeout"`
+	IdleTimeout  Duration `toml:"idle_timeout"`
 }
 
 // Defaults returns the configuration used when there is no file, and the base that a file's
@@ -222,7 +230,8 @@ func Defaults() *Config {
 			DeleteAfter:   Duration(365 * 24 * time.Hour),
 			Schedule:      "30 2 * * *",
 		},
-		Web:     Web{Listen: "127.0.0.1:8080"},
+		Web: Web{Listen: "127.0.0.1:8080", ReadTimeout: Duration(time.Minute), WriteTimeout: Duration(time.Minute),
+			IdleTimeout: Duration(2 * time.Minute)},
 		Bounces: defaultBounces(),
 	}
 }
@@ -392,6 +401,14 @@ func (c *Config) Validate() error {
 	for name, p := range c.Retention.Sources {
 		if p.InactiveAfter < 0 || p.DeleteAfter < 0 {
 			add("retention.sources.%s: periods cannot be negative", name)
+		}
+	}
+	for _, t := range []struct {
+		key string
+		d   Duration
+	}{{"read_timeout", c.Web.ReadTimeout}, {"write_timeout", c.Web.WriteTimeout}, {"idle_timeout", c.Web.IdleTimeout}} {
+		if t.d <= 0 {
+			add("web.%s must be longer than zero, e.g. \"1m\"; leave it out for the default", t.key)
 		}
 	}
 	if _, err := clientip.New(c.Web.TrustedProxies, c.Web.ProxyHeader); err != nil {

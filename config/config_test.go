@@ -61,6 +61,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"query origin with a path", "[web]\nquery_origins = [\"https://www.example.com/contact\"]", "web.query_origins[0]"},
 		{"query origin wildcard", "[web]\nquery_origins = [\"*\"]", "web.query_origins[0]"},
 		{"trusted proxy not a CIDR", "[web]\ntrusted_proxies = [\"proxy.local\"]", `web.trusted_proxies / web.proxy_header: "proxy.local"`},
+		{"zero read timeout", "[web]\nread_timeout = \"0s\"", "web.read_timeout must be longer than zero"},
 		{"proxy header", "[web]\ntrusted_proxies = [\"127.0.0.1\"]\nproxy_header = \"X-Real-IP\"", `proxy header "X-Real-IP"`},
 		{"bad duration", "[retention]\ninactive_after = \"two years\"", "not a duration"},
 		{"bad retention schedule", "[retention]\nschedule = \"every night\"", "retention.schedule"},

@@ -38,6 +38,8 @@ func (s *Server) importRejects(w http.ResponseWriter, r *http.Request, rq *reque
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="rejects-run-%d.csv"`, run.ID))
-	http.ServeContent(w, r, "", st.ModTime(), f)
+	// A run with many rejects makes a file that takes longer than the server's write
+	// timeout to download; each chunk has that long instead.
+	http.ServeContent(extendWrites(w, s.opts.WriteTimeout), r, "", st.ModTime(), f)
 	return nil
 }

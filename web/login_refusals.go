@@ -126,7 +126,7 @@ func (s *Server) writeRefusal(ctx context.Context, w *refusalWindow, detail stri
 // sweepRefusals writes the counts of ended windows every minute until the server shuts down,
 // so that an attack that stops is on record without waiting for another refusal.
 func (s *Server) sweepRefusals() {
-	defer s.wg.Done()
+	defer close(s.swept)
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for {

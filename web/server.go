@@ -60,6 +60,10 @@ type Options struct {
 	// same hash, so repeated attempts can be told apart from different ones. Default: a
 	// random key for the process.
 	NameKey []byte
+	// ReadTimeout and WriteTimeout are the HTTP server's (serve sets both from [web]): the
+	// CSV upload and the download of rejected rows extend their deadlines by these while
+	// data moves. Default 1 minute each.
+	ReadTimeout, WriteTimeout time.Duration
 	// ClientIP says which address a request came from, for the login throttle, sessions and
 	// the audit trail. Default: the TCP peer. Behind a reverse proxy, give a
 	// clientip.Resolver's IP, which believes the proxy's header only from trusted proxies.
@@ -118,6 +122,7 @@ type Server struct {
 
 	logins   *loginGuard
 	refusals refusalLog
+	swept    chan struct{} // closed when sweepRefusals has returned
 	// verifyPassword is auth.VerifyPassword; tests wrap it to see which hash a login compared.
 	verifyPassword func(hash, pw string) bool
 
@@ -157,6 +162,12 @@ func New(db *store.DB, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.ReadTimeout <= 0 {
+		opts.ReadTimeout = time.Minute
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = time.Minute
+	}
 	if opts.ClientIP == nil {
 		opts.ClientIP = peerIP
 	}
@@ -175,7 +186,7 @@ func New(db *store.DB, opts Options) (*Server, error) {
 		jobs:           map[int64]*importJob{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.wg.Add(1)
+	s.swept = make(chan struct{})
 	go s.sweepRefusals()
 	s.routes()
 	return s, nil
@@ -262,6 +273,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	<-s.swept
 	s.flushRefusals(ctx, time.Time{})
 	return os.RemoveAll(filepath.Join(s.opts.DataDir, "uploads"))
 }

@@ -126,6 +126,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	wake := make(chan struct{}, 1) // "Send now" in the app: look for due campaigns at once
 	app, err := web.New(db, web.Options{
 		DataDir: *dataDir, PublicURL: *publicURL, MaxUpload: *maxUpload << 20, Logger: logger,
+		ReadTimeout: cfg.Web.ReadTimeout.D(), WriteTimeout: cfg.Web.WriteTimeout.D(),
 		NameKey: deriveKey(secret, "leadmailer failed-login names v1"), ClientIP: clients.IP,
 		Sources: sourceInfos(cfg),
 		RunSource: func(name, actor string) error {
@@ -168,7 +169,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *listen, err)
 	}
-	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	srv := newHTTPServer(app.Handler(), cfg.Web, logger)
 
 	// The schedule and the campaigns stop when ctx ends: SIGINT or SIGTERM.
 	sched, waitSchedule, err := startScheduleRuns(ctx, e, runs, cfg)
@@ -236,6 +237,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintln(e.stdout, "Stopped.")
 	return nil
+}
+
+// newHTTPServer returns the server for the app, with every timeout set: a client that sends
+// its headers or body, or reads the answer, a byte at a time, or keeps a connection idle, is
+// cut off. The upload and long downloads extend their own deadlines while data moves.
+func newHTTPServer(h http.Handler, cfg config.Web, logger *slog.Logger) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: cfg.ReadTimeout.D(), WriteTimeout: cfg.WriteTimeout.D(), IdleTimeout: cfg.IdleTimeout.D(),
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 }
 
 // sourceInfos describes the configured sources for the web app.
