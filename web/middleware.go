@@ -32,7 +32,9 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, rq *request) error
 const (
 	formBodyLimit     = 256 << 10
 	campaignBodyLimit = 2 << 20
-	loginBodyLimit    = 4 << 10
+	// A login is a name, a password of up to 1,024 bytes (3 KiB percent-encoded) and the
+	// page to return to.
+	loginBodyLimit = 8 << 10
 	// publicBodyLimit bounds the endpoints mounted with MountPublic; each sets a tighter
 	// bound of its own (a website query 32 KiB, a bounce webhook 5 MiB).
 	publicBodyLimit = 8 << 20

@@ -93,7 +93,7 @@ func rawPost(t *testing.T, a *testApp, path string, header http.Header, prefix s
 
 // An anonymous visitor cannot make the login form read a huge body: a 300 MiB multipart
 // login is refused with 415 after the headers, and a 300 MiB urlencoded one with 413 after the
-// first few KiB, and neither leaves temporary files behind.
+// first 8 KiB, and neither leaves temporary files behind.
 func TestHugeLoginBodiesRefusedUnread(t *testing.T) {
 	a := newTestApp(t, Options{})
 	a.addUser("anna", leadmailer.RoleViewer)
