@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/auth"
 )
 
 // A multipart form is read like any other: without the session's form token it is refused,
@@ -140,5 +141,24 @@ func TestFormBodyLimited(t *testing.T) {
 	}
 	if a.userExists("bert") {
 		t.Error("an oversized form was acted on")
+	}
+}
+
+// The login limit leaves room for what a real login sends: the longest password accepted,
+// every byte of it percent-encoded, and a long page to return to.
+func TestLongestLoginFitsTheLimit(t *testing.T) {
+	a := newTestApp(t, Options{})
+	pw := strings.Repeat("%&", 512) // 1,024 bytes, 3 KiB encoded
+	h, err := auth.HashPassword(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.db.CreateUser(t.Context(), &leadmailer.User{Name: "anna", Role: leadmailer.RoleViewer, PasswordHash: h}); err != nil {
+		t.Fatal(err)
+	}
+	next := "/leads?q=" + strings.Repeat("x", 1500)
+	res := a.client().post("/login", url.Values{"name": {"anna"}, "password": {pw}, "next": {next}})
+	if res.status != http.StatusSeeOther || res.header.Get("Location") != next {
+		t.Errorf("login with a 1,024-byte password: status %d, Location %.40q; want 303 to the page asked for", res.status, res.header.Get("Location"))
 	}
 }
