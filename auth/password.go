@@ -40,7 +40,8 @@ const maxPasswordLength = 1024
 // cannot take the machine's memory.
 var hashSlots = make(chan struct{}, 4)
 
-// CheckPassword says whether a new password is acceptable.
+// CheckPassword says whether pw has an acceptable form: long enough, and not too long. A new
+// password must also pass CheckNewPassword, which knows the user's name.
 func CheckPassword(pw string) error {
 	n := utf8.RuneCountInString(pw)
 	switch {
@@ -54,7 +55,7 @@ func CheckPassword(pw string) error {
 	return nil
 }
 
-// HashPassword returns pw's argon2id hash in the PHC string format
+// HashPassword checks pw with CheckPassword and returns its argon2id hash in the PHC string format
 // ($argon2id$v=19$m=65536,t=2,p=2$salt$hash) with a fresh random salt.
 func HashPassword(pw string) (string, error) {
 	if err := CheckPassword(pw); err != nil {

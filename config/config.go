@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/leadmailer/leadmailer/clientip"
 )
 
 // FileName is the configuration file's name in the data directory.
@@ -200,6 +201,24 @@ type Web struct {
 	// terminates TLS.
 	TLSCertFile string `toml:"tls_cert_file"`
 	TLSKeyFile  string `toml:"tls_key_file"`
+	// TrustedProxies are the reverse proxies in front of serve, as CIDRs or addresses
+	// ("127.0.0.1", "10.0.0.0/8"). Only a request from one of them may say, in ProxyHeader,
+	// which client it came from; the login throttle, the query limiter and the audit trail
+	// then use that address. Empty (the default): the TCP peer is the client.
+	TrustedProxies []string `toml:"trusted_proxies"`
+	// ProxyHeader is the header the proxies put the client's address in:
+	// "X-Forwarded-For" (the default; nginx, Caddy, Traefik, HAProxy) or "Forwarded"
+	// (RFC 7239). Only one is read, so that a client cannot send the other past a proxy
+	// that does not set it.
+	ProxyHeader string `toml:"proxy_header"`
+	// ReadTimeout bounds reading a request, body included; WriteTimeout writing the answer;
+	// IdleTimeout how long a kept-alive connection may wait for its next request. Slow
+	// clients would otherwise hold connections open for ever. The CSV upload and long
+	// downloads (rejected rows) extend their own deadlines while data moves at a useful
+	// rate. Defaults: 1m, 1m, 2m.
+	ReadTimeout  Duration `toml:"read_timeout"`
+	WriteTimeout Duration `toml:"write_timeout"`
+	IdleTimeout  Duration `toml:"idle_timeout"`
 }
 
 // Defaults returns the configuration used when there is no file, and the base that a file's
@@ -217,7 +236,8 @@ func Defaults() *Config {
 			DeleteAfter:   Duration(365 * 24 * time.Hour),
 			Schedule:      "30 2 * * *",
 		},
-		Web:     Web{Listen: "127.0.0.1:8080"},
+		Web: Web{Listen: "127.0.0.1:8080", ReadTimeout: Duration(time.Minute), WriteTimeout: Duration(time.Minute),
+			IdleTimeout: Duration(2 * time.Minute)},
 		Bounces: defaultBounces(),
 	}
 }
@@ -391,6 +411,17 @@ func (c *Config) Validate() error {
 	}
 	if (c.Web.TLSCertFile == "") != (c.Web.TLSKeyFile == "") {
 		add("web.tls_cert_file and web.tls_key_file: give both, or neither to serve plain HTTP behind a proxy")
+	}
+	for _, t := range []struct {
+		key string
+		d   Duration
+	}{{"read_timeout", c.Web.ReadTimeout}, {"write_timeout", c.Web.WriteTimeout}, {"idle_timeout", c.Web.IdleTimeout}} {
+		if t.d <= 0 {
+			add("web.%s must be longer than zero, e.g. \"1m\"; leave it out for the default", t.key)
+		}
+	}
+	if _, err := clientip.New(c.Web.TrustedProxies, c.Web.ProxyHeader); err != nil {
+		add("web.trusted_proxies / web.proxy_header: %v", err)
 	}
 	for i, o := range c.Web.QueryOrigins {
 		if err := checkOrigin(o); err != nil {

@@ -45,7 +45,8 @@ type Options struct {
 	QueryBurst int
 	QueryEvery time.Duration
 	// ClientIP says which address a request came from. The default is the connection's peer;
-	// behind a reverse proxy, give a function that reads the header the proxy sets.
+	// behind a reverse proxy, give a clientip.Resolver's IP, which believes the header the
+	// proxy sets only from trusted proxies (serve gives the one the web app uses).
 	ClientIP func(*http.Request) string
 	// Confirm signs the links that confirm a consent ticked on the query form. Mail sends
 	// the confirmation mails, From "Name <address>" and ReplyTo (optional) head them, and

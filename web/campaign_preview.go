@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/mailer"
@@ -159,6 +160,9 @@ func (s *Server) campaignTest(w http.ResponseWriter, r *http.Request, rq *reques
 		return err
 	}
 	reply, err := s.sendTest(r.Context(), c, lead, to)
+	// A slow relay may take minutes to answer (its timeouts are RFC 5321's); the page
+	// then has the server's write timeout from now, not from the request.
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
 	if err != nil {
 		if leadmailer.ErrorCode(err) == leadmailer.EINVALID {
 			return s.showCampaign(w, r, rq, c, "", err.Error())

@@ -42,7 +42,9 @@ func (s *Server) importRejects(w http.ResponseWriter, r *http.Request, rq *reque
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="rejects-run-%d.csv"`, run.ID))
 	in := csv.NewReader(f)
 	in.FieldsPerRecord = -1
-	out := csvsafe.NewWriter(w)
+	// A run with many rejects makes a file that takes longer than the server's write
+	// timeout to download; each chunk written has that long instead.
+	out := csvsafe.NewWriter(extendWrites(w, s.opts.WriteTimeout))
 	for {
 		rec, err := in.Read()
 		if errors.Is(err, io.EOF) {

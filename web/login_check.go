@@ -1,7 +1,11 @@
 package web
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"mime"
 	"net/http"
 	"time"
 
@@ -11,10 +15,24 @@ import (
 
 // loginCheck checks a user name and password and starts a session. A wrong password and an
 // unknown or disabled user get the same answer after the same work (one argon2id compare), so
-// the form does not tell which names exist. Failures are counted per name and per address, and
-// a name or address with too many recent failures is refused without checking.
+// the form does not tell which names exist. Failures are counted per client address, per name
+// and address, and per name (see loginGuard); an attempt over a limit is refused without
+// checking.
+//
+// The login form is the one form anyone can post without a session, so it is read only when
+// it is small and urlencoded, as the login page sends it: a multipart body would be parsed
+// into memory and temporary files before anything is checked.
 func (s *Server) loginCheck(w http.ResponseWriter, r *http.Request) {
-	rq := &request{ip: clientIP(r)}
+	rq := &request{ip: s.opts.ClientIP(r)}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		s.fail(w, r, rq, errLoginForm)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, loginBodyLimit)
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, r, rq, formError(err))
+		return
+	}
 	name := r.PostFormValue("name")
 	if len(name) > 64 {
 		name = name[:64]
@@ -22,13 +40,9 @@ func (s *Server) loginCheck(w http.ResponseWriter, r *http.Request) {
 	password := r.PostFormValue("password")
 	form := loginForm{Name: name, Next: safeNext(r.PostFormValue("next"))}
 
-	userKey, ipKey := "user:"+name, "ip:"+rq.ip
-	blockedUser, waitUser := s.throttleUser.Blocked(userKey)
-	blockedIP, waitIP := s.throttleIP.Blocked(ipKey)
-	if blockedUser || blockedIP {
-		wait := max(waitUser, waitIP)
-		s.audit(r, rq, leadmailer.AuditLoginFailed, name, "refused: too many failed logins")
-		form.Error = fmt.Sprintf("Too many failed logins. Try again in %d minutes.", int(wait.Round(time.Minute).Minutes())+1)
+	if refusal, refused := s.logins.check(name, rq.ip); refused {
+		s.auditRefusal(r, rq, name, refusal)
+		form.Error = fmt.Sprintf("%s Try again in %d minutes.", refusal.message, int(refusal.wait.Round(time.Minute).Minutes())+1)
 		s.render(w, r, nil, http.StatusTooManyRequests, "login", "Log in", form)
 		return
 	}
@@ -42,9 +56,8 @@ func (s *Server) loginCheck(w http.ResponseWriter, r *http.Request) {
 		u = nil
 	}
 	if !auth.CheckLogin(u, password, s.verifyPassword) {
-		s.throttleUser.Fail(userKey)
-		s.throttleIP.Fail(ipKey)
-		if err := s.audit(r, rq, leadmailer.AuditLoginFailed, name, "wrong password, or no such active user"); err != nil {
+		s.logins.failed(name, rq.ip)
+		if err := s.audit(r, rq, leadmailer.AuditLoginFailed, s.typedName(name, u != nil), "wrong password, or no such active user"); err != nil {
 			s.fail(w, r, rq, err)
 			return
 		}
@@ -52,7 +65,7 @@ func (s *Server) loginCheck(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, nil, http.StatusUnauthorized, "login", "Log in", form)
 		return
 	}
-	s.throttleUser.Reset(userKey)
+	s.logins.succeeded(name, rq.ip)
 	// Logins are rare enough to sweep ended sessions here, with no background job.
 	if _, err := s.db.DeleteExpiredSessions(r.Context(), s.opts.Now().Add(-s.opts.SessionLifetime),
 		s.opts.Now().Add(-s.opts.IdleTimeout)); err != nil {
@@ -77,4 +90,19 @@ func (s *Server) loginCheck(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: token, Path: "/", HttpOnly: true,
 		Secure: s.secureCookies(r), SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, form.Next, http.StatusSeeOther)
+}
+
+var errLoginForm = &httpError{status: http.StatusUnsupportedMediaType,
+	msg: "Log in with the form on the login page: it sends the name and password urlencoded, and nothing else is read."}
+
+// typedName is how the audit trail records the name typed at a failed login: the name itself
+// when a user has it, and otherwise a keyed hash of it, since a name that is no user's is
+// often a password typed into the wrong field.
+func (s *Server) typedName(name string, known bool) string {
+	if known {
+		return name
+	}
+	mac := hmac.New(sha256.New, s.opts.NameKey)
+	mac.Write([]byte(name))
+	return "unknown name " + hex.EncodeToString(mac.Sum(nil))[:16]
 }

@@ -2,11 +2,11 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/leadmailer/leadmailer"
@@ -26,11 +26,44 @@ type request struct {
 // handlerFunc is a page handler; an error it returns is answered by fail.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, rq *request) error
 
-// route registers h at pattern for logged-in users whose role allows need. POST requests must
-// also carry the session's form token; multipart ones (uploads) check it themselves, since
-// reading the form would read the whole file first.
+// Request body limits. A form is a few fields; a campaign carries its templates; the upload
+// route has its own bound (Options.MaxUpload). A body over its limit is answered 413 and not
+// read further, so no request can make the server read, hold or spool more than this.
+const (
+	formBodyLimit     = 256 << 10
+	campaignBodyLimit = 2 << 20
+	// A login is a name, a password of up to 1,024 bytes (3 KiB percent-encoded) and the
+	// page to return to.
+	loginBodyLimit = 8 << 10
+	// publicBodyLimit bounds the endpoints mounted with MountPublic; each sets a tighter
+	// bound of its own (a website query 32 KiB, a bounce webhook 5 MiB).
+	publicBodyLimit = 8 << 20
+)
+
+// route registers h at pattern for logged-in users whose role allows need, with bodies up to
+// formBodyLimit. Every POST must carry the session's form token, whatever its content type:
+// a multipart form is read like any other (within the body limit), so a forged multipart
+// request is refused like a forged urlencoded one.
 func (s *Server) route(pattern string, need leadmailer.Role, h handlerFunc) {
+	s.handle(pattern, need, formBodyLimit, true, h)
+}
+
+// routeLimit is route with another body limit.
+func (s *Server) routeLimit(pattern string, need leadmailer.Role, limit int64, h handlerFunc) {
+	s.handle(pattern, need, limit, true, h)
+}
+
+// routeUpload registers a file upload: its body may be as large as the upload limit, and the
+// handler itself checks the form token, which the form sends as its first part, before it
+// reads the file: reading the whole form first would spool the file to disk for a forged
+// request.
+func (s *Server) routeUpload(pattern string, need leadmailer.Role, h handlerFunc) {
+	s.handle(pattern, need, s.opts.MaxUpload+1<<20, false, h)
+}
+
+func (s *Server) handle(pattern string, need leadmailer.Role, limit int64, checkToken bool, h handlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		rq, ok := s.authenticate(w, r)
 		if !ok {
 			return
@@ -39,7 +72,17 @@ func (s *Server) route(pattern string, need leadmailer.Role, h handlerFunc) {
 			s.fail(w, r, rq, errForbidden(need))
 			return
 		}
-		if r.Method == http.MethodPost && !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+		if checkToken && r.Method == http.MethodPost {
+			// ParseMultipartForm alone would hide a urlencoded body's error behind
+			// ErrNotMultipart.
+			err := r.ParseForm()
+			if err == nil {
+				err = r.ParseMultipartForm(formMemory)
+			}
+			if err != nil && !errors.Is(err, http.ErrNotMultipart) {
+				s.fail(w, r, rq, formError(err))
+				return
+			}
 			if !auth.TokensEqual(r.PostFormValue("csrf"), rq.session.CSRFToken) {
 				s.fail(w, r, rq, errBadFormToken)
 				return
@@ -51,10 +94,24 @@ func (s *Server) route(pattern string, need leadmailer.Role, h handlerFunc) {
 	})
 }
 
+// formMemory is how much of a multipart form is held in memory. It is above every body limit
+// but the upload's, so a multipart form never spools to temporary files.
+const formMemory = campaignBodyLimit + 1<<20
+
+// formError says why a form could not be read: too large (413), or malformed (400).
+func formError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &httpError{status: http.StatusRequestEntityTooLarge,
+			msg: fmt.Sprintf("The form is larger than %d KiB, which is more than this page accepts.", mbe.Limit>>10)}
+	}
+	return leadmailer.Errorf(leadmailer.EINVALID, "the form could not be read: %v", err)
+}
+
 // authenticate finds the request's session, ending it if it has idled or lived too long. With
 // no valid session it sends the browser to the login page and returns false.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*request, bool) {
-	rq := &request{ip: clientIP(r)}
+	rq := &request{ip: s.opts.ClientIP(r)}
 	c, err := r.Cookie(cookieName)
 	if err == nil && c.Value != "" {
 		hash := auth.HashToken(c.Value)
@@ -94,10 +151,9 @@ func (s *Server) clearCookie(w http.ResponseWriter, r *http.Request) {
 		Secure: s.secureCookies(r), SameSite: http.SameSiteLaxMode})
 }
 
-// clientIP is the address the request came from, without the port. A proxy in front is not
-// trusted to tell the real client's address: run leadmailer behind one only on the same host
-// if addresses matter, or extend this with a trusted-proxy setting.
-func clientIP(r *http.Request) string {
+// peerIP is the address of the TCP peer, without the port: the client when no proxy is in
+// front.
+func peerIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

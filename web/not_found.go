@@ -61,7 +61,7 @@ func (s *Server) visitor(r *http.Request) *request {
 	if now.Sub(sess.CreatedAt) > s.opts.SessionLifetime || now.Sub(sess.LastSeenAt) > s.opts.IdleTimeout {
 		return nil
 	}
-	return &request{session: sess, user: sess.User, ip: clientIP(r)}
+	return &request{session: sess, user: sess.User, ip: s.opts.ClientIP(r)}
 }
 
 // statusRecorder keeps a response in memory.

@@ -16,6 +16,7 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
 	"embed"
 	"errors"
 	"io/fs"
@@ -53,6 +54,20 @@ type Options struct {
 	IdleTimeout time.Duration
 	// SessionLifetime ends every session this long after login. Default 12 hours.
 	SessionLifetime time.Duration
+	// NameKey keys the hash that stands in the audit trail for the name typed at a failed
+	// login when no user has that name: such a "name" is often a password typed into the
+	// wrong field, and must not be kept as text. With the same key, the same name gives the
+	// same hash, so repeated attempts can be told apart from different ones. Default: a
+	// random key for the process.
+	NameKey []byte
+	// ReadTimeout and WriteTimeout are the HTTP server's (serve sets both from [web]): the
+	// CSV upload and the download of rejected rows extend their deadlines by these while
+	// data moves. Default 1 minute each.
+	ReadTimeout, WriteTimeout time.Duration
+	// ClientIP says which address a request came from, for the login throttle, sessions and
+	// the audit trail. Default: the TCP peer. Behind a reverse proxy, give a
+	// clientip.Resolver's IP, which believes the proxy's header only from trusted proxies.
+	ClientIP func(*http.Request) string
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Logger receives errors and background import outcomes. Default slog.Default().
@@ -105,8 +120,9 @@ type Server struct {
 	cop  *http.CrossOriginProtection
 	tmpl map[string]*pageTemplate
 
-	throttleUser *auth.Throttle
-	throttleIP   *auth.Throttle
+	logins   *loginGuard
+	refusals refusalLog
+	swept    chan struct{} // closed when sweepRefusals has returned
 	// verifyPassword is auth.VerifyPassword; tests wrap it to see which hash a login compared.
 	verifyPassword func(hash, pw string) bool
 
@@ -139,8 +155,21 @@ func New(db *store.DB, opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if len(opts.NameKey) == 0 {
+		opts.NameKey = make([]byte, 32)
+		rand.Read(opts.NameKey)
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.ReadTimeout <= 0 {
+		opts.ReadTimeout = time.Minute
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = time.Minute
+	}
+	if opts.ClientIP == nil {
+		opts.ClientIP = peerIP
 	}
 	tmpl, err := parseTemplates()
 	if err != nil {
@@ -151,16 +180,14 @@ func New(db *store.DB, opts Options) (*Server, error) {
 	}
 	s := &Server{
 		db: db, opts: opts, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection(), tmpl: tmpl,
-		// Five wrong passwords for one account in 15 minutes, or 20 from one address, and
-		// that account or address waits: a dozen guesses an hour is useless against a
-		// 12-character password, and a colleague who mistypes is not locked out for long.
-		throttleUser:   auth.NewThrottle(5, 15*time.Minute, opts.Now),
-		throttleIP:     auth.NewThrottle(20, 15*time.Minute, opts.Now),
+		logins:         newLoginGuard(opts.Now),
 		verifyPassword: auth.VerifyPassword,
 		uploads:        map[string]*upload{},
 		jobs:           map[int64]*importJob{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.swept = make(chan struct{})
+	go s.sweepRefusals()
 	s.routes()
 	return s, nil
 }
@@ -187,7 +214,7 @@ func (s *Server) routes() {
 	s.route("GET /imports/{id}/rejects.csv", leadmailer.RoleMarketer, s.importRejects)
 
 	s.route("GET /upload", leadmailer.RoleMarketer, s.uploadShow)
-	s.route("POST /upload", leadmailer.RoleMarketer, s.uploadCreate)
+	s.routeUpload("POST /upload", leadmailer.RoleMarketer, s.uploadCreate)
 	s.route("GET /uploads/{id}", leadmailer.RoleMarketer, s.uploadPreview)
 	s.route("POST /uploads/{id}", leadmailer.RoleMarketer, s.uploadImport)
 
@@ -197,7 +224,7 @@ func (s *Server) routes() {
 
 	s.route("GET /campaigns", leadmailer.RoleMarketer, s.campaignList)
 	s.route("GET /campaigns/new", leadmailer.RoleMarketer, s.campaignNew)
-	s.route("POST /campaigns", leadmailer.RoleMarketer, s.campaignCreate)
+	s.routeLimit("POST /campaigns", leadmailer.RoleMarketer, campaignBodyLimit, s.campaignCreate)
 	s.route("GET /campaigns/{id}", leadmailer.RoleMarketer, s.campaignShow)
 	s.route("GET /campaigns/{id}/progress", leadmailer.RoleMarketer, s.campaignProgress)
 	s.route("GET /campaigns/{id}/recipients", leadmailer.RoleMarketer, s.campaignRecipients)
@@ -231,14 +258,18 @@ func (s *Server) Handler() http.Handler {
 // MountPublic serves h at pattern without a login and without the cross-origin check, for
 // endpoints the public reaches from elsewhere: a one-click unsubscribe POST comes from a mail
 // client, a website query from the company's website. Such handlers must do their own
-// checking (signed links, rate limits) and record their own audit entries.
+// checking (signed links, rate limits) and record their own audit entries. Their bodies are
+// bounded by publicBodyLimit; a handler that reads its body sets a tighter bound of its own.
 func (s *Server) MountPublic(pattern string, h http.Handler) {
 	s.cop.AddInsecureBypassPattern(pattern)
-	s.mux.Handle(pattern, h)
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, publicBodyLimit)
+		h.ServeHTTP(w, r)
+	}))
 }
 
 // Shutdown cancels running imports, which end as failed runs that a re-import completes, and
-// waits for them, or for ctx.
+// waits for them, or for ctx; then it writes the counts of refused logins not yet on record.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.cancel()
 	done := make(chan struct{})
@@ -248,6 +279,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	<-s.swept
+	s.flushRefusals(ctx, time.Time{})
 	return os.RemoveAll(filepath.Join(s.opts.DataDir, "uploads"))
 }
 

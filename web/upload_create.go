@@ -16,9 +16,12 @@ import (
 
 // uploadCreate receives a CSV file, streaming it to DataDir/uploads without holding it in
 // memory, and sends the user to its preview. The form's fields come in page order: the form
-// token first, so that nothing is written for a forged request, then the source, then the file.
+// token first, so that nothing is written for a forged request, then the source, then the file. The route bounds the body at
+// MaxUpload plus room for the other fields.
 func (s *Server) uploadCreate(w http.ResponseWriter, r *http.Request, rq *request) error {
-	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxUpload+1<<20)
+	// The file may take longer than the server's read timeout to arrive; it has that
+	// long for each 64 KiB instead.
+	r.Body = readCloser{extendReads(w, r.Body, s.opts.ReadTimeout), r.Body}
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return leadmailer.Errorf(leadmailer.EINVALID, "the upload was not a file form: %v", err)
@@ -126,4 +129,10 @@ func sizeText(n int64) string {
 		return fmt.Sprintf("%d MiB", n>>20)
 	}
 	return fmt.Sprintf("%d KiB", n>>10)
+}
+
+// readCloser reads from one reader and closes another: a wrapped request body.
+type readCloser struct {
+	io.Reader
+	io.Closer
 }

@@ -10,7 +10,7 @@ import (
 // userPassword sets a user's password and ends the user's sessions.
 func (s *Server) userPassword(w http.ResponseWriter, r *http.Request, rq *request) error {
 	name := r.PathValue("name")
-	hash, err := newPassword(r)
+	hash, err := newPassword(r, name)
 	if err == nil {
 		err = s.db.SetUserPassword(r.Context(), name, hash)
 	}

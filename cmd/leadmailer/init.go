@@ -48,7 +48,7 @@ func runInit(ctx context.Context, e *env, args []string) error {
 		if err := leadmailer.ValidateUserName(*admin); err != nil {
 			return err
 		}
-		if adminHash, err = readNewPassword(e, *pwStdin); err != nil {
+		if adminHash, err = readNewPassword(e, *admin, *pwStdin); err != nil {
 			return err
 		}
 	}

@@ -56,7 +56,7 @@ func TestInitAdminOnATerminalAsksAgain(t *testing.T) {
 func TestPasswordPromptGivesUp(t *testing.T) {
 	lines := []string{"short", "x", "tiny"}
 	var w bytes.Buffer
-	_, err := promptNewPassword(&w, func() ([]byte, error) {
+	_, err := promptNewPassword(&w, "anna", func() ([]byte, error) {
 		if len(lines) == 0 {
 			return nil, io.EOF
 		}
@@ -67,7 +67,7 @@ func TestPasswordPromptGivesUp(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no password after 3 attempts") || !strings.Contains(err.Error(), "use at least 12") {
 		t.Errorf("after three short passwords: %v", err)
 	}
-	if _, err := promptNewPassword(io.Discard, func() ([]byte, error) { return nil, io.ErrUnexpectedEOF }); err == nil {
+	if _, err := promptNewPassword(io.Discard, "anna", func() ([]byte, error) { return nil, io.ErrUnexpectedEOF }); err == nil {
 		t.Error("a read error did not end the prompt")
 	}
 }

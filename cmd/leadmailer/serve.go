@@ -14,6 +14,7 @@ import (
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/campaign"
+	"github.com/leadmailer/leadmailer/clientip"
 	"github.com/leadmailer/leadmailer/config"
 	"github.com/leadmailer/leadmailer/mailer"
 	"github.com/leadmailer/leadmailer/publicweb"
@@ -126,11 +127,19 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
+	// One notion of the client's address for the login throttle, sessions, the query
+	// limiter and the audit trail: the proxy's header is believed only from trusted proxies.
+	clients, err := clientip.New(cfg.Web.TrustedProxies, cfg.Web.ProxyHeader)
+	if err != nil {
+		return leadmailer.Errorf(leadmailer.EINVALID, "[web] trusted_proxies: %v", err)
+	}
 
 	runs := newSourceRuns(e, db)
 	wake := make(chan struct{}, 1) // "Send now" in the app: look for due campaigns at once
 	app, err := web.New(db, web.Options{
 		DataDir: *dataDir, PublicURL: *publicURL, MaxUpload: *maxUpload << 20, Logger: logger,
+		ReadTimeout: cfg.Web.ReadTimeout.D(), WriteTimeout: cfg.Web.WriteTimeout.D(),
+		NameKey: deriveKey(secret, "leadmailer failed-login names v1"), ClientIP: clients.IP,
 		Sources: sourceInfos(cfg),
 		RunSource: func(name, actor string) error {
 			src := findSource(cfg, name)
@@ -152,7 +161,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	public := publicweb.New(db, publicweb.Options{Signer: unsubscribe.NewSigner(secret), Log: logger,
-		QueryOrigins: cfg.Web.QueryOrigins,
+		QueryOrigins: cfg.Web.QueryOrigins, ClientIP: clients.IP,
 		// Consents ticked on the query form are confirmed by mail, sent like every other.
 		Confirm: publicweb.NewConfirmSigner(secret), Mail: &transportMail{cfg: cfg, dataDir: *dataDir},
 		From: cfg.Sender.From, ReplyTo: cfg.Sender.ReplyTo, Company: cfg.Sender.Company, PublicURL: *publicURL,
@@ -172,7 +181,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
-	srv := &http.Server{Handler: mon.metrics.Instrument(app.Handler()), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	srv := newHTTPServer(mon.metrics.Instrument(app.Handler()), cfg.Web, logger)
 	scheme := "http"
 	if cfg.Web.TLSCertFile != "" {
 		pair, err := loadTLSFiles(cfg.Web.TLSCertFile, cfg.Web.TLSKeyFile)
@@ -262,6 +271,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintln(e.stdout, "Stopped.")
 	return nil
+}
+
+// newHTTPServer returns the server for the app, with every timeout set: a client that sends
+// its headers or body, or reads the answer, a byte at a time, or keeps a connection idle, is
+// cut off. The upload and long downloads extend their own deadlines while data moves.
+func newHTTPServer(h http.Handler, cfg config.Web, logger *slog.Logger) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: cfg.ReadTimeout.D(), WriteTimeout: cfg.WriteTimeout.D(), IdleTimeout: cfg.IdleTimeout.D(),
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 }
 
 // sourceInfos describes the configured sources for the web app.

@@ -87,7 +87,7 @@ func runUsers(ctx context.Context, e *env, args []string) error {
 		if err := leadmailer.ValidateUserName(rest[0]); err != nil {
 			return err
 		}
-		if hash, err = readNewPassword(e, *pwStdin); err != nil {
+		if hash, err = readNewPassword(e, rest[0], *pwStdin); err != nil {
 			return err
 		}
 	}
@@ -158,9 +158,10 @@ func addUser(ctx context.Context, e *env, db *store.DB, name string, role leadma
 	return nil
 }
 
-// readNewPassword reads a new password, from the first line of standard input with
-// fromStdin, otherwise from the terminal twice without echo, checks it and returns its hash.
-func readNewPassword(e *env, fromStdin bool) (string, error) {
+// readNewPassword reads a new password for the user called name, from the first line of
+// standard input with fromStdin, otherwise from the terminal twice without echo, checks it
+// and returns its hash.
+func readNewPassword(e *env, name string, fromStdin bool) (string, error) {
 	var pw string
 	if fromStdin {
 		line, err := bufio.NewReader(e.stdin).ReadString('\n')
@@ -175,9 +176,12 @@ func readNewPassword(e *env, fromStdin bool) (string, error) {
 		}
 		fd := int(f.Fd())
 		var err error
-		if pw, err = promptNewPassword(e.stderr, func() ([]byte, error) { return term.ReadPassword(fd) }); err != nil {
+		if pw, err = promptNewPassword(e.stderr, name, func() ([]byte, error) { return term.ReadPassword(fd) }); err != nil {
 			return "", err
 		}
+	}
+	if err := auth.CheckNewPassword(name, pw); err != nil {
+		return "", err
 	}
 	return auth.HashPassword(pw)
 }
@@ -186,10 +190,10 @@ func readNewPassword(e *env, fromStdin bool) (string, error) {
 const passwordAttempts = 3
 
 // promptNewPassword asks on w for a new password and its repetition, each read by read
-// without echo. A password that is too short, or a repetition that differs, is explained and
+// without echo. A password that is too short, common or made of the user's name, or a repetition that differs, is explained and
 // asked for again, up to passwordAttempts times: a typo should not end the command and lose
 // what the user typed before it.
-func promptNewPassword(w io.Writer, read func() ([]byte, error)) (string, error) {
+func promptNewPassword(w io.Writer, name string, read func() ([]byte, error)) (string, error) {
 	var last error
 	for range passwordAttempts {
 		fmt.Fprintf(w, "New password (at least %d characters): ", auth.MinPasswordLength)
@@ -198,7 +202,7 @@ func promptNewPassword(w io.Writer, read func() ([]byte, error)) (string, error)
 		if err != nil {
 			return "", fmt.Errorf("read password: %w", err)
 		}
-		if err := auth.CheckPassword(string(first)); err != nil {
+		if err := auth.CheckNewPassword(name, string(first)); err != nil {
 			fmt.Fprintf(w, "%v. Try again.\n", err)
 			last = err
 			continue
