@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/csvsafe"
 )
 
 // withServerTimeouts serves the app again from a server with short read and write timeouts,
@@ -55,9 +56,15 @@ func TestLongRejectsDownloadOutlastsWriteTimeout(t *testing.T) {
 	a.addUser("mark", leadmailer.RoleMarketer)
 	m := a.login("mark")
 	runID := importThroughWeb(t, a, m, "bad-rows.csv", "fair", nil, nil)
-	// A rejects file of 6 MiB, as a big import with many bad rows leaves.
-	line := "row,reason,not-an-email " + strings.Repeat("x", 100) + "\n"
-	big := strings.Repeat(line, (6<<20)/len(line))
+	// A rejects file of 6 MiB, as a big import with many bad rows leaves, written as the
+	// importer writes it (neutralised, every cell quoted), which the download leaves as is.
+	var file bytes.Buffer
+	cw := csvsafe.NewWriter(&file)
+	for range (6 << 20) / 120 {
+		cw.Write([]string{"row", "reason", "not-an-email " + strings.Repeat("x", 100)})
+	}
+	cw.Flush()
+	big := file.String()
 	if err := os.WriteFile(a.s.rejectsPath(runID), []byte(big), 0o600); err != nil {
 		t.Fatal(err)
 	}

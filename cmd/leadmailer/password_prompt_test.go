@@ -26,7 +26,7 @@ func TestInitAdminOnATerminalAsksAgain(t *testing.T) {
 	// the terminal's buffer never fills.
 	go io.Copy(io.Discard, ptmx)
 	const good = "a long enough password"
-	if _, err := io.WriteString(ptmx, "short\n"+good+"\n"+"a different password\n"+good+"\n"+good+"\n"); err != nil {
+	if _, err := io.WriteString(ptmx, "zq7Xk\n"+good+"\n"+"a different password\n"+good+"\n"+good+"\n"); err != nil {
 		t.Fatal(err)
 	}
 	data := t.TempDir()
