@@ -99,13 +99,39 @@ func (s *Server) routes() {
 	s.route("GET /api/v1/leads/{id}", leadmailer.RoleViewer, s.leadShow)
 	s.route("GET /api/v1/leads/{id}/export", leadmailer.RoleAdmin, s.leadExport)
 	s.route("DELETE /api/v1/leads/{id}", leadmailer.RoleAdmin, s.leadErase)
-	s.mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
+}
+
+// Handler returns the API's handler, for mounting at Prefix. A path or method the API does
+// not have is answered in the API's error shape, not the mux's plain text.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := s.mux.Handler(r); pattern != "" {
+			s.mux.ServeHTTP(w, r)
+			return
+		}
+		// The mux's own answer says whether the path exists with other methods (405 and
+		// its Allow header) or not at all.
+		rec := &statusRecorder{header: http.Header{}}
+		s.mux.ServeHTTP(rec, r)
+		if allow := rec.header.Get("Allow"); rec.status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", allow)
+			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: CodeMethodNotAllowed,
+				Message: r.URL.Path + " does not take " + r.Method + "; it takes " + allow}})
+			return
+		}
 		s.writeError(w, r, leadmailer.Errorf(leadmailer.ENOTFOUND, "no endpoint %s %s; /api/v1/openapi.yaml lists them", r.Method, r.URL.Path))
 	})
 }
 
-// Handler returns the API's handler, for mounting at Prefix.
-func (s *Server) Handler() http.Handler { return s.mux }
+// statusRecorder keeps the status and headers of an answer and drops its body.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (r *statusRecorder) Header() http.Header         { return r.header }
+func (r *statusRecorder) WriteHeader(status int)      { r.status = status }
+func (r *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
 
 // call is what the API knows about an authenticated call.
 type call struct {

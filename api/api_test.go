@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -265,5 +266,35 @@ func TestIdempotencyKey(t *testing.T) {
 	a.clock.Add(25 * time.Hour)
 	if r := a.do("POST", "/api/v1/leads", tok, body, "Idempotency-Key", "batch-1"); r.header.Get("Idempotent-Replayed") != "" {
 		t.Error("a key over a day old was replayed")
+	}
+}
+
+// Paths and methods the API does not have are answered in its error shape. They are not in
+// openapi.yaml, so these calls skip its check.
+func TestUnknownEndpoints(t *testing.T) {
+	a := start(t, api.Options{})
+	tok := a.token("crm", leadmailer.RoleAdmin, nil)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		code, allow  string
+	}{
+		{"GET", "/api/v1/campaigns", 404, leadmailer.ENOTFOUND, ""},
+		{"GET", "/api/v2/leads", 404, leadmailer.ENOTFOUND, ""},
+		{"PUT", "/api/v1/leads", 405, api.CodeMethodNotAllowed, "GET, HEAD, POST"},
+	} {
+		req, _ := http.NewRequest(tc.method, a.url+tc.path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Error struct{ Code string } }
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || err != nil || body.Error.Code != tc.code || resp.Header.Get("Allow") != tc.allow {
+			t.Errorf("%s %s: got %d code %q Allow %q (%v), want %d %q %q", tc.method, tc.path, resp.StatusCode,
+				body.Error.Code, resp.Header.Get("Allow"), err, tc.status, tc.code, tc.allow)
+		}
 	}
 }

@@ -19,6 +19,8 @@ const (
 	CodeForbidden    = "forbidden"    // the token's role does not allow the call: 403
 	CodeRateLimited  = "rate_limited" // too many calls with the token: 429
 	CodeTooLarge     = "too_large"    // the body is larger than Options.MaxBody: 413
+	// CodeMethodNotAllowed is a path the API has, called with a method it does not take: 405.
+	CodeMethodNotAllowed = "method_not_allowed"
 )
 
 // errorBody is the one shape of every error the API answers:
