@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -120,36 +121,25 @@ func (s *Server) leadUpsert(w http.ResponseWriter, r *http.Request, c *call) err
 
 // upsert decodes and stores one batch and returns the answer's status and body.
 func (s *Server) upsert(r *http.Request, c *call, body []byte) (int, []byte, error) {
-	var req upsertRequest
-	if err := decodeJSON(bytes.NewReader(body), &req, ""); err != nil {
+	res := upsertResult{Errors: []rowError{}}
+	records, err := s.decodeBatch(body, &res)
+	if err != nil {
 		return 0, nil, err
 	}
-	if req.Leads == nil {
-		return 0, nil, fieldErrorf("leads", "give the leads as a list in \"leads\"; one lead is a list of one")
-	}
-	if len(req.Leads) > s.opts.MaxBatch {
-		return 0, nil, fieldErrorf("leads", "%d leads in one call; send at most %d per call", len(req.Leads), s.opts.MaxBatch)
-	}
-	res := upsertResult{Errors: []rowError{}}
-	records := make([]importer.Record, len(req.Leads))
-	for i, raw := range req.Leads {
-		prefix := "leads[" + strconv.Itoa(i) + "]"
+	for i := range records {
 		rec := &records[i]
-		rec.Where = "lead " + strconv.Itoa(i)
-		var in leadInput
-		if err := decodeJSON(bytes.NewReader(raw), &in, prefix); err != nil {
-			_, d := describe(err)
-			res.Errors = append(res.Errors, rowError{Index: i, Code: d.Code, Message: d.Message, Field: d.Field})
-			rec.Err = d.Message
+		if rec.Err != "" {
 			continue
 		}
-		rec.Raw = in.values()
+		prefix := "leads[" + strconv.Itoa(i) + "]"
 		if f, err := importer.CheckRow(&rec.Raw); err != nil {
 			res.Errors = append(res.Errors, rowError{Index: i, Code: leadmailer.EINVALID,
 				Message: fmt.Sprintf("%s: %v", f, err), Field: prefix + "." + f.String()})
 			rec.Err = fmt.Sprintf("%s: %v", f, err)
 		}
 	}
+	// Leads refused while decoding came first; the answer lists every refusal in batch order.
+	slices.SortStableFunc(res.Errors, func(a, b rowError) int { return a.Index - b.Index })
 	rep, err := importer.ImportRecords(r.Context(), s.db, &recordList{records: records}, importer.RecordOptions{
 		Source: "api:" + c.token.Name, Kind: leadmailer.KindAPI, Actor: c.token.Actor(), BatchSize: len(records) + 1,
 	})
@@ -170,6 +160,48 @@ func (s *Server) upsert(r *http.Request, c *call, body []byte) (int, []byte, err
 		return 0, nil, err
 	}
 	return http.StatusOK, append(answer, '\n'), nil
+}
+
+// decodeBatch decodes the leads of body into records, one per lead, with Err set on each
+// lead that cannot be decoded and its error added to res. A well-formed batch is decoded in
+// one pass; only one with a lead in error is decoded again lead by lead, to say which leads
+// are at fault: decoding twice cost a sixth of a batch's time.
+func (s *Server) decodeBatch(body []byte, res *upsertResult) ([]importer.Record, error) {
+	var fast struct {
+		Leads []leadInput `json:"leads"`
+	}
+	if err := decodeJSON(bytes.NewReader(body), &fast, ""); err == nil && fast.Leads != nil && len(fast.Leads) <= s.opts.MaxBatch {
+		records := make([]importer.Record, len(fast.Leads))
+		for i := range fast.Leads {
+			records[i].Raw = fast.Leads[i].values()
+			records[i].Where = "lead " + strconv.Itoa(i)
+		}
+		return records, nil
+	}
+	var req upsertRequest
+	if err := decodeJSON(bytes.NewReader(body), &req, ""); err != nil {
+		return nil, err
+	}
+	if req.Leads == nil {
+		return nil, fieldErrorf("leads", "give the leads as a list in \"leads\"; one lead is a list of one")
+	}
+	if len(req.Leads) > s.opts.MaxBatch {
+		return nil, fieldErrorf("leads", "%d leads in one call; send at most %d per call", len(req.Leads), s.opts.MaxBatch)
+	}
+	records := make([]importer.Record, len(req.Leads))
+	for i, raw := range req.Leads {
+		rec := &records[i]
+		rec.Where = "lead " + strconv.Itoa(i)
+		var in leadInput
+		if err := decodeJSON(bytes.NewReader(raw), &in, "leads["+strconv.Itoa(i)+"]"); err != nil {
+			_, d := describe(err)
+			res.Errors = append(res.Errors, rowError{Index: i, Code: d.Code, Message: d.Message, Field: d.Field})
+			rec.Err = d.Message
+			continue
+		}
+		rec.Raw = in.values()
+	}
+	return records, nil
 }
 
 // recordList hands a decoded batch to the importer.
