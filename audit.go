@@ -76,8 +76,6 @@ const (
 	// AuditTokenRefused is a call with a revoked or expired token, or one whose role does
 	// not allow the call.
 	AuditTokenRefused = "token.refused"
-	// AuditLeadUpsert is a batch of leads pushed through the API; the target is its run.
-	AuditLeadUpsert = "lead.upsert"
 )
 
 const auditTimeFormat = "2006-01-02T15:04:05.000000Z"
