@@ -298,3 +298,29 @@ func TestUnknownEndpoints(t *testing.T) {
 		}
 	}
 }
+
+// A retry that arrives while the first call with its key still runs waits for it and gets
+// its answer: the batch is imported once.
+func TestIdempotencyKeyConcurrentRetries(t *testing.T) {
+	a := start(t, api.Options{})
+	tok := a.token("crm", leadmailer.RoleMarketer, nil)
+	body := leadBatch(0, 500)
+	answers := make(chan *answer, 4)
+	for range 4 {
+		go func() { answers <- a.do("POST", "/api/v1/leads", tok, body, "Idempotency-Key", "sync-1") }()
+	}
+	replayed := 0
+	for range 4 {
+		r := <-answers
+		if r.status != 200 {
+			t.Errorf("call: %d %s", r.status, r.body)
+		}
+		if r.header.Get("Idempotent-Replayed") == "true" {
+			replayed++
+		}
+	}
+	runs, err := a.db.FindImportRuns(t.Context(), "api:crm", 10)
+	if err != nil || len(runs) != 1 || replayed != 3 {
+		t.Errorf("%d runs (%v) and %d replayed answers; want 1 run and 3 replays", len(runs), err, replayed)
+	}
+}
