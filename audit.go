@@ -15,7 +15,7 @@ import (
 type AuditEntry struct {
 	ID     int64     `json:"id"`
 	Time   time.Time `json:"time"`
-	Actor  string    `json:"actor"`  // "user:NAME" for the web app, "os:NAME" for the CLI
+	Actor  string    `json:"actor"`  // "user:NAME" for the web app, "os:NAME" for the CLI, "token:NAME" for the API
 	Action string    `json:"action"` // e.g. "lead.view", "login.failed"; see the Audit* constants
 	Target string    `json:"target"` // what was acted on: an e-mail address, "run 12", a user name
 	Detail string    `json:"detail,omitempty"`
@@ -67,6 +67,16 @@ const (
 	AuditSourceRun           = "source.run"
 	AuditLeadBounce          = "lead.bounce"    // a bounce was recorded; the detail says what it did
 	AuditLeadComplaint       = "lead.complaint" // a spam complaint suppressed the address
+)
+
+// Audit actions of the JSON API's tokens. Calls made with a token are recorded with the
+// actions above and the actor "token:NAME".
+const (
+	AuditTokenAdd    = "token.add"
+	AuditTokenRevoke = "token.revoke"
+	// AuditTokenRefused is a call with a revoked or expired token, or one whose role does
+	// not allow the call.
+	AuditTokenRefused = "token.refused"
 )
 
 const auditTimeFormat = "2006-01-02T15:04:05.000000Z"

@@ -14,11 +14,12 @@ const (
 	KindUpload  SourceKind = "upload"  // a CSV file marketing uploaded
 	KindPublic  SourceKind = "public"  // a public database: business registry, open data
 	KindWebsite SourceKind = "website" // a query submitted on the company's website
+	KindAPI     SourceKind = "api"     // leads a client pushed through the JSON API
 )
 
 // Valid reports whether k is one of the known kinds.
 func (k SourceKind) Valid() bool {
-	return k == KindUpload || k == KindPublic || k == KindWebsite
+	return k == KindUpload || k == KindPublic || k == KindWebsite || k == KindAPI
 }
 
 // RunStatus is the state of an import run.

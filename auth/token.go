@@ -6,6 +6,8 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+
+	"github.com/leadmailer/leadmailer"
 )
 
 // NewToken returns a random 256-bit token, URL-safe, for session cookies and form tokens.
@@ -27,3 +29,9 @@ func HashToken(token string) string {
 func TokensEqual(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
+
+// NewAPIToken returns a random 256-bit token for the JSON API, starting with
+// leadmailer.APITokenPrefix. Like a session token it is stored only as its HashToken: with
+// 256 random bits no one can guess it from the hash, so a slow password hash would add
+// nothing but a cost on every API call.
+func NewAPIToken() string { return leadmailer.APITokenPrefix + NewToken() }

@@ -45,7 +45,7 @@ type ImportWriter struct {
 // the import would do without changing anything.
 func (db *DB) BeginImport(ctx context.Context, run *leadmailer.ImportRun, dryRun bool) (leadmailer.ImportWriter, error) {
 	if !run.Kind.Valid() {
-		return nil, leadmailer.Errorf(leadmailer.EINVALID, "source kind %q is not one of upload, public, website", run.Kind)
+		return nil, leadmailer.Errorf(leadmailer.EINVALID, "source kind %q is not one of upload, public, website, api", run.Kind)
 	}
 	if strings.TrimSpace(run.Source) == "" {
 		return nil, leadmailer.Errorf(leadmailer.EINVALID, "an import needs a source name")

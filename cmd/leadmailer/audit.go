@@ -24,7 +24,8 @@ func auditCommand() *command {
 
 Every login, every view, search and listing of leads, every import, user change and other
 action on personal data leaves an entry saying who did it, what, when and from which IP address.
-Web users appear as user:NAME; commands run here appear as os:NAME, the operating system user.
+Web users appear as user:NAME; commands run here appear as os:NAME, the operating system user;
+programs calling the JSON API appear as token:NAME.
 Entries are printed newest first.
 
 Entries are hash-chained: each entry's hash covers the one before it, keyed (HMAC-SHA256) with
@@ -40,7 +41,7 @@ and "audit verify --head ID:HASH" later fails unless the trail still holds that 
 hash, i.e. unless nothing up to it was rewritten and nothing after it cut.
 
 Flags:
-  --user U     only this user: a web user name, or os:NAME for the command line
+  --user U     only this user: a web user name, os:NAME for the command line, token:NAME for the API
   --action A   only this action (login, login.failed, lead.view, lead.search, lead.list,
                import.upload, import.run, user.create, ...), or a prefix ending in "." (lead.)
   --since T    entries at or after T: a date (2026-11-01), a time (2026-11-01T09:30:00Z),

@@ -58,6 +58,7 @@ func commands() []*command {
 		retentionCommand(),
 		serveCommand(),
 		usersCommand(),
+		tokensCommand(),
 		auditCommand(),
 		backupCommand(),
 		restoreCommand(),

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/api"
 	"github.com/leadmailer/leadmailer/campaign"
 	"github.com/leadmailer/leadmailer/clientip"
 	"github.com/leadmailer/leadmailer/config"
@@ -44,7 +45,8 @@ the retention policy at [retention] schedule, and the campaigns: a campaign sche
 the previous serve stopped resumes at once. It also serves the public endpoints the mail
 links to: the one-click opt-out at /u/TOKEN, website queries at POST /query, and the
 confirmation of a consent ticked on the query form at /query/confirm/TOKEN, whose mail goes
-through the configured transport.
+through the configured transport. Programs call the JSON API at /api/v1/ with a token from
+"leadmailer tokens add" (see /api/v1/openapi.yaml).
 
 It listens on [web] listen of the configuration, or 127.0.0.1:8080. To reach it from other
 machines, put it behind a reverse proxy that terminates HTTPS, or give it a certificate and
@@ -172,6 +174,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			}
 		}})
 	public.Mount(app.MountPublic)
+	// The API checks its own Bearer tokens; it keeps nothing in cookies, so the web app's
+	// login and cross-origin checks have nothing to protect there.
+	app.MountPublic(api.Prefix, api.New(db, api.Options{Logger: logger}).Handler())
 	stopBounces, err := startBounces(cfg, db, secret, logger, e, app.MountPublic)
 	if err != nil {
 		return err

@@ -1,0 +1,241 @@
+// Package api serves leadmailer's JSON API under /api/v1/, for programs: a CRM pushing
+// leads, a dashboard reading them. It is described by openapi.yaml, embedded and served at
+// /api/v1/openapi.yaml.
+//
+// A call carries "Authorization: Bearer TOKEN" with a token made by "leadmailer tokens add";
+// the token's role is checked by the web app's rules (leadmailer.Role.Allows) before the
+// handler runs. Nothing is kept in cookies, so there is nothing for another site to ride on:
+// the API needs no cross-site request forgery check and sends no CORS headers, so browsers
+// keep other sites' scripts from reading its answers. Every call is recorded in the audit
+// trail as "token:NAME", reads of personal data with the same actions as the web app, and
+// every error has one JSON shape (see errors.go).
+//
+// A Server is safe for concurrent use. Its rate limiters and idempotency locks live in
+// memory, one process's worth: "leadmailer serve" runs one.
+package api
+
+import (
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/auth"
+	"github.com/leadmailer/leadmailer/store"
+	"golang.org/x/time/rate"
+)
+
+// Options configure a Server. Zero values take the defaults shown.
+type Options struct {
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Logger receives internal errors. Default slog.Default().
+	Logger *slog.Logger
+	// Rate is how many calls a second one token may make on average, and Burst how many
+	// at once after a pause. Defaults 20 and 40: enough to push a million leads in under a
+	// minute in batches of 1,000, while a runaway script cannot keep the single database
+	// writer busy for everyone else.
+	Rate  rate.Limit
+	Burst int
+	// MaxBody is the largest request body, in bytes. Default 8 MiB, room for a batch of
+	// MaxBatch leads with every field at its longest.
+	MaxBody int64
+	// MaxBatch is the most leads one POST /api/v1/leads may carry. Default 1,000.
+	MaxBatch int
+}
+
+// Server is the JSON API. Like the web app it uses *store.DB directly: it sits at the edge,
+// and its tests run against a real database.
+type Server struct {
+	db   *store.DB
+	opts Options
+	mux  *http.ServeMux
+
+	mu       sync.Mutex
+	limiters map[int64]*rate.Limiter // by token ID
+	keys     map[string]*keyLock     // idempotency keys being answered, by token ID and key
+}
+
+// New returns a Server serving db.
+func New(db *store.DB, opts Options) *Server {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Rate <= 0 {
+		opts.Rate = 20
+	}
+	if opts.Burst <= 0 {
+		opts.Burst = 40
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = 8 << 20
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 1000
+	}
+	s := &Server{db: db, opts: opts, mux: http.NewServeMux(), limiters: map[int64]*rate.Limiter{}, keys: map[string]*keyLock{}}
+	s.routes()
+	return s
+}
+
+// Prefix is where the API is mounted: every route starts with it.
+const Prefix = "/api/"
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /api/v1/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		w.Write(OpenAPI)
+	})
+	s.route("GET /api/v1/leads", leadmailer.RoleViewer, s.leadList)
+	s.route("POST /api/v1/leads", leadmailer.RoleMarketer, s.leadUpsert)
+	s.route("GET /api/v1/leads/{id}", leadmailer.RoleViewer, s.leadShow)
+	s.route("GET /api/v1/leads/{id}/export", leadmailer.RoleAdmin, s.leadExport)
+	s.route("DELETE /api/v1/leads/{id}", leadmailer.RoleAdmin, s.leadErase)
+}
+
+// Handler returns the API's handler, for mounting at Prefix. A path or method the API does
+// not have is answered in the API's error shape, not the mux's plain text.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := s.mux.Handler(r); pattern != "" {
+			s.mux.ServeHTTP(w, r)
+			return
+		}
+		// The mux's own answer says whether the path exists with other methods (405 and
+		// its Allow header) or not at all.
+		rec := &statusRecorder{header: http.Header{}}
+		s.mux.ServeHTTP(rec, r)
+		if allow := rec.header.Get("Allow"); rec.status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", allow)
+			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: CodeMethodNotAllowed,
+				Message: r.URL.Path + " does not take " + r.Method + "; it takes " + allow}})
+			return
+		}
+		s.writeError(w, r, leadmailer.Errorf(leadmailer.ENOTFOUND, "no endpoint %s %s; /api/v1/openapi.yaml lists them", r.Method, r.URL.Path))
+	})
+}
+
+// statusRecorder keeps the status and headers of an answer and drops its body.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (r *statusRecorder) Header() http.Header         { return r.header }
+func (r *statusRecorder) WriteHeader(status int)      { r.status = status }
+func (r *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
+
+// call is what the API knows about an authenticated call.
+type call struct {
+	token *leadmailer.APIToken
+	ip    string
+}
+
+// handlerFunc is an endpoint; an error it returns is answered by writeError.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
+
+// route registers h at pattern for tokens whose role allows need.
+func (s *Server) route(pattern string, need leadmailer.Role, h handlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.authenticate(w, r, need)
+		if err == nil {
+			r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
+			err = h(w, r, c)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// authenticate finds the call's token and checks its state, rate and role, recording a
+// refusal of a known token in the audit trail. Calls with no token or an unknown one are
+// not recorded: they name no one, and anyone can make any number of them.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, need leadmailer.Role) (*call, error) {
+	c := &call{ip: clientIP(r)}
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="leadmailer"`)
+		return nil, errUnauthorized("give a token in the header \"Authorization: Bearer TOKEN\"; \"leadmailer tokens add\" makes one")
+	}
+	t, err := s.db.FindAPITokenByHash(r.Context(), auth.HashToken(strings.TrimSpace(token)))
+	if leadmailer.ErrorCode(err) == leadmailer.ENOTFOUND {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="leadmailer", error="invalid_token"`)
+		return nil, errUnauthorized("the token is not known; check that it was copied whole")
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.token = t
+	now := s.opts.Now()
+	if status := t.Status(now); status != leadmailer.TokenActive {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="leadmailer", error="invalid_token"`)
+		if err := s.audit(r, c, leadmailer.AuditTokenRefused, t.Name, status); err != nil {
+			return nil, err
+		}
+		return nil, errUnauthorized("token " + t.Name + " is " + status + "; ask an admin for a new one")
+	}
+	if wait := s.reserve(t.ID, now); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		return nil, &apiError{status: http.StatusTooManyRequests, code: CodeRateLimited,
+			msg: "too many calls with token " + t.Name + "; wait as long as Retry-After says"}
+	}
+	if !t.Role.Allows(need) {
+		if err := s.audit(r, c, leadmailer.AuditTokenRefused, t.Name, "needs role "+string(need)+": "+r.Method+" "+r.URL.Path); err != nil {
+			return nil, err
+		}
+		return nil, &apiError{status: http.StatusForbidden, code: CodeForbidden,
+			msg: "this call needs the " + string(need) + " role; token " + t.Name + " has " + string(t.Role)}
+	}
+	// A write on every call would make every read a write transaction; like a session's
+	// last-seen time, a minute's precision is plenty.
+	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= time.Minute {
+		if err := s.db.TouchAPIToken(r.Context(), t.ID, now); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// reserve takes one call from token id's allowance at now and returns how long the caller
+// must wait before the call would be allowed, or 0 when it is allowed now.
+func (s *Server) reserve(id int64, now time.Time) time.Duration {
+	s.mu.Lock()
+	lim, ok := s.limiters[id]
+	if !ok {
+		lim = rate.NewLimiter(s.opts.Rate, s.opts.Burst)
+		s.limiters[id] = lim
+	}
+	s.mu.Unlock()
+	res := lim.ReserveN(now, 1)
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now) // a refused call does not use up the allowance
+		return d
+	}
+	return 0
+}
+
+// audit records an action of the call's token. Endpoints that answer with personal data
+// call it before answering and fail if it fails, as the web app does.
+func (s *Server) audit(r *http.Request, c *call, action, target, detail string) error {
+	return s.db.RecordAudit(r.Context(), &leadmailer.AuditEntry{Actor: c.token.Actor(), Action: action,
+		Target: target, Detail: detail, IP: c.ip})
+}
+
+// clientIP is the address the call came from, without the port; see the web app's clientIP
+// for why a proxy's headers are not trusted.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,79 @@
+package store_test
+
+import (
+	"testing"
+
+	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/store"
+	"github.com/leadmailer/leadmailer/store/storetest"
+)
+
+func TestAPITokenLifecycle(t *testing.T) {
+	ctx := t.Context()
+	db := storetest.Open(t, nil)
+	audit := func(action string) *leadmailer.AuditEntry {
+		return &leadmailer.AuditEntry{Actor: "os:test", Action: action, Target: "crm"}
+	}
+	tok := &leadmailer.APIToken{Name: "crm", Role: leadmailer.RoleMarketer, TokenHash: "h1", CreatedBy: "os:test"}
+	if err := db.CreateAPIToken(ctx, tok, audit(leadmailer.AuditTokenAdd)); err != nil {
+		t.Fatal(err)
+	}
+	again := &leadmailer.APIToken{Name: "crm", Role: leadmailer.RoleViewer, TokenHash: "h2", CreatedBy: "os:test"}
+	if err := db.CreateAPIToken(ctx, again, audit(leadmailer.AuditTokenAdd)); leadmailer.ErrorCode(err) != leadmailer.ECONFLICT {
+		t.Fatalf("second token named crm: got %v, want a conflict", err)
+	}
+	got, err := db.FindAPITokenByHash(ctx, "h1")
+	if err != nil || got.Name != "crm" || got.Role != leadmailer.RoleMarketer || got.Status(got.CreatedAt) != leadmailer.TokenActive {
+		t.Fatalf("find by hash: got %+v, %v", got, err)
+	}
+	if err := db.RevokeAPIToken(ctx, "crm", audit(leadmailer.AuditTokenRevoke)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RevokeAPIToken(ctx, "crm", audit(leadmailer.AuditTokenRevoke)); leadmailer.ErrorCode(err) != leadmailer.ENOTFOUND {
+		t.Fatalf("revoking a revoked token: got %v, want not found", err)
+	}
+	got, _ = db.FindAPITokenByHash(ctx, "h1")
+	if got.Status(got.CreatedAt) != leadmailer.TokenRevoked {
+		t.Errorf("revoked token has status %s", got.Status(got.CreatedAt))
+	}
+	// A revoked name may be given to a new token.
+	if err := db.CreateAPIToken(ctx, again, audit(leadmailer.AuditTokenAdd)); err != nil {
+		t.Fatalf("new token with a revoked name: %v", err)
+	}
+	tokens, err := db.FindAPITokens(ctx)
+	if err != nil || len(tokens) != 2 {
+		t.Fatalf("FindAPITokens: got %d tokens, %v; want 2", len(tokens), err)
+	}
+	// The refused token and the refused revoke left no entry: only what happened is recorded.
+	var actions []string
+	if err := db.FindAuditEntries(ctx, store.AuditFilter{Actor: "os:test"}, func(e *leadmailer.AuditEntry) error {
+		actions = append(actions, e.Action)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(actions) != 3 {
+		t.Errorf("audit actions: got %q, want add, revoke, add", actions)
+	}
+}
+
+// An import run of kind api is stored: migration 0017 widened the kind check in place.
+func TestImportRunKindAPI(t *testing.T) {
+	ctx := t.Context()
+	db := storetest.Open(t, nil)
+	w, err := db.BeginImport(ctx, &leadmailer.ImportRun{Source: "crm", Kind: leadmailer.KindAPI, Actor: "token:crm"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := w.Finish(ctx, leadmailer.RunCompleted, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.FindImportRun(ctx, run.ID)
+	if err != nil || got.Kind != leadmailer.KindAPI {
+		t.Fatalf("run %d: got %+v, %v; want kind api", run.ID, got, err)
+	}
+	if err := db.IntegrityCheck(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
