@@ -155,10 +155,13 @@ type Source struct {
 
 	// Paging (kind http). A Link header with rel="next" is always followed. NextField is a
 	// dotted path to the next page's URL in a JSON body. PageParam pages by a page-number
-	// query parameter, OffsetParam by a record offset, each until a page has no records.
+	// query parameter, OffsetParam by a record offset, each until a page has no records or,
+	// with TotalField (a dotted path to the number of records of the whole search in a JSON
+	// body), until that many have been read: some APIs never answer with an empty page.
 	NextField   string `toml:"next_field"`
 	PageParam   string `toml:"page_param"`
 	OffsetParam string `toml:"offset_param"`
+	TotalField  string `toml:"total_field"`
 	MaxPages    int    `toml:"max_pages"` // default 10,000
 
 	// Limits (kind http; MaxMB also bounds a JSON file).

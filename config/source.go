@@ -82,6 +82,9 @@ func (s *Source) validate() error {
 	if s.PageParam != "" && s.OffsetParam != "" {
 		add("page_param and offset_param: give one way of paging, not both")
 	}
+	if s.TotalField != "" && (s.Format != "json" || (s.PageParam == "" && s.OffsetParam == "")) {
+		add("total_field is a path in a JSON body that ends page_param or offset_param paging: it needs format \"json\" and one of them")
+	}
 	if s.MaxPages < 0 {
 		add("max_pages = %d: give a positive number, or leave it out for 10,000", s.MaxPages)
 	}

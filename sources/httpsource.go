@@ -2,11 +2,13 @@ package sources
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/config"
@@ -79,6 +81,7 @@ func (r *Runner) fetchPages(ctx context.Context, src *config.Source, f *fetcher,
 			return nil, layout{}, err
 		}
 	}
+	read := 0 // records so far, for total_field
 	for page := 1; ; page++ {
 		if page > maxPages {
 			return nil, layout{}, fmt.Errorf("more than %d pages: raise max_pages if the source really has that many", maxPages)
@@ -101,16 +104,21 @@ func (r *Runner) fetchPages(ctx context.Context, src *config.Source, f *fetcher,
 				return first, layout{}, nil
 			}
 		}
-		n, next, pageLay, err := r.pageToSpool(src, fields, resp, page, sp)
+		n, next, total, pageLay, err := r.pageToSpool(src, fields, resp, page, sp)
 		resp.close()
 		if err != nil {
 			return nil, layout{}, fmt.Errorf("page %d, %s: %w", page, redact(u), err)
 		}
+		read += n
 		if page == 1 {
 			lay = pageLay
 		}
 		log.Debug("source page fetched", "page", page, "url", redact(u), "records", n)
 		switch {
+		case src.TotalField != "" && read >= total:
+			// Some APIs answer a page past the last with the first one again, never with
+			// an empty page: the total is what ends such paging.
+			return first, lay, nil
 		case next != "":
 			if err := f.checkNextPage(u, next); err != nil {
 				return nil, layout{}, fmt.Errorf("page %d, %s: %w", page, redact(u), err)
@@ -136,15 +144,16 @@ func (r *Runner) fetchPages(ctx context.Context, src *config.Source, f *fetcher,
 }
 
 // pageToSpool reads one page's records into sp and finds the next page's URL in a Link
-// header or, for JSON, at next_field.
+// header or, for JSON, at next_field, and with total_field the number of records of the
+// whole search.
 func (r *Runner) pageToSpool(src *config.Source, fields map[leadmailer.Field]string, resp *response, page int,
-	sp *spool) (n int, next string, lay layout, err error) {
+	sp *spool) (n int, next string, total int, lay layout, err error) {
 	next = linkNext(resp.header, resp.url)
 	switch src.Format {
 	case "csv":
 		cr, err := importer.NewCSVRecords(resp.body, src.Fields, src.IDField, resp.url, resp.retrievedAt)
 		if err != nil {
-			return 0, "", layout{}, err
+			return 0, "", 0, layout{}, err
 		}
 		for {
 			rec, err := cr.Next()
@@ -152,50 +161,72 @@ func (r *Runner) pageToSpool(src *config.Source, fields map[leadmailer.Field]str
 				break
 			}
 			if err != nil {
-				return 0, "", layout{}, err
+				return 0, "", 0, layout{}, err
 			}
 			rec.Where = fmt.Sprintf("page %d %s", page, rec.Where)
 			if err := sp.add(rec); err != nil {
-				return 0, "", layout{}, err
+				return 0, "", 0, layout{}, err
 			}
 			n++
 		}
-		return n, next, layout{cr.Columns(), cr.Encoding, cr.Delimiter}, nil
+		return n, next, 0, layout{cr.Columns(), cr.Encoding, cr.Delimiter}, nil
 	case "json":
 		data, err := io.ReadAll(resp.body)
 		if err != nil {
-			return 0, "", layout{}, err
+			return 0, "", 0, layout{}, err
 		}
 		root, err := decodeJSON(data)
 		if err != nil {
-			return 0, "", layout{}, err
+			return 0, "", 0, layout{}, err
 		}
 		recs, err := pageRecords(root, src.Records)
 		if err != nil {
-			return 0, "", layout{}, err
+			return 0, "", 0, layout{}, err
 		}
 		for i, v := range recs {
 			rec := jsonRecord(v, fields, src.IDField)
 			rec.Origin, rec.RetrievedAt = resp.url, resp.retrievedAt
 			rec.Where = fmt.Sprintf("page %d record %d", page, i+1)
 			if err := sp.add(rec); err != nil {
-				return 0, "", layout{}, err
+				return 0, "", 0, layout{}, err
 			}
 		}
 		if next == "" && src.NextField != "" {
 			if v, ok := lookup(root, src.NextField); ok && v != nil {
 				s, isString := v.(string)
 				if !isString {
-					return 0, "", layout{}, fmt.Errorf("next_field = %q holds %s, not a URL", src.NextField, kindOf(v))
+					return 0, "", 0, layout{}, fmt.Errorf("next_field = %q holds %s, not a URL", src.NextField, kindOf(v))
 				}
 				if s != "" {
 					if next = resolve(resp.url, s); next == "" {
-						return 0, "", layout{}, fmt.Errorf("next_field = %q holds %q, not an http(s) URL", src.NextField, s)
+						return 0, "", 0, layout{}, fmt.Errorf("next_field = %q holds %q, not an http(s) URL", src.NextField, s)
 					}
 				}
 			}
 		}
-		return len(recs), next, layout{jsonColumns(src), "utf-8", ""}, nil
+		if src.TotalField != "" {
+			if total, err = totalAt(root, src.TotalField); err != nil {
+				return 0, "", 0, layout{}, err
+			}
+		}
+		return len(recs), next, total, layout{jsonColumns(src), "utf-8", ""}, nil
 	}
-	return 0, "", layout{}, fmt.Errorf("format %q is neither json nor csv", src.Format)
+	return 0, "", 0, layout{}, fmt.Errorf("format %q is neither json nor csv", src.Format)
+}
+
+// totalAt reads the number of records of the whole search at path: a non-negative integer.
+func totalAt(root any, path string) (int, error) {
+	v, ok := lookup(root, path)
+	if !ok || v == nil {
+		return 0, fmt.Errorf("total_field = %q is not in the body: the page does not say how many records there are", path)
+	}
+	num, isNum := v.(json.Number)
+	if !isNum {
+		return 0, fmt.Errorf("total_field = %q holds %s, not a number", path, kindOf(v))
+	}
+	n, err := strconv.Atoi(num.String())
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("total_field = %q holds %s, not a count of records", path, num)
+	}
+	return n, nil
 }

@@ -102,7 +102,7 @@ func (f *fixture) leads(t *testing.T) map[string]*leadmailer.Lead {
 // registry serves a JSON registry API of three pages of two companies, paged the way the
 // test asks. Every request is counted; validators make it answer 304.
 type registry struct {
-	paging   string // "body", "link", "page" or "offset"
+	paging   string // "body", "link", "page", "offset", or "wrap": pages by number and answers one past the last with the first, as PRH's API does
 	etag     string
 	requests []string
 	mu       sync.Mutex
@@ -139,6 +139,9 @@ func (reg *registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			page, _ = strconv.Atoi(p)
 		}
 	}
+	if reg.paging == "wrap" && (page < 1 || page > 3) {
+		page = 1
+	}
 	var recs []string
 	if page >= 1 && page <= 3 {
 		recs = companies[(page-1)*2 : page*2]
@@ -174,7 +177,7 @@ func jsonSource(url string) *config.Source {
 // TestHTTPPagedJSON fetches every page of a JSON API, whichever way it pages, and records
 // each lead's origin: the URL of the page its record came from and the record's ID.
 func TestHTTPPagedJSON(t *testing.T) {
-	for _, paging := range []string{"body", "link", "page", "offset"} {
+	for _, paging := range []string{"body", "link", "page", "offset", "wrap"} {
 		t.Run(paging, func(t *testing.T) {
 			f := newFixture(t)
 			reg := &registry{paging: paging}
@@ -191,6 +194,9 @@ func TestHTTPPagedJSON(t *testing.T) {
 			case "offset":
 				src.OffsetParam = "offset"
 				wantRequests = 4
+			case "wrap":
+				// No empty page ever comes: the total ends the paging after page 3.
+				src.PageParam, src.TotalField = "page", "total"
 			}
 			res := f.run(t, src)
 			if res.Err != nil {
@@ -239,6 +245,27 @@ func TestHTTPPagedJSON(t *testing.T) {
 				t.Error("the API key appears in the log")
 			}
 		})
+	}
+}
+
+// TestTotalFieldMissing: a total_field the body does not have fails the run naming it, rather
+// than paging on until max_pages.
+func TestTotalFieldMissing(t *testing.T) {
+	f := newFixture(t)
+	reg := &registry{paging: "wrap"}
+	srv := httptest.NewServer(reg)
+	defer srv.Close()
+	src := jsonSource(srv.URL + "/api/companies")
+	src.PageParam, src.TotalField = "page", "meta.totalResults"
+	res := f.run(t, src)
+	if res.Err == nil || !strings.Contains(res.Err.Error(), `total_field = "meta.totalResults" is not in the body`) {
+		t.Fatalf("run: %v, want an error naming total_field", res.Err)
+	}
+	if len(reg.requests) != 1 {
+		t.Errorf("requests = %q, want the first page only", reg.requests)
+	}
+	if n := len(f.leads(t)); n != 0 {
+		t.Errorf("%d leads stored by a failed run", n)
 	}
 }
 
