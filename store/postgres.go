@@ -258,3 +258,21 @@ func pgUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }
+
+// greatest is the SQL of the larger of two values: SQLite's max with two arguments is
+// PostgreSQL's GREATEST (PostgreSQL's max is only the aggregate).
+func (db *DB) greatest(a, b string) string {
+	if db.pg {
+		return "GREATEST(" + a + ", " + b + ")"
+	}
+	return "max(" + a + ", " + b + ")"
+}
+
+// boolInt is a flag as the integer both databases store it as: PostgreSQL will not put a
+// boolean into an integer column, which SQLite's driver does as 0 or 1.
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for Raw
+	_ "github.com/mattn/go-sqlite3"    // the "sqlite3" driver, for Raw
 
 	"github.com/leadmailer/leadmailer/store"
 )
@@ -55,13 +58,40 @@ func Backends() []Backend {
 // starts on its first call (see Main); without PostgreSQL installed the test is skipped.
 func OpenPostgres(t testing.TB, now func() time.Time) *store.DB {
 	t.Helper()
-	db, err := store.OpenURL(context.Background(), NewPostgresDatabase(t),
+	url := NewPostgresDatabase(t)
+	db, err := store.OpenURL(context.Background(), url,
 		store.Options{Now: now, SuppressionKey: Key, AuditKey: AuditKey})
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
+	urls.Store(db, url)
+	t.Cleanup(func() { urls.Delete(db) })
 	return db
+}
+
+// urls remembers the URL of each database OpenPostgres opened, for Raw.
+var urls sync.Map // *store.DB -> string
+
+// Raw opens a second, plain handle on db's database, closed when the test ends, for tests
+// that set up rows no store method writes or that damage what the store wrote. Its SQL is
+// the database's own: PostgreSQL's placeholders are $1, $2...
+func Raw(t testing.TB, db *store.DB) *sql.DB {
+	t.Helper()
+	driver, dsn := "sqlite3", db.Path()
+	if db.Postgres() {
+		u, ok := urls.Load(db)
+		if !ok {
+			t.Fatal("storetest.Raw: the database was not opened by storetest")
+		}
+		driver, dsn = "pgx", u.(string)
+	}
+	raw, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return raw
 }
 
 // NewPostgresDatabase creates an empty PostgreSQL database for the test and returns its URL.
