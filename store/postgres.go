@@ -79,7 +79,7 @@ func OpenURL(ctx context.Context, url string, opts Options) (*DB, error) {
 	// A connection idle this long is closed, so that a server restart or a failover is met
 	// with fresh connections rather than dead ones.
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{sql: sqlDB, where: where, pg: true, now: opts.Now, suppressionKey: opts.SuppressionKey, auditKey: opts.AuditKey}
+	db := &DB{sql: sqlDB, where: where, pg: true, dataDir: opts.DataDir, now: opts.Now, suppressionKey: opts.SuppressionKey, auditKey: opts.AuditKey}
 	if db.now == nil {
 		db.now = time.Now
 	}

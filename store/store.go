@@ -115,6 +115,9 @@ type Options struct {
 	// statements thousands of times (the audit entry of every bounce of an ingest) saves
 	// their preparing with a few dozen. SQLite only.
 	Statements int
+	// DataDir is the directory of the files that live beside the database (rejects, lock
+	// files). Default: the SQLite file's directory; on PostgreSQL, none.
+	DataDir string
 	// MaxConns bounds a PostgreSQL database's connection pool; zero: 10. SQLite opens
 	// connections as it needs them.
 	MaxConns int
@@ -138,6 +141,7 @@ type DB struct {
 	path           string // the SQLite file; empty on PostgreSQL
 	where          string // which database, for messages: the path, or PostgreSQL's host and database
 	pg             bool   // PostgreSQL, not SQLite: see the package comment
+	dataDir        string // see Options.DataDir
 	now            func() time.Time
 	suppressionKey []byte
 	auditKey       []byte
@@ -173,7 +177,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	db := &DB{sql: sqlDB, path: path, where: path, now: opts.Now, suppressionKey: opts.SuppressionKey, auditKey: opts.AuditKey, cacheKiB: cacheKiB}
+	if opts.DataDir == "" {
+		opts.DataDir = filepath.Dir(path)
+	}
+	db := &DB{sql: sqlDB, path: path, where: path, dataDir: opts.DataDir, now: opts.Now, suppressionKey: opts.SuppressionKey, auditKey: opts.AuditKey, cacheKiB: cacheKiB}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -228,6 +235,9 @@ func (db *DB) Close() error { return db.sql.Close() }
 
 // Path is the database file's path; empty on PostgreSQL.
 func (db *DB) Path() string { return db.path }
+
+// DataDir is the directory of the files that live beside the database: see Options.DataDir.
+func (db *DB) DataDir() string { return db.dataDir }
 
 // Postgres reports whether the database is PostgreSQL rather than an SQLite file.
 func (db *DB) Postgres() bool { return db.pg }
