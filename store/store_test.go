@@ -273,3 +273,41 @@ func TestStaleRunIsReportedInterrupted(t *testing.T) {
 		})
 	}
 }
+
+// Leads from imports and from the website interleave: the import chooses its new leads' ids
+// itself, and a website query's new lead must still get a free one, before and after.
+func TestImportAndWebsiteLeadsShareIDs(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			db := b.Open(t, nil)
+			web := func(email string) int64 {
+				t.Helper()
+				res, err := db.RecordWebsiteQuery(ctx, row(1, "email", email), store.WebsiteQuery{
+					ReceivedAt: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), IP: "192.0.2.1", UserAgent: "test", Message: "hello"})
+				if err != nil {
+					t.Fatalf("website query from %s: %v", email, err)
+				}
+				return res.LeadID
+			}
+			importRows(t, db, "crm", false, []leadmailer.ImportRow{row(2, "email", "a@x.fi"), row(3, "email", "b@x.fi")})
+			w1 := web("w1@x.fi")
+			importRows(t, db, "crm", false, []leadmailer.ImportRow{row(2, "email", "c@x.fi"), row(3, "email", "d@x.fi")})
+			w2 := web("w2@x.fi")
+			ids := map[int64]string{}
+			err := db.FindLeads(ctx, store.LeadFilter{}, func(l *leadmailer.Lead) error {
+				if other, dup := ids[l.ID]; dup {
+					t.Errorf("leads %s and %s share id %d", other, l.Email, l.ID)
+				}
+				ids[l.ID] = l.Email
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ids) != 6 || ids[w1] != "w1@x.fi" || ids[w2] != "w2@x.fi" {
+				t.Errorf("leads by id %v, want six, with %d = w1@x.fi and %d = w2@x.fi", ids, w1, w2)
+			}
+		})
+	}
+}
