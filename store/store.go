@@ -108,7 +108,8 @@ type Options struct {
 	// with it once records keyed entries from then on, and must be opened with it to record
 	// or verify audit entries.
 	AuditKey []byte
-	// CacheKiB bounds SQLite's page cache of each connection, in KiB; zero: 16 MiB.
+	// CacheKiB bounds SQLite's page cache of each connection, in KiB; zero: 16 MiB. SQLite
+	// only: PostgreSQL's cache is the server's.
 	CacheKiB int
 	// Statements is how many prepared statements each connection keeps for reuse; zero:
 	// none, each statement is prepared where it runs. A command that runs the same few
