@@ -5,6 +5,7 @@
 #
 #   bash bench/import.sh            # 1,000,000 rows
 #   ROWS=200000 bash bench/import.sh
+#   LEADMAILER_DATABASE_URL=postgres://... bash bench/import.sh   # into that (empty) PostgreSQL database
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)

@@ -41,6 +41,7 @@ type Config struct {
 	Web       Web       `toml:"web"`
 	Bounces   Bounces   `toml:"bounces"`
 	Metrics   Metrics   `toml:"metrics"`
+	Database  Database  `toml:"database"`
 
 	// Path is the file the configuration was read from; empty when there was none and the
 	// defaults apply.
@@ -448,6 +449,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.Bounces.validate()...)
 	errs = append(errs, c.Metrics.validate()...)
+	errs = append(errs, c.Database.validate()...)
 	return errors.Join(errs...)
 }
 

@@ -77,6 +77,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"complaint rate as percent", "[bounces]\ncomplaint_rate = 0.3e1", "bounces.complaint_rate = 3"},
 		{"half of postmark auth", "[bounces.webhooks]\npostmark_user = \"pm\"", "postmark_user and postmark_password"},
 		{"ses topic", "[bounces.webhooks]\nses_topic_arns = [\"bounces\"]", `"bounces" is not a topic ARN`},
+		{"database url scheme", "[database]\nurl = \"mysql://u:secret@h/db\"", "database.url: give a postgres://"},
+		{"database pool", "[database]\nmax_conns = -1", "database.max_conns = -1"},
 		{"source name", strings.Replace(sourceTOML(""), `name = "reg"`, `name = "Reg Ister"`, 1), `name "Reg Ister"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -59,7 +59,7 @@ func (db *DB) CreateAPIToken(ctx context.Context, t *leadmailer.APIToken, audit 
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
 		t.Name, t.Role, t.TokenHash, formatTime(now), t.CreatedBy, expires).Scan(&t.ID)
 	var se sqlite3.Error
-	if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
+	if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique || pgUniqueViolation(err) {
 		return leadmailer.Errorf(leadmailer.ECONFLICT, "a token named %q exists; revoke it first or choose another name", t.Name)
 	}
 	if err != nil {

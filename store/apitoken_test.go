@@ -9,8 +9,13 @@ import (
 )
 
 func TestAPITokenLifecycle(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) { testAPITokenLifecycle(t, b.Open(t, nil)) })
+	}
+}
+
+func testAPITokenLifecycle(t *testing.T, db *store.DB) {
 	ctx := t.Context()
-	db := storetest.Open(t, nil)
 	audit := func(action string) *leadmailer.AuditEntry {
 		return &leadmailer.AuditEntry{Actor: "os:test", Action: action, Target: "crm"}
 	}
@@ -59,8 +64,13 @@ func TestAPITokenLifecycle(t *testing.T) {
 
 // An import run of kind api is stored: migration 0017 widened the kind check in place.
 func TestImportRunKindAPI(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) { testImportRunKindAPI(t, b.Open(t, nil)) })
+	}
+}
+
+func testImportRunKindAPI(t *testing.T, db *store.DB) {
 	ctx := t.Context()
-	db := storetest.Open(t, nil)
 	w, err := db.BeginImport(ctx, &leadmailer.ImportRun{Source: "crm", Kind: leadmailer.KindAPI, Actor: "token:crm"}, false)
 	if err != nil {
 		t.Fatal(err)

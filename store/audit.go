@@ -118,7 +118,7 @@ func (db *DB) startKeyedAudit(ctx context.Context) error {
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM audit_log`).Scan(&next); err != nil {
 		return fmt.Errorf("start keying the audit chain: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO audit_keying (id, keyed_from, mac) VALUES (1, ?, ?)`,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_keying (id, keyed_from, mac) VALUES (1, ?, ?) ON CONFLICT DO NOTHING`,
 		next, keyingMAC(db.auditKey, next)); err != nil {
 		return fmt.Errorf("start keying the audit chain: %w", err)
 	}

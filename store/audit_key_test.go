@@ -24,17 +24,18 @@ func recordEntries(t *testing.T, db *store.DB, n int) {
 	}
 }
 
-// tamper opens the database file as someone with write access to it would, without the
-// store, and drops the triggers that keep the audit tables append-only.
-func tamper(t *testing.T, path string) *sql.DB {
+// tamper opens the database as someone with write access to it would, without the store,
+// and turns off the triggers that keep the audit tables append-only: on SQLite by dropping
+// them, on PostgreSQL as the tables' owner may.
+func tamper(t *testing.T, db *store.DB) *sql.DB {
 	t.Helper()
-	raw, err := sql.Open("sqlite3", path)
-	if err != nil {
-		t.Fatal(err)
+	raw := storetest.Raw(t, db)
+	queries := []string{`DROP TRIGGER audit_log_no_update`, `DROP TRIGGER audit_log_no_delete`,
+		`DROP TRIGGER IF EXISTS audit_keying_no_update`, `DROP TRIGGER IF EXISTS audit_keying_no_delete`}
+	if db.Postgres() {
+		queries = []string{`ALTER TABLE audit_log DISABLE TRIGGER USER`, `ALTER TABLE audit_keying DISABLE TRIGGER USER`}
 	}
-	t.Cleanup(func() { raw.Close() })
-	for _, q := range []string{`DROP TRIGGER audit_log_no_update`, `DROP TRIGGER audit_log_no_delete`,
-		`DROP TRIGGER IF EXISTS audit_keying_no_update`, `DROP TRIGGER IF EXISTS audit_keying_no_delete`} {
+	for _, q := range queries {
 		if _, err := raw.Exec(q); err != nil {
 			t.Fatal(err)
 		}
@@ -43,16 +44,17 @@ func tamper(t *testing.T, path string) *sql.DB {
 }
 
 // rehashUnkeyed rewrites the chain from entry from on with plain SHA-256, as an attacker
-// who cannot read the key would: each entry naming the previous one's new hash.
+// who cannot read the key would: each entry naming the previous one's new hash. $n, which
+// both databases read as the nth argument.
 func rehashUnkeyed(t *testing.T, raw *sql.DB, from int64) {
 	t.Helper()
 	var prev string
 	if from > 1 {
-		if err := raw.QueryRow(`SELECT hash FROM audit_log WHERE id = ?`, from-1).Scan(&prev); err != nil {
+		if err := raw.QueryRow(`SELECT hash FROM audit_log WHERE id = $1`, from-1).Scan(&prev); err != nil {
 			t.Fatal(err)
 		}
 	}
-	rows, err := raw.Query(`SELECT id, at, actor, action, target, detail, ip FROM audit_log WHERE id >= ? ORDER BY id`, from)
+	rows, err := raw.Query(`SELECT id, at, actor, action, target, detail, ip FROM audit_log WHERE id >= $1 ORDER BY id`, from)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +73,7 @@ func rehashUnkeyed(t *testing.T, raw *sql.DB, from int64) {
 	rows.Close()
 	for _, e := range entries {
 		h := e.ComputeHash(prev)
-		if _, err := raw.Exec(`UPDATE audit_log SET prev_hash = ?, hash = ? WHERE id = ?`, prev, h, e.ID); err != nil {
+		if _, err := raw.Exec(`UPDATE audit_log SET prev_hash = $1, hash = $2 WHERE id = $3`, prev, h, e.ID); err != nil {
 			t.Fatal(err)
 		}
 		prev = h
@@ -84,69 +86,73 @@ func rehashUnkeyed(t *testing.T, raw *sql.DB, from int64) {
 // where keying begins. Removing that record as well, or cutting entries off the end, leaves a
 // chain that verifies alone: the head kept elsewhere catches it.
 func TestKeyedAuditChainResistsRewriting(t *testing.T) {
-	tests := []struct {
-		name      string
-		attack    string // SQL run after entry 3's detail is changed and the chain rehashed
-		rehash    bool
-		wantBreak string // from VerifyAudit; "" when only the kept head shows it
-		wantHead  string // from VerifyAuditHead with the head taken before the attack
-	}{
-		{"rewritten and rehashed", ``, true, "audit entry 3: its contents were altered", "audit entry 3: its contents were altered"},
-		{"keying moved past the rewrite", `UPDATE audit_keying SET keyed_from = 100`, true,
-			"audit entry 100: the record of where keyed hashes begin was altered", "audit entry 100: the record"},
-		{"keying removed and every entry rehashed", `DELETE FROM audit_keying`, true, "", "audit entry 5: its hash is"},
-		{"tail cut", `DELETE FROM audit_log WHERE id > 3`, false, "", "audit entry 5: it is missing: the trail ends at entry 3"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			db := storetest.Open(t, nil)
-			recordEntries(t, db, 5)
-			head, err := db.FindAuditHead(t.Context())
-			if err != nil {
-				t.Fatal(err)
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			tests := []struct {
+				name      string
+				attack    string // SQL run after entry 3's detail is changed and the chain rehashed
+				rehash    bool
+				wantBreak string // from VerifyAudit; "" when only the kept head shows it
+				wantHead  string // from VerifyAuditHead with the head taken before the attack
+			}{
+				{"rewritten and rehashed", ``, true, "audit entry 3: its contents were altered", "audit entry 3: its contents were altered"},
+				{"keying moved past the rewrite", `UPDATE audit_keying SET keyed_from = 100`, true,
+					"audit entry 100: the record of where keyed hashes begin was altered", "audit entry 100: the record"},
+				{"keying removed and every entry rehashed", `DELETE FROM audit_keying`, true, "", "audit entry 5: its hash is"},
+				{"tail cut", `DELETE FROM audit_log WHERE id > 3`, false, "", "audit entry 5: it is missing: the trail ends at entry 3"},
 			}
-			if head.ID != 5 {
-				t.Fatalf("head %v, want entry 5", head)
-			}
-			if _, brk, err := db.VerifyAuditHead(t.Context(), head); brk != nil || err != nil {
-				t.Fatalf("before the attack: %v %v", brk, err)
-			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					db := b.Open(t, nil)
+					recordEntries(t, db, 5)
+					head, err := db.FindAuditHead(t.Context())
+					if err != nil {
+						t.Fatal(err)
+					}
+					if head.ID != 5 {
+						t.Fatalf("head %v, want entry 5", head)
+					}
+					if _, brk, err := db.VerifyAuditHead(t.Context(), head); brk != nil || err != nil {
+						t.Fatalf("before the attack: %v %v", brk, err)
+					}
 
-			raw := tamper(t, db.Path())
-			if tt.rehash {
-				if _, err := raw.Exec(`UPDATE audit_log SET detail = 'nothing to see' WHERE id = 3`); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if tt.attack != "" {
-				if _, err := raw.Exec(tt.attack); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if tt.rehash {
-				from := int64(3)
-				if strings.Contains(tt.attack, "DELETE FROM audit_keying") {
-					from = 1 // nothing keyed is left
-				}
-				rehashUnkeyed(t, raw, from)
-			}
+					raw := tamper(t, db)
+					if tt.rehash {
+						if _, err := raw.Exec(`UPDATE audit_log SET detail = 'nothing to see' WHERE id = 3`); err != nil {
+							t.Fatal(err)
+						}
+					}
+					if tt.attack != "" {
+						if _, err := raw.Exec(tt.attack); err != nil {
+							t.Fatal(err)
+						}
+					}
+					if tt.rehash {
+						from := int64(3)
+						if strings.Contains(tt.attack, "DELETE FROM audit_keying") {
+							from = 1 // nothing keyed is left
+						}
+						rehashUnkeyed(t, raw, from)
+					}
 
-			_, brk, err := db.VerifyAudit(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
-			switch {
-			case tt.wantBreak == "" && brk != nil:
-				t.Errorf("VerifyAudit: %v, want the chain to verify alone", brk)
-			case tt.wantBreak != "" && (brk == nil || !strings.HasPrefix(brk.Error(), tt.wantBreak)):
-				t.Errorf("VerifyAudit: %v, want %q", brk, tt.wantBreak)
-			}
-			_, brk, err = db.VerifyAuditHead(t.Context(), head)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if brk == nil || !strings.HasPrefix(brk.Error(), tt.wantHead) {
-				t.Errorf("VerifyAuditHead(%v): %v, want %q", head, brk, tt.wantHead)
+					_, brk, err := db.VerifyAudit(t.Context())
+					if err != nil {
+						t.Fatal(err)
+					}
+					switch {
+					case tt.wantBreak == "" && brk != nil:
+						t.Errorf("VerifyAudit: %v, want the chain to verify alone", brk)
+					case tt.wantBreak != "" && (brk == nil || !strings.HasPrefix(brk.Error(), tt.wantBreak)):
+						t.Errorf("VerifyAudit: %v, want %q", brk, tt.wantBreak)
+					}
+					_, brk, err = db.VerifyAuditHead(t.Context(), head)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if brk == nil || !strings.HasPrefix(brk.Error(), tt.wantHead) {
+						t.Errorf("VerifyAuditHead(%v): %v, want %q", head, brk, tt.wantHead)
+					}
+				})
 			}
 		})
 	}
@@ -200,7 +206,7 @@ func TestUnkeyedChainKeepsVerifyingAfterUpgrade(t *testing.T) {
 
 	// The old entries are still what an attacker can recompute: rewriting one and rehashing
 	// up to the keyed part breaks the chain where keying begins.
-	raw = tamper(t, path)
+	raw = tamper(t, db)
 	if _, err := raw.Exec(`UPDATE audit_log SET target = 'lead 99' WHERE id = 1`); err != nil {
 		t.Fatal(err)
 	}

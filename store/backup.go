@@ -21,6 +21,9 @@ import (
 // not grow with the database: the copy is made on a connection of its own with a small page
 // cache and its temporary data on disk.
 func (db *DB) Backup(ctx context.Context, path string) (*BackupInfo, error) {
+	if db.pg {
+		return nil, leadmailer.Errorf(leadmailer.EINVALID, "backup copies an SQLite file: back up the PostgreSQL database %s with pg_dump", db.where)
+	}
 	if _, err := os.Stat(path); err == nil {
 		return nil, errorExists(path)
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -149,9 +152,11 @@ type RestoreCheck struct {
 // during a send does not know of the messages sent after it: resuming such a campaign on
 // its own would send them again.
 func (db *DB) PrepareRestored(ctx context.Context, reason string) (*RestoreCheck, error) {
-	var integrity string
-	if err := db.sql.QueryRowContext(ctx, `PRAGMA integrity_check(1)`).Scan(&integrity); err != nil {
-		return nil, fmt.Errorf("check the backup's integrity: %w", err)
+	integrity := "ok" // PostgreSQL has no check to run: pg_restore fails on a damaged dump
+	if !db.pg {
+		if err := db.sql.QueryRowContext(ctx, `PRAGMA integrity_check(1)`).Scan(&integrity); err != nil {
+			return nil, fmt.Errorf("check the backup's integrity: %w", err)
+		}
 	}
 	if integrity != "ok" {
 		return nil, leadmailer.Errorf(leadmailer.EINVALID, "the backup is damaged (%s): restore another one", integrity)

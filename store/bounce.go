@@ -186,7 +186,7 @@ func (db *DB) recordBounce(ctx context.Context, st *batchStmts, e BounceEvent, p
 				// from one big provider within the window.
 				var n int
 				if err := st.scan(ctx, `SELECT count(*) FROM (SELECT 1 FROM bounces WHERE campaign_id = ?
-					AND reporter = ? AND kind = 'hard' AND received_at >= ? LIMIT ?)`, []any{e.CampaignID, e.Reporter,
+					AND reporter = ? AND kind = 'hard' AND received_at >= ? LIMIT ?) AS burst`, []any{e.CampaignID, e.Reporter,
 					formatTime(now.Add(-p.BurstWindow)), p.BurstCount}, &n); err != nil {
 					return err
 				}
@@ -294,11 +294,11 @@ func countBounce(ctx context.Context, st *batchStmts, campaignID int64, before, 
 	}
 	dec := ""
 	if before != "" {
-		dec = ", " + before + " = " + before + " - 1"
+		dec = ", " + before + " = campaign_bounce_counts." + before + " - 1"
 	}
 	// kind and before are among the three column names, checked by RecordBounce.
 	_, err := st.exec(ctx, `INSERT INTO campaign_bounce_counts (campaign_id, `+kind+`) VALUES (?, 1)
-		ON CONFLICT (campaign_id) DO UPDATE SET `+kind+` = `+kind+` + 1`+dec, campaignID)
+		ON CONFLICT (campaign_id) DO UPDATE SET `+kind+` = campaign_bounce_counts.`+kind+` + 1`+dec, campaignID)
 	return err
 }
 

@@ -265,7 +265,7 @@ func (db *DB) ResolveAudience(ctx context.Context, c *leadmailer.Campaign, rules
 	insert := `INSERT INTO campaign_recipients (campaign_id, lead_id, status, reason, queued_at, done_at)
 		SELECT ?, id, CASE WHEN reason = '' THEN 'queued' ELSE 'skipped' END, reason, ?,
 			CASE WHEN reason = '' THEN NULL ELSE ? END
-		FROM (SELECT l.id, ` + reason + ` AS reason FROM leads l WHERE 1 = 1` + filter + ` ORDER BY l.id)
+		FROM (SELECT l.id, ` + reason + ` AS reason FROM leads l WHERE 1 = 1` + filter + ` ORDER BY l.id) AS audience
 		WHERE true
 		ON CONFLICT (campaign_id, lead_id) DO NOTHING`
 	iargs := append(append([]any{c.ID, now, now}, reasonArgs...), args...)
@@ -501,8 +501,14 @@ func (db *DB) OpenLedger(ctx context.Context) (*Ledger, error) {
 	}
 	// A commit of the ledger reaches the disk before its messages leave: with the
 	// database's synchronous = NORMAL, a power cut could take back "sending" marks of
-	// messages already handed to the relay, and those would be sent again.
-	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
+	// messages already handed to the relay, and those would be sent again. PostgreSQL's
+	// commits are durable unless its operator turned synchronous_commit off; the ledger's
+	// turn it back on for this session, for the same reason.
+	durable := `PRAGMA synchronous = FULL`
+	if db.pg {
+		durable = `SET synchronous_commit = on`
+	}
+	if _, err := conn.ExecContext(ctx, durable); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("open ledger: %w", err)
 	}
@@ -514,7 +520,11 @@ func (l *Ledger) Close() error {
 	for _, s := range l.stmts {
 		s.Close()
 	}
-	if _, err := l.conn.ExecContext(context.Background(), `PRAGMA synchronous = NORMAL`); err != nil {
+	restore := `PRAGMA synchronous = NORMAL`
+	if l.db.pg {
+		restore = `RESET synchronous_commit`
+	}
+	if _, err := l.conn.ExecContext(context.Background(), restore); err != nil {
 		// A pooled connection must not keep FULL for other work: drop it instead.
 		l.conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
@@ -539,7 +549,7 @@ func (l *Ledger) Write(ctx context.Context, updates []LedgerUpdate) error {
 	// The ledger must record what happened even when the caller is being cancelled: the
 	// messages were sent.
 	ctx = context.WithoutCancel(ctx)
-	if _, err := l.conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+	if _, err := l.conn.ExecContext(ctx, l.db.beginWrite()); err != nil {
 		return fmt.Errorf("write ledger: %w", err)
 	}
 	if err := l.write(ctx, updates); err != nil {
@@ -563,12 +573,12 @@ func (l *Ledger) write(ctx context.Context, updates []LedgerUpdate) error {
 				sending_at = ?, recipient_hash = ? WHERE id = ?`, u.MessageID, now, u.RecipientHash, u.RecipientID)
 		case leadmailer.RecipientQueued:
 			err = l.exec(ctx, `UPDATE campaign_recipients SET status = 'queued', attempts = ?, last_reply = ?,
-				not_before = ?, outcome_unknown = max(outcome_unknown, ?) WHERE id = ?`,
-				u.Attempts, u.Reply, formatTime(u.NotBefore), u.OutcomeUnknown, u.RecipientID)
+				not_before = ?, outcome_unknown = `+l.db.greatest("outcome_unknown", "?")+` WHERE id = ?`,
+				u.Attempts, u.Reply, formatTime(u.NotBefore), boolInt(u.OutcomeUnknown), u.RecipientID)
 		default:
 			err = l.exec(ctx, `UPDATE campaign_recipients SET status = ?, reason = ?, attempts = ?,
-				last_reply = ?, done_at = ?, outcome_unknown = max(outcome_unknown, ?) WHERE id = ?`,
-				u.Status, u.Reason, u.Attempts, u.Reply, now, u.OutcomeUnknown, u.RecipientID)
+				last_reply = ?, done_at = ?, outcome_unknown = `+l.db.greatest("outcome_unknown", "?")+` WHERE id = ?`,
+				u.Status, u.Reason, u.Attempts, u.Reply, now, boolInt(u.OutcomeUnknown), u.RecipientID)
 		}
 		if err != nil {
 			return fmt.Errorf("recipient %d: %w", u.RecipientID, err)
@@ -616,7 +626,7 @@ func (db *DB) WithdrawFailures(ctx context.Context, campaignID int64, recipientI
 		n, _ := res.RowsAffected()
 		marks += n
 		res, err = tx.ExecContext(ctx, `UPDATE campaign_recipients SET status = 'queued', reason = '', done_at = NULL,
-			attempts = max(attempts - 1, 0), not_before = ? WHERE campaign_id = ? AND id IN `+in+` AND status = 'failed'`,
+			attempts = `+db.greatest("attempts - 1", "0")+`, not_before = ? WHERE campaign_id = ? AND id IN `+in+` AND status = 'failed'`,
 			append([]any{now}, args...)...)
 		if err != nil {
 			return 0, 0, fmt.Errorf("campaign %d: queue failures again: %w", campaignID, err)

@@ -36,6 +36,7 @@ type ImportWriter struct {
 	orgSuppressed bool
 	org           *orgCheck
 	stageBuf      []byte // the batch as leadmailer_stage reads it, reused
+	outcomes      []byte // on PostgreSQL, the staged rows' outcomes, reused
 	fkOff         bool   // foreign key checks are off on conn (see begin)
 	hashes        sync.Pool
 }
@@ -78,21 +79,15 @@ const matchedTable = `CREATE TEMP TABLE IF NOT EXISTS matched (
 	rid INTEGER PRIMARY KEY, lead_id INTEGER NOT NULL, outcome INTEGER NOT NULL)`
 
 func (w *ImportWriter) begin(ctx context.Context) error {
-	// The writer's statements make every reference they store by construction: the run is
-	// the one begin inserts, and each observation's lead is found or inserted by the same
-	// batch's statements. Checking each reference again (three lookups per row) cost about
-	// a tenth of an import's time, so this connection skips foreign key checks until close.
-	w.fkOff = true
-	if _, err := w.conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
-		return err
-	}
-	for _, q := range []string{stagingTable, matchedTable, `DELETE FROM staging`, `DELETE FROM matched`} {
-		if _, err := w.conn.ExecContext(ctx, q); err != nil {
+	if w.db.pg {
+		if err := w.beginPG(ctx); err != nil {
 			return err
 		}
+	} else if err := w.beginSQLite(ctx); err != nil {
+		return err
 	}
 	if w.dryRun {
-		if _, err := w.conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		if _, err := w.conn.ExecContext(ctx, w.db.beginWrite()); err != nil {
 			return err
 		}
 		w.inDry = true
@@ -109,12 +104,30 @@ func (w *ImportWriter) begin(ctx context.Context) error {
 	})
 }
 
+// beginSQLite turns off the connection's foreign key checks and prepares its temporary tables.
+func (w *ImportWriter) beginSQLite(ctx context.Context) error {
+	// The writer's statements make every reference they store by construction: the run is
+	// the one begin inserts, and each observation's lead is found or inserted by the same
+	// batch's statements. Checking each reference again (three lookups per row) cost about
+	// a tenth of an import's time, so this connection skips foreign key checks until close.
+	w.fkOff = true
+	if _, err := w.conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return err
+	}
+	for _, q := range []string{stagingTable, matchedTable, `DELETE FROM staging`, `DELETE FROM matched`} {
+		if _, err := w.conn.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // inTx runs fn in a transaction of its own, or inside the dry run's transaction.
 func (w *ImportWriter) inTx(ctx context.Context, fn func() error) error {
 	if w.dryRun {
 		return fn()
 	}
-	if _, err := w.conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+	if _, err := w.conn.ExecContext(ctx, w.db.beginWrite()); err != nil {
 		return err
 	}
 	if err := fn(); err != nil {
@@ -202,7 +215,11 @@ func (w *ImportWriter) WriteBatch(ctx context.Context, rows []leadmailer.ImportR
 		if err != nil {
 			return fmt.Errorf("stage rows: %w", err)
 		}
-		matched, err := w.classify(ctx)
+		classify, insertNew, observe := w.classify, w.insertNew, w.observe
+		if w.db.pg {
+			classify, insertNew, observe = w.classifyPG, w.insertNewPG, w.observePG
+		}
+		matched, err := classify(ctx)
 		if err != nil {
 			return fmt.Errorf("classify rows: %w", err)
 		}
@@ -210,7 +227,7 @@ func (w *ImportWriter) WriteBatch(ctx context.Context, rows []leadmailer.ImportR
 		if err := w.scanRow(ctx, `SELECT coalesce(max(id), 0) FROM leads`, nil, &idBase); err != nil {
 			return fmt.Errorf("write leads: %w", err)
 		}
-		if err := w.insertNew(ctx, idBase); err != nil {
+		if err := insertNew(ctx, idBase); err != nil {
 			return fmt.Errorf("write leads: %w", err)
 		}
 		if matched > 0 {
@@ -218,7 +235,7 @@ func (w *ImportWriter) WriteBatch(ctx context.Context, rows []leadmailer.ImportR
 				return fmt.Errorf("write leads: %w", err)
 			}
 		}
-		if err := w.observe(ctx, idBase); err != nil {
+		if err := observe(ctx, idBase); err != nil {
 			return fmt.Errorf("record provenance: %w", err)
 		}
 		counts.Inserted += staged[outcomeNew] - matched
@@ -258,6 +275,7 @@ func (w *ImportWriter) WriteBatch(ctx context.Context, rows []leadmailer.ImportR
 // It returns how many rows it staged with each outcome.
 func (w *ImportWriter) stageRows(ctx context.Context, rows []leadmailer.ImportRow) (staged [outcomeSuppressed + 1]int64, err error) {
 	b := w.stageBuf[:0]
+	outcomes := w.outcomes[:0]
 	for i := range rows {
 		r := &rows[i]
 		// The outcome starts as what is known before looking at stored leads; classify
@@ -269,7 +287,15 @@ func (w *ImportWriter) stageRows(ctx context.Context, rows []leadmailer.ImportRo
 			outcome = outcomeDuplicateInBatch
 		}
 		staged[outcome]++
+		if w.db.pg {
+			outcomes = append(outcomes, outcome)
+			continue
+		}
 		b = appendStageRow(b, r, outcome)
+	}
+	if w.db.pg {
+		w.outcomes = outcomes
+		return staged, w.stageRowsPG(ctx, rows, outcomes)
 	}
 	w.stageBuf = b
 	var n int

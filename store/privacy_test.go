@@ -19,87 +19,91 @@ import (
 // TestExportThenEraseThenExport exports a lead that came from an upload, a registry and a
 // website query with consent; erases it; and checks the second export holds nothing personal.
 func TestExportThenEraseThenExport(t *testing.T) {
-	ctx := context.Background()
-	db := storetest.Open(t, nil)
-	importRows(t, db, "crm", false, []leadmailer.ImportRow{
-		row(2, "email", "dana@delta.example", "name", "Dana Delta", "phone", "+358 40 123"),
-		row(3, "email", "other@delta.example", "name", "Other Person"),
-	})
-	importRows(t, db, "registry", false, []leadmailer.ImportRow{
-		row(7, "email", "dana@delta.example", "company", "Delta Oy", "business_id", "1234567-8"),
-	})
-	q := row(0, "email", "dana@delta.example", "country", "FI")
-	res, err := db.RecordWebsiteQuery(ctx, q, store.WebsiteQuery{ReceivedAt: time.Now(), IP: "198.51.100.7",
-		UserAgent: "DanaBrowser/2", Message: "Call Dana at home", ConsentVersion: "2026-01"})
-	if err != nil || res.LeadID == 0 || res.ConsentRequestID == 0 {
-		t.Fatalf("website query: %+v, %v", res, err)
-	}
-	// The consent counts once confirmed from the mail (double opt-in).
-	if _, err := db.ConfirmConsent(ctx, res.ConsentRequestID, store.ConsentConfirmation{At: time.Now(), IP: "198.51.100.8", Version: "confirm-1"}); err != nil {
-		t.Fatal(err)
-	}
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			db := b.Open(t, nil)
+			importRows(t, db, "crm", false, []leadmailer.ImportRow{
+				row(2, "email", "dana@delta.example", "name", "Dana Delta", "phone", "+358 40 123"),
+				row(3, "email", "other@delta.example", "name", "Other Person"),
+			})
+			importRows(t, db, "registry", false, []leadmailer.ImportRow{
+				row(7, "email", "dana@delta.example", "company", "Delta Oy", "business_id", "1234567-8"),
+			})
+			q := row(0, "email", "dana@delta.example", "country", "FI")
+			res, err := db.RecordWebsiteQuery(ctx, q, store.WebsiteQuery{ReceivedAt: time.Now(), IP: "198.51.100.7",
+				UserAgent: "DanaBrowser/2", Message: "Call Dana at home", ConsentVersion: "2026-01"})
+			if err != nil || res.LeadID == 0 || res.ConsentRequestID == 0 {
+				t.Fatalf("website query: %+v, %v", res, err)
+			}
+			// The consent counts once confirmed from the mail (double opt-in).
+			if _, err := db.ConfirmConsent(ctx, res.ConsentRequestID, store.ConsentConfirmation{At: time.Now(), IP: "198.51.100.8", Version: "confirm-1"}); err != nil {
+				t.Fatal(err)
+			}
 
-	x, err := db.ExportLead(ctx, "DANA@delta.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if x.Lead == nil || x.Lead.Name != "Dana Delta" || x.Lead.Company != "Delta Oy" || x.Lead.Country != "FI" {
-		t.Fatalf("export lead = %+v", x.Lead)
-	}
-	var sources []string
-	for _, s := range x.Sources {
-		sources = append(sources, fmt.Sprintf("%s:%s:%d:%s", s.Source, s.Kind, s.Observations, strings.Join(s.Fields, "+")))
-	}
-	if got, want := strings.Join(sources, " "), "crm:upload:1:email+name+phone registry:upload:1:email+company+business_id website:website:1:email+country"; got != want {
-		t.Errorf("sources = %s, want %s", got, want)
-	}
-	origins := map[string]string{}
-	for _, f := range x.Fields {
-		origins[f.Field] = f.Source
-	}
-	if origins["name"] != "crm" || origins["company"] != "registry" || origins["country"] != "website" {
-		t.Errorf("field origins = %v", origins)
-	}
-	if len(x.WebsiteQueries) != 1 || x.WebsiteQueries[0].IP != "198.51.100.7" || len(x.Consents) != 1 || x.Consents[0].TextVersion != "2026-01" {
-		t.Errorf("queries %+v, consents %+v", x.WebsiteQueries, x.Consents)
-	}
-	if len(x.Provenance) != 3 || len(x.Suppressions) != 0 {
-		t.Errorf("provenance %d rows, suppressions %+v; want 3 and none", len(x.Provenance), x.Suppressions)
-	}
+			x, err := db.ExportLead(ctx, "DANA@delta.example")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if x.Lead == nil || x.Lead.Name != "Dana Delta" || x.Lead.Company != "Delta Oy" || x.Lead.Country != "FI" {
+				t.Fatalf("export lead = %+v", x.Lead)
+			}
+			var sources []string
+			for _, s := range x.Sources {
+				sources = append(sources, fmt.Sprintf("%s:%s:%d:%s", s.Source, s.Kind, s.Observations, strings.Join(s.Fields, "+")))
+			}
+			if got, want := strings.Join(sources, " "), "crm:upload:1:email+name+phone registry:upload:1:email+company+business_id website:website:1:email+country"; got != want {
+				t.Errorf("sources = %s, want %s", got, want)
+			}
+			origins := map[string]string{}
+			for _, f := range x.Fields {
+				origins[f.Field] = f.Source
+			}
+			if origins["name"] != "crm" || origins["company"] != "registry" || origins["country"] != "website" {
+				t.Errorf("field origins = %v", origins)
+			}
+			if len(x.WebsiteQueries) != 1 || x.WebsiteQueries[0].IP != "198.51.100.7" || len(x.Consents) != 1 || x.Consents[0].TextVersion != "2026-01" {
+				t.Errorf("queries %+v, consents %+v", x.WebsiteQueries, x.Consents)
+			}
+			if len(x.Provenance) != 3 || len(x.Suppressions) != 0 {
+				t.Errorf("provenance %d rows, suppressions %+v; want 3 and none", len(x.Provenance), x.Suppressions)
+			}
 
-	e, err := db.EraseLead(ctx, "dana@delta.example", "request by e-mail")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.LeadID != x.Lead.ID || e.Observations != 3 || e.WebsiteQueries != 1 || e.Consents != 1 {
-		t.Errorf("erasure = %+v, want the lead with 3 observations, 1 query, 1 consent", e)
-	}
-	after, err := db.ExportLead(ctx, "dana@delta.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, _ := json.Marshal(after)
-	for _, personal := range []string{"dana", "Dana", "Delta", "358", "198.51", "DanaBrowser", "home", "1234567"} {
-		if strings.Contains(string(out), personal) {
-			t.Errorf("export after erasure still holds %q: %s", personal, out)
-		}
-	}
-	if after.Lead != nil || len(after.Provenance)+len(after.Sources)+len(after.WebsiteQueries)+len(after.Consents) != 0 {
-		t.Errorf("export after erasure = %s, want nothing but the suppression", out)
-	}
-	if len(after.Suppressions) != 1 || after.Suppressions[0].Origin != store.OriginErasure {
-		t.Errorf("suppressions after erasure = %+v, want the erasure's", after.Suppressions)
-	}
-	// The other lead of the same imports is untouched, and a re-import keeps Dana out.
-	run := importRows(t, db, "registry", false, []leadmailer.ImportRow{
-		row(7, "email", "dana@delta.example", "company", "Delta Oy"),
-		row(8, "email", "other@delta.example", "company", "Delta Oy"),
-	})
-	if run.Counts.Suppressed != 1 || run.Counts.Updated != 1 {
-		t.Errorf("re-import after erasure: %+v, want Dana suppressed and the other updated", run.Counts)
-	}
-	if err := db.IntegrityCheck(ctx); err != nil {
-		t.Error(err)
+			e, err := db.EraseLead(ctx, "dana@delta.example", "request by e-mail")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.LeadID != x.Lead.ID || e.Observations != 3 || e.WebsiteQueries != 1 || e.Consents != 1 {
+				t.Errorf("erasure = %+v, want the lead with 3 observations, 1 query, 1 consent", e)
+			}
+			after, err := db.ExportLead(ctx, "dana@delta.example")
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, _ := json.Marshal(after)
+			for _, personal := range []string{"dana", "Dana", "Delta", "358", "198.51", "DanaBrowser", "home", "1234567"} {
+				if strings.Contains(string(out), personal) {
+					t.Errorf("export after erasure still holds %q: %s", personal, out)
+				}
+			}
+			if after.Lead != nil || len(after.Provenance)+len(after.Sources)+len(after.WebsiteQueries)+len(after.Consents) != 0 {
+				t.Errorf("export after erasure = %s, want nothing but the suppression", out)
+			}
+			if len(after.Suppressions) != 1 || after.Suppressions[0].Origin != store.OriginErasure {
+				t.Errorf("suppressions after erasure = %+v, want the erasure's", after.Suppressions)
+			}
+			// The other lead of the same imports is untouched, and a re-import keeps Dana out.
+			run := importRows(t, db, "registry", false, []leadmailer.ImportRow{
+				row(7, "email", "dana@delta.example", "company", "Delta Oy"),
+				row(8, "email", "other@delta.example", "company", "Delta Oy"),
+			})
+			if run.Counts.Suppressed != 1 || run.Counts.Updated != 1 {
+				t.Errorf("re-import after erasure: %+v, want Dana suppressed and the other updated", run.Counts)
+			}
+			if err := db.IntegrityCheck(ctx); err != nil {
+				t.Error(err)
+			}
+		})
 	}
 }
 

@@ -1,11 +1,36 @@
-// Package store keeps leadmailer's data in SQLite. It is the only package that knows which
-// database runs: every other package sees the methods of *DB and the root package's types.
-// The SQL lives next to the method that runs it and avoids SQLite-only syntax where a
-// portable form exists, so that a PostgreSQL store can follow the same shape.
+// Package store keeps leadmailer's data, in SQLite (the default: one file in the data
+// directory) or in PostgreSQL (Open for a file, OpenURL for a postgres:// URL). It is the only
+// package that knows which database runs: every other package sees the methods of *DB and
+// the root package's types.
+//
+// # One implementation, two dialects
+//
+// There is one *DB and one set of methods over database/sql, not an implementation per
+// database: the two agree on almost all the SQL the store runs (joins, ON CONFLICT,
+// RETURNING, FILTER, partial indexes, UPDATE ... FROM), and two copies of every method would
+// drift apart in exactly the guarantees that matter (the ledger's exactly-once rule,
+// never-blank imports, suppression, the audit chain). So:
+//
+//   - The SQL lives next to the method that runs it, written once where the dialects agree.
+//     Placeholders are SQLite's "?" and "?N"; on PostgreSQL the driver wrapper (pgConn)
+//     renumbers them $1..$n, so a query's text serves both.
+//   - Where the dialects differ, the method holds both texts side by side and picks by
+//     db.pg: PRAGMAs, the import's staging (SQLite's C function
+//     leadmailer_stage against PostgreSQL's COPY), integer arithmetic on booleans.
+//   - Migrations are per dialect, with the same version numbers: migrations/ for SQLite,
+//     migrations_pg/ for PostgreSQL. A schema change lands in both.
+//   - Times stay TEXT in one format (see timeFormat) on both, so that ordering and comparing
+//     them is text order everywhere and no query converts dates.
+//
+// # Concurrency
 //
 // A *DB is safe for concurrent use. SQLite allows one writer at a time: write transactions
 // take the write lock when they begin (_txlock=immediate) and wait up to the busy timeout for
-// it, so two processes (say, serve and a CLI import) queue rather than fail.
+// it, so two processes (say, serve and a CLI import) queue rather than fail. PostgreSQL
+// keeps that rule on purpose: every transaction takes one advisory lock (writerLockKey) when
+// it begins, so that code written for one writer stays correct with several processes on one
+// database. Migrations run under a second advisory lock, so two processes starting at once
+// do not both apply them.
 package store
 
 import (
@@ -26,7 +51,10 @@ import (
 	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
-//go:embed migrations/*.sql
+// migrations holds both dialects' schema changes: migrations/ for SQLite, migrations_pg/ for
+// PostgreSQL, numbered alike.
+//
+//go:embed migrations/*.sql migrations_pg/*.sql
 var migrations embed.FS
 
 // pragmas are run on every new connection; the page cache's size is set by the DSN, per DB
@@ -80,13 +108,23 @@ type Options struct {
 	// with it once records keyed entries from then on, and must be opened with it to record
 	// or verify audit entries.
 	AuditKey []byte
-	// CacheKiB bounds SQLite's page cache of each connection, in KiB; zero: 16 MiB.
+	// CacheKiB bounds SQLite's page cache of each connection, in KiB; zero: 16 MiB. SQLite
+	// only: PostgreSQL's cache is the server's.
 	CacheKiB int
 	// Statements is how many prepared statements each connection keeps for reuse; zero:
 	// none, each statement is prepared where it runs. A command that runs the same few
 	// statements thousands of times (the audit entry of every bounce of an ingest) saves
-	// their preparing with a few dozen.
+	// their preparing with a few dozen. SQLite only.
 	Statements int
+	// DataDir is the directory of the files that live beside the database (rejects, lock
+	// files). Default: the SQLite file's directory; on PostgreSQL, none.
+	DataDir string
+	// MaxConns bounds a PostgreSQL database's connection pool; zero: 10. SQLite opens
+	// connections as it needs them.
+	MaxConns int
+	// StatementTimeout ends a PostgreSQL statement that runs longer, waiting for a lock
+	// included; zero: a minute. A URL's own statement_timeout wins.
+	StatementTimeout time.Duration
 }
 
 // defaultCacheKiB is the page cache of a connection when Options.CacheKiB is zero: 16 MiB.
@@ -101,7 +139,10 @@ const defaultCacheKiB = 16 << 10
 // DB is an open leadmailer database.
 type DB struct {
 	sql            *sql.DB
-	path           string
+	path           string // the SQLite file; empty on PostgreSQL
+	where          string // which database, for messages: the path, or PostgreSQL's host and database
+	pg             bool   // PostgreSQL, not SQLite: see the package comment
+	dataDir        string // see Options.DataDir
 	now            func() time.Time
 	suppressionKey []byte
 	auditKey       []byte
@@ -137,7 +178,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	db := &DB{sql: sqlDB, path: path, now: opts.Now, suppressionKey: opts.SuppressionKey, auditKey: opts.AuditKey, cacheKiB: cacheKiB}
+	if opts.DataDir == "" {
+		opts.DataDir = filepath.Dir(path)
+	}
+	db := &DB{sql: sqlDB, path: path, where: path, dataDir: opts.DataDir, now: opts.Now, suppressionKey: opts.SuppressionKey, auditKey: opts.AuditKey, cacheKiB: cacheKiB}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -190,19 +234,66 @@ func privateFiles(path string) error {
 // Close closes the database.
 func (db *DB) Close() error { return db.sql.Close() }
 
-// Path is the database file's path.
+// Path is the database file's path; empty on PostgreSQL.
 func (db *DB) Path() string { return db.path }
+
+// DataDir is the directory of the files that live beside the database: see Options.DataDir.
+func (db *DB) DataDir() string { return db.dataDir }
+
+// Postgres reports whether the database is PostgreSQL rather than an SQLite file.
+func (db *DB) Postgres() bool { return db.pg }
+
+// String names the database for messages: the SQLite file's path, or the PostgreSQL
+// database, host and user (never the password).
+func (db *DB) String() string { return db.where }
+
+// migrationsDir is the embedded directory of the database's dialect.
+func (db *DB) migrationsDir() string {
+	if db.pg {
+		return "migrations_pg"
+	}
+	return "migrations"
+}
+
+// migrator is what migrations run on: the *sql.DB for SQLite, whose write lock keeps two
+// processes from applying one migration twice, and for PostgreSQL the one connection that
+// holds the migration lock.
+type migrator interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
 
 // migrate applies, in order and each in its own transaction, the embedded migrations the
 // database has not seen. Files are named NNNN_what.sql; NNNN is the schema version.
 func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	if !db.pg {
+		return db.migrateOn(ctx, db.sql)
+	}
+	// PostgreSQL: one connection holds the migration lock for the whole run, so that a second
+	// process starting at the same moment waits and then finds everything applied. The lock
+	// belongs to the session: it is released explicitly, or when the connection closes.
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(?)`, migrationLockKey); err != nil {
+		return fmt.Errorf("take the migration lock: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(?)`, migrationLockKey)
+	return db.migrateOn(ctx, conn)
+}
+
+func (db *DB) migrateOn(ctx context.Context, on migrator) error {
+	if _, err := on.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT NOT NULL,
 		applied_at TEXT NOT NULL)`); err != nil {
 		return err
 	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	names, err := fs.Glob(migrations, db.migrationsDir()+"/*.sql")
 	if err != nil {
 		return err
 	}
@@ -210,7 +301,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	// Read what is applied first, without a transaction: when the schema is current, opening
 	// takes no write lock, so a command such as backup opens at once while another process
 	// imports, instead of queueing behind its batches.
-	applied, err := db.appliedMigrations(ctx)
+	applied, err := appliedMigrations(ctx, on)
 	if err != nil {
 		return err
 	}
@@ -223,15 +314,15 @@ func (db *DB) migrate(ctx context.Context) error {
 		if applied[version] {
 			continue
 		}
-		if err := db.applyMigration(ctx, version, name); err != nil {
+		if err := db.applyMigration(ctx, on, version, name); err != nil {
 			return fmt.Errorf("migration %s: %w", base, err)
 		}
 	}
 	return nil
 }
 
-func (db *DB) appliedMigrations(ctx context.Context) (map[int]bool, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+func appliedMigrations(ctx context.Context, on migrator) (map[int]bool, error) {
+	rows, err := on.QueryContext(ctx, `SELECT version FROM schema_migrations`)
 	if err != nil {
 		return nil, err
 	}
@@ -247,8 +338,8 @@ func (db *DB) appliedMigrations(ctx context.Context) (map[int]bool, error) {
 	return applied, rows.Err()
 }
 
-func (db *DB) applyMigration(ctx context.Context, version int, name string) error {
-	tx, err := db.sql.BeginTx(ctx, nil)
+func (db *DB) applyMigration(ctx context.Context, on migrator, version int, name string) error {
+	tx, err := on.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -259,6 +350,13 @@ func (db *DB) applyMigration(ctx context.Context, version int, name string) erro
 	}
 	if applied > 0 {
 		return nil
+	}
+	if db.pg {
+		// A migration that rebuilds an index on a large table may take longer than any
+		// ordinary statement should.
+		if _, err := tx.ExecContext(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+			return err
+		}
 	}
 	body, err := migrations.ReadFile(name)
 	if err != nil {
@@ -282,8 +380,12 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 }
 
 // IntegrityCheck runs SQLite's full integrity and foreign key checks and returns an error
-// describing the first problems found.
+// describing the first problems found. PostgreSQL checks its pages and constraints itself as
+// it goes and has no such check to run: there it only checks that the server answers.
 func (db *DB) IntegrityCheck(ctx context.Context) error {
+	if db.pg {
+		return db.sql.PingContext(ctx)
+	}
 	var result string
 	if err := db.sql.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&result); err != nil {
 		return fmt.Errorf("integrity check: %w", err)

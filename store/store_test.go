@@ -87,169 +87,227 @@ func TestOpenPathWithURICharacters(t *testing.T) {
 }
 
 func TestWriteBatchOutcomes(t *testing.T) {
-	ctx := context.Background()
-	db := storetest.Open(t, nil)
-	first := importRows(t, db, "crm", false, []leadmailer.ImportRow{
-		row(2, "email", "anna@x.fi", "name", "Anna", "company", "Acme"),
-		row(3, "email", "bob@y.se", "name", "Bob"),
-	})
-	if got, want := first.Counts, (leadmailer.ImportCounts{Read: 2, Inserted: 2}); got != want {
-		t.Errorf("first run counts = %+v, want %+v", got, want)
-	}
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			db := b.Open(t, nil)
+			first := importRows(t, db, "crm", false, []leadmailer.ImportRow{
+				row(2, "email", "anna@x.fi", "name", "Anna", "company", "Acme"),
+				row(3, "email", "bob@y.se", "name", "Bob"),
+			})
+			if got, want := first.Counts, (leadmailer.ImportCounts{Read: 2, Inserted: 2}); got != want {
+				t.Errorf("first run counts = %+v, want %+v", got, want)
+			}
 
-	dup := row(5, "email", "anna@x.fi", "phone", "+358 1")
-	dup.DuplicateInBatch = true
-	second := importRows(t, db, "fair", false,
-		[]leadmailer.ImportRow{
-			row(2, "email", "anna@x.fi", "company", "Acme Oy"), // updated
-			row(3, "email", "bob@y.se", "name", ""),            // unchanged: empty never blanks
-			row(4, "email", "new@z.de", "country", "DE"),       // inserted
-			dup, // same batch
-		},
-		[]leadmailer.ImportRow{
-			row(6, "email", "new@z.de", "city", "Berlin"), // earlier batch of this run
+			dup := row(5, "email", "anna@x.fi", "phone", "+358 1")
+			dup.DuplicateInBatch = true
+			second := importRows(t, db, "fair", false,
+				[]leadmailer.ImportRow{
+					row(2, "email", "anna@x.fi", "company", "Acme Oy"), // updated
+					row(3, "email", "bob@y.se", "name", ""),            // unchanged: empty never blanks
+					row(4, "email", "new@z.de", "country", "DE"),       // inserted
+					dup, // same batch
+				},
+				[]leadmailer.ImportRow{
+					row(6, "email", "new@z.de", "city", "Berlin"), // earlier batch of this run
+				})
+			want := leadmailer.ImportCounts{Read: 5, Inserted: 1, Updated: 1, Unchanged: 1, Duplicates: 2}
+			if second.Counts != want {
+				t.Errorf("second run counts = %+v, want %+v", second.Counts, want)
+			}
+			stored, err := db.FindImportRun(ctx, second.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stored.Counts != want || stored.Status != leadmailer.RunCompleted {
+				t.Errorf("stored run = %+v %s, want %+v completed", stored.Counts, stored.Status, want)
+			}
+
+			anna, err := db.FindLeadByEmail(ctx, " Anna@X.fi ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if anna.Company != "Acme Oy" || anna.Name != "Anna" {
+				t.Errorf("anna = %q/%q, want Anna/Acme Oy", anna.Name, anna.Company)
+			}
+			runs := anna.FieldRuns
+			if runs[leadmailer.FieldName] != first.ID || runs[leadmailer.FieldCompany] != second.ID || anna.FirstRunID != first.ID {
+				t.Errorf("anna's field runs name=%d company=%d first=%d, want %d %d %d",
+					runs[leadmailer.FieldName], runs[leadmailer.FieldCompany], anna.FirstRunID, first.ID, second.ID, first.ID)
+			}
+			obs, err := db.FindObservations(ctx, anna.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(obs) != 3 {
+				t.Fatalf("anna has %d observations, want 3 (one per row): %+v", len(obs), obs)
+			}
+			if got := obs[2].Received["phone"]; got != "+358 1" || obs[2].Row != 5 || obs[2].Source != "fair" {
+				t.Errorf("third observation = %+v, want row 5 of fair supplying phone", obs[2])
+			}
+
+			newLead, err := db.FindLeadByEmail(ctx, "new@z.de")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if newLead.City != "Berlin" || newLead.Country != "DE" {
+				t.Errorf("new lead = %+v, want country DE and city Berlin from two batches", newLead)
+			}
 		})
-	want := leadmailer.ImportCounts{Read: 5, Inserted: 1, Updated: 1, Unchanged: 1, Duplicates: 2}
-	if second.Counts != want {
-		t.Errorf("second run counts = %+v, want %+v", second.Counts, want)
-	}
-	stored, err := db.FindImportRun(ctx, second.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if stored.Counts != want || stored.Status != leadmailer.RunCompleted {
-		t.Errorf("stored run = %+v %s, want %+v completed", stored.Counts, stored.Status, want)
-	}
-
-	anna, err := db.FindLeadByEmail(ctx, " Anna@X.fi ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if anna.Company != "Acme Oy" || anna.Name != "Anna" {
-		t.Errorf("anna = %q/%q, want Anna/Acme Oy", anna.Name, anna.Company)
-	}
-	runs := anna.FieldRuns
-	if runs[leadmailer.FieldName] != first.ID || runs[leadmailer.FieldCompany] != second.ID || anna.FirstRunID != first.ID {
-		t.Errorf("anna's field runs name=%d company=%d first=%d, want %d %d %d",
-			runs[leadmailer.FieldName], runs[leadmailer.FieldCompany], anna.FirstRunID, first.ID, second.ID, first.ID)
-	}
-	obs, err := db.FindObservations(ctx, anna.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(obs) != 3 {
-		t.Fatalf("anna has %d observations, want 3 (one per row): %+v", len(obs), obs)
-	}
-	if got := obs[2].Received["phone"]; got != "+358 1" || obs[2].Row != 5 || obs[2].Source != "fair" {
-		t.Errorf("third observation = %+v, want row 5 of fair supplying phone", obs[2])
-	}
-
-	newLead, err := db.FindLeadByEmail(ctx, "new@z.de")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if newLead.City != "Berlin" || newLead.Country != "DE" {
-		t.Errorf("new lead = %+v, want country DE and city Berlin from two batches", newLead)
 	}
 }
 
 func TestSuppressedAddressIsNeverImported(t *testing.T) {
-	ctx := context.Background()
-	db := storetest.Open(t, nil)
-	if err := db.SuppressAddress(ctx, "Objector@Example.com", "objection"); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.SuppressAddress(ctx, "objector@example.com", "again"); err != nil {
-		t.Fatalf("suppressing twice: %v", err)
-	}
-	run := importRows(t, db, "registry", false, []leadmailer.ImportRow{
-		row(2, "email", "objector@example.com", "name", "O"),
-		row(3, "email", "ok@example.com"),
-	})
-	if run.Counts.Suppressed != 1 || run.Counts.Inserted != 1 {
-		t.Errorf("counts = %+v, want 1 suppressed, 1 inserted", run.Counts)
-	}
-	if _, err := db.FindLeadByEmail(ctx, "objector@example.com"); leadmailer.ErrorCode(err) != leadmailer.ENOTFOUND {
-		t.Errorf("suppressed lead lookup error = %v, want not found", err)
-	}
-	if ok, err := db.IsSuppressed(ctx, "OBJECTOR@example.com"); err != nil || !ok {
-		t.Errorf("IsSuppressed = %v, %v; want true", ok, err)
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			db := b.Open(t, nil)
+			if err := db.SuppressAddress(ctx, "Objector@Example.com", "objection"); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.SuppressAddress(ctx, "objector@example.com", "again"); err != nil {
+				t.Fatalf("suppressing twice: %v", err)
+			}
+			run := importRows(t, db, "registry", false, []leadmailer.ImportRow{
+				row(2, "email", "objector@example.com", "name", "O"),
+				row(3, "email", "ok@example.com"),
+			})
+			if run.Counts.Suppressed != 1 || run.Counts.Inserted != 1 {
+				t.Errorf("counts = %+v, want 1 suppressed, 1 inserted", run.Counts)
+			}
+			if _, err := db.FindLeadByEmail(ctx, "objector@example.com"); leadmailer.ErrorCode(err) != leadmailer.ENOTFOUND {
+				t.Errorf("suppressed lead lookup error = %v, want not found", err)
+			}
+			if ok, err := db.IsSuppressed(ctx, "OBJECTOR@example.com"); err != nil || !ok {
+				t.Errorf("IsSuppressed = %v, %v; want true", ok, err)
+			}
+		})
 	}
 }
 
 func TestDryRunWritesNothing(t *testing.T) {
-	ctx := context.Background()
-	db := storetest.Open(t, nil)
-	run := importRows(t, db, "crm", true, []leadmailer.ImportRow{row(2, "email", "a@b.fi")})
-	if run.Counts.Inserted != 1 {
-		t.Errorf("dry run counts = %+v, want 1 inserted", run.Counts)
-	}
-	if n, _ := db.CountLeads(ctx); n != 0 {
-		t.Errorf("leads after dry run = %d, want 0", n)
-	}
-	if runs, _ := db.FindImportRuns(ctx, "", 10); len(runs) != 0 {
-		t.Errorf("runs after dry run = %d, want 0", len(runs))
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			db := b.Open(t, nil)
+			run := importRows(t, db, "crm", true, []leadmailer.ImportRow{row(2, "email", "a@b.fi")})
+			if run.Counts.Inserted != 1 {
+				t.Errorf("dry run counts = %+v, want 1 inserted", run.Counts)
+			}
+			if n, _ := db.CountLeads(ctx); n != 0 {
+				t.Errorf("leads after dry run = %d, want 0", n)
+			}
+			if runs, _ := db.FindImportRuns(ctx, "", 10); len(runs) != 0 {
+				t.Errorf("runs after dry run = %d, want 0", len(runs))
+			}
+		})
 	}
 }
 
 func TestFindLeadsFilters(t *testing.T) {
-	ctx := context.Background()
-	db := storetest.Open(t, nil)
-	importRows(t, db, "crm", false, []leadmailer.ImportRow{
-		row(2, "email", "a@x.fi", "country", "FI"),
-		row(3, "email", "b@x.se", "country", "SE"),
-	})
-	importRows(t, db, "registry", false, []leadmailer.ImportRow{row(2, "email", "c@x.fi", "country", "FI")})
-	tests := []struct {
-		filter store.LeadFilter
-		want   []string
-	}{
-		{store.LeadFilter{}, []string{"a@x.fi", "b@x.se", "c@x.fi"}},
-		{store.LeadFilter{Country: "FI"}, []string{"a@x.fi", "c@x.fi"}},
-		{store.LeadFilter{Source: "registry"}, []string{"c@x.fi"}},
-		{store.LeadFilter{Country: "SE", Source: "registry"}, nil},
-		{store.LeadFilter{AfterID: 1, Limit: 1}, []string{"b@x.se"}},
-		{store.LeadFilter{State: leadmailer.LeadInactive}, nil},
-	}
-	for _, tt := range tests {
-		var got []string
-		err := db.FindLeads(ctx, tt.filter, func(l *leadmailer.Lead) error {
-			got = append(got, l.Email)
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) != len(tt.want) {
-			t.Errorf("FindLeads(%+v) = %v, want %v", tt.filter, got, tt.want)
-			continue
-		}
-		for i := range got {
-			if got[i] != tt.want[i] {
-				t.Errorf("FindLeads(%+v) = %v, want %v", tt.filter, got, tt.want)
-				break
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			db := b.Open(t, nil)
+			importRows(t, db, "crm", false, []leadmailer.ImportRow{
+				row(2, "email", "a@x.fi", "country", "FI"),
+				row(3, "email", "b@x.se", "country", "SE"),
+			})
+			importRows(t, db, "registry", false, []leadmailer.ImportRow{row(2, "email", "c@x.fi", "country", "FI")})
+			tests := []struct {
+				filter store.LeadFilter
+				want   []string
+			}{
+				{store.LeadFilter{}, []string{"a@x.fi", "b@x.se", "c@x.fi"}},
+				{store.LeadFilter{Country: "FI"}, []string{"a@x.fi", "c@x.fi"}},
+				{store.LeadFilter{Source: "registry"}, []string{"c@x.fi"}},
+				{store.LeadFilter{Country: "SE", Source: "registry"}, nil},
+				{store.LeadFilter{AfterID: 1, Limit: 1}, []string{"b@x.se"}},
+				{store.LeadFilter{State: leadmailer.LeadInactive}, nil},
 			}
-		}
+			for _, tt := range tests {
+				var got []string
+				err := db.FindLeads(ctx, tt.filter, func(l *leadmailer.Lead) error {
+					got = append(got, l.Email)
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != len(tt.want) {
+					t.Errorf("FindLeads(%+v) = %v, want %v", tt.filter, got, tt.want)
+					continue
+				}
+				for i := range got {
+					if got[i] != tt.want[i] {
+						t.Errorf("FindLeads(%+v) = %v, want %v", tt.filter, got, tt.want)
+						break
+					}
+				}
+			}
+		})
 	}
 }
 
 func TestStaleRunIsReportedInterrupted(t *testing.T) {
-	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	db := storetest.Open(t, func() time.Time { return now })
-	ctx := context.Background()
-	w, err := db.BeginImport(ctx, &leadmailer.ImportRun{Source: "crm", Kind: leadmailer.KindUpload, Actor: "t"}, false)
-	if err != nil {
-		t.Fatal(err)
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+			db := b.Open(t, func() time.Time { return now })
+			ctx := context.Background()
+			w, err := db.BeginImport(ctx, &leadmailer.ImportRun{Source: "crm", Kind: leadmailer.KindUpload, Actor: "t"}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The process "dies" here: Finish is never called.
+			run, err := db.FindImportRun(ctx, w.Run().ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := run.EffectiveStatus(now.Add(time.Second)); got != leadmailer.RunRunning {
+				t.Errorf("status a second later = %s, want running", got)
+			}
+			if got := run.EffectiveStatus(now.Add(leadmailer.StaleRunAfter + time.Second)); got != leadmailer.RunInterrupted {
+				t.Errorf("status after %s = %s, want interrupted", leadmailer.StaleRunAfter, got)
+			}
+		})
 	}
-	// The process "dies" here: Finish is never called.
-	run, err := db.FindImportRun(ctx, w.Run().ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := run.EffectiveStatus(now.Add(time.Second)); got != leadmailer.RunRunning {
-		t.Errorf("status a second later = %s, want running", got)
-	}
-	if got := run.EffectiveStatus(now.Add(leadmailer.StaleRunAfter + time.Second)); got != leadmailer.RunInterrupted {
-		t.Errorf("status after %s = %s, want interrupted", leadmailer.StaleRunAfter, got)
+}
+
+// Leads from imports and from the website interleave: the import chooses its new leads' ids
+// itself, and a website query's new lead must still get a free one, before and after.
+func TestImportAndWebsiteLeadsShareIDs(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			db := b.Open(t, nil)
+			web := func(email string) int64 {
+				t.Helper()
+				res, err := db.RecordWebsiteQuery(ctx, row(1, "email", email), store.WebsiteQuery{
+					ReceivedAt: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), IP: "192.0.2.1", UserAgent: "test", Message: "hello"})
+				if err != nil {
+					t.Fatalf("website query from %s: %v", email, err)
+				}
+				return res.LeadID
+			}
+			importRows(t, db, "crm", false, []leadmailer.ImportRow{row(2, "email", "a@x.fi"), row(3, "email", "b@x.fi")})
+			w1 := web("w1@x.fi")
+			importRows(t, db, "crm", false, []leadmailer.ImportRow{row(2, "email", "c@x.fi"), row(3, "email", "d@x.fi")})
+			w2 := web("w2@x.fi")
+			ids := map[int64]string{}
+			err := db.FindLeads(ctx, store.LeadFilter{}, func(l *leadmailer.Lead) error {
+				if other, dup := ids[l.ID]; dup {
+					t.Errorf("leads %s and %s share id %d", other, l.Email, l.ID)
+				}
+				ids[l.ID] = l.Email
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ids) != 6 || ids[w1] != "w1@x.fi" || ids[w2] != "w2@x.fi" {
+				t.Errorf("leads by id %v, want six, with %d = w1@x.fi and %d = w2@x.fi", ids, w1, w2)
+			}
+		})
 	}
 }

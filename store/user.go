@@ -46,7 +46,7 @@ func (db *DB) CreateUser(ctx context.Context, u *leadmailer.User) error {
 		VALUES (?, ?, ?, ?, ?) RETURNING id`,
 		u.Name, u.Role, u.PasswordHash, formatTime(now), formatTime(now)).Scan(&u.ID)
 	var se sqlite3.Error
-	if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
+	if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique || pgUniqueViolation(err) {
 		return leadmailer.Errorf(leadmailer.ECONFLICT, "user %q already exists; use \"users passwd %s\" to change the password", u.Name, u.Name)
 	}
 	if err != nil {

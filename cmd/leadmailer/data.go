@@ -10,7 +10,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/leadmailer/leadmailer/config"
 	"github.com/leadmailer/leadmailer/store"
 )
 
@@ -37,8 +39,18 @@ func openDataWith(ctx context.Context, dir string, opts store.Options) (*store.D
 	if err != nil {
 		return nil, err
 	}
-	opts.SuppressionKey, opts.AuditKey = key, auditKey(key)
-	return store.Open(ctx, filepath.Join(dir, dbFile), opts)
+	opts.SuppressionKey, opts.AuditKey, opts.DataDir = key, auditKey(key), dir
+	// The database is the data directory's SQLite file unless the data directory's
+	// configuration, or the environment, names a PostgreSQL database.
+	d, err := config.LoadDatabase(filepath.Join(dir, config.FileName), os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if d.URL == "" {
+		return store.Open(ctx, filepath.Join(dir, dbFile), opts)
+	}
+	opts.MaxConns, opts.StatementTimeout = d.MaxConns, time.Duration(d.StatementTimeout)
+	return store.OpenURL(ctx, d.URL, opts)
 }
 
 // auditKey derives the key of the audit chain's hashes from the secret key. It lives outside

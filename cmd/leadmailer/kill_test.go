@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/config"
 	"github.com/leadmailer/leadmailer/store"
+	"github.com/leadmailer/leadmailer/store/storetest"
 	_ "github.com/mattn/go-sqlite3" // plain "sqlite3" driver, to count rows no store method exposes
 )
 
@@ -29,7 +31,11 @@ func TestMain(m *testing.M) {
 	if os.Getenv(mainEnv) == "1" {
 		main() // exits
 	}
-	os.Exit(m.Run())
+	// The tests choose their databases themselves: a developer's own database URL must not
+	// send them to the developer's database.
+	os.Unsetenv(config.DatabaseURLEnv)
+	// Main stops the PostgreSQL cluster the PostgreSQL tests start.
+	storetest.Main(m)
 }
 
 // bulkRows is how many rows the crash tests import: enough for the import to run a few

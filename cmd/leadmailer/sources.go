@@ -131,7 +131,7 @@ func runSources(ctx context.Context, e *env, args []string) error {
 // newRunner returns a source runner that writes rejects into the data directory and logs
 // to standard error from level on. API keys in headers never reach the log.
 func newRunner(e *env, db *store.DB, actor string, level slog.Level) *sources.Runner {
-	dataDir := filepath.Dir(db.Path())
+	dataDir := db.DataDir()
 	return &sources.Runner{
 		Store: db, Getenv: e.getenv, Actor: actor,
 		RejectsDir: filepath.Join(dataDir, "rejects"),

@@ -1,4 +1,12 @@
-// Package storetest gives tests a real, migrated SQLite database in a temporary directory.
+// Package storetest gives tests a real, migrated database: SQLite in a temporary directory
+// (Open), or PostgreSQL (OpenPostgres), in a private cluster the test binary starts on a Unix
+// socket in a temporary directory, or on the server LEADMAILER_TEST_DATABASE_URL names.
+// Backends lists both, for table-driven tests. A package that opens PostgreSQL databases
+// calls Main from its TestMain, which stops the cluster when the tests end.
+//
+// PostgreSQL refuses to run as root. Run as root (CI does), the cluster's directory is given
+// to the user nobody and initdb, pg_ctl and the server run as nobody (SysProcAttr.Credential),
+// so nothing needs setting up by hand.
 package storetest
 
 import (

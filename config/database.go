@@ -1,0 +1,77 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// DatabaseURLEnv overrides [database] url, so that the password can stay out of the file.
+const DatabaseURLEnv = "LEADMAILER_DATABASE_URL"
+
+// Database says where leadmailer keeps its data: the SQLite file leadmailer.db in the data
+// directory unless URL names a PostgreSQL database. The secret key and the outbox stay in the
+// data directory either way.
+type Database struct {
+	// URL is postgres://user:pass@host:5432/db?sslmode=verify-full (any libpq parameter, such
+	// as host=/run/postgresql for a Unix socket). Empty: SQLite. LEADMAILER_DATABASE_URL
+	// overrides it where the database is opened (LoadDatabase); Load reports the file's value.
+	URL string `toml:"url"`
+	// MaxConns bounds the PostgreSQL connection pool of each leadmailer process; 0: 10.
+	MaxConns int `toml:"max_conns"`
+	// StatementTimeout ends any PostgreSQL statement that runs longer; 0: one minute.
+	StatementTimeout Duration `toml:"statement_timeout"`
+}
+
+func (d *Database) validate() []error {
+	var errs []error
+	if d.URL != "" {
+		u, err := url.Parse(d.URL)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			// Not the URL itself: it may hold a password.
+			errs = append(errs, errors.New("database.url: give a postgres://user:password@host:5432/database URL, or leave it out for the SQLite file in the data directory"))
+		}
+	}
+	if d.MaxConns < 0 || d.MaxConns > 1000 {
+		errs = append(errs, fmt.Errorf("database.max_conns = %d: give a number of connections from 1 to 1000, or 0 for 10", d.MaxConns))
+	}
+	if d.StatementTimeout < 0 {
+		errs = append(errs, fmt.Errorf("database.statement_timeout must not be negative"))
+	}
+	return errs
+}
+
+// LoadDatabase reads only the [database] table of the configuration file at path, with the
+// environment's override: every command opens the database, and one that needs nothing else
+// from the configuration must not fail on a mistake elsewhere in the file. A missing file
+// means SQLite.
+func LoadDatabase(path string, getenv func(string) string) (Database, error) {
+	var file struct {
+		Database Database `toml:"database"`
+	}
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return Database{}, fmt.Errorf("read configuration: %w", err)
+	default:
+		if _, err := toml.Decode(string(data), &file); err != nil {
+			return Database{}, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	d := file.Database
+	if getenv != nil {
+		if u := strings.TrimSpace(getenv(DatabaseURLEnv)); u != "" {
+			d.URL = u
+		}
+	}
+	if errs := d.validate(); len(errs) > 0 {
+		return Database{}, fmt.Errorf("%s: %w", path, errors.Join(errs...))
+	}
+	return d, nil
+}

@@ -1,0 +1,133 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/leadmailer/leadmailer"
+)
+
+// The import on PostgreSQL: the same staging and matched tables and the same set-based
+// statements as on SQLite (see WriteBatch), with three differences. The batch goes into the
+// staging table by COPY, PostgreSQL's bulk path, instead of leadmailer_stage. The staging
+// table has a rowid column of its own, numbered 1..n as COPY writes the rows, so that the
+// statements that use SQLite's rowid read the same. And the statements that add booleans or
+// select a bare parameter into a column say the types SQLite leaves implicit.
+
+// pgStagingTable is stagingTable with the rowid SQLite gives every row. email is compared
+// with leads.email, which is COLLATE "C".
+const pgStagingTable = `CREATE TEMP TABLE IF NOT EXISTS staging (
+	rowid BIGINT NOT NULL, row_no BIGINT NOT NULL, outcome INTEGER NOT NULL, email TEXT COLLATE "C" NOT NULL,
+	name TEXT NOT NULL, company TEXT NOT NULL, country TEXT NOT NULL,
+	business_id TEXT NOT NULL, job_title TEXT NOT NULL, website TEXT NOT NULL,
+	phone TEXT NOT NULL, city TEXT NOT NULL, fields BIGINT NOT NULL,
+	received TEXT NOT NULL)`
+
+const pgMatchedTable = `CREATE TEMP TABLE IF NOT EXISTS matched (
+	rid BIGINT PRIMARY KEY, lead_id BIGINT NOT NULL, outcome INTEGER NOT NULL)`
+
+// pgStageColumns are the staging table's columns in the order stageSource gives them.
+var pgStageColumns = []string{"rowid", "row_no", "outcome", "email", "name", "company", "country",
+	"business_id", "job_title", "website", "phone", "city", "fields", "received"}
+
+// beginPG prepares the connection's temporary tables. PostgreSQL cannot skip foreign key
+// checks for one session as SQLite's writer does; the checks are index lookups it makes in
+// the same pass.
+func (w *ImportWriter) beginPG(ctx context.Context) error {
+	for _, q := range []string{pgStagingTable, pgMatchedTable, `DELETE FROM staging`, `DELETE FROM matched`} {
+		if _, err := w.conn.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stageRowsPG copies the batch into the staging table.
+func (w *ImportWriter) stageRowsPG(ctx context.Context, rows []leadmailer.ImportRow, outcomes []byte) error {
+	src := &stageSource{rows: rows, outcomes: outcomes, i: -1, values: make([]any, len(pgStageColumns))}
+	var n int64
+	err := w.conn.Raw(func(dc any) error {
+		var err error
+		n, err = dc.(*pgConn).Conn.Conn().CopyFrom(ctx, pgx.Identifier{"staging"}, pgStageColumns, src)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if n != int64(len(rows)) {
+		return fmt.Errorf("staged %d rows of %d", n, len(rows))
+	}
+	return nil
+}
+
+// stageSource gives COPY the batch's rows, reusing one slice of values.
+type stageSource struct {
+	rows     []leadmailer.ImportRow
+	outcomes []byte
+	i        int
+	values   []any
+}
+
+func (s *stageSource) Next() bool { s.i++; return s.i < len(s.rows) }
+
+func (s *stageSource) Values() ([]any, error) {
+	r := &s.rows[s.i]
+	v := s.values
+	v[0], v[1], v[2] = int64(s.i+1), r.Row, int32(s.outcomes[s.i])
+	for f := range leadmailer.NumFields {
+		v[3+f] = r.Values[f]
+	}
+	v[3+leadmailer.NumFields] = int64(r.Supplied)
+	v[4+leadmailer.NumFields] = r.Received.Encode(r.Supplied)
+	return v, nil
+}
+
+func (s *stageSource) Err() error { return nil }
+
+// classifyPG is classify with its booleans made integers.
+func (w *ImportWriter) classifyPG(ctx context.Context) (int64, error) {
+	return w.execCount(ctx, `INSERT INTO matched (rid, lead_id, outcome)
+		SELECT s.rowid, l.id, `+outcomeUnchangedSQL+` + (`+changedExpr+`)::integer
+			+ 2 * (EXISTS (SELECT 1 FROM observations o WHERE o.lead_id = l.id AND o.run_id = ?))::integer
+		FROM staging AS s JOIN leads AS l ON l.email = s.email
+		WHERE s.outcome = `+outcomeNewSQL, w.run.ID)
+}
+
+// insertNewPG is insertNew with its parameters typed, followed by moving the id sequence
+// past the ids it chose, so that a lead inserted without one (from the website) gets a free
+// id. The writer lock the batch's transaction holds keeps anyone else from inserting
+// between reading the highest id and the sequence's move.
+func (w *ImportWriter) insertNewPG(ctx context.Context, idBase int64) error {
+	var runs strings.Builder
+	for _, f := range leadmailer.AllFields()[1:] {
+		fmt.Fprintf(&runs, ", CASE WHEN %s <> '' THEN ?1::bigint END", f)
+	}
+	now := formatTime(w.db.now())
+	n, err := w.execCount(ctx, `INSERT INTO leads (id, email, name, company, country, business_id,
+			job_title, website, phone, city, email_run, name_run, company_run, country_run,
+			business_id_run, job_title_run, website_run, phone_run, city_run,
+			first_run_id, state, created_at, updated_at)
+		SELECT ?3::bigint + rowid, email, name, company, country, business_id, job_title, website, phone, city, ?1::bigint`+
+		runs.String()+`, ?1::bigint, 'active', ?2::text, ?2::text
+		FROM staging AS s
+		WHERE outcome = `+outcomeNewSQL+` AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.rid = s.rowid)`,
+		w.run.ID, now, idBase)
+	if err != nil || n == 0 {
+		return err
+	}
+	return w.exec(ctx, `SELECT setval(pg_get_serial_sequence('leads', 'id'), (SELECT max(id) FROM leads))`)
+}
+
+// observePG is observe with its parameters typed.
+func (w *ImportWriter) observePG(ctx context.Context, idBase int64) error {
+	return w.exec(ctx, `INSERT INTO observations (lead_id, run_id, row_no, fields, received)
+		SELECT CASE WHEN m.lead_id IS NOT NULL THEN m.lead_id
+				WHEN s.outcome = `+outcomeNewSQL+` THEN ?2::bigint + s.rowid
+				ELSE (SELECT l.id FROM leads l WHERE l.email = s.email) END,
+			?1::bigint, s.row_no, s.fields, s.received
+		FROM staging AS s LEFT JOIN matched AS m ON m.rid = s.rowid
+		WHERE s.outcome <> `+outcomeSuppressedSQL, w.run.ID, idBase)
+}
