@@ -504,7 +504,7 @@ func (r *run) one(ctx context.Context, p store.Pending, limiter *rate.Limiter, c
 	// The address's suppression hash is committed with the mark, before the message with
 	// its unsubscribe link leaves: the link works even after retention deletes the lead.
 	r.ledger.add(store.LedgerUpdate{RecipientID: p.RecipientID, Status: leadmailer.RecipientSending,
-		MessageID: m.MessageID, RecipientHash: p.RecipientHash}, committed)
+		MessageID: m.MessageID, RecipientHash: p.RecipientHash, Subject: m.Subject}, committed)
 	if err := <-committed; err != nil {
 		// Nothing is sent that the ledger cannot record first.
 		r.stop(leadmailer.CampaignPaused, ReasonLedgerFailed+": "+err.Error())

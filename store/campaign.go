@@ -483,6 +483,8 @@ type LedgerUpdate struct {
 	// suppression hash of the address the message goes to, kept after retention deletes the
 	// lead so that the message's unsubscribe link still suppresses the address.
 	RecipientHash string
+	// Subject, with status sending, is the subject as rendered for this recipient.
+	Subject string
 }
 
 // Ledger writes ledger updates in batches, on a connection of its own with its statements
@@ -570,7 +572,7 @@ func (l *Ledger) write(ctx context.Context, updates []LedgerUpdate) error {
 		switch u.Status {
 		case leadmailer.RecipientSending:
 			err = l.exec(ctx, `UPDATE campaign_recipients SET status = 'sending', message_id = ?,
-				sending_at = ?, recipient_hash = ? WHERE id = ?`, u.MessageID, now, u.RecipientHash, u.RecipientID)
+				sending_at = ?, recipient_hash = ?, subject = ? WHERE id = ?`, u.MessageID, now, u.RecipientHash, u.Subject, u.RecipientID)
 		case leadmailer.RecipientQueued:
 			err = l.exec(ctx, `UPDATE campaign_recipients SET status = 'queued', attempts = ?, last_reply = ?,
 				not_before = ?, outcome_unknown = `+l.db.greatest("outcome_unknown", "?")+` WHERE id = ?`,

@@ -33,7 +33,8 @@ func sendAll(t *testing.T, db *store.DB, c *leadmailer.Campaign, outcomes map[st
 			continue
 		}
 		u.RecipientID, u.LeadID, u.Attempts, u.MessageID = p.RecipientID, p.LeadID, 1, "m@x"
-		updates = append(updates, store.LedgerUpdate{RecipientID: p.RecipientID, Status: leadmailer.RecipientSending, MessageID: "m@x", RecipientHash: p.RecipientHash}, u)
+		updates = append(updates, store.LedgerUpdate{RecipientID: p.RecipientID, Status: leadmailer.RecipientSending, MessageID: "m@x",
+			RecipientHash: p.RecipientHash, Subject: "An offer for " + p.Lead.Name}, u)
 	}
 	l, err := db.OpenLedger(ctx)
 	if err != nil {
@@ -114,9 +115,15 @@ func TestEraseKeepsCampaignTotalsAndNothingPersonal(t *testing.T) {
 				t.Errorf("the other lead's send record lost its reply %q or hash %q", reply, hash)
 			}
 			var personal int
-			raw.QueryRow(`SELECT count(*) FROM campaign_recipients WHERE last_reply LIKE '%dana%' OR reason LIKE '%dana%'`).Scan(&personal)
+			raw.QueryRow(`SELECT count(*) FROM campaign_recipients WHERE last_reply LIKE '%dana%' OR reason LIKE '%dana%'
+				OR subject LIKE '%Dana%'`).Scan(&personal)
 			if personal != 0 {
-				t.Errorf("%d ledger rows still quote the erased address", personal)
+				t.Errorf("%d ledger rows still quote the erased address or name the person", personal)
+			}
+			var kept int
+			raw.QueryRow(`SELECT count(*) FROM campaign_recipients WHERE subject = 'An offer for Olli Omega'`).Scan(&kept)
+			if kept != 1 {
+				t.Errorf("the other lead's subject as sent is gone (%d rows keep it)", kept)
 			}
 			x, err = db.ExportLead(ctx, "dana@delta.example")
 			if err != nil {

@@ -98,14 +98,15 @@ func deleteLeads(ctx context.Context, tx *sql.Tx, ids []int64, observations, que
 
 // eraseSends removes the personal fields of a deleted lead's send records, keeping the rows
 // themselves so that campaign totals stay right. The personal field is the mail server's
-// last reply, which often quotes the address ("550 5.1.1 <anna@example.fi>: user unknown").
+// last reply, which often quotes the address ("550 5.1.1 <anna@example.fi>: user unknown"),
+// and the subject as sent, which a template may have filled with the person's name.
 // The status, the skip reason (one of a fixed set, such as "suppressed"), the attempts, the
 // dates and the Message-ID (which names the lead by number) stay: they say what the campaign
 // did, not who the person was. The recipient hash stays too, so that the unsubscribe link in
 // a message sent before the deletion still works (see ObjectLead); erasure removes it.
 func eraseSends(ctx context.Context, tx *sql.Tx, leadID int64) error {
 	// A mail server's reply, to the send or in a later bounce, often quotes the address.
-	if _, err := tx.ExecContext(ctx, `UPDATE campaign_recipients SET last_reply = '', bounce_diagnostic = ''
+	if _, err := tx.ExecContext(ctx, `UPDATE campaign_recipients SET last_reply = '', bounce_diagnostic = '', subject = ''
 		WHERE lead_id = ?`, leadID); err != nil {
 		return err
 	}

@@ -7,18 +7,21 @@ import (
 	"github.com/leadmailer/leadmailer/store"
 )
 
-// renderSentSubjects replaces the campaign's subject template in each of the lead's sends
-// (`Offer for {{default "you" .Lead.Company}}`) with the subject rendered for the lead, by the
-// same builder a send uses, so that the lead's page says what the person got. The ledger keeps
-// no copy of each message, so the subject is rendered from the lead's values of today: it
-// differs from the one sent only if the fields it names changed since. A send whose subject
-// cannot be rendered (the server runs without the sender's configuration, or the message
-// would not be built now) keeps the template, which still names the campaign's wording.
+// renderSentSubjects gives each of the lead's sends the subject the person got. The ledger
+// keeps the subject of every message it sent; for a row not sent yet, or one sent before
+// subjects were kept, the campaign's subject template (`Offer for {{default "you"
+// .Lead.Company}}`) is rendered for the lead by the same builder a send uses, from the lead's
+// values of today. A send whose subject cannot be rendered (the server runs without the
+// sender's configuration, or the message would not be built now) keeps the template, which
+// still names the campaign's wording.
 func (s *Server) renderSentSubjects(ctx context.Context, lead *leadmailer.Lead, sends []store.LeadSend) {
 	if s.opts.Mail == nil {
 		return
 	}
 	for i := range sends {
+		if sends[i].SubjectSent {
+			continue
+		}
 		c, err := s.db.FindCampaign(ctx, sends[i].CampaignID)
 		if err != nil {
 			s.opts.Logger.Warn("lead page: render a sent subject", "campaign", sends[i].CampaignID, "err", err)

@@ -17,6 +17,10 @@ func TestLeadPageShowsTheSubjectAsSent(t *testing.T) {
 	sendCampaign(t, a, m, &leadmailer.Campaign{Name: "Spring offer",
 		Subject: `Keväällä: an offer for {{default "you" .Lead.Company}}`, HTML: "<p>Hello {{.Lead.Name}}</p>"})
 
+	// The registry renames Anna's company after the send: her page still says what she got.
+	if l := seedPublicLead(t, a, "anna@registry.example", "Anna Smith", "Smith Holdings Ltd", "GB"); l.Company != "Smith Holdings Ltd" {
+		t.Fatalf("the re-import left the company %q", l.Company)
+	}
 	c := a.login("vera")
 	for _, tt := range []struct {
 		lead *leadmailer.Lead
