@@ -41,6 +41,8 @@ type Config struct {
 	Web       Web       `toml:"web"`
 	Bounces   Bounces   `toml:"bounces"`
 	Metrics   Metrics   `toml:"metrics"`
+	// Webhooks are the receivers of outgoing webhooks, [[webhooks]] tables.
+	Webhooks []WebhookEndpoint `toml:"webhooks"`
 
 	// Path is the file the configuration was read from; empty when there was none and the
 	// defaults apply.
@@ -445,6 +447,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.Bounces.validate()...)
 	errs = append(errs, c.Metrics.validate()...)
+	errs = append(errs, validateWebhooks(c.Webhooks)...)
 	return errors.Join(errs...)
 }
 
