@@ -225,6 +225,10 @@ func (db *DB) recordBounce(ctx context.Context, st *batchStmts, e BounceEvent, p
 			out.Action = BounceDuplicate
 			return nil
 		}
+		bounceID, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
 		// A complaint or a hard bounce says more than a soft one; a soft bounce after either
 		// leaves the row as it was.
 		counted := false
@@ -280,6 +284,9 @@ func (db *DB) recordBounce(ctx context.Context, st *batchStmts, e BounceEvent, p
 				return err
 			}
 			out.Paused = reason
+		}
+		if err := db.enqueueBounceEvent(ctx, st, e, bounceID, action); err != nil {
+			return err
 		}
 		return db.auditBounce(ctx, tx, e, out, now)
 	}()
