@@ -168,7 +168,9 @@ func sender(db *store.DB, endpoints ...webhooks.Endpoint) *webhooks.Sender {
 		Backoff: func(int) time.Duration { return 0 }}
 }
 
-func endpoint(url string) webhooks.Endpoint { return webhooks.Endpoint{URL: url, Secret: []byte(secret)} }
+func endpoint(url string) webhooks.Endpoint {
+	return webhooks.Endpoint{URL: url, Secret: []byte(secret)}
+}
 
 // waitFor polls the delivery of event id to url until it has status, and returns it.
 func waitFor(t *testing.T, db *store.DB, url, eventID, status string) *store.WebhookDelivery {
