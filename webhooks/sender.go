@@ -51,7 +51,7 @@ type Endpoint struct {
 const (
 	DefaultConcurrency = 4
 	DefaultTimeout     = 15 * time.Second
-	DefaultPoll        = 5 * time.Second
+	DefaultPoll        = time.Second
 	DefaultMaxAge      = 24 * time.Hour
 	// KeepFor is how long delivered and failed deliveries stay listed before they are pruned.
 	KeepFor = 30 * 24 * time.Hour
