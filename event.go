@@ -24,3 +24,6 @@ var EventTypes = []string{
 
 // ValidEventType reports whether s is one of EventTypes.
 func ValidEventType(s string) bool { return slices.Contains(EventTypes, s) }
+
+// AuditWebhookReplay is an admin's replay of a webhook delivery.
+const AuditWebhookReplay = "webhook.replay"
