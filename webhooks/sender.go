@@ -219,7 +219,7 @@ func (s *Sender) deliver(ctx context.Context, d *store.WebhookDelivery) {
 	case code == http.StatusGone:
 		s.gone.Store(d.Endpoint, true)
 		log.Error("webhooks: the endpoint answered 410 Gone: nothing more is sent to it until serve restarts; remove it from [[webhooks]] if it is retired")
-		err = s.Store.FailWebhookDelivery(rec, d.ID, code, "410 Gone: the endpoint asked for no more deliveries; "+reason)
+		err = s.Store.FailWebhookDelivery(rec, d.ID, code, reason+" (the endpoint asked for no more deliveries)")
 	default:
 		next := s.Now().Add(s.Backoff(d.Attempts))
 		if next.Sub(d.QueuedAt) > s.MaxAge {

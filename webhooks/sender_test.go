@@ -413,3 +413,40 @@ func TestIncludeEmail(t *testing.T) {
 		t.Errorf("with include_email the data is %v; want the lead's number and address", data)
 	}
 }
+
+// A lead erased after its event was queued is sent without its address, even to an endpoint
+// with include_email: the address is read at delivery time, and it is gone.
+func TestErasedLeadSentWithoutAddress(t *testing.T) {
+	rc := newReceiver(t, ok)
+	db := newStore(t, rc.URL)
+	importLead(t, db, "anna@example.fi")
+	lead, err := db.FindLeadByEmail(t.Context(), "anna@example.fi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &leadmailer.Campaign{Name: "spring", Subject: "Hello", HTML: "<p>Hi</p>", State: leadmailer.CampaignDraft, CreatedBy: "test"}
+	if err := db.CreateCampaign(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ObjectLead(t.Context(), c.ID, lead.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.EraseLead(t.Context(), "anna@example.fi", "asked to be forgotten"); err != nil {
+		t.Fatal(err)
+	}
+	ep := endpoint(rc.URL)
+	ep.IncludeEmail = true
+	start(t, sender(db, ep))
+	id := fmt.Sprintf("lead-%d-unsubscribed", lead.ID)
+	waitFor(t, db, rc.URL, id, store.DeliveryDelivered)
+	for _, r := range rc.requests() {
+		if r.id != id {
+			continue
+		}
+		if data, _ := r.body["data"].(map[string]any); data["lead_id"] != float64(lead.ID) || data["email"] != nil {
+			t.Errorf("the erased lead's event carries %v; want its number only", data)
+		}
+		return
+	}
+	t.Fatalf("the receiver got no %s", id)
+}
