@@ -42,6 +42,8 @@ type Config struct {
 	Bounces   Bounces   `toml:"bounces"`
 	Metrics   Metrics   `toml:"metrics"`
 	Database  Database  `toml:"database"`
+	// Webhooks are the receivers of outgoing webhooks, [[webhooks]] tables.
+	Webhooks []WebhookEndpoint `toml:"webhooks"`
 
 	// Path is the file the configuration was read from; empty when there was none and the
 	// defaults apply.
@@ -450,6 +452,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Bounces.validate()...)
 	errs = append(errs, c.Metrics.validate()...)
 	errs = append(errs, c.Database.validate()...)
+	errs = append(errs, validateWebhooks(c.Webhooks)...)
 	return errors.Join(errs...)
 }
 

@@ -212,18 +212,20 @@ func (db *DB) recordBounce(ctx context.Context, st *batchStmts, e BounceEvent, p
 				}
 			}
 		}
-		res, err := st.exec(ctx, `INSERT INTO bounces (report_key, campaign_id, lead_id, kind, status, diagnostic,
+		// RETURNING rather than LastInsertId, which PostgreSQL's driver does not offer; a
+		// duplicate report inserts nothing and so returns no row.
+		var bounceID int64
+		err = st.scan(ctx, `INSERT INTO bounces (report_key, campaign_id, lead_id, kind, status, diagnostic,
 			reporter, via, format, action, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (report_key) DO NOTHING`,
-			e.Key, e.CampaignID, e.LeadID, e.Kind, e.Status, e.Diagnostic, e.Reporter, e.Via, e.Format, action, formatTime(now))
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
+			ON CONFLICT (report_key) DO NOTHING RETURNING id`,
+			[]any{e.Key, e.CampaignID, e.LeadID, e.Kind, e.Status, e.Diagnostic, e.Reporter, e.Via, e.Format, action, formatTime(now)},
+			&bounceID)
+		if errors.Is(err, sql.ErrNoRows) {
 			out.Action = BounceDuplicate
 			return nil
+		}
+		if err != nil {
+			return err
 		}
 		// A complaint or a hard bounce says more than a soft one; a soft bounce after either
 		// leaves the row as it was.
@@ -280,6 +282,9 @@ func (db *DB) recordBounce(ctx context.Context, st *batchStmts, e BounceEvent, p
 				return err
 			}
 			out.Paused = reason
+		}
+		if err := db.enqueueBounceEvent(ctx, st, e, bounceID, action); err != nil {
+			return err
 		}
 		return db.auditBounce(ctx, tx, e, out, now)
 	}()

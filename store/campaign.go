@@ -153,6 +153,7 @@ func (db *DB) SetCampaignState(ctx context.Context, id int64, to leadmailer.Camp
 		return nil, leadmailer.Errorf(leadmailer.ECONFLICT, "campaign %d is %s: it cannot become %s", id, c.State, to)
 	}
 	now := db.now().UTC()
+	changed := c.State != to
 	c.State, c.Reason = to, reason
 	switch to {
 	case leadmailer.CampaignRunning:
@@ -170,6 +171,11 @@ func (db *DB) SetCampaignState(ctx context.Context, id int64, to leadmailer.Camp
 		if _, err := tx.ExecContext(ctx, `UPDATE campaign_recipients SET status = 'skipped', reason = ?, done_at = ?
 			WHERE campaign_id = ? AND status = 'queued'`, leadmailer.SkipCancelled, formatTime(now), id); err != nil {
 			return nil, fmt.Errorf("campaign %d: %w", id, err)
+		}
+	}
+	if changed {
+		if err := db.enqueueCampaignEvent(ctx, tx, c, now); err != nil {
+			return nil, err
 		}
 	}
 	return c, tx.Commit()

@@ -441,9 +441,21 @@ func (w *ImportWriter) Finish(ctx context.Context, status leadmailer.RunStatus, 
 	// The context may already be cancelled (Ctrl-C); recording how the run ended must
 	// still happen.
 	ctx = context.WithoutCancel(ctx)
-	_, err := w.conn.ExecContext(ctx, `UPDATE import_runs SET status = ?, error = ?, finished_at = ?,
-		heartbeat_at = ?, file_sha256 = ?
-		WHERE id = ?`, status, errMsg, formatTime(now), formatTime(now), w.run.FileSHA256, w.run.ID)
+	err := w.inTx(ctx, func() error {
+		_, err := w.conn.ExecContext(ctx, `UPDATE import_runs SET status = ?, error = ?, finished_at = ?,
+			heartbeat_at = ?, file_sha256 = ?
+			WHERE id = ?`, status, errMsg, formatTime(now), formatTime(now), w.run.FileSHA256, w.run.ID)
+		if err != nil {
+			return err
+		}
+		// The error text stays out of the event: it may quote the input's rows.
+		r := w.run
+		return w.db.enqueueEvent(ctx, w.conn.ExecContext, webhookEvent{
+			ID: fmt.Sprintf("import-%d-finished", r.ID), Type: leadmailer.EventImportFinished,
+			Data: importEventData{Run: r.ID, Source: r.Source, Kind: r.Kind, FileName: r.FileName, Status: r.Status,
+				Counts: r.Counts, StartedAt: r.StartedAt, FinishedAt: now},
+		})
+	})
 	if err != nil {
 		return w.run, fmt.Errorf("finish import run %d: %w", w.run.ID, err)
 	}

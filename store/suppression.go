@@ -204,22 +204,43 @@ func (db *DB) SuppressAddress(ctx context.Context, email, reason string) error {
 func (db *DB) ObjectLead(ctx context.Context, campaignID, leadID int64) error {
 	var email string
 	err := db.sql.QueryRowContext(ctx, `SELECT email FROM leads WHERE id = ?`, leadID).Scan(&email)
+	// One event per lead: a repeated objection, like the suppression, keeps the first.
+	event := webhookEvent{ID: fmt.Sprintf("lead-%d-unsubscribed", leadID), Type: leadmailer.EventLeadUnsubscribed,
+		LeadID: leadID, Data: leadEventData{Lead: leadID, Campaign: campaignID}}
 	if errors.Is(err, sql.ErrNoRows) {
 		hash, err := db.recipientHash(ctx, campaignID, leadID)
 		if err != nil || hash == "" {
 			return err
 		}
-		_, err = db.sql.ExecContext(ctx, `INSERT INTO suppressions (hash, kind, origin, reason, campaign_id, created_at)
-			VALUES (?, 'address', 'objection', 'objected to direct marketing', ?, ?) ON CONFLICT (hash) DO NOTHING`,
-			hash, campaignID, formatTime(db.now()))
-		return err
+		return db.inTx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO suppressions (hash, kind, origin, reason, campaign_id, created_at)
+				VALUES (?, 'address', 'objection', 'objected to direct marketing', ?, ?) ON CONFLICT (hash) DO NOTHING`,
+				hash, campaignID, formatTime(db.now()))
+			if err != nil {
+				return err
+			}
+			return db.enqueueEvent(ctx, tx.ExecContext, event)
+		})
 	}
 	if err != nil {
 		return fmt.Errorf("objection of lead %d: %w", leadID, err)
 	}
-	_, err = db.Suppress(ctx, SuppressionEntry{Kind: SuppressAddress, Value: email, Origin: OriginObjection,
-		Reason: "objected to direct marketing", CampaignID: campaignID})
-	return err
+	e := SuppressionEntry{Kind: SuppressAddress, Value: email, Origin: OriginObjection,
+		Reason: "objected to direct marketing", CampaignID: campaignID}
+	hash, match, args, err := db.entryMatch(e)
+	if err != nil {
+		return err
+	}
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := db.suppress(ctx, tx, e, hash, match, args); err != nil {
+			return err
+		}
+		return db.enqueueEvent(ctx, tx.ExecContext, event)
+	})
+	if err != nil {
+		return fmt.Errorf("objection of lead %d: %w", leadID, err)
+	}
+	return nil
 }
 
 // recipientHash returns the suppression hash of the address that campaign campaignID sent

@@ -247,6 +247,8 @@ func (s *Server) routes() {
 	s.route("POST /users/{name}/password", leadmailer.RoleAdmin, s.userPassword)
 	s.route("POST /users/{name}/disable", leadmailer.RoleAdmin, s.userDisable)
 	s.route("GET /audit", leadmailer.RoleAdmin, s.auditList)
+	s.route("GET /webhook-deliveries", leadmailer.RoleAdmin, s.webhookList)
+	s.route("POST /webhook-deliveries/{id}/replay", leadmailer.RoleAdmin, s.webhookReplay)
 }
 
 // Handler returns the app's handler with its security layers: headers on every response, and

@@ -185,6 +185,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	waitWebhooks, err := startWebhooks(ctx, cfg, db, logger, e)
+	if err != nil {
+		return err
+	}
 
 	srv := newHTTPServer(mon.metrics.Instrument(app.Handler()), cfg.Web, logger)
 	scheme := "http"
@@ -267,6 +271,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		campaigns.Wait()
 		waitSchedule()
 		runs.Wait()
+		waitWebhooks()
 	}
 	if serveErr != nil {
 		return serveErr
