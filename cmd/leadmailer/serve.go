@@ -176,7 +176,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	public.Mount(app.MountPublic)
 	// The API checks its own Bearer tokens; it keeps nothing in cookies, so the web app's
 	// login and cross-origin checks have nothing to protect there.
-	app.MountPublic(api.Prefix, api.New(db, api.Options{Logger: logger}).Handler())
+	jsonAPI := api.New(db, api.Options{Logger: logger, DataDir: *dataDir, MaxUpload: *maxUpload << 20,
+		ReadTimeout: cfg.Web.ReadTimeout.D(), WriteTimeout: cfg.Web.WriteTimeout.D()})
+	app.MountPublicLimit(api.Prefix, jsonAPI.MaxBody(), jsonAPI.Handler())
 	stopBounces, err := startBounces(cfg, db, secret, logger, e, app.MountPublic)
 	if err != nil {
 		return err
