@@ -172,6 +172,19 @@ func (s *Server) routes() {
 	s.routeLimit("POST /api/v1/imports", leadmailer.RoleMarketer, s.uploadLimit(), s.importCreate)
 	s.route("GET /api/v1/imports/{id}", leadmailer.RoleViewer, s.importShow)
 	s.route("GET /api/v1/imports/{id}/rejects", leadmailer.RoleMarketer, s.importRejects)
+
+	// Campaigns are the marketer's, as in the web app.
+	s.route("POST /api/v1/campaigns", leadmailer.RoleMarketer, s.campaignCreate)
+	s.route("GET /api/v1/campaigns/{id}", leadmailer.RoleMarketer, s.campaignShow)
+	s.route("GET /api/v1/campaigns/{id}/preview", leadmailer.RoleMarketer, s.campaignPreview)
+	s.route("POST /api/v1/campaigns/{id}/test", leadmailer.RoleMarketer, s.campaignTest)
+	s.route("POST /api/v1/campaigns/{id}/schedule", leadmailer.RoleMarketer, s.campaignSchedule)
+	s.route("POST /api/v1/campaigns/{id}/send", leadmailer.RoleMarketer, s.campaignSend)
+	s.route("POST /api/v1/campaigns/{id}/pause", leadmailer.RoleMarketer, s.campaignPause)
+	s.route("POST /api/v1/campaigns/{id}/resume", leadmailer.RoleMarketer, s.campaignResume)
+	s.route("POST /api/v1/campaigns/{id}/cancel", leadmailer.RoleMarketer, s.campaignCancel)
+	s.route("GET /api/v1/campaigns/{id}/report", leadmailer.RoleMarketer, s.campaignReport)
+	s.route("GET /api/v1/campaigns/{id}/recipients", leadmailer.RoleMarketer, s.campaignRecipients)
 }
 
 // Handler returns the API's handler, for mounting at Prefix. A path or method the API does

@@ -69,6 +69,9 @@ func start(t testing.TB, opts api.Options) *apiTest {
 	if opts.DataDir == "" {
 		opts.DataDir = dataDir
 	}
+	if m, ok := opts.Mail.(*testMail); ok {
+		m.db = db
+	}
 	a := api.New(db, opts)
 	app.MountPublicLimit(api.Prefix, a.MaxBody(), a.Handler())
 	srv := httptest.NewServer(app.Handler())

@@ -137,7 +137,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 
 	runs := newSourceRuns(e, db)
-	wake := make(chan struct{}, 1) // "Send now" in the app: look for due campaigns at once
+	wake := make(chan struct{}, 1) // "Send now" in the app or the API: look for due campaigns at once
+	wakeCampaigns := func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	mail := &serveMail{db: db, cfg: cfg, dataDir: *dataDir}
 	app, err := web.New(db, web.Options{
 		DataDir: *dataDir, PublicURL: *publicURL, MaxUpload: *maxUpload << 20, Logger: logger,
 		ReadTimeout: cfg.Web.ReadTimeout.D(), WriteTimeout: cfg.Web.WriteTimeout.D(),
@@ -151,13 +158,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			return runs.start(ctx, src, actor)
 		},
 		SourceRunning: runs.Running,
-		Mail:          &serveMail{db: db, cfg: cfg, dataDir: *dataDir},
-		WakeCampaigns: func() {
-			select {
-			case wake <- struct{}{}:
-			default:
-			}
-		},
+		Mail:          mail,
+		WakeCampaigns: wakeCampaigns,
 	})
 	if err != nil {
 		return err
@@ -177,7 +179,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	// The API checks its own Bearer tokens; it keeps nothing in cookies, so the web app's
 	// login and cross-origin checks have nothing to protect there.
 	jsonAPI := api.New(db, api.Options{Logger: logger, DataDir: *dataDir, MaxUpload: *maxUpload << 20,
-		ReadTimeout: cfg.Web.ReadTimeout.D(), WriteTimeout: cfg.Web.WriteTimeout.D()})
+		ReadTimeout: cfg.Web.ReadTimeout.D(), WriteTimeout: cfg.Web.WriteTimeout.D(),
+		Mail: mail, WakeCampaigns: wakeCampaigns})
 	app.MountPublicLimit(api.Prefix, jsonAPI.MaxBody(), jsonAPI.Handler())
 	stopBounces, err := startBounces(cfg, db, secret, logger, e, app.MountPublic)
 	if err != nil {
