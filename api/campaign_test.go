@@ -144,9 +144,9 @@ func TestCampaignPreviewTestAndLifecycle(t *testing.T) {
 	path := fmt.Sprintf("/api/v1/campaigns/%d", c.ID)
 
 	var p struct {
-		LeadID                    int64 `json:"lead_id"`
+		LeadID                     int64 `json:"lead_id"`
 		To, Subject, Headers, HTML string
-		OutsideAudience           string `json:"outside_audience"`
+		OutsideAudience            string `json:"outside_audience"`
 	}
 	r := a.do("GET", path+"/preview?lead=1", crm, nil)
 	r.decode(t, &p)
