@@ -185,6 +185,12 @@ func (s *Server) routes() {
 	s.route("POST /api/v1/campaigns/{id}/cancel", leadmailer.RoleMarketer, s.campaignCancel)
 	s.route("GET /api/v1/campaigns/{id}/report", leadmailer.RoleMarketer, s.campaignReport)
 	s.route("GET /api/v1/campaigns/{id}/recipients", leadmailer.RoleMarketer, s.campaignRecipients)
+
+	// Anyone who mails may add to the suppression list and check it; taking an entry off it
+	// is an admin's decision.
+	s.route("POST /api/v1/suppressions", leadmailer.RoleMarketer, s.suppressionAdd)
+	s.route("GET /api/v1/suppressions/check", leadmailer.RoleMarketer, s.suppressionCheck)
+	s.route("DELETE /api/v1/suppressions", leadmailer.RoleAdmin, s.suppressionRemove)
 }
 
 // Handler returns the API's handler, for mounting at Prefix. A path or method the API does
