@@ -191,6 +191,10 @@ func (s *Server) routes() {
 	s.route("POST /api/v1/suppressions", leadmailer.RoleMarketer, s.suppressionAdd)
 	s.route("GET /api/v1/suppressions/check", leadmailer.RoleMarketer, s.suppressionCheck)
 	s.route("DELETE /api/v1/suppressions", leadmailer.RoleAdmin, s.suppressionRemove)
+
+	s.route("GET /api/v1/sources", leadmailer.RoleViewer, s.sourceList)
+	s.route("POST /api/v1/sources/{name}/run", leadmailer.RoleMarketer, s.sourceRun)
+	s.route("GET /api/v1/sources/{name}/runs", leadmailer.RoleViewer, s.sourceRuns)
 }
 
 // Handler returns the API's handler, for mounting at Prefix. A path or method the API does
