@@ -156,7 +156,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		DataDir: *dataDir, PublicURL: *publicURL, MaxUpload: *maxUpload << 20, Logger: logger,
 		ReadTimeout: cfg.Web.ReadTimeout.D(), WriteTimeout: cfg.Web.WriteTimeout.D(),
 		NameKey: deriveKey(secret, "leadmailer failed-login names v1"), ClientIP: clients.IP,
-		Sources: sourceInfos(cfg),
+		Sources:       sourceInfos(cfg),
 		RunSource:     runSource,
 		SourceRunning: runs.Running,
 		Mail:          mail,
