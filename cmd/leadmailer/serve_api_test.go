@@ -62,7 +62,9 @@ func TestServeMountsTheAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var imported struct{ Run struct{ Counts struct{ Inserted int } } }
+	var imported struct {
+		Run struct{ Counts struct{ Inserted int } }
+	}
 	json.NewDecoder(res.Body).Decode(&imported)
 	res.Body.Close()
 	if res.StatusCode != http.StatusCreated || imported.Run.Counts.Inserted < 100_000 {
