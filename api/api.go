@@ -174,6 +174,7 @@ func (s *Server) routes() {
 	s.route("GET /api/v1/imports/{id}/rejects", leadmailer.RoleMarketer, s.importRejects)
 
 	// Campaigns are the marketer's, as in the web app.
+	s.route("GET /api/v1/campaigns", leadmailer.RoleMarketer, s.campaignList)
 	s.route("POST /api/v1/campaigns", leadmailer.RoleMarketer, s.campaignCreate)
 	s.route("GET /api/v1/campaigns/{id}", leadmailer.RoleMarketer, s.campaignShow)
 	s.route("GET /api/v1/campaigns/{id}/preview", leadmailer.RoleMarketer, s.campaignPreview)

@@ -120,3 +120,30 @@ func (s *Server) wakeCampaigns() {
 		s.opts.WakeCampaigns()
 	}
 }
+
+// campaignList lists the campaigns, newest first, those in the states of ?state= (given
+// once per state) or all. A campaign holds no one's data, so the list is not recorded.
+func (s *Server) campaignList(w http.ResponseWriter, r *http.Request, c *call) error {
+	var states []leadmailer.CampaignState
+	for _, v := range r.URL.Query()["state"] {
+		st := leadmailer.CampaignState(v)
+		switch st {
+		case leadmailer.CampaignDraft, leadmailer.CampaignScheduled, leadmailer.CampaignRunning, leadmailer.CampaignPaused,
+			leadmailer.CampaignFinished, leadmailer.CampaignCancelled, leadmailer.CampaignMissed:
+		default:
+			return fieldErrorf("state", "state %q: use draft, scheduled, running, paused, finished, cancelled or missed", v)
+		}
+		states = append(states, st)
+	}
+	cs, err := s.db.FindCampaigns(r.Context(), states...)
+	if err != nil {
+		return err
+	}
+	if cs == nil {
+		cs = []*leadmailer.Campaign{}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Campaigns []*leadmailer.Campaign `json:"campaigns"`
+	}{cs})
+	return nil
+}

@@ -130,6 +130,16 @@ func TestCampaignCreateChecks(t *testing.T) {
 	if cs, _ := a.db.FindCampaigns(t.Context()); len(cs) != 1 {
 		t.Errorf("%d campaigns after a retry, want 1", len(cs))
 	}
+	for query, want := range map[string]int{"": 1, "?state=scheduled": 1, "?state=draft&state=paused": 0} {
+		var list struct{ Campaigns []leadmailer.Campaign }
+		a.do("GET", "/api/v1/campaigns"+query, crm, nil).decode(t, &list)
+		if len(list.Campaigns) != want {
+			t.Errorf("list%s: %d campaigns, want %d", query, len(list.Campaigns), want)
+		}
+	}
+	if r := a.do("GET", "/api/v1/campaigns?state=asleep", crm, nil); r.status != 400 {
+		t.Errorf("list in an unknown state: %d, want 400", r.status)
+	}
 }
 
 func TestCampaignPreviewTestAndLifecycle(t *testing.T) {
