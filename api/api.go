@@ -52,9 +52,9 @@ type Options struct {
 	MaxBatch int
 
 	// DataDir is the data folder: a CSV sent to POST /api/v1/imports is streamed to
-	// DataDir/uploads while it is imported, and its rejected rows are kept in
-	// DataDir/rejects, where the web app keeps those of its uploads. Empty: the API takes
-	// no CSV files.
+	// DataDir/uploads while it is imported (the web app empties that folder when it starts,
+	// removing what a crash left behind), and its rejected rows are kept in DataDir/rejects,
+	// where the web app keeps those of its uploads. Empty: the API takes no CSV files.
 	DataDir string
 	// MaxUpload is the largest CSV file, in bytes, as the web app's upload limit. Default
 	// 200 MiB.

@@ -123,9 +123,9 @@ func (s *Server) suppressionAdd(w http.ResponseWriter, r *http.Request, c *call)
 }
 
 // suppressionCheck says whether the suppression list covers an address: by itself, by its
-// domain or a parent domain, or by business_id when given. It answers true or false and
-// nothing about the entry: the origin of an entry is the person's business. The check is
-// recorded by the address's hash, as whether someone objected is personal data.
+// domain or a parent domain, or by business_id when given. It answers true or false, all a
+// sender needs before mailing. The check is recorded by the address's hash: whether someone
+// may be mailed is personal data.
 func (s *Server) suppressionCheck(w http.ResponseWriter, r *http.Request, c *call) error {
 	q := r.URL.Query()
 	address := strings.TrimSpace(q.Get("address"))

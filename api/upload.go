@@ -37,6 +37,9 @@ func (s *Server) saveMultipart(body io.Reader, boundary string, st *importSettin
 			return fail(fieldErrorf("file", "the multipart body broke off: %v", err))
 		}
 		name := part.FormName()
+		if name == "" {
+			return fail(fieldErrorf("file", "a part of the form has no name; name the CSV file's part \"file\""))
+		}
 		if name == "file" {
 			if up != nil {
 				return fail(fieldErrorf("file", "the form holds more than one file part; send one file a call"))
