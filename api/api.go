@@ -1,6 +1,8 @@
 // Package api serves leadmailer's JSON API under /api/v1/, for programs: a CRM pushing
-// leads, a dashboard reading them. It is described by openapi.yaml, embedded and served at
-// /api/v1/openapi.yaml.
+// leads and uploading lists, a dashboard reading them and campaign reports, a privacy desk
+// answering requests and keeping the suppression list. It is described by openapi.yaml,
+// embedded and served at /api/v1/openapi.yaml. Each endpoint does what the web app's page
+// for it does, through the same store calls and checks.
 //
 // A call carries "Authorization: Bearer TOKEN" with a token made by "leadmailer tokens add";
 // the token's role is checked by the web app's rules (leadmailer.Role.Allows) before the
@@ -11,7 +13,9 @@
 // every error has one JSON shape (see errors.go).
 //
 // A Server is safe for concurrent use. Its rate limiters and idempotency locks live in
-// memory, one process's worth: "leadmailer serve" runs one.
+// memory, one process's worth: "leadmailer serve" runs one. A CSV upload is imported while
+// its call waits; imports at the same time take turns at the database's one writer, batch
+// by batch, as the web app's do.
 package api
 
 import (
