@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +31,9 @@ type importSettings struct {
 	Delimiter string   // "" detects it; "tab" for a tab
 	Map       []string // "Header=field", as "leadmailer import --map" takes them
 	FileName  string
+	// Preview asks how the file would be read and mapped, with its first rows, instead of
+	// importing it: the web app's preview page.
+	Preview bool
 }
 
 // set takes one setting by its parameter name; it reports whether name is one.
@@ -47,6 +51,8 @@ func (st *importSettings) set(name, v string) bool {
 		st.Map = append(st.Map, v)
 	case "file_name":
 		st.FileName = strings.TrimSpace(v)
+	case "preview":
+		st.Preview = v == "true" || v == "1"
 	default:
 		return false
 	}
@@ -87,7 +93,7 @@ func (st *importSettings) options() (importer.Options, error) {
 
 // key is what decides what an upload creates, for its idempotency hash.
 func (st *importSettings) key() string {
-	return strings.Join(append([]string{st.Source, string(st.Kind), st.Encoding, st.Delimiter, st.FileName}, st.Map...), "\x00")
+	return strings.Join(append([]string{st.Source, string(st.Kind), st.Encoding, st.Delimiter, st.FileName, strconv.FormatBool(st.Preview)}, st.Map...), "\x00")
 }
 
 // importResult is the answer of POST /api/v1/imports: the run, and how the file was read.
@@ -149,6 +155,9 @@ func (s *Server) importCreate(w http.ResponseWriter, r *http.Request, c *call) e
 	if err != nil {
 		return err
 	}
+	if st.Preview {
+		return s.previewImport(w, r, c, up, opts)
+	}
 	if err := checkMapping(up.path, opts); err != nil {
 		return err
 	}
@@ -156,6 +165,36 @@ func (s *Server) importCreate(w http.ResponseWriter, r *http.Request, c *call) e
 	return s.idempotent(w, r, c, hex.EncodeToString(key[:]), func() (int, []byte, error) {
 		return s.runImport(w, r, c, up, opts)
 	})
+}
+
+// previewRows is how many rows a preview shows, as many as the web app's.
+const previewRows = 10
+
+// previewImport answers how the saved file would be read: its encoding and delimiter, each
+// column and the field it would go to, why the mapping cannot be imported if it cannot, and
+// its first rows. Nothing is stored; the rows are the caller's own file, and the upload is
+// recorded as the web app records one.
+func (s *Server) previewImport(w http.ResponseWriter, r *http.Request, c *call, up *uploadFile, opts importer.Options) error {
+	f, err := os.Open(up.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	p, err := importer.PreviewCSV(f, opts, previewRows)
+	if leadmailer.ErrorCode(err) == leadmailer.EINVALID {
+		return fieldErrorf("file", "%s", err.Error())
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.audit(r, c, leadmailer.AuditUpload, opts.FileName, fmt.Sprintf("source %q, %d bytes, preview", opts.Source, up.size)); err != nil {
+		return err
+	}
+	if p.Rows == nil {
+		p.Rows = [][]string{}
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
 }
 
 // checkMapping refuses a file whose columns cannot be imported as mapped, as the web app's

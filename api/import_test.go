@@ -199,3 +199,36 @@ func TestImportRefusals(t *testing.T) {
 		t.Errorf("refused uploads left files: %v", left)
 	}
 }
+
+func TestImportPreview(t *testing.T) {
+	a := start(t, api.Options{})
+	crm := a.token("crm", leadmailer.RoleMarketer, nil)
+	var p struct {
+		Encoding, Delimiter string
+		Columns             []struct{ Header, Field string }
+		MappingError        string `json:"mapping_error"`
+		Rows                [][]string
+	}
+	semicolons := []byte("Mail;Name;Notes\nanna@virta.fi;Anna;met at the fair\nbert@virta.fi;Bert;\n")
+	r := a.do("POST", "/api/v1/imports?source=fair&preview=true", crm, semicolons, "Content-Type", "text/csv")
+	r.decode(t, &p)
+	if r.status != 200 || p.Delimiter != ";" || len(p.Rows) != 2 || p.Rows[1][0] != "bert@virta.fi" {
+		t.Fatalf("preview: %d %s", r.status, r.body)
+	}
+	var cols []string
+	for _, c := range p.Columns {
+		cols = append(cols, c.Header+"="+c.Field)
+	}
+	if got := strings.Join(cols, " "); got != "Mail=email Name=name Notes=-" || p.MappingError != "" {
+		t.Errorf("columns %q, mapping error %q: want Mail and Name mapped, Notes not stored", got, p.MappingError)
+	}
+	// A mapping that cannot be imported is told, not refused: the preview is how to fix it.
+	r = a.do("POST", "/api/v1/imports?source=fair&preview=true&map="+url.QueryEscape("Mail=-"), crm, semicolons, "Content-Type", "text/csv")
+	r.decode(t, &p)
+	if r.status != 200 || p.MappingError == "" {
+		t.Errorf("preview without an e-mail column: %d %s, want its mapping error", r.status, r.body)
+	}
+	if runs, err := a.db.FindImportRuns(t.Context(), "", 10); err != nil || len(runs) != 0 {
+		t.Errorf("previews made %d runs, %v", len(runs), err)
+	}
+}

@@ -63,7 +63,7 @@ func (s *Server) saveMultipart(body io.Reader, boundary string, st *importSettin
 		case len(v) > 16<<10:
 			return fail(fieldErrorf(name, "the form field %q is longer than 16 KiB", name))
 		case !st.set(name, string(v)):
-			return fail(fieldErrorf(name, "unknown form field %q: the form takes file, source, kind, encoding, delimiter, map and file_name", name))
+			return fail(fieldErrorf(name, "unknown form field %q: the form takes file, source, kind, encoding, delimiter, map, file_name and preview", name))
 		}
 	}
 	if up == nil {
