@@ -2,6 +2,7 @@ package leadmailer
 
 import (
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -55,6 +56,28 @@ type Campaign struct {
 	// started (others).
 	LastRunAt  *time.Time `json:"last_run_at,omitempty"`
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
+}
+
+// Validate checks what every way of creating a campaign (the CLI, the web form, the API)
+// requires of its fields, before its templates are compiled. It returns the field at fault,
+// by its JSON name, and an EINVALID error saying what to do.
+func (c *Campaign) Validate() (field string, err error) {
+	switch {
+	case strings.TrimSpace(c.Name) == "":
+		return "name", Errorf(EINVALID, "Give the campaign a name.")
+	case strings.TrimSpace(c.Subject) == "":
+		return "subject", Errorf(EINVALID, "Give the campaign a subject.")
+	case strings.TrimSpace(c.HTML) == "":
+		return "html", Errorf(EINVALID, "Write the HTML body.")
+	case c.SendAt != nil && c.Cron != "":
+		return "cron", Errorf(EINVALID, "Give a time to start at or a cron expression, not both.")
+	}
+	for _, k := range c.Kinds {
+		if !k.Valid() {
+			return "kinds", Errorf(EINVALID, "Kind %s is not public, upload, website or api.", k)
+		}
+	}
+	return "", nil
 }
 
 // RecipientStatus is where one recipient of a campaign is in the send ledger.

@@ -1,6 +1,8 @@
 // Package api serves leadmailer's JSON API under /api/v1/, for programs: a CRM pushing
-// leads, a dashboard reading them. It is described by openapi.yaml, embedded and served at
-// /api/v1/openapi.yaml.
+// leads and uploading lists, a dashboard reading them and campaign reports, a privacy desk
+// answering requests and keeping the suppression list. It is described by openapi.yaml,
+// embedded and served at /api/v1/openapi.yaml. Each endpoint does what the web app's page
+// for it does, through the same store calls and checks.
 //
 // A call carries "Authorization: Bearer TOKEN" with a token made by "leadmailer tokens add";
 // the token's role is checked by the web app's rules (leadmailer.Role.Allows) before the
@@ -11,10 +13,13 @@
 // every error has one JSON shape (see errors.go).
 //
 // A Server is safe for concurrent use. Its rate limiters and idempotency locks live in
-// memory, one process's worth: "leadmailer serve" runs one.
+// memory, one process's worth: "leadmailer serve" runs one. A CSV upload is imported while
+// its call waits; imports at the same time take turns at the database's one writer, batch
+// by batch, as the web app's do.
 package api
 
 import (
+	"context"
 	"log/slog"
 	"math"
 	"net"
@@ -26,6 +31,8 @@ import (
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/auth"
+	"github.com/leadmailer/leadmailer/campaign"
+	"github.com/leadmailer/leadmailer/mailer"
 	"github.com/leadmailer/leadmailer/store"
 	"golang.org/x/time/rate"
 )
@@ -47,6 +54,63 @@ type Options struct {
 	MaxBody int64
 	// MaxBatch is the most leads one POST /api/v1/leads may carry. Default 1,000.
 	MaxBatch int
+
+	// DataDir is the data folder: a CSV sent to POST /api/v1/imports is streamed to
+	// DataDir/uploads while it is imported (the web app empties that folder when it starts,
+	// removing what a crash left behind), and its rejected rows are kept in DataDir/rejects,
+	// where the web app keeps those of its uploads. Empty: the API takes no CSV files.
+	DataDir string
+	// MaxUpload is the largest CSV file, in bytes, as the web app's upload limit. Default
+	// 200 MiB.
+	MaxUpload int64
+	// ReadTimeout and WriteTimeout are the HTTP server's: an upload, and the import that
+	// follows it, extend their deadlines by these while they make progress. Default 1
+	// minute each.
+	ReadTimeout, WriteTimeout time.Duration
+
+	// Mail checks, renders and test-sends campaign messages. nil: campaigns can be
+	// created without their templates checked against the sender, and not previewed or
+	// test-sent.
+	Mail Mail
+	// WakeCampaigns asks the campaign scheduler to start the campaigns that are due now;
+	// nil: they start at its next turn.
+	WakeCampaigns func()
+
+	// Sources are the configured sources.
+	Sources []Source
+	// RunSource starts a run of the named source in the background, recorded as by actor,
+	// and fails with ECONFLICT while one runs. nil: the API cannot run sources.
+	RunSource func(name, actor string) error
+	// SourceRunning reports whether a run of the named source is going. nil: never.
+	SourceRunning func(name string) bool
+}
+
+// Mail is what the campaign endpoints need of the configuration: the sender, the wording,
+// the transport. "leadmailer serve" gives the web app's campaign pages the same.
+type Mail interface {
+	// CheckTemplates compiles c's templates; a template error says its line and column.
+	CheckTemplates(c *leadmailer.Campaign) error
+	// Builder renders c's messages exactly as a send would.
+	Builder(ctx context.Context, c *leadmailer.Campaign) (*campaign.Builder, error)
+	// SendTest sends one message through the configured transport and returns the reply.
+	SendTest(ctx context.Context, m *mailer.Message) (string, error)
+	// AudienceRules are the sending rules that decide who a campaign mails.
+	AudienceRules() store.AudienceRules
+}
+
+// Source is a configured source, as GET /api/v1/sources lists it.
+type Source struct {
+	Name     string `json:"name"`
+	Title    string `json:"title,omitempty"`
+	Kind     string `json:"kind"` // http or file
+	Location string `json:"location"`
+	Format   string `json:"format,omitempty"`
+	Licence  string `json:"licence,omitempty"`
+	Public   bool   `json:"public"`
+	Schedule string `json:"schedule,omitempty"`
+	Timezone string `json:"timezone,omitempty"`
+	// NextRun gives the source's next scheduled run after t; nil when it has no schedule.
+	NextRun func(t time.Time) time.Time `json:"-"`
 }
 
 // Server is the JSON API. Like the web app it uses *store.DB directly: it sits at the edge,
@@ -81,6 +145,15 @@ func New(db *store.DB, opts Options) *Server {
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 1000
 	}
+	if opts.MaxUpload <= 0 {
+		opts.MaxUpload = 200 << 20
+	}
+	if opts.ReadTimeout <= 0 {
+		opts.ReadTimeout = time.Minute
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = time.Minute
+	}
 	s := &Server{db: db, opts: opts, mux: http.NewServeMux(), limiters: map[int64]*rate.Limiter{}, keys: map[string]*keyLock{}}
 	s.routes()
 	return s
@@ -99,6 +172,34 @@ func (s *Server) routes() {
 	s.route("GET /api/v1/leads/{id}", leadmailer.RoleViewer, s.leadShow)
 	s.route("GET /api/v1/leads/{id}/export", leadmailer.RoleAdmin, s.leadExport)
 	s.route("DELETE /api/v1/leads/{id}", leadmailer.RoleAdmin, s.leadErase)
+
+	s.routeLimit("POST /api/v1/imports", leadmailer.RoleMarketer, s.uploadLimit(), s.importCreate)
+	s.route("GET /api/v1/imports/{id}", leadmailer.RoleViewer, s.importShow)
+	s.route("GET /api/v1/imports/{id}/rejects", leadmailer.RoleMarketer, s.importRejects)
+
+	// Campaigns are the marketer's, as in the web app.
+	s.route("GET /api/v1/campaigns", leadmailer.RoleMarketer, s.campaignList)
+	s.route("POST /api/v1/campaigns", leadmailer.RoleMarketer, s.campaignCreate)
+	s.route("GET /api/v1/campaigns/{id}", leadmailer.RoleMarketer, s.campaignShow)
+	s.route("GET /api/v1/campaigns/{id}/preview", leadmailer.RoleMarketer, s.campaignPreview)
+	s.route("POST /api/v1/campaigns/{id}/test", leadmailer.RoleMarketer, s.campaignTest)
+	s.route("POST /api/v1/campaigns/{id}/schedule", leadmailer.RoleMarketer, s.campaignSchedule)
+	s.route("POST /api/v1/campaigns/{id}/send", leadmailer.RoleMarketer, s.campaignSend)
+	s.route("POST /api/v1/campaigns/{id}/pause", leadmailer.RoleMarketer, s.campaignPause)
+	s.route("POST /api/v1/campaigns/{id}/resume", leadmailer.RoleMarketer, s.campaignResume)
+	s.route("POST /api/v1/campaigns/{id}/cancel", leadmailer.RoleMarketer, s.campaignCancel)
+	s.route("GET /api/v1/campaigns/{id}/report", leadmailer.RoleMarketer, s.campaignReport)
+	s.route("GET /api/v1/campaigns/{id}/recipients", leadmailer.RoleMarketer, s.campaignRecipients)
+
+	// Anyone who mails may add to the suppression list and check it; taking an entry off it
+	// is an admin's decision.
+	s.route("POST /api/v1/suppressions", leadmailer.RoleMarketer, s.suppressionAdd)
+	s.route("GET /api/v1/suppressions/check", leadmailer.RoleMarketer, s.suppressionCheck)
+	s.route("DELETE /api/v1/suppressions", leadmailer.RoleAdmin, s.suppressionRemove)
+
+	s.route("GET /api/v1/sources", leadmailer.RoleViewer, s.sourceList)
+	s.route("POST /api/v1/sources/{name}/run", leadmailer.RoleMarketer, s.sourceRun)
+	s.route("GET /api/v1/sources/{name}/runs", leadmailer.RoleViewer, s.sourceRuns)
 }
 
 // Handler returns the API's handler, for mounting at Prefix. A path or method the API does
@@ -142,12 +243,28 @@ type call struct {
 // handlerFunc is an endpoint; an error it returns is answered by writeError.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
 
-// route registers h at pattern for tokens whose role allows need.
+// route registers h at pattern for tokens whose role allows need, with bodies up to
+// Options.MaxBody.
 func (s *Server) route(pattern string, need leadmailer.Role, h handlerFunc) {
+	s.routeLimit(pattern, need, s.opts.MaxBody, h)
+}
+
+// MaxBody is the largest body any call may send: the larger of Options.MaxBody and
+// Options.MaxUpload with room for a form's other fields. Mount the handler where bodies up
+// to this size reach it; each route then sets its own bound.
+func (s *Server) MaxBody() int64 { return max(s.opts.MaxBody, s.uploadLimit()) }
+
+// uploadLimit bounds the body of a CSV upload: the file and, in a multipart form, its
+// other fields.
+func (s *Server) uploadLimit() int64 { return s.opts.MaxUpload + 1<<20 }
+
+// routeLimit registers h at pattern for tokens whose role allows need, with bodies up to
+// limit bytes.
+func (s *Server) routeLimit(pattern string, need leadmailer.Role, limit int64, h handlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		c, err := s.authenticate(w, r, need)
 		if err == nil {
-			r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			err = h(w, r, c)
 		}
 		if err != nil {

@@ -279,7 +279,7 @@ func TestUnknownEndpoints(t *testing.T) {
 		status       int
 		code, allow  string
 	}{
-		{"GET", "/api/v1/campaigns", 404, leadmailer.ENOTFOUND, ""},
+		{"GET", "/api/v1/widgets", 404, leadmailer.ENOTFOUND, ""},
 		{"GET", "/api/v2/leads", 404, leadmailer.ENOTFOUND, ""},
 		{"PUT", "/api/v1/leads", 405, api.CodeMethodNotAllowed, "GET, HEAD, POST"},
 	} {

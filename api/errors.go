@@ -21,6 +21,9 @@ const (
 	CodeTooLarge     = "too_large"    // the body is larger than Options.MaxBody: 413
 	// CodeMethodNotAllowed is a path the API has, called with a method it does not take: 405.
 	CodeMethodNotAllowed = "method_not_allowed"
+	// CodeSendFailed is a test message the transport did not take: 502, with the relay's
+	// answer in the message.
+	CodeSendFailed = "send_failed"
 )
 
 // errorBody is the one shape of every error the API answers:

@@ -51,6 +51,8 @@ type apiTest struct {
 	db    *store.DB
 	url   string
 	clock *clock
+	// dataDir is the data folder of the web app and the API.
+	dataDir string
 }
 
 // start runs the web app with the API mounted. opts.Now is set to the test's clock.
@@ -58,15 +60,23 @@ func start(t testing.TB, opts api.Options) *apiTest {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	db := storetest.Open(t, clk.Now)
-	app, err := web.New(db, web.Options{DataDir: t.TempDir(), Now: clk.Now})
+	dataDir := t.TempDir()
+	app, err := web.New(db, web.Options{DataDir: dataDir, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts.Now = clk.Now
-	app.MountPublic(api.Prefix, api.New(db, opts).Handler())
+	if opts.DataDir == "" {
+		opts.DataDir = dataDir
+	}
+	if m, ok := opts.Mail.(*testMail); ok {
+		m.db = db
+	}
+	a := api.New(db, opts)
+	app.MountPublicLimit(api.Prefix, a.MaxBody(), a.Handler())
 	srv := httptest.NewServer(app.Handler())
 	t.Cleanup(srv.Close)
-	return &apiTest{t: t, db: db, url: srv.URL, clock: clk}
+	return &apiTest{t: t, db: db, url: srv.URL, clock: clk, dataDir: dataDir}
 }
 
 // token makes a token with role and returns it. expires may be nil.

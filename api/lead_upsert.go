@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,12 +10,9 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"sync"
-	"time"
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/importer"
-	"github.com/leadmailer/leadmailer/store"
 )
 
 // leadInput is one lead as a client sends it: the fields of a CSV row, by their names.
@@ -62,10 +58,6 @@ type rowError struct {
 	Field   string `json:"field,omitempty"`
 }
 
-// idempotencyWindow is how long the answer to a POST with an Idempotency-Key is kept: a
-// client retrying later than that is starting something new.
-const idempotencyWindow = 24 * time.Hour
-
 // leadUpsert stores a batch of leads as one import run of kind api whose source is
 // "api:TOKEN", through the importer, so that each lead gets the same normalisation,
 // validation, deduplication, suppression and provenance as a CSV row: the observation's row
@@ -76,47 +68,8 @@ func (s *Server) leadUpsert(w http.ResponseWriter, r *http.Request, c *call) err
 	if err != nil {
 		return err
 	}
-	key := r.Header.Get("Idempotency-Key")
-	if key == "" {
-		status, answer, err := s.upsert(r, c, body)
-		if err != nil {
-			return err
-		}
-		writeBody(w, status, answer)
-		return nil
-	}
-	if len(key) > 255 {
-		return fieldErrorf("Idempotency-Key", "the Idempotency-Key header is longer than 255 characters")
-	}
-	unlock := s.lockKey(c.token.ID, key)
-	defer unlock()
 	sum := sha256.Sum256(body)
-	hash := hex.EncodeToString(sum[:])
-	now := s.opts.Now()
-	kept, err := s.db.FindIdempotentResponse(r.Context(), c.token.ID, key, now.Add(-idempotencyWindow))
-	switch {
-	case err == nil && kept.RequestHash != hash:
-		return &apiError{status: http.StatusConflict, code: leadmailer.ECONFLICT, field: "Idempotency-Key",
-			msg: "this Idempotency-Key was used with another body; use a new key for a new batch"}
-	case err == nil:
-		w.Header().Set("Idempotent-Replayed", "true")
-		writeBody(w, kept.Status, kept.Body)
-		return nil
-	case leadmailer.ErrorCode(err) != leadmailer.ENOTFOUND:
-		return err
-	}
-	status, answer, err := s.upsert(r, c, body)
-	if err != nil {
-		return err
-	}
-	// The batch is stored; failing to keep its answer must not make the client send it again
-	// as if it were not, so the failure is logged and the answer sent.
-	if err := s.db.SaveIdempotentResponse(context.WithoutCancel(r.Context()), c.token.ID, key,
-		&store.IdempotentResponse{RequestHash: hash, Status: status, Body: answer}, now.Add(-idempotencyWindow)); err != nil {
-		s.opts.Logger.Error("keep answer for idempotency key", "token", c.token.Name, "err", err)
-	}
-	writeBody(w, status, answer)
-	return nil
+	return s.idempotent(w, r, c, hex.EncodeToString(sum[:]), func() (int, []byte, error) { return s.upsert(r, c, body) })
 }
 
 // upsert decodes and stores one batch and returns the answer's status and body.
@@ -216,33 +169,4 @@ func (l *recordList) Next() (*importer.Record, error) {
 	}
 	l.next++
 	return &l.records[l.next-1], nil
-}
-
-// keyLock serialises the calls that carry one idempotency key, so that a retry arriving
-// while the first call still runs waits for its answer instead of importing the batch twice.
-type keyLock struct {
-	mu    sync.Mutex
-	users int // calls holding or waiting for mu
-}
-
-// lockKey locks token id's key and returns its unlock.
-func (s *Server) lockKey(id int64, key string) func() {
-	k := strconv.FormatInt(id, 10) + "\x00" + key
-	s.mu.Lock()
-	l, ok := s.keys[k]
-	if !ok {
-		l = &keyLock{}
-		s.keys[k] = l
-	}
-	l.users++
-	s.mu.Unlock()
-	l.mu.Lock()
-	return func() {
-		l.mu.Unlock()
-		s.mu.Lock()
-		if l.users--; l.users == 0 {
-			delete(s.keys, k)
-		}
-		s.mu.Unlock()
-	}
 }

@@ -73,19 +73,15 @@ func (s *Server) campaignCreate(w http.ResponseWriter, r *http.Request, rq *requ
 		c.Countries = append(c.Countries, code)
 	}
 	for _, k := range f.Kinds {
-		if !leadmailer.SourceKind(k).Valid() {
-			problem = "Kind " + k + " is not public, upload or website."
-		}
 		c.Kinds = append(c.Kinds, leadmailer.SourceKind(k))
+	}
+	if problem == "" {
+		if _, err := c.Validate(); err != nil {
+			problem = err.Error()
+		}
 	}
 	switch {
 	case problem != "":
-	case f.Name == "":
-		problem = "Give the campaign a name."
-	case strings.TrimSpace(f.Subject) == "":
-		problem = "Give the campaign a subject."
-	case strings.TrimSpace(f.HTML) == "":
-		problem = "Write the HTML body."
 	case s.opts.Mail != nil:
 		if err := s.opts.Mail.CheckTemplates(c); err != nil {
 			if leadmailer.ErrorCode(err) != leadmailer.EINVALID {

@@ -263,9 +263,16 @@ func (s *Server) Handler() http.Handler {
 // checking (signed links, rate limits) and record their own audit entries. Their bodies are
 // bounded by publicBodyLimit; a handler that reads its body sets a tighter bound of its own.
 func (s *Server) MountPublic(pattern string, h http.Handler) {
+	s.MountPublicLimit(pattern, publicBodyLimit, h)
+}
+
+// MountPublicLimit is MountPublic with bodies bounded by limit instead, for a handler that
+// takes larger bodies on some of its routes (the JSON API's CSV upload) and bounds each
+// route itself.
+func (s *Server) MountPublicLimit(pattern string, limit int64, h http.Handler) {
 	s.cop.AddInsecureBypassPattern(pattern)
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, publicBodyLimit)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		h.ServeHTTP(w, r)
 	}))
 }

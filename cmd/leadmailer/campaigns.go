@@ -235,6 +235,10 @@ func runCampaignCreate(ctx context.Context, e *env, args []string) error {
 		}
 		c.Cron, c.State = *cronExpr, leadmailer.CampaignScheduled
 	}
+	// The checks the web form and the API make too; the flags above name what is missing.
+	if _, err := c.Validate(); err != nil {
+		return err
+	}
 	cfg, err := loadConfig(*dataDir, *configPath, e)
 	if err != nil {
 		return err

@@ -137,27 +137,30 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 
 	runs := newSourceRuns(e, db)
-	wake := make(chan struct{}, 1) // "Send now" in the app: look for due campaigns at once
+	runSource := func(name, actor string) error {
+		src := findSource(cfg, name)
+		if src == nil {
+			return leadmailer.Errorf(leadmailer.ENOTFOUND, "no source %q in %s", name, configName(cfg))
+		}
+		return runs.start(ctx, src, actor)
+	}
+	wake := make(chan struct{}, 1) // "Send now" in the app or the API: look for due campaigns at once
+	wakeCampaigns := func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	mail := &serveMail{db: db, cfg: cfg, dataDir: *dataDir}
 	app, err := web.New(db, web.Options{
 		DataDir: *dataDir, PublicURL: *publicURL, MaxUpload: *maxUpload << 20, Logger: logger,
 		ReadTimeout: cfg.Web.ReadTimeout.D(), WriteTimeout: cfg.Web.WriteTimeout.D(),
 		NameKey: deriveKey(secret, "leadmailer failed-login names v1"), ClientIP: clients.IP,
-		Sources: sourceInfos(cfg),
-		RunSource: func(name, actor string) error {
-			src := findSource(cfg, name)
-			if src == nil {
-				return leadmailer.Errorf(leadmailer.ENOTFOUND, "no source %q in %s", name, configName(cfg))
-			}
-			return runs.start(ctx, src, actor)
-		},
+		Sources:       sourceInfos(cfg),
+		RunSource:     runSource,
 		SourceRunning: runs.Running,
-		Mail:          &serveMail{db: db, cfg: cfg, dataDir: *dataDir},
-		WakeCampaigns: func() {
-			select {
-			case wake <- struct{}{}:
-			default:
-			}
-		},
+		Mail:          mail,
+		WakeCampaigns: wakeCampaigns,
 	})
 	if err != nil {
 		return err
@@ -176,7 +179,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	public.Mount(app.MountPublic)
 	// The API checks its own Bearer tokens; it keeps nothing in cookies, so the web app's
 	// login and cross-origin checks have nothing to protect there.
-	app.MountPublic(api.Prefix, api.New(db, api.Options{Logger: logger}).Handler())
+	jsonAPI := api.New(db, api.Options{Logger: logger, DataDir: *dataDir, MaxUpload: *maxUpload << 20,
+		ReadTimeout: cfg.Web.ReadTimeout.D(), WriteTimeout: cfg.Web.WriteTimeout.D(),
+		Mail: mail, WakeCampaigns: wakeCampaigns,
+		Sources: apiSources(cfg), RunSource: runSource, SourceRunning: runs.Running})
+	app.MountPublicLimit(api.Prefix, jsonAPI.MaxBody(), jsonAPI.Handler())
 	stopBounces, err := startBounces(cfg, db, secret, logger, e, app.MountPublic)
 	if err != nil {
 		return err
@@ -307,6 +314,17 @@ func sourceInfos(cfg *config.Config) []web.SourceInfo {
 			}
 		}
 		out = append(out, in)
+	}
+	return out
+}
+
+// apiSources describes the configured sources for the JSON API, as sourceInfos does for the
+// web app.
+func apiSources(cfg *config.Config) []api.Source {
+	var out []api.Source
+	for _, in := range sourceInfos(cfg) {
+		out = append(out, api.Source{Name: in.Name, Title: in.Title, Kind: in.Kind, Location: in.Location, Format: in.Format,
+			Licence: in.Licence, Public: in.Public, Schedule: in.Schedule, Timezone: in.Timezone, NextRun: in.NextRun})
 	}
 	return out
 }

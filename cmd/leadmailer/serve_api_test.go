@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -46,6 +47,34 @@ func TestServeMountsTheAPI(t *testing.T) {
 	status, out := call("GET", "/api/v1/leads", "")
 	if leads, _ := out["leads"].([]any); status != 200 || len(leads) != 1 {
 		t.Fatalf("list: %d %v", status, out)
+	}
+	// A CSV file larger than the bound on other public bodies goes through: the API is
+	// mounted with the upload limit, and the import answers with its run.
+	var csv strings.Builder
+	csv.WriteString("email,name,company\n")
+	for i := 0; csv.Len() < 9<<20; i++ {
+		fmt.Fprintf(&csv, "lead%07d@example.com,Lead Number %d,Example Company With A Long Name Oy\n", i, i)
+	}
+	req, _ := http.NewRequest("POST", base+"/api/v1/imports?source=big-list", strings.NewReader(csv.String()))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "text/csv")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var imported struct {
+		Run struct{ Counts struct{ Inserted int } }
+	}
+	json.NewDecoder(res.Body).Decode(&imported)
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated || imported.Run.Counts.Inserted < 100_000 {
+		t.Errorf("import of %d bytes: %d, %d inserted", csv.Len(), res.StatusCode, imported.Run.Counts.Inserted)
+	}
+	if status, out := call("POST", "/api/v1/campaigns", `{"name": "Winter", "subject": "Hello {{.Lead.Name}}", "html": "<p>Hi</p>"}`); status != 201 || out["state"] != "draft" {
+		t.Errorf("create campaign: %d %v", status, out)
+	}
+	if status, out := call("GET", "/api/v1/sources", ""); status != 200 || out["sources"] == nil {
+		t.Errorf("list sources: %d %v", status, out)
 	}
 	lm(t, data, "tokens", "revoke", "crm")
 	if status, out := call("GET", "/api/v1/leads", ""); status != 401 {

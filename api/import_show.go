@@ -1,0 +1,180 @@
+package api
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+
+	"github.com/leadmailer/leadmailer"
+)
+
+// findRun returns the import run named by the path's {id}.
+func (s *Server) findRun(r *http.Request) (*leadmailer.ImportRun, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return nil, leadmailer.Errorf(leadmailer.ENOTFOUND, "no import run %q", r.PathValue("id"))
+	}
+	return s.db.FindImportRun(r.Context(), id)
+}
+
+// importShow answers one import run: its source, status and counts. It names no person.
+func (s *Server) importShow(w http.ResponseWriter, r *http.Request, c *call) error {
+	run, err := s.findRun(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, run)
+	return nil
+}
+
+// rejectedRow is one rejected row, as the rejects file holds it (rejectedRow): its
+// number in the file, why it was refused, and its mapped values.
+type rejectedRow struct {
+	Row        int64  `json:"row"`
+	Reason     string `json:"reason"`
+	Email      string `json:"email,omitempty"`
+	Name       string `json:"name,omitempty"`
+	Company    string `json:"company,omitempty"`
+	Country    string `json:"country,omitempty"`
+	BusinessID string `json:"business_id,omitempty"`
+	JobTitle   string `json:"job_title,omitempty"`
+	Website    string `json:"website,omitempty"`
+	Phone      string `json:"phone,omitempty"`
+	City       string `json:"city,omitempty"`
+}
+
+// Page sizes of GET /api/v1/imports/{id}/rejects.
+const (
+	defaultRejectLimit = 100
+	maxRejectLimit     = 1000
+)
+
+// rejectPage is the answer of GET /api/v1/imports/{id}/rejects.
+type rejectPage struct {
+	Rejects []rejectedRow `json:"rejects"`
+	// NextCursor, given as ?after=, fetches the next page; empty on the last page.
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// importRejects answers a run's rejected rows with the reason for each, a page at a time:
+// after= is the row number of the last one of the previous page. They hold personal data, so
+// each read is recorded as the web app records the download. The values are those of the
+// rejects file, which a spreadsheet opens: one that would start a formula there has a single
+// quote in front.
+func (s *Server) importRejects(w http.ResponseWriter, r *http.Request, c *call) error {
+	run, err := s.findRun(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	var after int64
+	if v := q.Get("after"); v != "" {
+		if after, err = strconv.ParseInt(v, 10, 64); err != nil || after < 0 {
+			return fieldErrorf("after", "after %q: give the next_cursor of the previous page", v)
+		}
+	}
+	limit := defaultRejectLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxRejectLimit {
+			return fieldErrorf("limit", "limit %q: give a number from 1 to %d", v, maxRejectLimit)
+		}
+		limit = n
+	}
+	page := rejectPage{Rejects: []rejectedRow{}}
+	f, err := os.Open(s.rejectsPath(run.ID))
+	switch {
+	case os.IsNotExist(err) && run.Counts.Rejected == 0:
+		writeJSON(w, http.StatusOK, page)
+		return nil
+	case os.IsNotExist(err):
+		return leadmailer.Errorf(leadmailer.ENOTFOUND, "import run %d rejected %d rows but kept no rejects file: only uploads through the web app and the API keep one", run.ID, run.Counts.Rejected)
+	case err != nil:
+		return err
+	}
+	defer f.Close()
+	detail := ""
+	if after > 0 {
+		detail = "after=" + strconv.FormatInt(after, 10)
+	}
+	if err := s.audit(r, c, leadmailer.AuditRejectsGet, fmt.Sprintf("run %d", run.ID), detail); err != nil {
+		return err
+	}
+	if page.Rejects, page.NextCursor, err = readRejects(f, after, limit); err != nil {
+		return fmt.Errorf("read rejects of run %d: %w", run.ID, err)
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+// readRejects reads up to limit rows after row number after from a rejects file, and the
+// cursor of the next page.
+func readRejects(in io.Reader, after int64, limit int) ([]rejectedRow, string, error) {
+	cr := csv.NewReader(in)
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return []rejectedRow{}, "", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	rows := []rejectedRow{}
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return rows, "", nil
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		row := readRejectedRow(header, rec)
+		if row.Row <= after {
+			continue
+		}
+		if len(rows) == limit {
+			return rows, strconv.FormatInt(rows[limit-1].Row, 10), nil
+		}
+		rows = append(rows, row)
+	}
+}
+
+// readRejectedRow reads one record of a rejects file by its header's column names.
+func readRejectedRow(header, rec []string) rejectedRow {
+	var row rejectedRow
+	for i, name := range header {
+		if i >= len(rec) {
+			break
+		}
+		v := rec[i]
+		switch name {
+		case "row":
+			row.Row, _ = strconv.ParseInt(v, 10, 64)
+		case "reason":
+			row.Reason = v
+		case "email":
+			row.Email = v
+		case "name":
+			row.Name = v
+		case "company":
+			row.Company = v
+		case "country":
+			row.Country = v
+		case "business_id":
+			row.BusinessID = v
+		case "job_title":
+			row.JobTitle = v
+		case "website":
+			row.Website = v
+		case "phone":
+			row.Phone = v
+		case "city":
+			row.City = v
+		}
+	}
+	return row
+}
