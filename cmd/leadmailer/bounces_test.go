@@ -13,9 +13,7 @@ import (
 	"net/http"
 	"net/smtp"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -262,38 +260,9 @@ sendgrid_public_key = "`+base64.StdEncoding.EncodeToString(der)+`"
 	lm(t, data, "import", csv, "--source", "fair")
 	createCampaign(t, data, "--at", time.Now().UTC().Format(time.RFC3339))
 
-	c := &child{cmd: exec.Command(os.Args[0], "serve", "--listen", "127.0.0.1:0", "--data", data), done: make(chan struct{})}
-	c.cmd.Env = append(os.Environ(), mainEnv+"=1", "PM_PASSWORD=s3cret-pm")
-	var stdout syncWriter
-	c.cmd.Stdout, c.cmd.Stderr = &stdout, &c.stderr
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { c.err = c.cmd.Wait(); close(c.done) }()
-	t.Cleanup(func() { c.cmd.Process.Kill(); <-c.done })
-	until := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			select {
-			case <-c.done:
-				t.Fatalf("serve exited while waiting for %s: %v\nstdout:\n%s\nstderr:\n%s", what, c.err, stdout.String(), c.stderr.String())
-			default:
-			}
-			if cond() {
-				return
-			}
-		}
-		t.Fatalf("no %s within 30 s\nstdout:\n%s\nstderr:\n%s", what, stdout.String(), c.stderr.String())
-	}
-	var base string
-	addrRE := regexp.MustCompile(`Serving the web app on (http://\S+)`)
-	until("address printed", func() bool {
-		m := addrRE.FindStringSubmatch(stdout.String())
-		if m != nil {
-			base = m[1]
-		}
-		return m != nil
-	})
+	c := startServing(t, data, "PM_PASSWORD=s3cret-pm")
+	base := c.base
+	until := func(what string, cond func() bool) { t.Helper(); c.until(t, what, cond) }
 	until("4 campaign messages", func() bool { return len(srv.Messages()) == 4 })
 	sent := sentTo(t, srv)
 	db := openTestData(t, data)
@@ -382,5 +351,5 @@ sendgrid_public_key = "`+base64.StdEncoding.EncodeToString(der)+`"
 	if ok, _ := db.IsSuppressed(t.Context(), "anna@example.fi"); ok {
 		t.Error("the altered SendGrid request suppressed anna")
 	}
-	mustContain(t, "serve output", stdout.String(), "Receiving bounces by SMTP on "+listen, "/webhooks/postmark", "/webhooks/mailgun", "/webhooks/sendgrid")
+	mustContain(t, "serve output", c.stdout.String(), "Receiving bounces by SMTP on "+listen, "/webhooks/postmark", "/webhooks/mailgun", "/webhooks/sendgrid")
 }

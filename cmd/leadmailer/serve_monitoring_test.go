@@ -3,10 +3,7 @@ package main
 import (
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -34,37 +31,11 @@ func TestServeOffersMetricsAndProbes(t *testing.T) {
 	lm(t, data, "import", csv, "--source", "fair")
 	id := createCampaign(t, data, "--at", time.Now().UTC().Format(time.RFC3339))
 
-	c := &child{cmd: exec.Command(os.Args[0], "serve", "--listen", "127.0.0.1:0", "--data", data), done: make(chan struct{})}
-	c.cmd.Env = append(os.Environ(), mainEnv+"=1")
-	var stdout syncWriter
-	c.cmd.Stdout, c.cmd.Stderr = &stdout, &c.stderr
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { c.err = c.cmd.Wait(); close(c.done) }()
-	t.Cleanup(func() { c.cmd.Process.Kill(); <-c.done })
-	until := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			select {
-			case <-c.done:
-				t.Fatalf("serve exited while waiting for %s: %v\nstdout:\n%s\nstderr:\n%s", what, c.err, stdout.String(), c.stderr.String())
-			default:
-			}
-			if cond() {
-				return
-			}
-		}
-		t.Fatalf("no %s within 30 s\nstdout:\n%s\nstderr:\n%s", what, stdout.String(), c.stderr.String())
-	}
-	var base string
-	addrRE := regexp.MustCompile(`Serving the web app on (http://\S+)`)
-	until("address printed", func() bool {
-		m := addrRE.FindStringSubmatch(stdout.String())
-		if m != nil {
-			base = m[1]
-		}
-		return m != nil && strings.Contains(stdout.String(), "Serving metrics on http://"+metricsAddr+"/metrics")
+	c := startServing(t, data)
+	base := c.base
+	until := func(what string, cond func() bool) { t.Helper(); c.until(t, what, cond) }
+	until("metrics address printed", func() bool {
+		return strings.Contains(c.stdout.String(), "Serving metrics on http://"+metricsAddr+"/metrics")
 	})
 	until("campaign sent", func() bool { return smtp.Count() == 2 })
 

@@ -58,6 +58,53 @@ func waitServing(t *testing.T, c *child, base string) {
 	t.Fatal("serve did not answer within 30s")
 }
 
+// servingChild is a serve process a test started: its output and the web app's address.
+type servingChild struct {
+	*child
+	stdout *syncWriter
+	base   string // the web app's address, http://127.0.0.1:PORT
+}
+
+// startServing starts "serve --listen 127.0.0.1:0" on data, with env added to its
+// environment, and waits until it prints the address it serves the web app on.
+func startServing(t *testing.T, data string, env ...string) *servingChild {
+	t.Helper()
+	c := &child{cmd: exec.Command(os.Args[0], "serve", "--listen", "127.0.0.1:0", "--data", data), done: make(chan struct{})}
+	c.cmd.Env = append(append(os.Environ(), mainEnv+"=1"), env...)
+	s := &servingChild{child: c, stdout: &syncWriter{}}
+	c.cmd.Stdout, c.cmd.Stderr = s.stdout, &c.stderr
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { c.err = c.cmd.Wait(); close(c.done) }()
+	t.Cleanup(func() { c.cmd.Process.Kill(); <-c.done })
+	addrRE := regexp.MustCompile(`Serving the web app on (http://\S+)`)
+	s.until(t, "address printed", func() bool {
+		m := addrRE.FindStringSubmatch(s.stdout.String())
+		if m != nil {
+			s.base = m[1]
+		}
+		return m != nil
+	})
+	return s
+}
+
+// until polls cond every 20 ms for up to 30 s, failing if serve exits first.
+func (s *servingChild) until(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		select {
+		case <-s.done:
+			t.Fatalf("serve exited while waiting for %s: %v\nstdout:\n%s\nstderr:\n%s", what, s.err, s.stdout.String(), s.stderr.String())
+		default:
+		}
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("no %s within 30 s\nstdout:\n%s\nstderr:\n%s", what, s.stdout.String(), s.stderr.String())
+}
+
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // TestServeStopsCleanlyDuringImport starts a real server process, logs in, starts importing a
@@ -187,40 +234,9 @@ city = "domicile"
 	lm(t, data, "import", csv, "--source", "fair")
 	id := createCampaign(t, data, "--at", time.Now().UTC().Format(time.RFC3339))
 
-	c := &child{cmd: exec.Command(os.Args[0], "serve", "--listen", "127.0.0.1:0", "--data", data), done: make(chan struct{})}
-	c.cmd.Env = append(os.Environ(), mainEnv+"=1")
-	var stdout syncWriter
-	c.cmd.Stdout, c.cmd.Stderr = &stdout, &c.stderr
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { c.err = c.cmd.Wait(); close(c.done) }()
-	t.Cleanup(func() { c.cmd.Process.Kill(); <-c.done })
-
-	// until polls cond every 20 ms for up to 30 s, failing if serve exits first.
-	until := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			select {
-			case <-c.done:
-				t.Fatalf("serve exited while waiting for %s: %v\nstdout:\n%s\nstderr:\n%s", what, c.err, stdout.String(), c.stderr.String())
-			default:
-			}
-			if cond() {
-				return
-			}
-		}
-		t.Fatalf("no %s within 30 s\nstdout:\n%s\nstderr:\n%s", what, stdout.String(), c.stderr.String())
-	}
-	addrRE := regexp.MustCompile(`Serving the web app on (http://\S+)`)
-	var base string
-	until("address printed", func() bool {
-		m := addrRE.FindStringSubmatch(stdout.String())
-		if m != nil {
-			base = m[1]
-		}
-		return m != nil
-	})
+	c := startServing(t, data)
+	stdout, base := c.stdout, c.base
+	until := func(what string, cond func() bool) { t.Helper(); c.until(t, what, cond) }
 	until("campaign message", func() bool { return smtp.CountRecipient("anna@example.com") == 1 })
 
 	db := openTestData(t, data)
