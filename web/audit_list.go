@@ -77,5 +77,7 @@ var auditActions = []string{
 	leadmailer.AuditLeadView, leadmailer.AuditLeadSearch, leadmailer.AuditLeadList, "import.",
 	leadmailer.AuditUpload, leadmailer.AuditImport, leadmailer.AuditRejectsGet, "user.",
 	leadmailer.AuditUserCreate, leadmailer.AuditUserPassword, leadmailer.AuditUserDisable,
-	leadmailer.AuditAuditView, leadmailer.AuditAuditVerify,
+	leadmailer.AuditAuditView, leadmailer.AuditAuditVerify, "token.",
+	leadmailer.AuditTokenAdd, leadmailer.AuditTokenRevoke, leadmailer.AuditTokenRefused,
+	leadmailer.AuditWebhookReplay,
 }

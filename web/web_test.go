@@ -703,6 +703,10 @@ func TestAuditPageFilters(t *testing.T) {
 			t.Errorf("/audit%s: actions %v, want %v", tc.query, got, tc.want)
 		}
 	}
+	// API tokens' entries can be found too: calls refused for a revoked or expired token.
+	if body := c.get("/audit").body; !strings.Contains(body, `<option>token.refused</option>`) {
+		t.Error("the action filter does not offer token.refused")
+	}
 }
 
 // Endpoints for the public (one-click unsubscribe from a mail client, a query from the
