@@ -27,6 +27,8 @@ func (s *Server) importShow(w http.ResponseWriter, r *http.Request, c *call) err
 	if err != nil {
 		return err
 	}
+	// A run whose process died stays "running" in the database; say what the web app says.
+	run.Status = run.EffectiveStatus(s.opts.Now())
 	writeJSON(w, http.StatusOK, run)
 	return nil
 }

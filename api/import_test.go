@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/api"
@@ -230,5 +231,28 @@ func TestImportPreview(t *testing.T) {
 	}
 	if runs, err := a.db.FindImportRuns(t.Context(), "", 10); err != nil || len(runs) != 0 {
 		t.Errorf("previews made %d runs, %v", len(runs), err)
+	}
+}
+
+// TestImportShowsAnInterruptedRun: a run whose process died, silent for longer than
+// leadmailer.StaleRunAfter, is answered as interrupted, as the web app shows it, not running.
+func TestImportShowsAnInterruptedRun(t *testing.T) {
+	a := start(t, api.Options{})
+	viewer := a.token("dashboard", leadmailer.RoleViewer, nil)
+	w, err := a.db.BeginImport(t.Context(), &leadmailer.ImportRun{Source: "fair", Kind: leadmailer.KindUpload, Actor: "user:anna"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := w.Run().ID
+	path := fmt.Sprintf("/api/v1/imports/%d", id)
+	var shown leadmailer.ImportRun
+	a.do("GET", path, viewer, nil).decode(t, &shown)
+	if shown.Status != leadmailer.RunRunning {
+		t.Errorf("a run that is importing: %s, want running", shown.Status)
+	}
+	a.clock.Add(leadmailer.StaleRunAfter + time.Second)
+	a.do("GET", path, viewer, nil).decode(t, &shown)
+	if shown.Status != leadmailer.RunInterrupted {
+		t.Errorf("a run silent for %v: %s, want interrupted", leadmailer.StaleRunAfter+time.Second, shown.Status)
 	}
 }
