@@ -62,6 +62,7 @@ func commands() []*command {
 		auditCommand(),
 		backupCommand(),
 		restoreCommand(),
+		migrateDataCommand(),
 		registerCommand(),
 		configCommand(),
 	}
