@@ -127,18 +127,23 @@ func (db *DB) CopyTo(ctx context.Context, dst *DB, opts CopyOptions) (*CopyRepor
 		return nil, fmt.Errorf("move the id sequences of %s: %w", dst, err)
 	}
 	// The source's counts are read in its snapshot, the target's after every commit: equal,
-	// they show that every row read was written and nothing else was.
+	// they show that every row read was written and nothing else was. Every table of the
+	// source is counted, not only those copied.
+	copied := map[string]int64{}
 	for _, tc := range report.Tables {
+		copied[tc.Table] = tc.Rows
+	}
+	for _, table := range srcSchema.order {
 		var want int64
-		if err := src.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(tc.Table)).Scan(&want); err != nil {
-			return nil, fmt.Errorf("count table %s of %s: %w", tc.Table, db, err)
+		if err := src.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(table)).Scan(&want); err != nil {
+			return nil, fmt.Errorf("count table %s of %s: %w", table, db, err)
 		}
 		var got int64
-		if err := dst.sql.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(tc.Table)).Scan(&got); err != nil {
-			return nil, fmt.Errorf("count table %s of %s: %w", tc.Table, dst, err)
+		if err := dst.sql.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(table)).Scan(&got); err != nil {
+			return nil, fmt.Errorf("count table %s of %s: %w", table, dst, err)
 		}
-		if got != want || got != tc.Rows {
-			return nil, fmt.Errorf("verify the copy: table %s holds %d rows in %s and %d in %s after copying %d", tc.Table, want, db, got, dst, tc.Rows)
+		if got != want || got != copied[table] {
+			return nil, fmt.Errorf("verify the copy: table %s holds %d rows in %s and %d in %s after copying %d", table, want, db, got, dst, copied[table])
 		}
 	}
 	report.Elapsed = time.Since(start)
