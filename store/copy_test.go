@@ -18,7 +18,7 @@ import (
 // copyEnd is one side of a copy: an SQLite file's path or a PostgreSQL database's URL.
 type copyEnd string
 
-func newCopyEnd(t *testing.T, backend string) copyEnd {
+func newCopyEnd(t testing.TB, backend string) copyEnd {
 	t.Helper()
 	if backend == "postgres" {
 		return copyEnd(storetest.NewPostgresDatabase(t))
@@ -29,7 +29,7 @@ func newCopyEnd(t *testing.T, backend string) copyEnd {
 func (e copyEnd) pg() bool { return store.IsPostgresURL(string(e)) }
 
 // open opens the database, with the audit key or without it as CopyTo's target must be.
-func (e copyEnd) open(t *testing.T, withAuditKey bool) *store.DB {
+func (e copyEnd) open(t testing.TB, withAuditKey bool) *store.DB {
 	t.Helper()
 	opts := store.Options{SuppressionKey: storetest.Key}
 	if withAuditKey {
