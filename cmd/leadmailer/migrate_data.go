@@ -17,7 +17,7 @@ import (
 func migrateDataCommand() *command {
 	return &command{
 		name:    "migrate-data",
-		summary: "copy the database into an empty PostgreSQL database, or back into a new SQLite file",
+		summary: "copy the database into an empty PostgreSQL database, or into a new SQLite file",
 		usage: `Usage: leadmailer migrate-data --to DATABASE [--from DATABASE] [--data DIR]
 
 Copies every table of one leadmailer database into another that is empty, keeping every id,
