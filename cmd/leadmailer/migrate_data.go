@@ -129,6 +129,10 @@ func runMigrateData(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer dst.Close()
+	if src.Postgres() && dst.Postgres() && src.String() == dst.String() {
+		// The copy would wait on its own writer lock, held by the reading side.
+		return usagef("the target %s is the source database", dst)
+	}
 
 	fmt.Fprintf(e.stdout, "Copying %s into %s.\n", src, dst)
 	report, err := src.CopyTo(ctx, dst, store.CopyOptions{Progress: copyProgress(e)})

@@ -184,6 +184,8 @@ func TestMigrateDataRefuses(t *testing.T) {
 		{"a PostgreSQL database with rows", []string{"migrate-data", "--to", pgURL}, nonEmpty},
 		{"an existing SQLite file", []string{"migrate-data", "--from", pgURL, "--to", sqlitePrefix + filepath.Join(data, dbFile)},
 			regexp.MustCompile(`exists: copy only into a new file`)},
+		{"the source itself", []string{"migrate-data", "--from", pgURL, "--to", pgURL + "&connect_timeout=5"},
+			regexp.MustCompile(`is the source database`)},
 		{"no target", []string{"migrate-data"}, regexp.MustCompile(`--to`)},
 		{"not a database", []string{"migrate-data", "--to", "mysql://x"}, regexp.MustCompile(`is not a database`)},
 	} {
