@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/config"
 	"github.com/leadmailer/leadmailer/store"
 )
 
@@ -111,6 +112,9 @@ func runMigrateData(ctx context.Context, e *env, args []string) error {
 
 	var src *store.DB
 	if *from == "" {
+		if err := refuseMissingData(*dataDir); err != nil {
+			return err
+		}
 		src, err = openData(ctx, *dataDir)
 	} else {
 		src, err = openDatabase(ctx, *from, *dataDir, store.Options{SuppressionKey: key, AuditKey: auditKey(key)})
@@ -192,6 +196,22 @@ func refuseExistingFile(path string) error {
 	}
 	if st.Size() > 0 {
 		return leadmailer.Errorf(leadmailer.ECONFLICT, "the target %s exists: copy only into a new file (move the old one aside first)", path)
+	}
+	return nil
+}
+
+// refuseMissingData refuses a data directory without a database: opening it would create
+// an empty one, and the copy would move nothing, say, when --data names the wrong directory.
+func refuseMissingData(dir string) error {
+	d, err := config.LoadDatabase(filepath.Join(dir, config.FileName), os.Getenv)
+	if err != nil {
+		return err
+	}
+	if d.URL != "" {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, dbFile)); errors.Is(err, fs.ErrNotExist) {
+		return leadmailer.Errorf(leadmailer.EINVALID, "%s holds no database to copy: give the data directory with --data", dir)
 	}
 	return nil
 }

@@ -200,12 +200,25 @@ func TestMigrateDataRefuses(t *testing.T) {
 		t.Errorf("a refused copy changed the target: %v, before %v", got, before)
 	}
 
+	// A data directory without a database (--data mistyped) is not copied as an empty one.
+	empty := filepath.Join(t.TempDir(), "typo")
+	if err := os.MkdirAll(empty, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(empty, secretFile), []byte(strings.Repeat("k", 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, map[string]string{"LEADMAILER_DATA": empty}, "", "migrate-data", "--to", storetest.NewPostgresDatabase(t))
+	if r.code == exitOK || !strings.Contains(r.stderr, "holds no database to copy") || exists(t, filepath.Join(empty, dbFile)) {
+		t.Errorf("from a data directory without a database: exit %d, stderr %q", r.code, r.stderr)
+	}
+
 	release, err := lockDataDir(data, "the test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer release()
-	r := runCLI(t, map[string]string{"LEADMAILER_DATA": data}, "", "migrate-data", "--to", storetest.NewPostgresDatabase(t))
+	r = runCLI(t, map[string]string{"LEADMAILER_DATA": data}, "", "migrate-data", "--to", storetest.NewPostgresDatabase(t))
 	if r.code == exitOK || !strings.Contains(r.stderr, "in use by leadmailer serve") {
 		t.Errorf("with the data directory held: exit %d, stderr %q", r.code, r.stderr)
 	}
