@@ -62,6 +62,7 @@ func commands() []*command {
 		auditCommand(),
 		backupCommand(),
 		restoreCommand(),
+		migrateDataCommand(),
 		registerCommand(),
 		configCommand(),
 	}
@@ -126,8 +127,12 @@ func run(ctx context.Context, args []string, e *env) int {
 
 func printMainUsage(w io.Writer) {
 	var b strings.Builder
+	width := 0
 	for _, c := range commands() {
-		fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands() {
+		fmt.Fprintf(&b, "  %-*s %s\n", width+1, c.name, c.summary)
 	}
 	fmt.Fprintf(w, mainUsage, b.String())
 }
