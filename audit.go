@@ -58,6 +58,7 @@ const (
 	AuditRetentionRun        = "retention.run"
 	AuditBackup              = "backup"
 	AuditRestore             = "restore"
+	AuditMigrateData         = "data.migrate" // a copy of the whole database into another
 	AuditCampaignCreate      = "campaign.create"
 	AuditCampaignPreview     = "campaign.preview"
 	AuditCampaignTest        = "campaign.test"

@@ -138,6 +138,11 @@ func runMigrateData(ctx context.Context, e *env, args []string) error {
 		return usagef("the target %s is the source database", dst)
 	}
 
+	// Recorded in the source before the copy, so that both trails hold it and stay equal:
+	// whoever reads either can tell that the data was copied, where to and by whom.
+	if err := recordAudit(ctx, e, src, leadmailer.AuditMigrateData, dst.String(), "copy of the whole database into "+dst.String()); err != nil {
+		return err
+	}
 	fmt.Fprintf(e.stdout, "Copying %s into %s.\n", src, dst)
 	report, err := src.CopyTo(ctx, dst, store.CopyOptions{Progress: copyProgress(e)})
 	if err != nil {
