@@ -67,7 +67,7 @@ func (db *DB) enqueueEvent(ctx context.Context, exec execFunc, ev webhookEvent) 
 	now := formatTime(db.now())
 	_, err = exec(ctx, `INSERT INTO webhook_deliveries
 		(event_id, event_type, payload, lead_id, endpoint, status, next_attempt_at, created_at, queued_at)
-		SELECT ?, ?, ?, ?, endpoint, 'pending', ?, ?, ? FROM webhook_subscriptions WHERE event_type = ?
+		SELECT ?, ?, ?, ?, endpoint, 'pending', ?, ?, ? FROM webhook_subscriptions WHERE event_type = ? ORDER BY endpoint
 		ON CONFLICT (endpoint, event_id) DO NOTHING`,
 		ev.ID, ev.Type, string(payload), lead, now, now, now, ev.Type)
 	if err != nil {
