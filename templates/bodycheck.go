@@ -118,6 +118,9 @@ func (e *bodyError) Error() string { return e.msg }
 type openElement struct {
 	name string
 	pos  int // where the element was opened, in markupChecker.report
+	// fontPx is the element's font size in pixels, as far as the body check can tell: the
+	// largest it can be.
+	fontPx float64
 }
 
 // checkBody returns a *bodyError for the first construct in the rendered HTML body s that
@@ -215,11 +218,19 @@ func (c *markupChecker) run() error {
 			}
 		}
 		if !void {
+			parentPx := float64(rootFontPx)
+			if len(c.stack) > 0 {
+				parentPx = c.stack[len(c.stack)-1].fontPx
+			}
+			px, err := fontSize(t.text, t.attrs, parentPx)
+			if err != "" {
+				return &bodyError{pos: t.pos, tag: tokenStart(s, t), msg: fmt.Sprintf("<%s>: %s", t.text, err)}
+			}
 			pos := t.pos
 			if c.mapPos != nil {
 				pos = c.mapPos(pos)
 			}
-			c.stack = append(c.stack, openElement{t.text, pos})
+			c.stack = append(c.stack, openElement{t.text, pos, px})
 		}
 	}
 }
@@ -480,8 +491,8 @@ var lengthRE = regexp.MustCompile(`^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[+-]?[0
 var functionRE = regexp.MustCompile(`([a-z-]*)\(`)
 
 // unitPx says how many CSS pixels one unit is at most, for the units a body may use in a
-// capped property: font-relative units at a large font (a body may set font-size as it
-// likes), percentages and viewport units of a 1000-pixel box.
+// capped property: font-relative units at the largest font a body may reach (maxFontPx),
+// percentages and viewport units of a 1000-pixel box.
 var unitPx = map[string]float64{
 	"": 100, "px": 1, "pt": 4.0 / 3, "pc": 16, "in": 96, "cm": 96 / 2.54, "mm": 96 / 25.4, "q": 96 / 101.6,
 	"em": 100, "ex": 100, "ch": 100, "lh": 100, "cap": 100, "ic": 100, "rem": 16, "rlh": 24,

@@ -22,7 +22,8 @@
 //     outline, box-shadow, text-shadow, negative margins...), let content spill out of a
 //     box in the flow over the notice rows (fixed heights, line heights below 1 or as
 //     lengths, flex and grid, padding and borders of inline boxes), or push it far away
-//     (heights, margins, paddings and borders over 1000 pixels). The body is written into
+//     (heights, margins, paddings and borders over 1000 pixels, text over 100 pixels tall,
+//     with relative font sizes compounded down the elements). The body is written into
 //     a table cell of its own, which grows with its content; nothing clips it, since mail
 //     clients drop position and overflow. Tags are read by the HTML standard's tokenizer
 //     (golang.org/x/net/html), so the check sees a tag end where a browser does, and the body
