@@ -14,6 +14,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/leadmailer/leadmailer"
 )
 
 // Advisory lock keys. Both are arbitrary constants: what matters is that every leadmailer
@@ -46,12 +48,12 @@ func IsPostgresURL(url string) bool {
 // parameter libpq knows (sslmode, host=/path/to/socket/dir...).
 func OpenURL(ctx context.Context, url string, opts Options) (*DB, error) {
 	if !IsPostgresURL(url) {
-		return nil, fmt.Errorf("database URL %q: only postgres:// URLs are supported", redactURL(url))
+		return nil, leadmailer.Errorf(leadmailer.EINVALID, "database URL %q: only postgres:// URLs are supported", redactURL(url))
 	}
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
-		// pgx's message may quote the URL, password and all.
-		return nil, fmt.Errorf("database URL %s: cannot be parsed", redactURL(url))
+		// pgx's message, and the url.Parse error it wraps, may quote the URL, password and all.
+		return nil, leadmailer.Errorf(leadmailer.EINVALID, "database URL %s: cannot be parsed: check the host, port and parameters (sslmode and the like), and percent-encode any of :/@?#%% in the password", redactURL(url))
 	}
 	where := describeConfig(cfg)
 	timeout := opts.StatementTimeout
@@ -123,7 +125,8 @@ func describeConfig(cfg *pgx.ConnConfig) string {
 	return fmt.Sprintf("%q at %s as %q", cfg.Database, host, cfg.User)
 }
 
-// redactURL drops everything after the scheme's "//" up to the host, password included.
+// redactURL drops everything after the scheme's "//" up to the host, password included, and
+// the value of a password parameter (postgres://host/db?password=...).
 func redactURL(url string) string {
 	scheme, rest, ok := strings.Cut(url, "://")
 	if !ok {
@@ -131,6 +134,15 @@ func redactURL(url string) string {
 	}
 	if at := strings.LastIndex(rest, "@"); at >= 0 {
 		rest = "…@" + rest[at+1:]
+	}
+	if path, query, ok := strings.Cut(rest, "?"); ok {
+		params := strings.Split(query, "&")
+		for i, p := range params {
+			if k, _, _ := strings.Cut(p, "="); strings.EqualFold(k, "password") {
+				params[i] = k + "=…"
+			}
+		}
+		rest = path + "?" + strings.Join(params, "&")
 	}
 	return scheme + "://" + rest
 }
