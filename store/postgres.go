@@ -132,17 +132,17 @@ func redactURL(url string) string {
 	if !ok {
 		return "(not a URL)"
 	}
+	// Parameters first: an "@" in the query would otherwise be taken for the end of the user
+	// part, and the query kept whole. Any piece after a "?" or "&" may be a parameter, since a
+	// password with an unescaped "?" puts one in the user part.
+	pieces := strings.FieldsFunc(rest, func(r rune) bool { return r == '?' || r == '&' })
+	for _, p := range pieces {
+		if k, _, ok := strings.Cut(p, "="); ok && strings.EqualFold(k, "password") {
+			rest = strings.Replace(rest, p, k+"=…", 1)
+		}
+	}
 	if at := strings.LastIndex(rest, "@"); at >= 0 {
 		rest = "…@" + rest[at+1:]
-	}
-	if path, query, ok := strings.Cut(rest, "?"); ok {
-		params := strings.Split(query, "&")
-		for i, p := range params {
-			if k, _, _ := strings.Cut(p, "="); strings.EqualFold(k, "password") {
-				params[i] = k + "=…"
-			}
-		}
-		rest = path + "?" + strings.Join(params, "&")
 	}
 	return scheme + "://" + rest
 }
