@@ -26,15 +26,25 @@ type Database struct {
 	MaxConns int `toml:"max_conns"`
 	// StatementTimeout ends any PostgreSQL statement that runs longer; 0: one minute.
 	StatementTimeout Duration `toml:"statement_timeout"`
+	// URLSetting names where URL came from, for messages about it: LEADMAILER_DATABASE_URL,
+	// or "FILE: database.url". Set by LoadDatabase.
+	URLSetting string `toml:"-"`
 }
 
 func (d *Database) validate() []error {
+	return d.validateURL("database.url")
+}
+
+// validateURL checks the fields, naming the URL's setting as setting: database.url, or the
+// environment variable that overrode it.
+func (d *Database) validateURL(setting string) []error {
 	var errs []error
 	if d.URL != "" {
 		u, err := url.Parse(d.URL)
 		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-			// Not the URL itself: it may hold a password.
-			errs = append(errs, errors.New("database.url: give a postgres://user:password@host:5432/database URL, or leave it out for the SQLite file in the data directory"))
+			// Not the URL itself, nor url.Parse's message, which quotes it: it may hold a
+			// password.
+			errs = append(errs, fmt.Errorf("%s: give a postgres://user:password@host:5432/database URL (percent-encode any of :/@?#%% in the password), or leave it out for the SQLite file in the data directory", setting))
 		}
 	}
 	if d.MaxConns < 0 || d.MaxConns > 1000 {
@@ -49,14 +59,14 @@ func (d *Database) validate() []error {
 // LoadDatabase reads only the [database] table of the configuration file at path, with the
 // environment's override: every command opens the database, and one that needs nothing else
 // from the configuration must not fail on a mistake elsewhere in the file. A missing file
-// means SQLite.
-func LoadDatabase(path string, getenv func(string) string) (Database, error) {
+// means SQLite, unless mustExist (a file the user named, as with --config).
+func LoadDatabase(path string, mustExist bool, getenv func(string) string) (Database, error) {
 	var file struct {
 		Database Database `toml:"database"`
 	}
 	data, err := os.ReadFile(path)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist) && !mustExist:
 	case err != nil:
 		return Database{}, fmt.Errorf("read configuration: %w", err)
 	default:
@@ -65,9 +75,13 @@ func LoadDatabase(path string, getenv func(string) string) (Database, error) {
 		}
 	}
 	d := file.Database
+	d.URLSetting = path + ": database.url"
 	if getenv != nil {
 		if u := strings.TrimSpace(getenv(DatabaseURLEnv)); u != "" {
-			d.URL = u
+			d.URL, d.URLSetting = u, DatabaseURLEnv
+			if errs := d.validateURL(DatabaseURLEnv); len(errs) > 0 {
+				return Database{}, errors.Join(errs...)
+			}
 		}
 	}
 	if errs := d.validate(); len(errs) > 0 {

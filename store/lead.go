@@ -58,10 +58,13 @@ type LeadFilter struct {
 	Country string // ISO code
 	Source  string // leads with at least one observation from this source
 	State   leadmailer.LeadState
-	// Search finds leads whose e-mail, name or company starts with it, ignoring case (ASCII
-	// letters only). The e-mail part is a range scan of its index; names and companies are
-	// read in full (about 130 ms for a million leads), since indexing them would slow every
-	// import by a quarter.
+	// Search finds leads whose e-mail, name or company starts with it, ignoring the case of
+	// ASCII letters only, on SQLite and PostgreSQL alike: "acme" finds "ACME Oy", but "ä"
+	// does not find "Ä" in a name (addresses are stored in lower case, so "Ä" finds "ä..."
+	// there). SQLite's LIKE folds ASCII only, and folding every letter there would take a
+	// function call per row; PostgreSQL is made to fold as SQLite does (see FindLeads). The
+	// e-mail part is a range scan of its index; names and companies are read in full (about
+	// 130 ms for a million leads), since indexing them would slow every import by a quarter.
 	Search  string
 	AfterID int64 // keyset pagination: only leads with a greater ID
 	Limit   int   // 0: no limit
@@ -85,8 +88,15 @@ func (db *DB) FindLeads(ctx context.Context, f LeadFilter, fn func(*leadmailer.L
 	}
 	if q := strings.TrimSpace(f.Search); q != "" {
 		low := strings.ToLower(q)
-		like := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%"
-		where = append(where, `(l.email >= ? AND l.email < ? OR l.name LIKE ? ESCAPE '\' OR l.company LIKE ? ESCAPE '\')`)
+		like := asciiLower(escapeLike(q)) + "%"
+		// SQLite's LIKE ignores the case of ASCII letters; PostgreSQL's heeds all case, and
+		// its ILIKE and lower() fold by the database's locale. lower() under collation "C"
+		// folds ASCII letters only, which with a lower-case pattern is SQLite's LIKE.
+		name, company := `l.name`, `l.company`
+		if db.pg {
+			name, company = `lower(l.name COLLATE "C")`, `lower(l.company COLLATE "C")`
+		}
+		where = append(where, `(l.email >= ? AND l.email < ? OR `+name+` LIKE ? ESCAPE '\' OR `+company+` LIKE ? ESCAPE '\')`)
 		args = append(args, low, low+"\U0010FFFF", like, like)
 	}
 	if f.AfterID > 0 {
@@ -118,6 +128,17 @@ func (db *DB) FindLeads(ctx context.Context, f LeadFilter, fn func(*leadmailer.L
 		return fmt.Errorf("find leads: %w", err)
 	}
 	return nil
+}
+
+// asciiLower lowers the ASCII letters of s and leaves every other byte.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // FindLeadByID returns one lead.

@@ -14,6 +14,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/leadmailer/leadmailer"
 )
 
 // Advisory lock keys. Both are arbitrary constants: what matters is that every leadmailer
@@ -46,12 +48,12 @@ func IsPostgresURL(url string) bool {
 // parameter libpq knows (sslmode, host=/path/to/socket/dir...).
 func OpenURL(ctx context.Context, url string, opts Options) (*DB, error) {
 	if !IsPostgresURL(url) {
-		return nil, fmt.Errorf("database URL %q: only postgres:// URLs are supported", redactURL(url))
+		return nil, leadmailer.Errorf(leadmailer.EINVALID, "database URL %q: only postgres:// URLs are supported", redactURL(url))
 	}
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
-		// pgx's message may quote the URL, password and all.
-		return nil, fmt.Errorf("database URL %s: cannot be parsed", redactURL(url))
+		// pgx's message, and the url.Parse error it wraps, may quote the URL, password and all.
+		return nil, leadmailer.Errorf(leadmailer.EINVALID, "database URL %s: cannot be parsed: check the host, port and parameters (sslmode and the like), and percent-encode any of :/@?#%% in the password", redactURL(url))
 	}
 	where := describeConfig(cfg)
 	timeout := opts.StatementTimeout
@@ -123,11 +125,21 @@ func describeConfig(cfg *pgx.ConnConfig) string {
 	return fmt.Sprintf("%q at %s as %q", cfg.Database, host, cfg.User)
 }
 
-// redactURL drops everything after the scheme's "//" up to the host, password included.
+// redactURL drops everything after the scheme's "//" up to the host, password included, and
+// the value of a password parameter (postgres://host/db?password=...).
 func redactURL(url string) string {
 	scheme, rest, ok := strings.Cut(url, "://")
 	if !ok {
 		return "(not a URL)"
+	}
+	// Parameters first: an "@" in the query would otherwise be taken for the end of the user
+	// part, and the query kept whole. Any piece after a "?" or "&" may be a parameter, since a
+	// password with an unescaped "?" puts one in the user part.
+	pieces := strings.FieldsFunc(rest, func(r rune) bool { return r == '?' || r == '&' })
+	for _, p := range pieces {
+		if k, _, ok := strings.Cut(p, "="); ok && strings.EqualFold(k, "password") {
+			rest = strings.Replace(rest, p, k+"=…", 1)
+		}
 	}
 	if at := strings.LastIndex(rest, "@"); at >= 0 {
 		rest = "…@" + rest[at+1:]

@@ -134,7 +134,7 @@ func runBounces(ctx context.Context, e *env, args []string) error {
 	}
 	// The ingest passes through the ledger once, in the order the reports come: a page cache
 	// of 16 MiB records as fast as one of 64 MiB and keeps the command under 100 MB.
-	db, err := openDataWith(ctx, *dataDir, store.Options{CacheKiB: ingestCacheKiB, Statements: 32})
+	db, err := openDataAt(ctx, *dataDir, *configPath, e.getenv, store.Options{CacheKiB: ingestCacheKiB, Statements: 32})
 	if err != nil {
 		return &tempFailError{err}
 	}

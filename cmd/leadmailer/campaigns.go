@@ -246,7 +246,7 @@ func runCampaignCreate(ctx context.Context, e *env, args []string) error {
 	if err := checkTemplates(c, cfg); err != nil {
 		return err
 	}
-	db, err := openData(ctx, *dataDir)
+	db, err := openDataAt(ctx, *dataDir, *configPath, e.getenv, store.Options{})
 	if err != nil {
 		return err
 	}
@@ -481,7 +481,7 @@ func runCampaignPreview(ctx context.Context, e *env, args []string) error {
 	if *leadEmail == "" {
 		return usagef("give the lead to preview for with --lead EMAIL")
 	}
-	db, err := openData(ctx, *dataDir)
+	db, err := openDataAt(ctx, *dataDir, *configPath, e.getenv, store.Options{})
 	if err != nil {
 		return err
 	}
@@ -547,7 +547,7 @@ func runCampaignTest(ctx context.Context, e *env, args []string) error {
 	if *to == "" || err != nil {
 		return usagef("give the address to send the test to with --to ADDRESS")
 	}
-	db, err := openData(ctx, *dataDir)
+	db, err := openDataAt(ctx, *dataDir, *configPath, e.getenv, store.Options{})
 	if err != nil {
 		return err
 	}
@@ -616,7 +616,7 @@ func runCampaignSend(ctx context.Context, e *env, sub string, args []string) err
 	if *rateFlag >= 0 {
 		opts.Rate = *rateFlag
 	}
-	db, err := openData(ctx, *dataDir)
+	db, err := openDataAt(ctx, *dataDir, *configPath, e.getenv, store.Options{})
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/config"
 	"github.com/leadmailer/leadmailer/store"
 )
@@ -24,14 +25,27 @@ const (
 
 // openData creates the data directory if it is missing, with its secret key, and opens the
 // database, migrating its schema. Every command goes through here, so the first command on a
-// fresh machine needs no set-up step.
+// fresh machine needs no set-up step. The database is the one the configuration names: see
+// openDataAt, with the file LEADMAILER_CONFIG names, as for a command's --config.
 func openData(ctx context.Context, dir string) (*store.DB, error) {
 	return openDataWith(ctx, dir, store.Options{})
 }
 
-// openDataWith is openData with store options; the suppression and audit keys are always the
-// data directory's.
+// openDataWith is openData with store options.
 func openDataWith(ctx context.Context, dir string, opts store.Options) (*store.DB, error) {
+	return openDataAt(ctx, dir, os.Getenv(configEnv), os.Getenv, opts)
+}
+
+// configEnv names the configuration file of every command, as --config does.
+const configEnv = "LEADMAILER_CONFIG"
+
+// openDataAt is openData for a command given a configuration file (--config; "" for the
+// data directory's leadmailer.toml) and the environment to read LEADMAILER_DATABASE_URL
+// from. The suppression and audit keys are always the data directory's. The database is the
+// data directory's SQLite file unless [database] url of that configuration file, or the
+// environment, names a PostgreSQL database: a serve started with --config must use the
+// database its file names, and so must every command given the same file.
+func openDataAt(ctx context.Context, dir, configPath string, getenv func(string) string, opts store.Options) (*store.DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
 	}
@@ -40,9 +54,7 @@ func openDataWith(ctx context.Context, dir string, opts store.Options) (*store.D
 		return nil, err
 	}
 	opts.SuppressionKey, opts.AuditKey, opts.DataDir = key, auditKey(key), dir
-	// The database is the data directory's SQLite file unless the data directory's
-	// configuration, or the environment, names a PostgreSQL database.
-	d, err := config.LoadDatabase(filepath.Join(dir, config.FileName), os.Getenv)
+	d, err := loadDatabaseConfig(dir, configPath, getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +62,21 @@ func openDataWith(ctx context.Context, dir string, opts store.Options) (*store.D
 		return store.Open(ctx, filepath.Join(dir, dbFile), opts)
 	}
 	opts.MaxConns, opts.StatementTimeout = d.MaxConns, time.Duration(d.StatementTimeout)
-	return store.OpenURL(ctx, d.URL, opts)
+	db, err := store.OpenURL(ctx, d.URL, opts)
+	if leadmailer.ErrorCode(err) == leadmailer.EINVALID {
+		// The URL itself is wrong: say which setting to fix.
+		return nil, fmt.Errorf("%s: %w", d.URLSetting, err)
+	}
+	return db, err
+}
+
+// loadDatabaseConfig reads [database] of the configuration file configPath, which must
+// exist, or else of the data directory's leadmailer.toml, which may not yet.
+func loadDatabaseConfig(dir, configPath string, getenv func(string) string) (config.Database, error) {
+	if configPath != "" {
+		return config.LoadDatabase(configPath, true, getenv)
+	}
+	return config.LoadDatabase(filepath.Join(dir, config.FileName), false, getenv)
 }
 
 // auditKey derives the key of the audit chain's hashes from the secret key. It lives outside

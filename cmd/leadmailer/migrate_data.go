@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/leadmailer/leadmailer"
-	"github.com/leadmailer/leadmailer/config"
 	"github.com/leadmailer/leadmailer/store"
 )
 
@@ -208,7 +207,7 @@ func refuseExistingFile(path string) error {
 // refuseMissingData refuses a data directory without a database: opening it would create
 // an empty one, and the copy would move nothing, say, when --data names the wrong directory.
 func refuseMissingData(dir string) error {
-	d, err := config.LoadDatabase(filepath.Join(dir, config.FileName), os.Getenv)
+	d, err := loadDatabaseConfig(dir, os.Getenv(configEnv), os.Getenv)
 	if err != nil {
 		return err
 	}

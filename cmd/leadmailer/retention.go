@@ -8,6 +8,7 @@ import (
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/retention"
+	"github.com/leadmailer/leadmailer/store"
 )
 
 func retentionCommand() *command {
@@ -68,7 +69,7 @@ func runRetention(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openData(ctx, *dataDir)
+	db, err := openDataAt(ctx, *dataDir, *configPath, e.getenv, store.Options{})
 	if err != nil {
 		return err
 	}

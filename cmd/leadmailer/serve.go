@@ -119,7 +119,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer release()
-	db, err := openData(ctx, *dataDir)
+	db, err := openDataAt(ctx, *dataDir, *configPath, e.getenv, store.Options{})
 	if err != nil {
 		return err
 	}

@@ -79,7 +79,7 @@ func runSources(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openData(ctx, *dataDir)
+	db, err := openDataAt(ctx, *dataDir, *configPath, e.getenv, store.Options{})
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for Raw
 	_ "github.com/mattn/go-sqlite3"    // the "sqlite3" driver, for Raw
 
@@ -53,12 +54,32 @@ func Backends() []Backend {
 	return []Backend{{Name: "sqlite", open: Open}, {Name: "postgres", open: OpenPostgres}}
 }
 
+// ParityBackends are Backends and a third: PostgreSQL on a database whose default collation
+// is ICU's en-US, as a server set up with the operating system's locale has, rather than the
+// byte order ("C") of the test databases. A store call must answer alike on all three; tests
+// of text order, case and comparisons run over these.
+func ParityBackends() []Backend {
+	return append(Backends(), Backend{Name: "postgres-icu", open: OpenPostgresICU})
+}
+
 // OpenPostgres returns a fresh, migrated PostgreSQL database, closed and dropped when the test
 // ends. The server is the one DatabaseURLEnv names, or else a private cluster this test binary
 // starts on its first call (see Main); without PostgreSQL installed the test is skipped.
 func OpenPostgres(t testing.TB, now func() time.Time) *store.DB {
 	t.Helper()
-	url := NewPostgresDatabase(t)
+	return openPostgresURL(t, now, NewPostgresDatabase(t))
+}
+
+// OpenPostgresICU is OpenPostgres on a database whose default collation is ICU's en-US: text
+// sorts as people read it ("alpha" before "Zeta"), and lower() and ILIKE fold every letter.
+// A server without ICU skips the test.
+func OpenPostgresICU(t testing.TB, now func() time.Time) *store.DB {
+	t.Helper()
+	return openPostgresURL(t, now, newPostgresDatabase(t, `LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LC_COLLATE 'C' LC_CTYPE 'C'`))
+}
+
+func openPostgresURL(t testing.TB, now func() time.Time, url string) *store.DB {
+	t.Helper()
 	db, err := store.OpenURL(context.Background(), url,
 		store.Options{Now: now, SuppressionKey: Key, AuditKey: AuditKey})
 	if err != nil {
@@ -99,10 +120,20 @@ func Raw(t testing.TB, db *store.DB) *sql.DB {
 // test opened on it).
 func NewPostgresDatabase(t testing.TB) string {
 	t.Helper()
+	return newPostgresDatabase(t, `LC_COLLATE 'C' LC_CTYPE 'C'`)
+}
+
+// newPostgresDatabase is NewPostgresDatabase with the locale clauses of CREATE DATABASE.
+func newPostgresDatabase(t testing.TB, locale string) string {
+	t.Helper()
 	admin := postgresServer(t)
 	ctx := context.Background()
 	name := fmt.Sprintf("leadmailer_test_%d_%d", os.Getpid(), databases.Add(1))
-	if err := adminExec(ctx, admin, `CREATE DATABASE `+name+` TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`); err != nil {
+	if err := adminExec(ctx, admin, `CREATE DATABASE `+name+` TEMPLATE template0 ENCODING 'UTF8' `+locale); err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "0A000" { // feature_not_supported: built without ICU
+			t.Skipf("the PostgreSQL server cannot create this database: %v", err)
+		}
 		t.Fatalf("create test database: %v", err)
 	}
 	t.Cleanup(func() {
