@@ -115,6 +115,7 @@ func measure(bin, data, csvPath, label, pgURL string) error {
 // shared_buffers the backend touched, which RssAnon (its private memory) does not.
 type pgSampler struct {
 	db   string
+	old  map[int]bool // backends already there when the import started: not the import's
 	done chan struct{}
 	wg   sync.WaitGroup
 	seen map[int]pgProc
@@ -122,6 +123,7 @@ type pgSampler struct {
 
 type pgProc struct {
 	hwm, anon int64 // kB: VmHWM, and the highest RssAnon sampled
+	cpu       int64 // clock ticks of user and system time, as last sampled
 }
 
 func startPGSampler(pgURL string) *pgSampler {
@@ -130,6 +132,12 @@ func startPGSampler(pgURL string) *pgSampler {
 		log.Fatalf("LEADMAILER_DATABASE_URL: %v", err)
 	}
 	s := &pgSampler{db: strings.TrimPrefix(u.Path, "/"), done: make(chan struct{}), seen: map[int]pgProc{}}
+	s.sample()
+	s.old = map[int]bool{}
+	for pid := range s.seen {
+		s.old[pid] = true
+	}
+	s.seen = map[int]pgProc{}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -156,7 +164,7 @@ func (s *pgSampler) sample() {
 	}
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
+		if err != nil || s.old[pid] {
 			continue
 		}
 		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
@@ -174,6 +182,9 @@ func (s *pgSampler) sample() {
 		p := s.seen[pid]
 		p.hwm = max(p.hwm, statusKB(status, "VmHWM:"))
 		p.anon = max(p.anon, statusKB(status, "RssAnon:"))
+		if stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil {
+			p.cpu = max(p.cpu, statTicks(stat))
+		}
 		s.seen[pid] = p
 	}
 }
@@ -189,17 +200,31 @@ func statusKB(status []byte, field string) int64 {
 	return 0
 }
 
+// statTicks returns utime + stime of /proc/PID/stat, in clock ticks. The fields are counted
+// after the command name's closing parenthesis, since the name may hold spaces.
+func statTicks(stat []byte) int64 {
+	str := string(stat)
+	f := strings.Fields(str[strings.LastIndexByte(str, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	user, _ := strconv.ParseInt(f[11], 10, 64)
+	sys, _ := strconv.ParseInt(f[12], 10, 64)
+	return user + sys
+}
+
 func (s *pgSampler) report() {
 	if len(s.seen) == 0 {
 		fmt.Println("              PostgreSQL backends: none seen on this machine (a server elsewhere, or another user's processes)")
 		return
 	}
-	var hwm, sum, anon int64
+	var hwm, sum, anon, ticks int64
 	for _, p := range s.seen {
-		hwm, sum, anon = max(hwm, p.hwm), sum+p.hwm, max(anon, p.anon)
+		hwm, sum, anon, ticks = max(hwm, p.hwm), sum+p.hwm, max(anon, p.anon), ticks+p.cpu
 	}
-	fmt.Printf("              PostgreSQL backends: %d, peak RSS %d MB (largest; sum %d MB), of it private %d MB\n",
-		len(s.seen), hwm/1024, sum/1024, anon/1024)
+	// Linux's USER_HZ is 100 on every architecture Go runs on.
+	fmt.Printf("              PostgreSQL backends: %d, %.2f s CPU (sampled), peak RSS %d MB (largest; sum %d MB), of it private %d MB\n",
+		len(s.seen), float64(ticks)/100, hwm/1024, sum/1024, anon/1024)
 }
 
 func pgDatabaseSize(pgURL string) (int64, error) {
