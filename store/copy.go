@@ -298,6 +298,20 @@ func (db *DB) pgTables(ctx context.Context, s *schema) (tables []string, refs ma
 	for _, fk := range fks {
 		refs[fk[0]] = append(refs[fk[0]], fk[1])
 	}
+	// References checked by triggers instead of foreign keys (migrations_pg/0023): each such
+	// trigger's arguments name the tables its table refers to. encode gives each argument
+	// followed by the text \000.
+	trigs, err := queryPairs(ctx, db.sql, `SELECT c.relname::text, encode(t.tgargs, 'escape')
+		FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+		WHERE NOT t.tgisinternal AND t.tgnargs > 0 AND c.relnamespace = current_schema()::regnamespace`)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, tr := range trigs {
+		for _, ref := range strings.Split(strings.TrimSuffix(tr[1], `\000`), `\000`) {
+			refs[tr[0]] = append(refs[tr[0]], ref)
+		}
+	}
 	return tables, refs, nil
 }
 

@@ -208,6 +208,11 @@ func (w *ImportWriter) WriteBatch(ctx context.Context, rows []leadmailer.ImportR
 	counts := pre
 	err := w.inTx(ctx, func() error {
 		counts = pre
+		if w.db.pg {
+			if err := w.tunePG(ctx); err != nil {
+				return err
+			}
+		}
 		if err := w.loadSuppressions(ctx); err != nil {
 			return fmt.Errorf("read suppression list: %w", err)
 		}
@@ -246,10 +251,7 @@ func (w *ImportWriter) WriteBatch(ctx context.Context, rows []leadmailer.ImportR
 				return fmt.Errorf("count outcomes: %w", err)
 			}
 		}
-		if err := w.exec(ctx, `DELETE FROM staging`); err != nil {
-			return err
-		}
-		if err := w.exec(ctx, `DELETE FROM matched`); err != nil {
+		if err := w.clearStaging(ctx); err != nil {
 			return err
 		}
 		w.run.HeartbeatAt = w.db.now().UTC()
@@ -268,6 +270,17 @@ func (w *ImportWriter) WriteBatch(ctx context.Context, rows []leadmailer.ImportR
 	}
 	w.run.Counts.Add(counts)
 	return counts, nil
+}
+
+// clearStaging empties the staging and matched tables for the next batch.
+func (w *ImportWriter) clearStaging(ctx context.Context) error {
+	if w.db.pg {
+		return w.clearStagingPG(ctx)
+	}
+	if err := w.exec(ctx, `DELETE FROM staging`); err != nil {
+		return err
+	}
+	return w.exec(ctx, `DELETE FROM matched`)
 }
 
 // stageRows puts the batch into the staging table with one call of leadmailer_stage: binding

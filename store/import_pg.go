@@ -37,12 +37,29 @@ var pgStageColumns = []string{"rowid", "row_no", "outcome", "email", "name", "co
 // checks for one session as SQLite's writer does; the checks are index lookups it makes in
 // the same pass.
 func (w *ImportWriter) beginPG(ctx context.Context) error {
-	for _, q := range []string{pgStagingTable, pgMatchedTable, `DELETE FROM staging`, `DELETE FROM matched`} {
+	for _, q := range []string{pgStagingTable, pgMatchedTable, `TRUNCATE staging, matched`} {
 		if _, err := w.conn.ExecContext(ctx, q); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// tunePG sets, for the batch's transaction only, what the import's statements need of the
+// server. JIT compilation is off: the planner's estimates for the staging table's unanalysed
+// rows made it compile and inline each statement of a batch, which cost more than running it
+// (287 of 486 ms measured for one insert of 10,000 observations).
+func (w *ImportWriter) tunePG(ctx context.Context) error {
+	_, err := w.conn.ExecContext(ctx, `SET LOCAL jit = off`)
+	return err
+}
+
+// clearStagingPG empties the staging tables with TRUNCATE. DELETE left the deleted rows in
+// the table: nothing vacuums a temporary table, so every batch's statements read all the
+// earlier batches' dead rows too, and the table outgrew temp_buffers and went to disk.
+func (w *ImportWriter) clearStagingPG(ctx context.Context) error {
+	_, err := w.conn.ExecContext(ctx, `TRUNCATE staging, matched`)
+	return err
 }
 
 // stageRowsPG copies the batch into the staging table.

@@ -4,19 +4,30 @@
 //
 //	go build -o /tmp/leadmailer ./cmd/leadmailer
 //	go run ./bench/importbench -bin /tmp/leadmailer -rows 1000000
+//
+// With LEADMAILER_DATABASE_URL set, leadmailer imports into that PostgreSQL database, which
+// must be empty, and importbench also prints the peak memory of the server processes that
+// serve the database, when the server runs on this machine (see pgSampler).
 package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 func main() {
@@ -40,10 +51,20 @@ func main() {
 	}
 	fmt.Printf("CSV: %d rows, %.1f MB\n", *rows, float64(size)/1e6)
 	data := filepath.Join(work, "data")
+	pgURL := os.Getenv("LEADMAILER_DATABASE_URL")
 	for _, label := range []string{"fresh import", "re-import"} {
-		if err := measure(*bin, data, csvPath, label); err != nil {
+		if err := measure(*bin, data, csvPath, label, pgURL); err != nil {
 			log.Fatal(err)
 		}
+	}
+	if pgURL != "" {
+		size, err := pgDatabaseSize(pgURL)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("database size: %.1f MB (%.0f bytes per row over two imports)\n",
+			float64(size)/1e6, float64(size)/float64(*rows))
+		return
 	}
 	if fi, err := os.Stat(filepath.Join(data, "leadmailer.db")); err == nil {
 		fmt.Printf("database size: %.1f MB (%.0f bytes per row over two imports)\n",
@@ -51,12 +72,19 @@ func main() {
 	}
 }
 
-func measure(bin, data, csvPath, label string) error {
+func measure(bin, data, csvPath, label, pgURL string) error {
 	cmd := exec.Command(bin, "import", csvPath, "--source", "bench", "--data", data, "--json")
 	cmd.Stderr = os.Stderr
+	var pg *pgSampler
+	if pgURL != "" {
+		pg = startPGSampler(pgURL)
+	}
 	start := time.Now()
 	out, err := cmd.Output()
 	elapsed := time.Since(start)
+	if pg != nil {
+		pg.stop()
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", label, err)
 	}
@@ -74,7 +102,141 @@ func measure(bin, data, csvPath, label string) error {
 		label+":", float64(read)/elapsed.Seconds(), elapsed.Seconds(),
 		time.Duration(ru.Utime.Nano()).Seconds(), time.Duration(ru.Stime.Nano()).Seconds(), ru.Maxrss/1024,
 		rep.Run.Counts["inserted"], rep.Run.Counts["updated"], rep.Run.Counts["unchanged"])
+	if pg != nil {
+		pg.report()
+	}
 	return nil
+}
+
+// pgSampler reads, every 50 ms while an import runs, the memory of the PostgreSQL backends
+// serving one database: the processes whose command line the server sets to
+// "postgres: USER DATABASE ...". VmHWM is the kernel's own peak of a process's resident set,
+// so sampling misses nothing of it but a backend's last 50 ms; it counts the pages of
+// shared_buffers the backend touched, which RssAnon (its private memory) does not.
+type pgSampler struct {
+	db   string
+	old  map[int]bool // backends already there when the import started: not the import's
+	done chan struct{}
+	wg   sync.WaitGroup
+	seen map[int]pgProc
+}
+
+type pgProc struct {
+	hwm, anon int64 // kB: VmHWM, and the highest RssAnon sampled
+	cpu       int64 // clock ticks of user and system time, as last sampled
+}
+
+func startPGSampler(pgURL string) *pgSampler {
+	u, err := url.Parse(pgURL)
+	if err != nil {
+		log.Fatalf("LEADMAILER_DATABASE_URL: %v", err)
+	}
+	s := &pgSampler{db: strings.TrimPrefix(u.Path, "/"), done: make(chan struct{}), seen: map[int]pgProc{}}
+	s.sample()
+	s.old = map[int]bool{}
+	for pid := range s.seen {
+		s.old[pid] = true
+	}
+	s.seen = map[int]pgProc{}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			s.sample()
+			select {
+			case <-s.done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return s
+}
+
+func (s *pgSampler) stop() { close(s.done); s.wg.Wait() }
+
+func (s *pgSampler) sample() {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || s.old[pid] {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(cmdline))
+		if len(f) < 3 || f[0] != "postgres:" || f[2] != s.db {
+			continue
+		}
+		status, err := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
+		if err != nil {
+			continue
+		}
+		p := s.seen[pid]
+		p.hwm = max(p.hwm, statusKB(status, "VmHWM:"))
+		p.anon = max(p.anon, statusKB(status, "RssAnon:"))
+		if stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil {
+			p.cpu = max(p.cpu, statTicks(stat))
+		}
+		s.seen[pid] = p
+	}
+}
+
+// statusKB returns the value in kB of a field of /proc/PID/status.
+func statusKB(status []byte, field string) int64 {
+	for line := range strings.Lines(string(status)) {
+		if rest, ok := strings.CutPrefix(line, field); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// statTicks returns utime + stime of /proc/PID/stat, in clock ticks. The fields are counted
+// after the command name's closing parenthesis, since the name may hold spaces.
+func statTicks(stat []byte) int64 {
+	str := string(stat)
+	f := strings.Fields(str[strings.LastIndexByte(str, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	user, _ := strconv.ParseInt(f[11], 10, 64)
+	sys, _ := strconv.ParseInt(f[12], 10, 64)
+	return user + sys
+}
+
+func (s *pgSampler) report() {
+	if len(s.seen) == 0 {
+		fmt.Println("              PostgreSQL backends: none seen on this machine (a server elsewhere, or another user's processes)")
+		return
+	}
+	var hwm, sum, anon, ticks int64
+	for _, p := range s.seen {
+		hwm, sum, anon, ticks = max(hwm, p.hwm), sum+p.hwm, max(anon, p.anon), ticks+p.cpu
+	}
+	// Linux's USER_HZ is 100 on every architecture Go runs on.
+	fmt.Printf("              PostgreSQL backends: %d, %.2f s CPU (sampled), peak RSS %d MB (largest; sum %d MB), of it private %d MB\n",
+		len(s.seen), float64(ticks)/100, hwm/1024, sum/1024, anon/1024)
+}
+
+func pgDatabaseSize(pgURL string) (int64, error) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pgURL)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	var n int64
+	err = conn.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&n)
+	return n, err
 }
 
 // writeCSV writes n leads the way a CRM export looks: mixed-case addresses, Finnish, Swedish

@@ -24,6 +24,7 @@ var readmeSkipped = map[string]string{
 	"go test -bench Render -cpu 1 ./templates/":      "a benchmark",
 	"bash bench/import.sh":                           "a benchmark of a million rows",
 	"ROWS=3000000 bash bench/import.sh":              "a benchmark of three million rows",
+	"BACKEND=postgres bash bench/import.sh":          "a benchmark of a million rows on a PostgreSQL cluster it starts",
 	"bash bench/send.sh":                             "a benchmark that needs Postfix's smtp-sink",
 	"bash bench/backup.sh":                           "a benchmark that builds a 300 MB database",
 	"bash bench/bounces.sh":                          "a benchmark of 100,000 bounces",
