@@ -7,6 +7,12 @@
 // it abandons its work cleanly (an import records its run as failed, keeping only whole
 // batches). The wait function Start returns blocks until every run has returned.
 //
+// Several processes may run the same schedule on one database, for availability. Each
+// occurrence of a job then runs in one of them: the one whose Options.Claim of it succeeds
+// first (the store's ClaimJobRun, one insert of a primary key). An occurrence is the minute a
+// cron schedule names, or for "@every" schedules the interval it falls in, counted from the
+// Unix epoch, so that processes started at different times agree on it.
+//
 // Add may be called before or after Start; a Scheduler is safe for concurrent use.
 package scheduler
 
@@ -31,12 +37,16 @@ type Options struct {
 	// Grace is how long a run in flight may go on after shutdown begins before its context
 	// is cancelled.
 	Grace time.Duration
+	// Claim, when set, is asked before each run whether this process runs that occurrence of
+	// the job; false means another process has it. An error skips the run.
+	Claim func(ctx context.Context, job string, occurrence time.Time) (bool, error)
 }
 
 // Scheduler runs jobs on their schedules.
 type Scheduler struct {
 	log   *slog.Logger
 	grace time.Duration
+	claim func(ctx context.Context, job string, occurrence time.Time) (bool, error)
 	cron  *cron.Cron
 
 	// jobCtx is the context runs get; cancelled Grace after shutdown begins.
@@ -48,14 +58,16 @@ type Scheduler struct {
 }
 
 type job struct {
-	name     string
-	run      func(ctx context.Context) error
-	id       cron.EntryID
-	running  atomic.Bool
-	started  atomic.Int64 // unix nanoseconds of the run in flight
-	runs     atomic.Int64
-	skipped  atomic.Int64
-	schedule cron.Schedule
+	name    string
+	run     func(ctx context.Context) error
+	id      cron.EntryID
+	running atomic.Bool
+	started atomic.Int64 // unix nanoseconds of the run in flight
+	runs    atomic.Int64
+	skipped atomic.Int64
+	// elsewhere counts the occurrences another process claimed.
+	elsewhere atomic.Int64
+	schedule  cron.Schedule
 }
 
 // New returns a scheduler that runs nothing until Start.
@@ -66,7 +78,7 @@ func New(opts Options) *Scheduler {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Scheduler{
-		log: log, grace: opts.Grace, jobs: map[string]*job{}, jobCtx: ctx, cancelJob: cancel,
+		log: log, grace: opts.Grace, claim: opts.Claim, jobs: map[string]*job{}, jobCtx: ctx, cancelJob: cancel,
 		// Schedules carry their own time zone (see config.ParseSchedule); the location here
 		// only sets the clock cron compares them with.
 		cron: cron.New(cron.WithLocation(time.UTC)),
@@ -103,6 +115,20 @@ func (s *Scheduler) fire(j *job) {
 	}
 	defer j.running.Store(false)
 	start := time.Now()
+	if s.claim != nil {
+		occurrence := occurrenceOf(j.schedule, start)
+		won, err := s.claim(s.jobCtx, j.name, occurrence)
+		if err != nil {
+			j.skipped.Add(1)
+			s.log.Error("scheduled run skipped: cannot claim it", "job", j.name, "occurrence", occurrence, "error", err.Error())
+			return
+		}
+		if !won {
+			j.elsewhere.Add(1)
+			s.log.Info("scheduled run left to the process that claimed it", "job", j.name, "occurrence", occurrence)
+			return
+		}
+	}
 	j.started.Store(start.UnixNano())
 	j.runs.Add(1)
 	s.log.Info("scheduled run started", "job", j.name)
@@ -116,6 +142,15 @@ func (s *Scheduler) fire(j *job) {
 	default:
 		s.log.Error("scheduled run failed", "job", j.name, "took", took, "error", err.Error())
 	}
+}
+
+// occurrenceOf returns the occurrence of schedule that fires at now: the minute for a cron
+// schedule (they have no seconds field here), the interval from the Unix epoch for @every.
+func occurrenceOf(schedule cron.Schedule, now time.Time) time.Time {
+	if every, ok := schedule.(cron.ConstantDelaySchedule); ok && every.Delay > 0 {
+		return now.UTC().Truncate(every.Delay)
+	}
+	return now.UTC().Truncate(time.Minute)
 }
 
 // call runs the job, turning a panic into an error so that one bad job cannot stop the
@@ -160,6 +195,8 @@ type JobStatus struct {
 	Running bool
 	Runs    int64
 	Skipped int64
+	// Elsewhere counts occurrences that another process on the database ran.
+	Elsewhere int64
 }
 
 // Status lists the jobs, in name order.
@@ -169,7 +206,7 @@ func (s *Scheduler) Status() []JobStatus {
 	var out []JobStatus
 	for _, j := range s.jobs {
 		out = append(out, JobStatus{Name: j.name, Next: s.cron.Entry(j.id).Next, Running: j.running.Load(),
-			Runs: j.runs.Load(), Skipped: j.skipped.Load()})
+			Runs: j.runs.Load(), Skipped: j.skipped.Load(), Elsewhere: j.elsewhere.Load()})
 	}
 	sortStatus(out)
 	return out

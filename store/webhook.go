@@ -127,32 +127,77 @@ func scanDelivery(row interface{ Scan(...any) error }) (*WebhookDelivery, error)
 	return &d, nil
 }
 
-// RequeueWebhookDeliveries puts back to pending the deliveries a sender had claimed when its
-// process stopped: it may or may not have sent them, so they go again, with the same event
-// id. Only serve sends, one per data directory, so at its start no claim is live.
-func (db *DB) RequeueWebhookDeliveries(ctx context.Context) (int64, error) {
-	res, err := db.sql.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'pending' WHERE status = 'sending'`)
+// WebhookLease is how long a claim of a delivery holds: longer than any request may take
+// (webhooks.DefaultTimeout, or a configured timeout), so that a live sender's claim never
+// runs out under it. A stopped sender's claims go back to the queue when it has run out.
+const WebhookLease = 5 * time.Minute
+
+// RequeueWebhookDeliveries puts back to pending the deliveries whose sender stopped: their
+// lease ran out, or stopped reports their sender's process (as ClaimWebhookDeliveries was
+// given it) gone. It may or may not have sent them, so they go again, with the same event id.
+// Claims of senders still running, in this process or another on the database, are left
+// alone.
+func (db *DB) RequeueWebhookDeliveries(ctx context.Context, stopped func(by string) bool) (int64, error) {
+	now := formatTime(db.now())
+	rows, err := db.sql.QueryContext(ctx, `SELECT id, leased_by, lease_until FROM webhook_deliveries WHERE status = 'sending'`)
 	if err != nil {
 		return 0, fmt.Errorf("requeue webhook deliveries: %w", err)
 	}
-	return res.RowsAffected()
+	type claim struct {
+		id         int64
+		by, expiry string
+	}
+	var claims []claim
+	for rows.Next() {
+		var c claim
+		if err := rows.Scan(&c.id, &c.by, &c.expiry); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("requeue webhook deliveries: %w", err)
+		}
+		claims = append(claims, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("requeue webhook deliveries: %w", err)
+	}
+	var n int64
+	for _, c := range claims {
+		if c.expiry >= now && (stopped == nil || !stopped(c.by)) {
+			continue
+		}
+		res, err := db.sql.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'pending'
+			WHERE id = ? AND status = 'sending' AND leased_by = ? AND lease_until = ?`, c.id, c.by, c.expiry)
+		if err != nil {
+			return n, fmt.Errorf("requeue webhook delivery %d: %w", c.id, err)
+		}
+		k, _ := res.RowsAffected()
+		n += k
+	}
+	return n, nil
 }
 
 // ClaimWebhookDeliveries marks as sending, and returns, up to limit pending deliveries to
-// the given endpoints that are due, oldest due first. Each claim counts as an attempt.
-func (db *DB) ClaimWebhookDeliveries(ctx context.Context, endpoints []string, limit int) ([]*WebhookDelivery, error) {
+// the given endpoints that are due, oldest due first, leased for WebhookLease to the sender
+// process named by. Each claim counts as an attempt.
+func (db *DB) ClaimWebhookDeliveries(ctx context.Context, endpoints []string, limit int, by string) ([]*WebhookDelivery, error) {
 	if len(endpoints) == 0 || limit <= 0 {
 		return nil, nil
 	}
-	args := []any{formatTime(db.now())}
+	now := db.now()
+	args := []any{formatTime(now.Add(WebhookLease)), by, formatTime(now)}
 	for _, e := range endpoints {
 		args = append(args, e)
 	}
 	args = append(args, limit)
-	rows, err := db.sql.QueryContext(ctx, `UPDATE webhook_deliveries SET status = 'sending', attempts = attempts + 1
+	// The outer status test repeats the inner one: when two processes pick the same row on
+	// PostgreSQL, the second waits for the first's update and then re-reads the row against
+	// the outer condition only, which the first's claim has made false.
+	rows, err := db.sql.QueryContext(ctx, `UPDATE webhook_deliveries SET status = 'sending', attempts = attempts + 1,
+		lease_until = ?, leased_by = ?
 		WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?
 			AND endpoint IN (?`+strings.Repeat(", ?", len(endpoints)-1)+`)
 			ORDER BY next_attempt_at, id LIMIT ?)
+		AND status = 'pending'
 		RETURNING `+deliveryColumns, args...)
 	if err != nil {
 		return nil, fmt.Errorf("claim webhook deliveries: %w", err)

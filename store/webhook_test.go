@@ -142,11 +142,11 @@ func testWebhookDeliveryLifecycle(t *testing.T, be storetest.Backend) {
 	importRows(t, db, "crm", false, []leadmailer.ImportRow{row(2, "email", "new@example.fi")})
 
 	// Only the endpoints asked for are claimed, each once.
-	claimed, err := db.ClaimWebhookDeliveries(ctx, []string{crmHook, deadHook}, 10)
+	claimed, err := db.ClaimWebhookDeliveries(ctx, []string{crmHook, deadHook}, 10, "host-a:1")
 	if err != nil || len(claimed) != 1 || claimed[0].Endpoint != crmHook || claimed[0].Attempts != 1 || claimed[0].Status != store.DeliverySending {
 		t.Fatalf("claimed %+v, %v; want the crm delivery, attempt 1", claimed, err)
 	}
-	if again, _ := db.ClaimWebhookDeliveries(ctx, []string{crmHook}, 10); len(again) != 0 {
+	if again, _ := db.ClaimWebhookDeliveries(ctx, []string{crmHook}, 10, "host-a:1"); len(again) != 0 {
 		t.Fatalf("a claimed delivery was claimed again: %+v", again[0])
 	}
 	d := claimed[0]
@@ -155,20 +155,37 @@ func testWebhookDeliveryLifecycle(t *testing.T, be storetest.Backend) {
 	if err := db.RetryWebhookDelivery(ctx, d.ID, now.Add(time.Minute), 500, "500 Internal Server Error"); err != nil {
 		t.Fatal(err)
 	}
-	if early, _ := db.ClaimWebhookDeliveries(ctx, []string{crmHook}, 10); len(early) != 0 {
+	if early, _ := db.ClaimWebhookDeliveries(ctx, []string{crmHook}, 10, "host-a:1"); len(early) != 0 {
 		t.Fatal("a delivery was claimed before its retry was due")
 	}
 	now = now.Add(time.Minute)
-	claimed, _ = db.ClaimWebhookDeliveries(ctx, []string{crmHook}, 10)
+	claimed, _ = db.ClaimWebhookDeliveries(ctx, []string{crmHook}, 10, "host-a:1")
 	if len(claimed) != 1 || claimed[0].Attempts != 2 || claimed[0].LastStatusCode != 500 {
 		t.Fatalf("the retry: %+v; want attempt 2 after a 500", claimed)
 	}
 
-	// A crash while sending: the next start puts the claim back, same event id.
-	if n, err := db.RequeueWebhookDeliveries(ctx); err != nil || n != 1 {
+	// Another serve process starting on the database leaves a live sender's claim alone.
+	other := storetest.Reopen(t, db, func() time.Time { return now })
+	noneStopped := func(string) bool { return false }
+	if n, err := other.RequeueWebhookDeliveries(ctx, noneStopped); err != nil || n != 0 {
+		t.Fatalf("a start requeued %d, %v of a live claim; want 0", n, err)
+	}
+	if stolen, _ := other.ClaimWebhookDeliveries(ctx, []string{crmHook}, 10, "host-b:2"); len(stolen) != 0 {
+		t.Fatalf("another process claimed a delivery being sent: %+v", stolen[0])
+	}
+	// A crash while sending: once the lease has run out, a start puts the claim back, same
+	// event id.
+	now = now.Add(store.WebhookLease + time.Second)
+	if n, err := other.RequeueWebhookDeliveries(ctx, noneStopped); err != nil || n != 1 {
 		t.Fatalf("requeued %d, %v; want 1", n, err)
 	}
-	claimed, _ = db.ClaimWebhookDeliveries(ctx, []string{crmHook}, 10)
+	// A process known to have stopped gives its claims back at once, lease or not.
+	claimed, _ = db.ClaimWebhookDeliveries(ctx, []string{crmHook}, 10, "host-a:1")
+	stopped := func(by string) bool { return by == "host-a:1" }
+	if n, err := other.RequeueWebhookDeliveries(ctx, stopped); err != nil || n != 1 {
+		t.Fatalf("requeued %d, %v of a stopped process's claim; want 1", n, err)
+	}
+	claimed, _ = db.ClaimWebhookDeliveries(ctx, []string{crmHook}, 10, "host-a:1")
 	if len(claimed) != 1 || claimed[0].EventID != d.EventID {
 		t.Fatalf("after the requeue: %+v", claimed)
 	}
@@ -186,7 +203,7 @@ func testWebhookDeliveryLifecycle(t *testing.T, be storetest.Backend) {
 		Target: fmt.Sprintf("webhook_delivery:%d", d.ID)}); err != nil {
 		t.Fatal(err)
 	}
-	claimed, _ = db.ClaimWebhookDeliveries(ctx, []string{crmHook}, 10)
+	claimed, _ = db.ClaimWebhookDeliveries(ctx, []string{crmHook}, 10, "host-a:1")
 	if len(claimed) != 1 || claimed[0].EventID != d.EventID || claimed[0].Attempts != 1 || !claimed[0].QueuedAt.Equal(now) {
 		t.Fatalf("replayed: %+v", claimed)
 	}

@@ -29,7 +29,7 @@ func TestWebhookDeliveriesReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The endpoint failed it for good.
-	claimed, err := a.db.ClaimWebhookDeliveries(ctx, []string{hook}, 1)
+	claimed, err := a.db.ClaimWebhookDeliveries(ctx, []string{hook}, 1, "test:1")
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claim: %v, %v", claimed, err)
 	}

@@ -31,8 +31,8 @@ import (
 
 // Store is what the sender needs of the database.
 type Store interface {
-	RequeueWebhookDeliveries(ctx context.Context) (int64, error)
-	ClaimWebhookDeliveries(ctx context.Context, endpoints []string, limit int) ([]*store.WebhookDelivery, error)
+	RequeueWebhookDeliveries(ctx context.Context, stopped func(by string) bool) (int64, error)
+	ClaimWebhookDeliveries(ctx context.Context, endpoints []string, limit int, by string) ([]*store.WebhookDelivery, error)
 	MarkWebhookDelivered(ctx context.Context, id int64, code int) error
 	RetryWebhookDelivery(ctx context.Context, id int64, next time.Time, code int, reason string) error
 	FailWebhookDelivery(ctx context.Context, id int64, code int, reason string) error
@@ -81,6 +81,8 @@ type Sender struct {
 	Log     *slog.Logger
 
 	gone sync.Map // endpoint URL -> true once it answered 410 Gone
+	// process names this sender in its claims: host and process id.
+	process string
 }
 
 // Backoff is the default wait after failed attempt n: 30 s, doubling to at most 6 h, with a
@@ -99,6 +101,9 @@ func (s *Sender) defaults() {
 	if s.Timeout <= 0 {
 		s.Timeout = DefaultTimeout
 	}
+	// A claim must outlast any request, or another process would send it again meanwhile.
+	s.Timeout = min(s.Timeout, store.WebhookLease/2)
+	s.process = processName()
 	if s.Client == nil {
 		s.Client = &http.Client{Timeout: s.Timeout,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -124,16 +129,16 @@ func (s *Sender) defaults() {
 }
 
 // Run sends deliveries until ctx ends, then waits for those in flight. It first puts back
-// the deliveries a previous process was sending when it stopped.
+// the deliveries a stopped process was sending, once their lease (store.WebhookLease) has
+// run out, and does so again every minute; claims of senders still running, here or in
+// another process on the database, are left alone.
 func (s *Sender) Run(ctx context.Context) error {
 	s.defaults()
 	if len(s.Endpoints) == 0 {
 		return nil
 	}
-	if n, err := s.Store.RequeueWebhookDeliveries(ctx); err != nil {
+	if err := s.requeue(ctx); err != nil {
 		return err
-	} else if n > 0 {
-		s.Log.Info("webhooks: sending again the deliveries in flight when serve stopped", "count", n)
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -141,8 +146,16 @@ func (s *Sender) Run(ctx context.Context) error {
 	done := make(chan struct{}, 1) // a delivery ended: a slot is free
 	tick := time.NewTicker(s.Poll)
 	defer tick.Stop()
-	lastPrune := time.Time{}
+	lastPrune, lastRequeue := time.Time{}, s.Now()
 	for {
+		// A sender that stopped on another process leaves its claims; they come back here
+		// once their lease has run out.
+		if now := s.Now(); now.Sub(lastRequeue) > time.Minute {
+			if err := s.requeue(ctx); err != nil && ctx.Err() == nil {
+				s.Log.Error("webhooks: requeue", "err", err)
+			}
+			lastRequeue = now
+		}
 		if now := s.Now(); now.Sub(lastPrune) > time.Hour {
 			if _, err := s.Store.PruneWebhookDeliveries(ctx, now.Add(-KeepFor)); err != nil && ctx.Err() == nil {
 				s.Log.Error("webhooks: prune", "err", err)
@@ -153,7 +166,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		var claimed []*store.WebhookDelivery
 		if endpoints := s.live(); free > 0 && len(endpoints) > 0 {
 			var err error
-			claimed, err = s.Store.ClaimWebhookDeliveries(ctx, endpoints, free)
+			claimed, err = s.Store.ClaimWebhookDeliveries(ctx, endpoints, free, s.process)
 			if err != nil && ctx.Err() == nil {
 				s.Log.Error("webhooks: claim deliveries", "err", err)
 			}
@@ -181,6 +194,18 @@ func (s *Sender) Run(ctx context.Context) error {
 		case <-done:
 		}
 	}
+}
+
+// requeue puts back the deliveries of senders that stopped while sending them.
+func (s *Sender) requeue(ctx context.Context) error {
+	n, err := s.Store.RequeueWebhookDeliveries(ctx, processStopped)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		s.Log.Info("webhooks: sending again the deliveries in flight when their sender stopped", "count", n)
+	}
+	return nil
 }
 
 // live returns the endpoints that have not answered 410 Gone.

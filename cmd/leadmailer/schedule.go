@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/leadmailer/leadmailer/config"
@@ -37,12 +38,28 @@ func startSchedule(ctx context.Context, e *env, db *store.DB, cfg *config.Config
 // scheduled run and one started from the web app from running the same source together.
 func startScheduleRuns(ctx context.Context, e *env, runs *sourceRuns, cfg *config.Config) (*scheduler.Scheduler, func(), error) {
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
-	sched := scheduler.New(scheduler.Options{Log: log, Grace: scheduleGrace})
+	// Each occurrence is claimed in the database, so that several serve processes on one
+	// database run it once between them.
+	process := processName()
+	db := runs.db
+	sched := scheduler.New(scheduler.Options{Log: log, Grace: scheduleGrace,
+		Claim: func(ctx context.Context, job string, occurrence time.Time) (bool, error) {
+			return db.ClaimJobRun(ctx, job, occurrence, process)
+		}})
 	if err := addSourceJobs(sched, runs, cfg); err != nil {
 		return nil, nil, err
 	}
 	wait := sched.Start(ctx)
 	return sched, wait, nil
+}
+
+// processName names this process in the claims of scheduled runs: host and process id.
+func processName() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown-host"
+	}
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
 }
 
 // addSourceJobs schedules each source that has a schedule as job "source:NAME".

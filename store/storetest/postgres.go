@@ -325,3 +325,23 @@ func nobody() (*syscall.Credential, error) {
 	}
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}, nil
 }
+
+// Reopen opens a second store on db's database, closed when the test ends: what another
+// process on the same database sees, for tests of several processes sharing one.
+func Reopen(t testing.TB, db *store.DB, now func() time.Time) *store.DB {
+	t.Helper()
+	if !db.Postgres() {
+		again, err := store.Open(context.Background(), db.Path(),
+			store.Options{Now: now, SuppressionKey: Key, AuditKey: AuditKey})
+		if err != nil {
+			t.Fatalf("reopen test database: %v", err)
+		}
+		t.Cleanup(func() { again.Close() })
+		return again
+	}
+	u, ok := urls.Load(db)
+	if !ok {
+		t.Fatal("storetest.Reopen: the database was not opened by storetest")
+	}
+	return openPostgresURL(t, now, u.(string))
+}
