@@ -52,7 +52,9 @@ func (s *ConfirmSigner) Token(requestID int64, expires time.Time) string {
 // time is ErrExpiredToken; anything else wrong is ErrInvalidToken.
 func (s *ConfirmSigner) Parse(token string, now time.Time) (int64, error) {
 	buf, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(buf) <= confirmMACLen {
+	// Decoding skips line breaks and ignores the unused bits of the last letter; only the
+	// one spelling Token makes is accepted, so that a link cannot be varied and still count.
+	if err != nil || len(buf) <= confirmMACLen || base64.RawURLEncoding.EncodeToString(buf) != token {
 		return 0, ErrInvalidToken
 	}
 	payload, mac := buf[:len(buf)-confirmMACLen], buf[len(buf)-confirmMACLen:]

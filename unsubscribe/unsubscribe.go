@@ -47,7 +47,9 @@ func (s *Signer) Token(campaignID, leadID int64) string {
 // Parse checks a token and returns the campaign and lead it names.
 func (s *Signer) Parse(token string) (campaignID, leadID int64, err error) {
 	buf, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(buf) <= macLen {
+	// Decoding skips line breaks and ignores the unused bits of the last letter; only the
+	// one spelling Token makes is accepted, so that a link cannot be varied and still count.
+	if err != nil || len(buf) <= macLen || base64.RawURLEncoding.EncodeToString(buf) != token {
 		return 0, 0, ErrInvalid
 	}
 	payload, mac := buf[:len(buf)-macLen], buf[len(buf)-macLen:]

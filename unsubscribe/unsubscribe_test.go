@@ -34,6 +34,7 @@ func TestForgedTokensAreRejected(t *testing.T) {
 		"extra payload": good[:4] + good,
 		"padded":        good + "==",
 		"upper-cased":   strings.ToUpper(good),
+		"line break":    good[:5] + "\n" + good[5:],
 	} {
 		if c, l, err := s.Parse(tok); err == nil {
 			t.Errorf("%s token %q accepted as campaign %d, lead %d", name, tok, c, l)
