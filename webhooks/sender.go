@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/process"
 	"github.com/leadmailer/leadmailer/store"
 )
 
@@ -81,8 +82,8 @@ type Sender struct {
 	Log     *slog.Logger
 
 	gone sync.Map // endpoint URL -> true once it answered 410 Gone
-	// process names this sender in its claims: host and process id.
-	process string
+	// processName names this sender in its claims: host and process id.
+	processName string
 }
 
 // Backoff is the default wait after failed attempt n: 30 s, doubling to at most 6 h, with a
@@ -103,7 +104,7 @@ func (s *Sender) defaults() {
 	}
 	// A claim must outlast any request, or another process would send it again meanwhile.
 	s.Timeout = min(s.Timeout, store.WebhookLease/2)
-	s.process = processName()
+	s.processName = process.Name()
 	if s.Client == nil {
 		s.Client = &http.Client{Timeout: s.Timeout,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -166,7 +167,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		var claimed []*store.WebhookDelivery
 		if endpoints := s.live(); free > 0 && len(endpoints) > 0 {
 			var err error
-			claimed, err = s.Store.ClaimWebhookDeliveries(ctx, endpoints, free, s.process)
+			claimed, err = s.Store.ClaimWebhookDeliveries(ctx, endpoints, free, s.processName)
 			if err != nil && ctx.Err() == nil {
 				s.Log.Error("webhooks: claim deliveries", "err", err)
 			}
@@ -198,7 +199,7 @@ func (s *Sender) Run(ctx context.Context) error {
 
 // requeue puts back the deliveries of senders that stopped while sending them.
 func (s *Sender) requeue(ctx context.Context) error {
-	n, err := s.Store.RequeueWebhookDeliveries(ctx, processStopped)
+	n, err := s.Store.RequeueWebhookDeliveries(ctx, process.Stopped)
 	if err != nil {
 		return err
 	}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/leadmailer/leadmailer/config"
+	"github.com/leadmailer/leadmailer/process"
 	"github.com/leadmailer/leadmailer/scheduler"
 	"github.com/leadmailer/leadmailer/store"
 )
@@ -40,26 +40,17 @@ func startScheduleRuns(ctx context.Context, e *env, runs *sourceRuns, cfg *confi
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
 	// Each occurrence is claimed in the database, so that several serve processes on one
 	// database run it once between them.
-	process := processName()
+	name := process.Name()
 	db := runs.db
 	sched := scheduler.New(scheduler.Options{Log: log, Grace: scheduleGrace,
 		Claim: func(ctx context.Context, job string, occurrence time.Time) (bool, error) {
-			return db.ClaimJobRun(ctx, job, occurrence, process)
+			return db.ClaimJobRun(ctx, job, occurrence, name)
 		}})
 	if err := addSourceJobs(sched, runs, cfg); err != nil {
 		return nil, nil, err
 	}
 	wait := sched.Start(ctx)
 	return sched, wait, nil
-}
-
-// processName names this process in the claims of scheduled runs: host and process id.
-func processName() string {
-	host, err := os.Hostname()
-	if err != nil {
-		host = "unknown-host"
-	}
-	return fmt.Sprintf("%s:%d", host, os.Getpid())
 }
 
 // addSourceJobs schedules each source that has a schedule as job "source:NAME".
