@@ -120,9 +120,8 @@ type Server struct {
 	cop  *http.CrossOriginProtection
 	tmpl map[string]*pageTemplate
 
-	logins   *loginGuard
-	refusals refusalLog
-	swept    chan struct{} // closed when sweepRefusals has returned
+	logins *loginGuard
+	swept  chan struct{} // closed when sweepRefusals has returned
 	// verifyPassword is auth.VerifyPassword; tests wrap it to see which hash a login compared.
 	verifyPassword func(hash, pw string) bool
 
@@ -180,7 +179,7 @@ func New(db *store.DB, opts Options) (*Server, error) {
 	}
 	s := &Server{
 		db: db, opts: opts, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection(), tmpl: tmpl,
-		logins:         newLoginGuard(opts.Now),
+		logins:         newLoginGuard(db, opts.Now),
 		verifyPassword: auth.VerifyPassword,
 		uploads:        map[string]*upload{},
 		jobs:           map[int64]*importJob{},
@@ -278,7 +277,8 @@ func (s *Server) MountPublicLimit(pattern string, limit int64, h http.Handler) {
 }
 
 // Shutdown cancels running imports, which end as failed runs that a re-import completes, and
-// waits for them, or for ctx; then it writes the counts of refused logins not yet on record.
+// waits for them, or for ctx. The counts of refused logins whose windows have not ended stay
+// in the database, for whichever process sweeps after they end.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.cancel()
 	done := make(chan struct{})
@@ -289,7 +289,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return ctx.Err()
 	}
 	<-s.swept
-	s.flushRefusals(ctx, time.Time{})
 	return os.RemoveAll(filepath.Join(s.opts.DataDir, "uploads"))
 }
 
