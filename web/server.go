@@ -43,7 +43,9 @@ var staticFS embed.FS
 
 // Options configure a Server. Zero values take the defaults shown.
 type Options struct {
-	// DataDir holds uploads (DataDir/uploads) and rejects files (DataDir/rejects). Required.
+	// DataDir holds rejects files (DataDir/rejects), and the JSON API's CSV files while it
+	// imports them (DataDir/uploads). Required. The web app's pending uploads are in the
+	// database.
 	DataDir string
 	// PublicURL is where users reach the app; an https URL makes cookies Secure even when a
 	// proxy in front terminates TLS.
@@ -131,13 +133,12 @@ type Server struct {
 
 	reports reportCache
 
-	mu      sync.Mutex
-	uploads map[string]*upload // pending uploads by ID
-	jobs    map[int64]*importJob
+	mu   sync.Mutex
+	jobs map[int64]*importJob
 }
 
-// New returns a Server serving db. It removes upload files a previous process left behind:
-// pending uploads live in memory, so nothing can import them any more.
+// New returns a Server serving db. It removes the files a previous process on the data
+// directory left in DataDir/uploads: the JSON API's, which live only while their call does.
 func New(db *store.DB, opts Options) (*Server, error) {
 	if opts.DataDir == "" {
 		return nil, errors.New("web: Options.DataDir is required")
@@ -181,7 +182,6 @@ func New(db *store.DB, opts Options) (*Server, error) {
 		db: db, opts: opts, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection(), tmpl: tmpl,
 		logins:         newLoginGuard(db, opts.Now),
 		verifyPassword: auth.VerifyPassword,
-		uploads:        map[string]*upload{},
 		jobs:           map[int64]*importJob{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
