@@ -210,3 +210,35 @@ func TestTakeRateSharedBucket(t *testing.T) {
 		})
 	}
 }
+
+// The hot path of a rate-limited request: one upsert of the key's bucket, allowed, and of a
+// failed login's count.
+func BenchmarkTakeRate(b *testing.B) {
+	for _, be := range storetest.Backends() {
+		b.Run(be.Name, func(b *testing.B) {
+			db := be.Open(b, nil)
+			ctx := context.Background()
+			now := throttleT0
+			for b.Loop() {
+				now = now.Add(time.Millisecond)
+				if wait, err := db.TakeRate(ctx, "api token\x001", now, time.Millisecond, 40); err != nil || wait != 0 {
+					b.Fatal(wait, err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkAddThrottleCount(b *testing.B) {
+	for _, be := range storetest.Backends() {
+		b.Run(be.Name, func(b *testing.B) {
+			db := be.Open(b, nil)
+			ctx := context.Background()
+			for b.Loop() {
+				if _, err := db.AddThrottleCount(ctx, "login client\x00203.0.113.9", throttleT0, 15*time.Minute); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
