@@ -5,6 +5,8 @@ import (
 	"context"
 	"io"
 	"maps"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -49,7 +51,12 @@ func TestPendingUploadsAcrossHandles(t *testing.T) {
 			if got.Size != int64(len(file)) || got.FileName != "fair.csv" || got.Source != "fair" || !got.CreatedAt.Equal(throttleT0) {
 				t.Errorf("found %+v", got)
 			}
-			back, err := io.ReadAll(other.OpenPendingUpload(ctx, got))
+			f, err := other.OpenPendingUpload(ctx, got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := io.ReadAll(f)
+			f.Close()
 			if err != nil || !bytes.Equal(back, file) {
 				t.Fatalf("read back %d bytes (%v), want the %d stored", len(back), err, len(file))
 			}
@@ -103,6 +110,12 @@ func TestPendingUploadsAcrossHandles(t *testing.T) {
 			var chunks int
 			if err := storetest.Raw(t, a).QueryRowContext(ctx, `SELECT count(*) FROM pending_upload_chunks`).Scan(&chunks); err != nil || chunks != 0 {
 				t.Errorf("%d chunks left (%v), want the deleted uploads' chunks gone", chunks, err)
+			}
+			if !a.Postgres() {
+				files, _ := os.ReadDir(filepath.Join(a.DataDir(), "pending-uploads"))
+				if len(files) != 1 || files[0].Name() != "up4.csv" {
+					t.Errorf("files left beside the database: %v, want up4.csv only", files)
+				}
 			}
 		})
 	}

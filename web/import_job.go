@@ -89,10 +89,15 @@ func (s *Server) startImport(ctx context.Context, u *upload, rq *request) (int64
 		s.mu.Unlock()
 		started <- run.ID
 	}}
-	f := s.db.OpenPendingUpload(s.ctx, u)
+	f, err := s.db.OpenPendingUpload(s.ctx, u)
+	if err != nil {
+		s.db.ReleasePendingUpload(context.WithoutCancel(ctx), u.ID)
+		return 0, err
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		defer f.Close()
 		rep, err := importer.Import(s.ctx, capture, f, opts)
 		if cerr := rejects.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("write rejects file: %w", cerr)

@@ -73,7 +73,12 @@ func pick(v string, allowed []string) string {
 
 // checkMapping fails with EINVALID when the upload's columns cannot be imported as mapped.
 func (s *Server) checkMapping(ctx context.Context, u *upload) error {
-	p, err := importer.PreviewCSV(s.db.OpenPendingUpload(ctx, u), importer.Options{Encoding: u.Encoding, Delimiter: u.Delimiter, Map: u.Map}, 0)
+	f, err := s.db.OpenPendingUpload(ctx, u)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	p, err := importer.PreviewCSV(f, importer.Options{Encoding: u.Encoding, Delimiter: u.Delimiter, Map: u.Map}, 0)
 	if err != nil {
 		return err
 	}

@@ -33,8 +33,13 @@ type previewPage struct {
 func (s *Server) renderPreview(w http.ResponseWriter, r *http.Request, rq *request, u *upload, status int, msg string) {
 	p := previewPage{Upload: u, Encodings: importer.EncodingNames(), Delimiters: []string{",", ";", "tab", "|"},
 		Targets: importer.MapTargets(), Error: msg}
-	var err error
-	p.Preview, err = importer.PreviewCSV(s.db.OpenPendingUpload(r.Context(), u), importer.Options{Encoding: u.Encoding, Delimiter: u.Delimiter, Map: u.Map}, previewRows)
+	f, err := s.db.OpenPendingUpload(r.Context(), u)
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	defer f.Close()
+	p.Preview, err = importer.PreviewCSV(f, importer.Options{Encoding: u.Encoding, Delimiter: u.Delimiter, Map: u.Map}, previewRows)
 	if err != nil {
 		if leadmailer.ErrorCode(err) != leadmailer.EINVALID {
 			s.fail(w, r, rq, err)
