@@ -12,8 +12,9 @@
 // trail as "token:NAME", reads of personal data with the same actions as the web app, and
 // every error has one JSON shape (see errors.go).
 //
-// A Server is safe for concurrent use. Its rate limiters and idempotency locks live in
-// memory, one process's worth: "leadmailer serve" runs one. A CSV upload is imported while
+// A Server is safe for concurrent use. A token's rate limit is counted in the database,
+// shared by every serve process on it; the locks that keep two calls with one idempotency
+// key from running at once live in memory, one process's worth. A CSV upload is imported while
 // its call waits; imports at the same time take turns at the database's one writer, batch
 // by batch, as the web app's do.
 package api
@@ -120,9 +121,8 @@ type Server struct {
 	opts Options
 	mux  *http.ServeMux
 
-	mu       sync.Mutex
-	limiters map[int64]*rate.Limiter // by token ID
-	keys     map[string]*keyLock     // idempotency keys being answered, by token ID and key
+	mu   sync.Mutex
+	keys map[string]*keyLock // idempotency keys being answered, by token ID and key
 }
 
 // New returns a Server serving db.
@@ -154,7 +154,7 @@ func New(db *store.DB, opts Options) *Server {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = time.Minute
 	}
-	s := &Server{db: db, opts: opts, mux: http.NewServeMux(), limiters: map[int64]*rate.Limiter{}, keys: map[string]*keyLock{}}
+	s := &Server{db: db, opts: opts, mux: http.NewServeMux(), keys: map[string]*keyLock{}}
 	s.routes()
 	return s
 }
@@ -300,7 +300,11 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, need leadm
 		}
 		return nil, errUnauthorized("token " + t.Name + " is " + status + "; ask an admin for a new one")
 	}
-	if wait := s.reserve(t.ID, now); wait > 0 {
+	wait, err := s.reserve(r.Context(), t.ID, now)
+	if err != nil {
+		return nil, err
+	}
+	if wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		return nil, &apiError{status: http.StatusTooManyRequests, code: CodeRateLimited,
 			msg: "too many calls with token " + t.Name + "; wait as long as Retry-After says"}
@@ -323,21 +327,16 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, need leadm
 }
 
 // reserve takes one call from token id's allowance at now and returns how long the caller
-// must wait before the call would be allowed, or 0 when it is allowed now.
-func (s *Server) reserve(id int64, now time.Time) time.Duration {
-	s.mu.Lock()
-	lim, ok := s.limiters[id]
-	if !ok {
-		lim = rate.NewLimiter(s.opts.Rate, s.opts.Burst)
-		s.limiters[id] = lim
+// must wait before the call would be allowed, or 0 when it is allowed now. The allowance is
+// a token bucket in the database (store.TakeRate), one per token whichever process answers,
+// so that running several serve processes does not multiply a token's rate. A refused call
+// does not use up the allowance.
+func (s *Server) reserve(ctx context.Context, id int64, now time.Time) (time.Duration, error) {
+	if s.opts.Rate == rate.Inf {
+		return 0, nil
 	}
-	s.mu.Unlock()
-	res := lim.ReserveN(now, 1)
-	if d := res.DelayFrom(now); d > 0 {
-		res.CancelAt(now) // a refused call does not use up the allowance
-		return d
-	}
-	return 0
+	every := time.Duration(float64(time.Second) / float64(s.opts.Rate))
+	return s.db.TakeRate(ctx, "api token\x00"+strconv.FormatInt(id, 10), now, max(every, 1), s.opts.Burst)
 }
 
 // audit records an action of the call's token. Endpoints that answer with personal data

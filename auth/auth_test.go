@@ -3,7 +3,6 @@ package auth
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/leadmailer/leadmailer"
 )
@@ -84,34 +83,6 @@ func TestCheckLoginUsesDummyHash(t *testing.T) {
 		if want := name != "active"; (compared[0] == DummyHash()) != want {
 			t.Errorf("%s: compared against the dummy hash: %v, want %v", name, !want, want)
 		}
-	}
-}
-
-func TestThrottle(t *testing.T) {
-	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	th := NewThrottle(3, time.Minute, func() time.Time { return now })
-	for i := range 3 {
-		if blocked, _ := th.Blocked("anna"); blocked {
-			t.Fatalf("blocked after %d failures, limit is 3", i)
-		}
-		th.Fail("anna")
-		now = now.Add(10 * time.Second)
-	}
-	blocked, wait := th.Blocked("anna")
-	if !blocked || wait != 30*time.Second {
-		t.Errorf("after 3 failures: blocked %v, wait %v; want true, 30s", blocked, wait)
-	}
-	if blocked, _ := th.Blocked("bert"); blocked {
-		t.Error("another key is blocked")
-	}
-	now = now.Add(30 * time.Second)
-	if blocked, _ := th.Blocked("anna"); blocked {
-		t.Error("still blocked once the first failure left the window")
-	}
-	th.Fail("anna")
-	th.Reset("anna")
-	if blocked, _ := th.Blocked("anna"); blocked {
-		t.Error("blocked after Reset")
 	}
 }
 

@@ -1,6 +1,6 @@
 // Package auth holds what the web app and the CLI need to let the right people in: password
-// hashing, password rules, session and form tokens, and login throttling. Roles themselves are
-// leadmailer.Role. Everything here is safe for concurrent use.
+// hashing, password rules, session and form tokens. Roles themselves are leadmailer.Role; the
+// login throttle is the web app's, counted in the database. Everything here is safe for concurrent use.
 package auth
 
 import (

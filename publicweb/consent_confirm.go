@@ -26,7 +26,7 @@ type confirmOptions struct {
 	from, replyTo, publicURL string
 	company                  string
 	valid, every             time.Duration
-	perAddress               *limiter // one mail per address per every
+	perAddress               rateLimit // one mail per address per every
 }
 
 // ready reports whether confirmation mails can be sent at all.
@@ -49,7 +49,14 @@ func (h *Handlers) mailConfirmation(ctx context.Context, address string, request
 		return
 	}
 	now := h.now()
-	if ok, _ := c.perAddress.allow(address, now); !ok {
+	ok, _, err := h.allow(ctx, c.perAddress, address)
+	if err != nil {
+		// Unsure whether one went out recently, mail none: the request stays, and a new
+		// query asks again.
+		h.log.Error("consent confirmation not mailed: rate limit", "request", requestID, "err", err)
+		return
+	}
+	if !ok {
 		// The request stays; the link of the mail sent earlier confirms consent all the same.
 		h.log.Info("consent confirmation not mailed: one went to the address recently", "request", requestID)
 		return

@@ -5,6 +5,7 @@
 // /query/confirm/{token}). They set no cookies and never redirect. The web app mounts them
 // with Mount.
 //
-// A *Handlers is safe for concurrent use; its rate limiters, per IP address for queries and
-// per e-mail address for confirmation mails, are the only state it keeps.
+// A *Handlers is safe for concurrent use and keeps no state of its own: its rate limits, per
+// IP address for queries and per e-mail address for confirmation mails, are counted in the
+// database, shared by every serve process on it.
 package publicweb

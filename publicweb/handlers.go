@@ -26,6 +26,9 @@ type Store interface {
 	// ConfirmConsent records the consent a request asked for; an unknown request is an
 	// ENOTFOUND error.
 	ConfirmConsent(ctx context.Context, requestID int64, c store.ConsentConfirmation) (store.ConfirmedConsent, error)
+	// TakeRate takes one event from key's token bucket, shared by every process on the
+	// database, or says how long until the bucket holds one (see store.DB.TakeRate).
+	TakeRate(ctx context.Context, key string, now time.Time, every time.Duration, burst int) (time.Duration, error)
 }
 
 // Mailer sends the mails that confirm a consent; serve gives it the transport campaigns use
@@ -92,7 +95,7 @@ type Handlers struct {
 	signer   *unsubscribe.Signer
 	now      func() time.Time
 	clientIP func(*http.Request) string
-	limiter  *limiter
+	queries  rateLimit // per client address
 	origins  map[string]bool
 	confirm  confirmOptions
 	mails    sync.WaitGroup // confirmation mails being sent
@@ -124,7 +127,7 @@ func New(st Store, opts Options) *Handlers {
 	if every <= 0 {
 		every = time.Minute
 	}
-	h.limiter = newLimiter(burst, every)
+	h.queries = rateLimit{key: "query client\x00", burst: burst, every: every}
 	h.confirm = confirmOptions{signer: opts.Confirm, mail: opts.Mail, from: opts.From, replyTo: opts.ReplyTo,
 		publicURL: strings.TrimRight(opts.PublicURL, "/"), company: opts.Company,
 		valid: opts.ConfirmValid, every: opts.ConfirmMailEvery}
@@ -137,7 +140,7 @@ func New(st Store, opts Options) *Handlers {
 	if h.confirm.company == "" {
 		h.confirm.company = "us"
 	}
-	h.confirm.perAddress = newLimiter(1, h.confirm.every)
+	h.confirm.perAddress = rateLimit{key: "consent mail\x00", burst: 1, every: h.confirm.every}
 	h.origins = map[string]bool{}
 	for _, o := range opts.QueryOrigins {
 		h.origins[strings.TrimRight(strings.ToLower(o), "/")] = true
@@ -166,4 +169,19 @@ func peerIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// rateLimit is a token bucket per key in the database, so that every serve process on it
+// counts the same queries and mails: burst at once, then one per every. The store keeps a
+// keyed hash of the key, never the address it names.
+type rateLimit struct {
+	key   string // prefix naming the limit
+	burst int
+	every time.Duration
+}
+
+// allow takes a token for key, or says how long until one is free.
+func (h *Handlers) allow(ctx context.Context, l rateLimit, key string) (bool, time.Duration, error) {
+	wait, err := h.store.TakeRate(ctx, l.key+key, h.now(), l.every, l.burst)
+	return err == nil && wait == 0, wait, err
 }

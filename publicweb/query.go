@@ -148,7 +148,14 @@ func (h *Handlers) query(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Access-Control-Allow-Origin", origin)
 	}
 	ip := h.clientIP(r)
-	if ok, wait := h.limiter.allow(ip, h.now()); !ok {
+	ok, wait, err := h.allow(r.Context(), h.queries, ip)
+	if err != nil {
+		h.log.Error("website query: rate limit", "err", err)
+		h.queryAnswer(w, r, http.StatusServiceUnavailable, "Your query could not be sent",
+			"Something went wrong on our side. Please try again in a few minutes.")
+		return
+	}
+	if !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		h.queryAnswer(w, r, http.StatusTooManyRequests, "Too many queries",
 			"You have sent several queries in a short time. Please wait a few minutes and try again.")

@@ -57,21 +57,16 @@ func (c *runCapture) BeginImport(ctx context.Context, run *leadmailer.ImportRun,
 }
 
 // startImport checks the upload's mapping, starts importing it in the background and returns
-// the run's ID. The uploaded file is deleted once the import ends: it may hold columns the
-// import deliberately does not store.
-func (s *Server) startImport(u *upload, rq *request) (int64, error) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if err := checkMapping(u); err != nil {
+// the run's ID. The upload is claimed in the database first, so that a second "import" for
+// it, on this process or another, is refused. The uploaded file is deleted once the import
+// ends: it may hold columns the import deliberately does not store.
+func (s *Server) startImport(ctx context.Context, u *upload, rq *request) (int64, error) {
+	if err := s.checkMapping(ctx, u); err != nil {
 		return 0, err
 	}
-	s.mu.Lock()
-	if s.uploads[u.ID] != u {
-		s.mu.Unlock()
-		return 0, leadmailer.Errorf(leadmailer.ECONFLICT, "this upload is already being imported")
+	if err := s.db.ClaimPendingUpload(ctx, u.ID, u.UserID, s.opts.Now()); err != nil {
+		return 0, err
 	}
-	delete(s.uploads, u.ID)
-	s.mu.Unlock()
 
 	job := &importJob{}
 	started := make(chan int64, 1)
@@ -94,8 +89,9 @@ func (s *Server) startImport(u *upload, rq *request) (int64, error) {
 		s.mu.Unlock()
 		started <- run.ID
 	}}
-	f, err := os.Open(u.Path)
+	f, err := s.db.OpenPendingUpload(s.ctx, u)
 	if err != nil {
+		s.db.ReleasePendingUpload(context.WithoutCancel(ctx), u.ID)
 		return 0, err
 	}
 	s.wg.Add(1)
@@ -113,7 +109,9 @@ func (s *Server) startImport(u *upload, rq *request) (int64, error) {
 			failed <- err
 			return
 		}
-		os.Remove(u.Path)
+		if err := s.db.DeletePendingUpload(context.WithoutCancel(s.ctx), u.ID); err != nil {
+			s.opts.Logger.Error("delete imported upload", slog.String("upload", u.ID), slog.Any("err", err))
+		}
 		if err != nil {
 			s.opts.Logger.Error("web import failed", slog.Int64("run", runID), slog.Any("err", err))
 		}
@@ -123,9 +121,9 @@ func (s *Server) startImport(u *upload, rq *request) (int64, error) {
 		return id, nil
 	case err := <-failed:
 		// Nothing was stored: give the upload back so the user can fix its settings.
-		s.mu.Lock()
-		s.uploads[u.ID] = u
-		s.mu.Unlock()
+		if rerr := s.db.ReleasePendingUpload(context.WithoutCancel(ctx), u.ID); rerr != nil {
+			s.opts.Logger.Error("release upload", slog.String("upload", u.ID), slog.Any("err", rerr))
+		}
 		if err == nil {
 			err = fmt.Errorf("the import ended before it started")
 		}

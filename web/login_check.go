@@ -40,8 +40,15 @@ func (s *Server) loginCheck(w http.ResponseWriter, r *http.Request) {
 	password := r.PostFormValue("password")
 	form := loginForm{Name: name, Next: safeNext(r.PostFormValue("next"))}
 
-	if refusal, refused := s.logins.check(name, rq.ip); refused {
-		s.auditRefusal(r, rq, name, refusal)
+	refusal, refused, err := s.logins.check(r.Context(), name, rq.ip)
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	if refused {
+		if err := s.auditRefusal(r.Context(), rq.ip, name, refusal); err != nil {
+			s.opts.Logger.Error("audit refused login", "err", err)
+		}
 		form.Error = fmt.Sprintf("%s Try again in %d minutes.", refusal.message, int(refusal.wait.Round(time.Minute).Minutes())+1)
 		s.render(w, r, nil, http.StatusTooManyRequests, "login", "Log in", form)
 		return
@@ -56,7 +63,10 @@ func (s *Server) loginCheck(w http.ResponseWriter, r *http.Request) {
 		u = nil
 	}
 	if !auth.CheckLogin(u, password, s.verifyPassword) {
-		s.logins.failed(name, rq.ip)
+		if err := s.logins.failed(r.Context(), name, rq.ip); err != nil {
+			s.fail(w, r, rq, err)
+			return
+		}
 		if err := s.audit(r, rq, leadmailer.AuditLoginFailed, s.typedName(name, u != nil), "wrong password, or no such active user"); err != nil {
 			s.fail(w, r, rq, err)
 			return
@@ -65,7 +75,10 @@ func (s *Server) loginCheck(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, nil, http.StatusUnauthorized, "login", "Log in", form)
 		return
 	}
-	s.logins.succeeded(name, rq.ip)
+	if err := s.logins.succeeded(r.Context(), name, rq.ip); err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
 	// Logins are rare enough to sweep ended sessions here, with no background job.
 	if _, err := s.db.DeleteExpiredSessions(r.Context(), s.opts.Now().Add(-s.opts.SessionLifetime),
 		s.opts.Now().Add(-s.opts.IdleTimeout)); err != nil {

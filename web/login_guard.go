@@ -1,10 +1,10 @@
 package web
 
 import (
-	"sync"
+	"context"
 	"time"
 
-	"github.com/leadmailer/leadmailer/auth"
+	"github.com/leadmailer/leadmailer/store"
 )
 
 // Login throttling. Failures are counted three ways, so that guessing is slow while nobody
@@ -23,30 +23,36 @@ import (
 // The client address is the one Options.ClientIP gives: behind a trusted proxy, the client's,
 // not the proxy's, which would otherwise be everyone's.
 const (
-	loginWindow        = 15 * time.Minute
-	loginClientLimit   = 20
-	loginPairLimit     = 5
-	loginAccountLimit  = 100
-	knownClientFor     = 30 * 24 * time.Hour
-	knownClientsPerKey = 20
+	loginWindow       = 15 * time.Minute
+	loginClientLimit  = 20
+	loginPairLimit    = 5
+	loginAccountLimit = 100
+	knownClientFor    = 30 * 24 * time.Hour
 )
 
-// loginGuard holds the login throttles. It is safe for concurrent use.
+// loginGuard counts login failures in the database, so that every serve process on it
+// counts the same ones: an attacker gets no more guesses by spreading them over processes.
+// A count is a window that opens with the first failure under its key and lasts
+// loginWindow; the limit is reached when that many failures fall in it, and the key waits
+// until the window ends. The failures of one burst therefore wait exactly as long as they
+// would counting each failure's age; failures spread over a window may see the next window
+// open a little earlier. It is safe for concurrent use.
 type loginGuard struct {
-	client, pair, account *auth.Throttle
-	known                 knownClients
-	now                   func() time.Time
+	db  *store.DB
+	now func() time.Time
 }
 
-func newLoginGuard(now func() time.Time) *loginGuard {
-	return &loginGuard{
-		client:  auth.NewThrottle(loginClientLimit, loginWindow, now),
-		pair:    auth.NewThrottle(loginPairLimit, loginWindow, now),
-		account: auth.NewThrottle(loginAccountLimit, loginWindow, now),
-		known:   knownClients{seen: map[string]map[string]time.Time{}},
-		now:     now,
-	}
+func newLoginGuard(db *store.DB, now func() time.Time) *loginGuard {
+	return &loginGuard{db: db, now: now}
 }
+
+// The keys the guard counts under. The store keeps only keyed hashes of them: a typed name
+// may be a password typed into the wrong field.
+func clientKey(ip string) string        { return "login client\x00" + ip }
+func pairKey(name, ip string) string    { return "login pair\x00" + name + "\x00" + ip }
+func accountKey(name string) string     { return "login account\x00" + name }
+func knownKey(name, ip string) string   { return "login known\x00" + name + "\x00" + ip }
+func refusalKey(throttle string) string { return "login refused\x00" + throttle }
 
 // loginRefusal says why an attempt is refused without checking the password.
 type loginRefusal struct {
@@ -60,75 +66,55 @@ type loginRefusal struct {
 	wait            time.Duration
 }
 
-func pairKey(name, ip string) string { return name + "\x00" + ip }
-
-// check reports whether an attempt for name from ip must be refused, and why.
-func (g *loginGuard) check(name, ip string) (loginRefusal, bool) {
-	if blocked, wait := g.client.Blocked(ip); blocked {
-		return loginRefusal{key: "client\x00" + ip, reason: "too many failed logins from this address",
-			message: "Too many failed logins from your address.", wait: wait}, true
+// check reports whether an attempt for name from ip must be refused, and why. One query reads
+// all of the name's and the address's counts.
+func (g *loginGuard) check(ctx context.Context, name, ip string) (loginRefusal, bool, error) {
+	now := g.now()
+	counts, err := g.db.FindThrottleCounts(ctx, now, clientKey(ip), pairKey(name, ip), accountKey(name), knownKey(name, ip))
+	if err != nil {
+		return loginRefusal{}, false, err
 	}
-	if blocked, wait := g.pair.Blocked(pairKey(name, ip)); blocked {
-		return loginRefusal{key: "pair\x00" + pairKey(name, ip), byName: true,
-			reason: "too many failed logins for this name from this address", message: "Too many failed logins.", wait: wait}, true
+	over := func(key string, limit int) (bool, time.Duration) {
+		c, ok := counts[key]
+		return ok && c.Count >= limit, c.Until.Sub(now)
 	}
-	if blocked, wait := g.account.Blocked(name); blocked && !g.known.has(name, ip, g.now()) {
-		return loginRefusal{key: "account\x00" + name, byName: true,
+	if blocked, wait := over(clientKey(ip), loginClientLimit); blocked {
+		return loginRefusal{key: clientKey(ip), reason: "too many failed logins from this address",
+			message: "Too many failed logins from your address.", wait: wait}, true, nil
+	}
+	if blocked, wait := over(pairKey(name, ip), loginPairLimit); blocked {
+		return loginRefusal{key: pairKey(name, ip), byName: true,
+			reason: "too many failed logins for this name from this address", message: "Too many failed logins.", wait: wait}, true, nil
+	}
+	_, known := counts[knownKey(name, ip)]
+	if blocked, wait := over(accountKey(name), loginAccountLimit); blocked && !known {
+		return loginRefusal{key: accountKey(name), byName: true,
 			reason:  "too many failed logins for this name from many addresses; only addresses it logged in from before may try",
 			message: "Too many failed logins for this user from many addresses. It can log in now only from where it logged in before.",
-			wait:    wait}, true
+			wait:    wait}, true, nil
 	}
-	return loginRefusal{}, false
+	return loginRefusal{}, false, nil
 }
 
 // failed counts a wrong password, or an unknown or disabled name.
-func (g *loginGuard) failed(name, ip string) {
-	g.client.Fail(ip)
-	g.pair.Fail(pairKey(name, ip))
-	g.account.Fail(name)
+func (g *loginGuard) failed(ctx context.Context, name, ip string) error {
+	now := g.now()
+	for _, key := range []string{clientKey(ip), pairKey(name, ip), accountKey(name)} {
+		if _, err := g.db.AddThrottleCount(ctx, key, now, loginWindow); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // succeeded forgets the address's failures for the name and remembers the address as one the
-// name logs in from. The failures counted for the name from all addresses stay: a user who
-// logs in does not end a guess from elsewhere.
-func (g *loginGuard) succeeded(name, ip string) {
-	g.pair.Reset(pairKey(name, ip))
-	g.known.add(name, ip, g.now())
-}
-
-// knownClients remembers, per name, the addresses of its successful logins. It is kept in
-// memory: after a restart every address is unknown until it logs in again, which matters only
-// while a name is under a guessing attack from many addresses.
-type knownClients struct {
-	mu   sync.Mutex
-	seen map[string]map[string]time.Time // name -> address -> last successful login
-}
-
-func (k *knownClients) has(name, ip string, now time.Time) bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	at, ok := k.seen[name][ip]
-	return ok && now.Sub(at) < knownClientFor
-}
-
-func (k *knownClients) add(name, ip string, now time.Time) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	ips := k.seen[name]
-	if ips == nil {
-		ips = map[string]time.Time{}
-		k.seen[name] = ips
+// name logs in from, for knownClientFor after this login. The failures counted for the name
+// from all addresses stay: a user who logs in does not end a guess from elsewhere. Only
+// successful logins mark addresses, so their number is bounded by the users' own use; the
+// marks go when they age.
+func (g *loginGuard) succeeded(ctx context.Context, name, ip string) error {
+	if err := g.db.DeleteThrottleCount(ctx, pairKey(name, ip)); err != nil {
+		return err
 	}
-	ips[ip] = now
-	// Only successful logins add, so the names are the users'; each keeps its most recent
-	// addresses.
-	for len(ips) > knownClientsPerKey {
-		oldest, oldestAt := "", now
-		for a, t := range ips {
-			if !t.After(oldestAt) {
-				oldest, oldestAt = a, t
-			}
-		}
-		delete(ips, oldest)
-	}
+	return g.db.MarkThrottleKey(ctx, knownKey(name, ip), g.now(), knownClientFor)
 }

@@ -33,7 +33,7 @@ func (a *testApp) refusalCounts() (entries []*leadmailer.AuditEntry, total int) 
 
 // A flood of refused logins cannot fill the append-only audit trail: 3,000 attempts from a
 // throttled address write two entries, the first at once and one with the count when the
-// window ends, or when the server stops.
+// window ends, even when the server that counted them stopped in the meantime.
 func TestRefusedLoginsAggregatedInAudit(t *testing.T) {
 	for _, end := range []string{"window ends", "server stops"} {
 		t.Run(end, func(t *testing.T) {
@@ -56,9 +56,21 @@ func TestRefusedLoginsAggregatedInAudit(t *testing.T) {
 				a.advance(loginWindow)
 				a.s.flushRefusals(t.Context(), a.clock())
 			case "server stops":
+				// The window outlives the process that counted it: the next one on the
+				// database writes the count once the window ends.
 				if err := a.s.Shutdown(t.Context()); err != nil {
 					t.Fatal(err)
 				}
+				if entries, total := a.refusalCounts(); len(entries) != 1 || total != 1 {
+					t.Fatalf("after the server stopped in the window: %d entries counting %d, want the first one only", len(entries), total)
+				}
+				next, err := New(a.db, Options{DataDir: a.dir, Now: a.clock})
+				if err != nil {
+					t.Fatal(err)
+				}
+				a.advance(loginWindow)
+				next.sweep(t.Context(), a.clock())
+				next.Shutdown(t.Context())
 			}
 			entries, total := a.refusalCounts()
 			if len(entries) != 2 || total != refused {

@@ -43,7 +43,9 @@ var staticFS embed.FS
 
 // Options configure a Server. Zero values take the defaults shown.
 type Options struct {
-	// DataDir holds uploads (DataDir/uploads) and rejects files (DataDir/rejects). Required.
+	// DataDir holds rejects files (DataDir/rejects), and the JSON API's CSV files while it
+	// imports them (DataDir/uploads). Required. The web app's pending uploads are in the
+	// database.
 	DataDir string
 	// PublicURL is where users reach the app; an https URL makes cookies Secure even when a
 	// proxy in front terminates TLS.
@@ -120,9 +122,8 @@ type Server struct {
 	cop  *http.CrossOriginProtection
 	tmpl map[string]*pageTemplate
 
-	logins   *loginGuard
-	refusals refusalLog
-	swept    chan struct{} // closed when sweepRefusals has returned
+	logins *loginGuard
+	swept  chan struct{} // closed when sweepRefusals has returned
 	// verifyPassword is auth.VerifyPassword; tests wrap it to see which hash a login compared.
 	verifyPassword func(hash, pw string) bool
 
@@ -132,13 +133,12 @@ type Server struct {
 
 	reports reportCache
 
-	mu      sync.Mutex
-	uploads map[string]*upload // pending uploads by ID
-	jobs    map[int64]*importJob
+	mu   sync.Mutex
+	jobs map[int64]*importJob
 }
 
-// New returns a Server serving db. It removes upload files a previous process left behind:
-// pending uploads live in memory, so nothing can import them any more.
+// New returns a Server serving db. It removes the files a previous process on the data
+// directory left in DataDir/uploads: the JSON API's, which live only while their call does.
 func New(db *store.DB, opts Options) (*Server, error) {
 	if opts.DataDir == "" {
 		return nil, errors.New("web: Options.DataDir is required")
@@ -180,9 +180,8 @@ func New(db *store.DB, opts Options) (*Server, error) {
 	}
 	s := &Server{
 		db: db, opts: opts, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection(), tmpl: tmpl,
-		logins:         newLoginGuard(opts.Now),
+		logins:         newLoginGuard(db, opts.Now),
 		verifyPassword: auth.VerifyPassword,
-		uploads:        map[string]*upload{},
 		jobs:           map[int64]*importJob{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -278,7 +277,8 @@ func (s *Server) MountPublicLimit(pattern string, limit int64, h http.Handler) {
 }
 
 // Shutdown cancels running imports, which end as failed runs that a re-import completes, and
-// waits for them, or for ctx; then it writes the counts of refused logins not yet on record.
+// waits for them, or for ctx. The counts of refused logins whose windows have not ended stay
+// in the database, for whichever process sweeps after they end.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.cancel()
 	done := make(chan struct{})
@@ -289,7 +289,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return ctx.Err()
 	}
 	<-s.swept
-	s.flushRefusals(ctx, time.Time{})
 	return os.RemoveAll(filepath.Join(s.opts.DataDir, "uploads"))
 }
 

@@ -1,12 +1,12 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -14,8 +14,8 @@ import (
 	"github.com/leadmailer/leadmailer/auth"
 )
 
-// uploadCreate receives a CSV file, streaming it to DataDir/uploads without holding it in
-// memory, and sends the user to its preview. The form's fields come in page order: the form
+// uploadCreate receives a CSV file, streaming it into the database a chunk at a time without
+// holding it in memory, and sends the user to its preview. The form's fields come in page order: the form
 // token first, so that nothing is written for a forged request, then the source, then the file. The route bounds the body at
 // MaxUpload plus room for the other fields.
 func (s *Server) uploadCreate(w http.ResponseWriter, r *http.Request, rq *request) error {
@@ -36,7 +36,17 @@ func (s *Server) uploadCreate(w http.ResponseWriter, r *http.Request, rq *reques
 	if err != nil || part.FormName() != "csrf" || !auth.TokensEqual(readSmall(part), rq.session.CSRFToken) {
 		return errBadFormToken
 	}
-	u := &upload{ID: auth.NewToken()[:22], UserID: rq.user.ID, Kind: leadmailer.KindUpload}
+	u := &upload{ID: auth.NewToken()[:22], UserID: rq.user.ID, Kind: leadmailer.KindUpload, CreatedAt: s.opts.Now()}
+	stored := false
+	// Whatever ends the request, a file that is not handed to the preview is deleted; the
+	// request's context may be what ended.
+	defer func() {
+		if stored {
+			if err := s.db.DeletePendingUpload(context.WithoutCancel(r.Context()), u.ID); err != nil {
+				s.opts.Logger.Error("delete refused upload", "err", err)
+			}
+		}
+	}()
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -53,7 +63,11 @@ func (s *Server) uploadCreate(w http.ResponseWriter, r *http.Request, rq *reques
 			u.Kind = leadmailer.SourceKind(readSmall(part))
 			form.Kind = string(u.Kind)
 		case "file":
-			if err := s.saveUpload(u, part); err != nil {
+			if stored {
+				return fail(http.StatusBadRequest, "Upload one file at a time.")
+			}
+			stored = true
+			if err := s.saveUpload(r.Context(), u, part); err != nil {
 				var mbe *http.MaxBytesError
 				if errors.As(err, &mbe) || errors.Is(err, errTooLarge) {
 					return fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("The file is larger than %s. Split it into smaller files, or import it with the leadmailer import command.", form.MaxSize))
@@ -63,54 +77,45 @@ func (s *Server) uploadCreate(w http.ResponseWriter, r *http.Request, rq *reques
 		}
 	}
 	switch {
-	case u.Path == "" || u.Size == 0:
-		os.Remove(u.Path)
+	case !stored || u.Size <= 0:
 		return fail(http.StatusBadRequest, "Choose a CSV file to upload; the file was missing or empty.")
 	case u.Source == "":
-		os.Remove(u.Path)
 		return fail(http.StatusBadRequest, "Name the source the file came from, such as trade-fair-2026.")
 	case u.Kind != leadmailer.KindUpload && u.Kind != leadmailer.KindPublic:
-		os.Remove(u.Path)
 		return fail(http.StatusBadRequest, "Choose whether the file is your own list or from a public database.")
 	}
-	if err := s.audit(r, rq, leadmailer.AuditUpload, u.FileName, fmt.Sprintf("source %q, %d bytes", u.Source, u.Size)); err != nil {
-		os.Remove(u.Path)
+	// The source and kind may have come after the file.
+	if err := s.db.UpdatePendingUpload(r.Context(), u); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	s.uploads[u.ID] = u
-	s.mu.Unlock()
+	if err := s.audit(r, rq, leadmailer.AuditUpload, u.FileName, fmt.Sprintf("source %q, %d bytes", u.Source, u.Size)); err != nil {
+		return err
+	}
+	stored = false // handed to the preview
 	http.Redirect(w, r, "/uploads/"+u.ID, http.StatusSeeOther)
 	return nil
 }
 
 var errTooLarge = errors.New("upload too large")
 
-// saveUpload streams the file part to disk, stopping at MaxUpload.
-func (s *Server) saveUpload(u *upload, part *multipart.Part) error {
-	dir := filepath.Join(s.opts.DataDir, "uploads")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
+// saveUpload stores u and streams the file part into it, stopping at MaxUpload.
+func (s *Server) saveUpload(ctx context.Context, u *upload, part *multipart.Part) error {
 	u.FileName = filepath.Base(strings.ReplaceAll(part.FileName(), `\`, "/"))
 	if u.FileName == "." || u.FileName == "/" {
 		u.FileName = "upload.csv"
 	}
-	u.Path = filepath.Join(dir, u.ID+".csv")
-	f, err := os.OpenFile(u.Path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
+	if err := s.db.CreatePendingUpload(ctx, u, maxPendingUploads); err != nil {
 		return err
 	}
-	n, err := io.Copy(f, io.LimitReader(part, s.opts.MaxUpload+1))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	w := s.db.WritePendingUpload(ctx, u.ID)
+	n, err := io.Copy(w, io.LimitReader(part, s.opts.MaxUpload+1))
 	if err == nil && n > s.opts.MaxUpload {
 		err = errTooLarge
 	}
 	if err != nil {
-		os.Remove(u.Path)
-		u.Path = ""
+		return err
+	}
+	if err := w.Close(); err != nil {
 		return err
 	}
 	u.Size = n

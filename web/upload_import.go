@@ -1,9 +1,9 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 
@@ -22,7 +22,6 @@ func (s *Server) uploadImport(w http.ResponseWriter, r *http.Request, rq *reques
 	if err := r.ParseForm(); err != nil {
 		return leadmailer.Errorf(leadmailer.EINVALID, "unreadable form: %v", err)
 	}
-	u.mu.Lock()
 	u.Encoding = pick(r.PostFormValue("encoding"), importer.EncodingNames())
 	u.Delimiter = pick(r.PostFormValue("delimiter"), []string{",", ";", "tab", "|"})
 	if src := strings.TrimSpace(r.PostFormValue("source")); src != "" {
@@ -38,13 +37,15 @@ func (s *Server) uploadImport(w http.ResponseWriter, r *http.Request, rq *reques
 			u.Map[h] = f
 		}
 	}
-	u.mu.Unlock()
+	if err := s.db.UpdatePendingUpload(r.Context(), u); err != nil {
+		return err
+	}
 
 	if r.PostFormValue("action") != "import" {
 		s.renderPreview(w, r, rq, u, http.StatusOK, "")
 		return nil
 	}
-	runID, err := s.startImport(u, rq)
+	runID, err := s.startImport(r.Context(), u, rq)
 	if err != nil {
 		if leadmailer.ErrorCode(err) == leadmailer.EINVALID {
 			s.renderPreview(w, r, rq, u, http.StatusBadRequest, err.Error())
@@ -71,8 +72,8 @@ func pick(v string, allowed []string) string {
 }
 
 // checkMapping fails with EINVALID when the upload's columns cannot be imported as mapped.
-func checkMapping(u *upload) error {
-	f, err := os.Open(u.Path)
+func (s *Server) checkMapping(ctx context.Context, u *upload) error {
+	f, err := s.db.OpenPendingUpload(ctx, u)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"os"
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/importer"
@@ -32,11 +31,9 @@ type previewPage struct {
 }
 
 func (s *Server) renderPreview(w http.ResponseWriter, r *http.Request, rq *request, u *upload, status int, msg string) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
 	p := previewPage{Upload: u, Encodings: importer.EncodingNames(), Delimiters: []string{",", ";", "tab", "|"},
 		Targets: importer.MapTargets(), Error: msg}
-	f, err := os.Open(u.Path)
+	f, err := s.db.OpenPendingUpload(r.Context(), u)
 	if err != nil {
 		s.fail(w, r, rq, err)
 		return
@@ -58,11 +55,9 @@ func (s *Server) renderPreview(w http.ResponseWriter, r *http.Request, rq *reque
 
 // findUpload returns the pending upload named in the path, if it is the user's own.
 func (s *Server) findUpload(r *http.Request, rq *request) (*upload, error) {
-	s.mu.Lock()
-	u := s.uploads[r.PathValue("id")]
-	s.mu.Unlock()
-	if u == nil || u.UserID != rq.user.ID {
-		return nil, leadmailer.Errorf(leadmailer.ENOTFOUND, "no pending upload here: it was imported already, or the server restarted since. Upload the file again.")
+	u, err := s.db.FindPendingUpload(r.Context(), r.PathValue("id"), rq.user.ID)
+	if leadmailer.ErrorCode(err) == leadmailer.ENOTFOUND {
+		return nil, leadmailer.Errorf(leadmailer.ENOTFOUND, "no pending upload here: it was imported already, or it expired. Upload the file again.")
 	}
-	return u, nil
+	return u, err
 }

@@ -2,26 +2,20 @@ package web
 
 import (
 	"net/http"
-	"sync"
 
-	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/store"
 )
 
 // upload is a CSV file a user sent, waiting for them to check the preview and start the
-// import. Uploads live in memory and their files in DataDir/uploads; a restart forgets them.
-type upload struct {
-	mu        sync.Mutex
-	ID        string
-	UserID    int64
-	Path      string
-	FileName  string
-	Size      int64
-	Source    string
-	Kind      leadmailer.SourceKind
-	Encoding  string            // "" to detect
-	Delimiter string            // "" to detect
-	Map       map[string]string // header -> field, as chosen on the preview page
-}
+// import. It is kept in the database, the file with it (store.PendingUpload), so that the
+// preview and the import work whichever serve process they reach; it expires after
+// SessionLifetime, the longest its user's session could last, and a user keeps at most
+// maxPendingUploads.
+type upload = store.PendingUpload
+
+// maxPendingUploads is how many uploads waiting for their preview a user keeps; an upload
+// past it replaces the oldest. Each may be as large as MaxUpload.
+const maxPendingUploads = 3
 
 type uploadForm struct {
 	Source  string

@@ -93,7 +93,7 @@ func TestHostileUploadsBoundedMemory(t *testing.T) {
 	t.Logf("serve peak RSS after the long field: %d MB", peakRSS(t, c.cmd.Process.Pid)>>20)
 
 	t.Run("a 300 MB file", func(t *testing.T) {
-		before, _ := os.ReadDir(data + "/uploads")
+		before, _ := os.ReadDir(data + "/pending-uploads")
 		status, body := web.uploadStatus(t, "huge.csv", func(w io.Writer) error {
 			return writeRepeated(w, "email,name\n", "a@example.com,A\n", 300<<20, "")
 		})
@@ -101,8 +101,8 @@ func TestHostileUploadsBoundedMemory(t *testing.T) {
 			t.Errorf("upload of 300 MB: status %d, want %d", status, http.StatusRequestEntityTooLarge)
 		}
 		mustContain(t, "upload", squash(body), "The file is larger than 200 MiB")
-		if after, _ := os.ReadDir(data + "/uploads"); len(after) != len(before) {
-			t.Errorf("%d files in uploads after a refused upload, want the %d before it", len(after), len(before))
+		if after, _ := os.ReadDir(data + "/pending-uploads"); len(after) != len(before) {
+			t.Errorf("%d files in pending-uploads after a refused upload, want the %d before it", len(after), len(before))
 		}
 	})
 

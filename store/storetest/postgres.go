@@ -115,6 +115,25 @@ func Raw(t testing.TB, db *store.DB) *sql.DB {
 	return raw
 }
 
+// Reopen opens a second store handle on db's database, with the same keys, closed when the
+// test ends: what another leadmailer process on the same database would hold.
+func Reopen(t testing.TB, db *store.DB, now func() time.Time) *store.DB {
+	t.Helper()
+	if !db.Postgres() {
+		other, err := store.Open(context.Background(), db.Path(), store.Options{Now: now, SuppressionKey: Key, AuditKey: AuditKey})
+		if err != nil {
+			t.Fatalf("reopen test database: %v", err)
+		}
+		t.Cleanup(func() { other.Close() })
+		return other
+	}
+	u, ok := urls.Load(db)
+	if !ok {
+		t.Fatal("storetest.Reopen: the database was not opened by storetest")
+	}
+	return openPostgresURL(t, now, u.(string))
+}
+
 // NewPostgresDatabase creates an empty PostgreSQL database for the test and returns its URL.
 // It is dropped when the test ends, after the test's own cleanups (which close what the
 // test opened on it).
@@ -324,24 +343,4 @@ func nobody() (*syscall.Credential, error) {
 		return nil, err
 	}
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}, nil
-}
-
-// Reopen opens a second store on db's database, closed when the test ends: what another
-// process on the same database sees, for tests of several processes sharing one.
-func Reopen(t testing.TB, db *store.DB, now func() time.Time) *store.DB {
-	t.Helper()
-	if !db.Postgres() {
-		again, err := store.Open(context.Background(), db.Path(),
-			store.Options{Now: now, SuppressionKey: Key, AuditKey: AuditKey})
-		if err != nil {
-			t.Fatalf("reopen test database: %v", err)
-		}
-		t.Cleanup(func() { again.Close() })
-		return again
-	}
-	u, ok := urls.Load(db)
-	if !ok {
-		t.Fatal("storetest.Reopen: the database was not opened by storetest")
-	}
-	return openPostgresURL(t, now, u.(string))
 }
