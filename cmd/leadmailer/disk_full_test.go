@@ -51,9 +51,16 @@ func TestDiskFullThenFreedSpace(t *testing.T) {
 	writeConfig(t, data, senderConfig(srv.URL(), "\n[sending]\nconcurrency = 2\nrate = 0\n"))
 	bulkLeads(t, data, 100) // source "crm"
 
-	// Ballast takes half the disk, so that freeing it later gives the data directory room.
+	// Ballast takes all but 3 MiB of what is left, so that the import stores some batches
+	// before the disk fills however large the empty schema is, and freeing the ballast later
+	// gives the data directory room.
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(disk, &fs); err != nil {
+		t.Fatal(err)
+	}
+	free := int64(fs.Bavail) * int64(fs.Bsize)
 	ballast := filepath.Join(disk, "ballast")
-	if err := os.WriteFile(ballast, make([]byte, 4<<20), 0o600); err != nil {
+	if err := os.WriteFile(ballast, make([]byte, max(free-3<<20, 0)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	csvPath, _ := writeBulkCSV(t, t.TempDir(), 100_000) // far more than the disk holds
