@@ -646,6 +646,8 @@ func runCampaignSend(ctx context.Context, e *env, sub string, args []string) err
 		return err
 	}
 	defer unlock()
+	// On SQLite every sender of the database shares this data directory and its lock.
+	opts.Exclusive = !db.Postgres()
 	action := leadmailer.AuditCampaignSend
 	if sub == "resume" {
 		action = leadmailer.AuditCampaignResume
@@ -941,5 +943,6 @@ func runOptions(cfg *config.Config) campaign.Options {
 		MaxPermanentPercent:  cfg.Sending.MaxRefusedPercent,
 		PermanentWindow:      cfg.Sending.RefusedWindow,
 		ConsentOnlyCountries: cfg.Sending.ConsentOnlyCountries,
+		Lease:                time.Duration(cfg.Sending.Lease),
 	}
 }
