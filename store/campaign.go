@@ -452,6 +452,26 @@ func (db *DB) EndLeases(ctx context.Context, campaignID int64) (int64, error) {
 	return n, tx.Commit()
 }
 
+// CampaignSenders returns the processes holding a live lease on the campaign's rows now:
+// those sending it, in name order.
+func (db *DB) CampaignSenders(ctx context.Context, campaignID int64) ([]string, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT DISTINCT leased_by FROM campaign_recipients
+		WHERE campaign_id = ? AND leased_by <> '' AND lease_until > ? ORDER BY leased_by`, campaignID, formatTime(db.now()))
+	if err != nil {
+		return nil, fmt.Errorf("campaign %d: senders: %w", campaignID, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, fmt.Errorf("campaign %d: senders: %w", campaignID, err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
 // Outstanding returns how many of the campaign's rows have no outcome yet (queued, or
 // sending in this or another process), and the earliest time one of them may be leased:
 // when its retry comes due, or when the lease that holds it runs out unless renewed. The

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/campaign"
 	"github.com/leadmailer/leadmailer/mailer/smtptest"
+	"github.com/leadmailer/leadmailer/store"
 	"github.com/leadmailer/leadmailer/store/storetest"
 )
 
@@ -145,4 +148,54 @@ func TestTwoProcessesSendOneCampaignOneKilled(t *testing.T) {
 	}
 	t.Logf("killed after %d of %d deliveries, with %d in flight and %d more leased; in the end %d deliveries, %d duplicates",
 		atKill, n, len(inFlight), stranded, srv.Count(), duplicates)
+}
+
+// TestSendSaysWhenAnotherProcessSendsIt: "campaigns send" on a campaign another process is
+// sending says so, naming how to follow or stop it, instead of telling the user to resume
+// it: on SQLite the other process holds the campaign's lock in the data directory, on
+// PostgreSQL it holds leases on the campaign's recipients from a data directory of its own.
+func TestSendSaysWhenAnotherProcessSendsIt(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			extra := ""
+			if backend == "postgres" {
+				extra = fmt.Sprintf("\n[database]\nurl = %q\n", storetest.NewPostgresDatabase(t))
+			}
+			data := filepath.Join(t.TempDir(), "data")
+			writeConfig(t, data, senderConfig("", extra))
+			bulkLeads(t, data, 3)
+			id := createCampaign(t, data)
+			db := openTestData(t, data)
+			c, err := db.SetCampaignState(t.Context(), id, leadmailer.CampaignRunning, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.ResolveAudience(t.Context(), c, store.AudienceRules{}); err != nil {
+				t.Fatal(err)
+			}
+			send := func() result {
+				return runCLI(t, map[string]string{"LEADMAILER_DATA": data}, "", "campaigns", "send", fmt.Sprint(id))
+			}
+			// Left running by a process that stopped: nobody sends it, resume does.
+			if r := send(); r.code == exitOK || !strings.Contains(r.stderr, "campaigns resume") {
+				t.Errorf("send of a campaign nobody sends: exit %d, %q; want the hint to resume", r.code, r.stderr)
+			}
+			other := "db1.internal/4242/0a0b0c0d"
+			if backend == "sqlite" {
+				unlock, err := campaign.Lock(locksDir(data), id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer unlock()
+				other = ""
+			} else if _, _, err := db.LeasePending(t.Context(), id, other, time.Now(), time.Minute, 1); err != nil {
+				t.Fatal(err)
+			}
+			r := send()
+			if r.code == exitOK || !strings.Contains(r.stderr, "already being sent by another process") ||
+				!strings.Contains(r.stderr, other) || !strings.Contains(r.stderr, "campaigns pause") || strings.Contains(r.stderr, "resume") {
+				t.Errorf("send of a campaign another process sends: exit %d, %q; want it to say so, naming %q", r.code, r.stderr, other)
+			}
+		})
+	}
 }
