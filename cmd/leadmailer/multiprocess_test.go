@@ -59,7 +59,7 @@ func TestTwoProcessesSendOneCampaignOneKilled(t *testing.T) {
 		t.Helper()
 		var got int64
 		err := raw.QueryRow(`SELECT count(*) FROM campaign_recipients WHERE campaign_id = $1 AND leased_by LIKE $2
-			AND status IN (`+states+`)`, id, fmt.Sprintf("%%/%d/%%", pid)).Scan(&got)
+			AND status IN (`+states+`)`, id, fmt.Sprintf("%%:%d/%%", pid)).Scan(&got)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,7 +83,7 @@ func TestTwoProcessesSendOneCampaignOneKilled(t *testing.T) {
 	// run out yet, so the other process has not taken those rows.
 	inFlight := map[string]bool{}
 	rows, err := raw.Query(`SELECT message_id FROM campaign_recipients WHERE campaign_id = $1 AND status = 'sending'
-		AND leased_by LIKE $2`, id, fmt.Sprintf("%%/%d/%%", pidA))
+		AND leased_by LIKE $2`, id, fmt.Sprintf("%%:%d/%%", pidA))
 	if err != nil {
 		t.Fatal(err)
 	}
