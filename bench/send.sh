@@ -6,6 +6,15 @@
 #
 #   bash bench/send.sh                     # 100,000 leads, 8 connections, no rate limit
 #   N=20000 CONCURRENCY=4 bash bench/send.sh
+#   PROCESSES=1 bash bench/send.sh         # sent by one "serve" process instead of "campaigns send"
+#   BACKEND=postgres PROCESSES=2 bash bench/send.sh
+#                                          # two serve processes, each with its own data directory
+#                                          # and CONCURRENCY connections, on a private PostgreSQL
+#                                          # cluster the script starts (see bench/pgcluster.sh)
+#   LEADMAILER_DATABASE_URL=postgres://... PROCESSES=2 bash bench/send.sh   # on that (empty) database
+#
+# With PROCESSES the campaign is scheduled a minute in the past, the serve processes start it
+# at once, and the rate is of the campaign's own start and finish times.
 #
 # Needs /usr/sbin/smtp-sink (Debian package postfix) and /usr/bin/time (package time).
 set -euo pipefail
@@ -14,13 +23,25 @@ n=${N:-100000}
 concurrency=${CONCURRENCY:-8}
 sink=${SMTP_SINK:-/usr/sbin/smtp-sink}
 port=${PORT:-25925}
+processes=${PROCESSES:-0}
 work=$(mktemp -d)
+. bench/pgcluster.sh
 sinkpid=
+servepids=()
 cleanup() {
+	for p in "${servepids[@]}"; do kill "$p" 2>/dev/null || true; done
 	if [ -n "$sinkpid" ]; then kill "$sinkpid" 2>/dev/null || true; fi
+	stop_private_postgres
 	rm -rf "$work"
 }
 trap cleanup EXIT
+if [ "${BACKEND:-sqlite}" = postgres ]; then
+	start_private_postgres "$work/pg"
+fi
+if [ "$processes" -gt 1 ] && [ -z "${LEADMAILER_DATABASE_URL:-}" ]; then
+	echo "PROCESSES=$processes needs LEADMAILER_DATABASE_URL: several processes share a PostgreSQL database" >&2
+	exit 2
+fi
 
 go build -o "$work/leadmailer" ./cmd/leadmailer
 lm() { "$work/leadmailer" "$@" --data "$work/data"; }
@@ -64,13 +85,50 @@ HTML
 
 echo "importing $n leads..." >&2
 lm import "$work/leads.csv" --source bench > /dev/null
-lm campaigns create --name bench --subject 'Spring offer for {{.Lead.Company}}' --html "$work/body.html" > /dev/null
+at=()
+if [ "$processes" -gt 0 ]; then at=(--at "$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%SZ)"); fi
+lm campaigns create --name bench --subject 'Spring offer for {{.Lead.Company}}' --html "$work/body.html" "${at[@]}" > /dev/null
 
 sinkargs=("127.0.0.1:$port" 256)
 if [ "$(id -u)" = 0 ]; then sinkargs=(-u nobody "${sinkargs[@]}"); fi
 "$sink" "${sinkargs[@]}" &
 sinkpid=$!
 sleep 0.3
+
+if [ "$processes" -gt 0 ]; then
+	echo "sending to $n leads from $processes serve processes, $concurrency connections each..." >&2
+	for i in $(seq 1 "$processes"); do
+		dir="$work/data"
+		if [ "$i" -gt 1 ]; then
+			# Every process on the database needs the same key, in a data directory of its own.
+			dir="$work/data$i"
+			mkdir -p "$dir"
+			cp "$work/data/leadmailer.toml" "$work/data/secret.key" "$dir/"
+		fi
+		/usr/bin/time -v -o "$work/time$i.txt" "$work/leadmailer" serve --listen 127.0.0.1:0 --data "$dir" \
+			> "$work/serve$i.log" 2>&1 &
+		servepids+=($!)
+	done
+	# The logs are watched rather than the database, which a poll would slow down.
+	until grep -qs 'campaign stopped.*state=finished' "$work"/serve*.log; do sleep 0.2; done
+	# SIGTERM to serve itself, not to time, which would die without its report.
+	for p in "${servepids[@]}"; do kill -TERM $(ps -o pid= --ppid "$p"); done
+	wait "${servepids[@]}" || true
+	servepids=()
+	lm campaigns show 1 --json > "$work/show.json"
+	sent=$(awk -F': ' '/"sent"/ { gsub(/[ ,]/, "", $2); print $2; exit }' "$work/show.json")
+	started=$(awk -F'"' '/"started_at"/ { print $4; exit }' "$work/show.json")
+	finished=$(awk -F'"' '/"finished_at"/ { print $4; exit }' "$work/show.json")
+	awk -v n="$sent" -v s="$(date -d "$started" +%s.%N)" -v e="$(date -d "$finished" +%s.%N)" -v p="$processes" -v c="$concurrency" '
+		/User time/ { user += $NF } /System time/ { sys += $NF } /Maximum resident/ { if ($NF > rss) rss = $NF }
+		END {
+			t = e - s
+			printf "sent %d messages in %.2f s from %d processes over %d connections each: %.0f msgs/s\n", n, t, p, c, n / t
+			printf "CPU of the serve processes, start-up included: %.2f s user + %.2f s system\n", user, sys
+			printf "peak RSS of one process: %.1f MB\n", rss / 1024
+		}' "$work"/time*.txt
+	exit 0
+fi
 
 echo "sending to $n leads over $concurrency connections..." >&2
 start=$(date +%s.%N)

@@ -103,9 +103,17 @@ func (w *ledgerWriter) loop() {
 		if err == nil {
 			w.count(updates)
 		}
+		j := 0
 		for _, it := range items {
+			ierr := err
+			if !it.flush {
+				if ierr == nil && updates[j].LeaseLost {
+					ierr = errLeaseLost
+				}
+				j++
+			}
 			if it.done != nil {
-				it.done <- err
+				it.done <- ierr
 			}
 		}
 	}
@@ -113,6 +121,9 @@ func (w *ledgerWriter) loop() {
 
 func (w *ledgerWriter) count(updates []store.LedgerUpdate) {
 	for i := range updates {
+		if updates[i].LeaseLost {
+			continue // another process records this row
+		}
 		switch updates[i].Status {
 		case leadmailer.RecipientSent:
 			w.counts.Sent++

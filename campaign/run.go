@@ -14,15 +14,24 @@
 // with its previous message's outcome: at any moment at most Concurrency rows are
 // "sending", and only those are sent again (with the same Message-ID) after a crash.
 //
+// # Several processes
+//
+// Several processes on one database may run one campaign together: each leases a batch of
+// queued rows at a time (store.LeasePending), sends only rows it holds, and renews its
+// leases while it runs. A process that dies leaves its rows leased until the lease runs out
+// (Options.Lease); then the others take them, the rows it had marked "sending" included,
+// which are sent again with their Message-ID as after any crash. The campaign finishes when
+// no row is queued or leased. Within one data directory the caller keeps a second process
+// from running a campaign at the same time (see Lock).
+//
 // # Concurrency
 //
-// Run may be called for different campaigns at once; for one campaign, the caller keeps a
-// second process from running it at the same time (see Lock). A Runner holds no state
-// between runs.
+// Run may be called for different campaigns at once. A Runner holds no state between runs.
 package campaign
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -34,6 +43,7 @@ import (
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/mailer"
+	"github.com/leadmailer/leadmailer/process"
 	"github.com/leadmailer/leadmailer/store"
 )
 
@@ -42,8 +52,12 @@ type Store interface {
 	FindCampaign(ctx context.Context, id int64) (*leadmailer.Campaign, error)
 	SetCampaignState(ctx context.Context, id int64, to leadmailer.CampaignState, reason string) (*leadmailer.Campaign, error)
 	ResolveAudience(ctx context.Context, c *leadmailer.Campaign, rules store.AudienceRules) (int64, error)
-	RequeueInFlight(ctx context.Context, campaignID int64) (int64, error)
-	FindPending(ctx context.Context, campaignID, afterID int64, now time.Time, limit int) ([]store.Pending, error)
+	RequeueInFlight(ctx context.Context, campaignID int64, now time.Time) (int64, error)
+	LeasePending(ctx context.Context, campaignID int64, owner string, now time.Time, lease time.Duration, limit int) ([]store.Pending, int64, error)
+	RenewLeases(ctx context.Context, campaignID int64, owner string, until time.Time) (int64, error)
+	ReleaseLeases(ctx context.Context, campaignID int64, owner string) error
+	EndLeases(ctx context.Context, campaignID int64) (int64, error)
+	Outstanding(ctx context.Context, campaignID int64) (int64, time.Time, error)
 	NextRetry(ctx context.Context, campaignID int64) (int64, time.Time, error)
 	OpenLedger(ctx context.Context) (*store.Ledger, error)
 	ImportRunsByID(ctx context.Context) (map[int64]*leadmailer.ImportRun, error)
@@ -81,6 +95,17 @@ type Options struct {
 	// StatePoll is how often a run reads its campaign's state, to notice a pause or a
 	// cancel from another process; default 500ms.
 	StatePoll time.Duration
+	// Lease is how long the rows a run has taken stay its own without being renewed: after
+	// a process dies, the other processes sending the campaign wait this long before they
+	// send its rows. The run renews its leases three times a lease. Default 2 minutes.
+	Lease time.Duration
+	// Owner names this process in the leases; default a name made of the host, the process
+	// ID and a random part.
+	Owner string
+	// Exclusive says that no other process can be sending the campaign (the caller holds a
+	// lock every sender of the database takes, as with SQLite): the leases a stopped process
+	// left are ended at the start instead of waited out.
+	Exclusive bool
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// KeepRunningOnStop leaves a campaign whose run ends with its context (a shutdown) in the
@@ -123,7 +148,25 @@ func (o *Options) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Lease <= 0 {
+		o.Lease = DefaultLease
+	}
+	if o.Owner == "" {
+		o.Owner = LeaseOwner()
+	}
 }
+
+// LeaseOwner names this process in the leases of the rows it sends: the process and a random
+// part, since a process restarted with the same ID (PID 1 in a container) must not renew
+// or write the rows a dead predecessor leased.
+func LeaseOwner() string {
+	var b [4]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%s/%x", process.Name(), b)
+}
+
+// DefaultLease is Options.Lease's default.
+const DefaultLease = 2 * time.Minute
 
 // Progress counts what a run has done so far. Total is the number of ledger rows that were
 // queued when the run started.
@@ -139,7 +182,8 @@ type Result struct {
 	// next occurrence of a cron campaign.
 	State  leadmailer.CampaignState
 	Reason string
-	// Requeued is how many rows a previous process left "sending": they were sent again.
+	// Requeued is how many rows a process that stopped left "sending": they were sent
+	// again.
 	Requeued int64
 	// Withdrawn is how many permanent failures the circuit breaker blamed on the relay and
 	// queued again (they are not in Failed), and Unmarked how many undeliverable marks
@@ -220,7 +264,12 @@ func Run(ctx context.Context, db Store, tr Sender, id int64, s Settings, opts Op
 		return nil, err
 	}
 	res := &Result{}
-	if res.Requeued, err = db.RequeueInFlight(ctx, id); err != nil {
+	if opts.Exclusive {
+		res.Requeued, err = db.EndLeases(ctx, id)
+	} else {
+		res.Requeued, err = db.RequeueInFlight(ctx, id, opts.Now())
+	}
+	if err != nil {
 		return nil, err
 	}
 	rep, err := db.CampaignReport(ctx, id)
@@ -262,7 +311,6 @@ type run struct {
 
 	consecutive atomic.Int64
 	breaker     *breaker
-	retries     retryTimes
 }
 
 func (r *run) stop(state leadmailer.CampaignState, reason string) {
@@ -275,6 +323,10 @@ func (r *run) stop(state leadmailer.CampaignState, reason string) {
 type job struct {
 	p store.Pending
 }
+
+// errLeaseLost is what a worker's "sending" mark commits to when the row has gone to
+// another process: its lease ran out while this one could not renew it.
+var errLeaseLost = errors.New("the row's lease has gone to another process")
 
 func (r *run) send(ctx context.Context) error {
 	l, err := r.db.OpenLedger(ctx)
@@ -315,13 +367,28 @@ func (r *run) send(ctx context.Context) error {
 		defer close(watched)
 		r.watch(feedCtx)
 	}()
+	renewCtx, stopRenewing := context.WithCancel(context.WithoutCancel(ctx))
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		r.renew(renewCtx)
+	}()
 	ferr := r.feed(feedCtx, jobs, batch, &outstanding)
 	close(jobs)
 	workers.Wait()
 	cancel()
 	<-watched
-	if err := r.ledger.flush(); err != nil {
-		return err
+	ledgerErr := r.ledger.flush()
+	stopRenewing()
+	<-renewed
+	// What this run leased and did not reach, or could not record, goes back at once, for
+	// another process or the next run, rather than when the lease runs out: none of its
+	// messages is in flight now.
+	if err := r.db.ReleaseLeases(context.WithoutCancel(ctx), r.c.ID, r.opts.Owner); err != nil && ledgerErr == nil {
+		ledgerErr = err
+	}
+	if ledgerErr != nil {
+		return ledgerErr
 	}
 	if ferr != nil && !errors.Is(ferr, context.Canceled) {
 		return ferr
@@ -348,32 +415,35 @@ func (r *run) watch(ctx context.Context) {
 	}
 }
 
-// retryCheck is how often at most the feeder goes back to the start of the ledger for
-// retries that have come due: often enough that a retry waits its backoff and a second or
-// so, not the whole pass; rarely enough that the rescans, which wait for the messages in
-// flight, cost nothing measurable.
-const retryCheck = time.Second
-
-// feed reads queued rows and hands them to the workers until none is left or feeding stops.
-// Rows are read in ID order; a row queued again for a retry is behind the reading position,
-// so when one comes due the feeder finishes what it has handed out and starts again from the
-// beginning (rows with an outcome are no longer queued, so only retries and the rest of the
-// pass are read).
-func (r *run) feed(ctx context.Context, jobs chan<- job, batch int, outstanding *sync.WaitGroup) error {
-	var afterID int64
-	lastStart := r.opts.Now()
-	restart := func() error {
-		// Every row handed out has its outcome committed before the ledger is read
-		// again: none is handed out twice.
-		outstanding.Wait()
-		if err := r.ledger.flush(); err != nil {
-			return err
+// renew keeps the run's leases until ctx ends, renewing them three times a lease so that
+// one slow or failed renewal does not let them run out.
+func (r *run) renew(ctx context.Context) {
+	t := time.NewTicker(r.opts.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
-		lastStart = r.opts.Now()
-		r.retries.taken(lastStart)
-		afterID = 0
-		return nil
+		// A failure is tried again at the next tick; the "sending" marks check the lease,
+		// so rows lost meanwhile are not sent twice.
+		r.db.RenewLeases(ctx, r.c.ID, r.opts.Owner, r.opts.Now().Add(r.opts.Lease))
 	}
+}
+
+// emptyPoll is the shortest wait between two claims that found nothing to lease, so that
+// clocks a little apart between processes cannot make a run spin.
+const emptyPoll = 100 * time.Millisecond
+
+// feed leases queued rows and hands them to the workers until none is outstanding or
+// feeding stops. A row is leased to this run until its outcome is recorded, so no claim
+// hands it out again; a row queued again for a retry is leased afresh when it comes due.
+// When nothing can be leased now, the feeder waits for the first retry to come due or the
+// first lease of another process to run out (that process may have died), and stops when
+// no row is left queued or in flight anywhere.
+func (r *run) feed(ctx context.Context, jobs chan<- job, batch int, outstanding *sync.WaitGroup) error {
+	empty := false
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -386,27 +456,29 @@ func (r *run) feed(ctx context.Context, jobs chan<- job, batch int, outstanding 
 			r.stop(c.State, c.Reason)
 			return nil
 		}
-		if now := r.opts.Now(); afterID > 0 && now.Sub(lastStart) >= retryCheck && r.retries.due(now) {
-			if err := restart(); err != nil {
-				return err
-			}
-		}
-		ps, err := r.db.FindPending(ctx, r.c.ID, afterID, r.opts.Now(), batch)
+		ps, requeued, err := r.db.LeasePending(ctx, r.c.ID, r.opts.Owner, r.opts.Now(), r.opts.Lease, batch)
 		if err != nil {
 			return err
 		}
+		r.res.Requeued += requeued
 		if len(ps) == 0 {
-			// Every row of this pass has an outcome once the workers are done and the
-			// ledger is flushed; what is still queued waits for a retry.
+			// Every row this run leased has its outcome once the workers are done and the
+			// ledger is flushed; what is still outstanding waits for a retry or is another
+			// process's.
 			outstanding.Wait()
 			if err := r.ledger.flush(); err != nil {
 				return err
 			}
-			n, next, err := r.db.NextRetry(ctx, r.c.ID)
+			n, next, err := r.db.Outstanding(ctx, r.c.ID)
 			if err != nil || n == 0 {
 				return err
 			}
-			if wait := next.Sub(r.opts.Now()); wait > 0 {
+			wait := min(next.Sub(r.opts.Now()), r.opts.Lease)
+			if empty {
+				wait = max(wait, emptyPoll)
+			}
+			empty = true
+			if wait > 0 {
 				t := time.NewTimer(wait)
 				select {
 				case <-ctx.Done():
@@ -415,11 +487,9 @@ func (r *run) feed(ctx context.Context, jobs chan<- job, batch int, outstanding 
 				case <-t.C:
 				}
 			}
-			if err := restart(); err != nil {
-				return err
-			}
 			continue
 		}
+		empty = false
 		for _, p := range ps {
 			outstanding.Add(1)
 			select {
@@ -429,47 +499,7 @@ func (r *run) feed(ctx context.Context, jobs chan<- job, batch int, outstanding 
 				return ctx.Err()
 			}
 		}
-		afterID = ps[len(ps)-1].RecipientID
 	}
-}
-
-// retryTimes are the times the retries this run queued come due, for the feeder to know
-// when to go back for them. It is safe for concurrent use.
-type retryTimes struct {
-	mu    sync.Mutex
-	times []time.Time
-}
-
-// add notes a retry due at t.
-func (q *retryTimes) add(t time.Time) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.times = append(q.times, t)
-}
-
-// due reports whether a retry has come due by now.
-func (q *retryTimes) due(now time.Time) bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for _, t := range q.times {
-		if !t.After(now) {
-			return true
-		}
-	}
-	return false
-}
-
-// taken forgets the retries due by now: a pass starting now reads them.
-func (q *retryTimes) taken(now time.Time) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	kept := q.times[:0]
-	for _, t := range q.times {
-		if t.After(now) {
-			kept = append(kept, t)
-		}
-	}
-	q.times = kept
 }
 
 // work sends the messages of jobs. Once ctx is done it leaves the remaining jobs queued in
@@ -488,14 +518,14 @@ func (r *run) one(ctx context.Context, p store.Pending, limiter *rate.Limiter, c
 	}
 	if p.Skip != "" {
 		r.ledger.add(store.LedgerUpdate{RecipientID: p.RecipientID, Status: leadmailer.RecipientSkipped,
-			Reason: p.Skip, Attempts: p.Attempts}, nil)
+			Reason: p.Skip, Attempts: p.Attempts, Owner: r.opts.Owner}, nil)
 		return
 	}
 	m, err := r.b.Message(p.Lead, r.opts.Now())
 	if err != nil {
 		// The message is not sent: its lead makes the template fail, or the notice check.
 		r.ledger.add(store.LedgerUpdate{RecipientID: p.RecipientID, Status: leadmailer.RecipientFailed,
-			Reason: leadmailer.SkipRender, Reply: err.Error(), Attempts: p.Attempts}, nil)
+			Reason: leadmailer.SkipRender, Reply: err.Error(), Attempts: p.Attempts, Owner: r.opts.Owner}, nil)
 		return
 	}
 	if err := limiter.Wait(ctx); err != nil {
@@ -504,8 +534,10 @@ func (r *run) one(ctx context.Context, p store.Pending, limiter *rate.Limiter, c
 	// The address's suppression hash is committed with the mark, before the message with
 	// its unsubscribe link leaves: the link works even after retention deletes the lead.
 	r.ledger.add(store.LedgerUpdate{RecipientID: p.RecipientID, Status: leadmailer.RecipientSending,
-		MessageID: m.MessageID, RecipientHash: p.RecipientHash, Subject: m.Subject}, committed)
-	if err := <-committed; err != nil {
+		MessageID: m.MessageID, RecipientHash: p.RecipientHash, Subject: m.Subject, Owner: r.opts.Owner}, committed)
+	if err := <-committed; errors.Is(err, errLeaseLost) {
+		return // another process sends it
+	} else if err != nil {
 		// Nothing is sent that the ledger cannot record first.
 		r.stop(leadmailer.CampaignPaused, ReasonLedgerFailed+": "+err.Error())
 		return
@@ -515,7 +547,7 @@ func (r *run) one(ctx context.Context, p store.Pending, limiter *rate.Limiter, c
 	reply, err := r.tr.Send(context.WithoutCancel(ctx), m)
 	attempts := p.Attempts + 1
 	u := store.LedgerUpdate{RecipientID: p.RecipientID, Attempts: attempts, Reply: reply, LeadID: p.LeadID,
-		OutcomeUnknown: mailer.IsUnknownOutcome(err)}
+		OutcomeUnknown: mailer.IsUnknownOutcome(err), Owner: r.opts.Owner}
 	switch {
 	case err == nil:
 		r.consecutive.Store(0)
@@ -556,9 +588,6 @@ func (r *run) one(ctx context.Context, p store.Pending, limiter *rate.Limiter, c
 		if n := r.consecutive.Add(1); n >= int64(r.opts.MaxConsecutiveErrors) {
 			r.stop(leadmailer.CampaignPaused, fmt.Sprintf("%s (%d); the last: %v", ReasonTooManyErrors, n, err))
 		}
-	}
-	if u.Status == leadmailer.RecipientQueued {
-		r.retries.add(u.NotBefore)
 	}
 	r.ledger.add(u, nil)
 }

@@ -132,6 +132,10 @@ type Sending struct {
 	// MissedAfter is how late a scheduled campaign may still start after downtime; older
 	// ones are marked missed.
 	MissedAfter Duration `toml:"missed_after"`
+	// Lease is how long recipients a sending process has taken stay its own unless it
+	// renews them, as it does while it lives: when several processes send one campaign and
+	// one dies, the others send its recipients after this long.
+	Lease Duration `toml:"lease"`
 }
 
 // Source is a public database leadmailer imports from on a schedule.
@@ -236,6 +240,7 @@ func Defaults() *Config {
 			MaxRefusedInRow: 20, MaxRefusedPercent: 30, RefusedWindow: 100,
 			ConsentOnlyCountries: []string{"DE"},
 			MissedAfter:          Duration(24 * time.Hour),
+			Lease:                Duration(2 * time.Minute),
 		},
 		Retention: Retention{
 			InactiveAfter: Duration(730 * 24 * time.Hour),
@@ -383,6 +388,9 @@ func (c *Config) Validate() error {
 	}
 	if p := c.Sending.MaxRefusedPercent; p < 1 || p > 100 {
 		add("sending.max_refused_percent = %d: give a percentage from 1 to 100", p)
+	}
+	if c.Sending.Lease < Duration(time.Second) {
+		add("sending.lease = %q: give a duration of a second or more, such as \"2m\"", c.Sending.Lease)
 	}
 	if c.Sending.RefusedWindow < 1 {
 		add("sending.refused_window = %d: give a number of recipients, at least 1", c.Sending.RefusedWindow)

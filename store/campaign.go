@@ -1,11 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -319,16 +321,176 @@ func (db *DB) AudienceCheck(ctx context.Context, c *leadmailer.Campaign, rules A
 	return why, nil
 }
 
-// RequeueInFlight moves the campaign's rows left "sending" (a process stopped between
-// handing their messages to the mail server and recording the reply) back to the queue, to
-// be sent again with the same Message-ID. It returns how many there were.
-func (db *DB) RequeueInFlight(ctx context.Context, campaignID int64) (int64, error) {
-	res, err := db.sql.ExecContext(ctx, `UPDATE campaign_recipients SET status = 'queued'
+// RequeueInFlight moves the campaign's rows left "sending" by a process that stopped
+// between handing their messages to the mail server and recording the reply back to the
+// queue, to be sent again with the same Message-ID. A row another live process is sending
+// is leased (see LeasePending) and left alone: only rows whose lease has run out by now, or
+// that were marked before leases existed, are moved. It returns how many there were.
+func (db *DB) RequeueInFlight(ctx context.Context, campaignID int64, now time.Time) (int64, error) {
+	n, err := requeueInFlight(ctx, db.sql, campaignID, now)
+	if err != nil {
+		return 0, fmt.Errorf("campaign %d: requeue messages in flight: %w", campaignID, err)
+	}
+	return n, nil
+}
+
+func requeueInFlight(ctx context.Context, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, campaignID int64, now time.Time) (int64, error) {
+	res, err := q.ExecContext(ctx, `UPDATE campaign_recipients SET status = 'queued', leased_by = '', lease_until = NULL
+		WHERE campaign_id = ? AND status = 'sending' AND (lease_until IS NULL OR lease_until <= ?)`, campaignID, formatTime(now))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// LeasePending leases up to limit of the campaign's queued rows whose retry time (if any)
+// has come by now and that no live process holds, to owner until now+lease, and returns
+// them in ID order as FindPending does. Rows another process left "sending" with its lease
+// run out are queued again first (RequeueInFlight), and requeued says how many. A leased
+// row is sent only by its owner (LedgerUpdate.Owner): several processes can send one
+// campaign, and a process that dies leaves its rows to the others once their lease ends.
+// The owner keeps its leases with RenewLeases while it sends.
+//
+// On PostgreSQL the rows are chosen with FOR UPDATE SKIP LOCKED: a claim never waits for
+// rows another transaction is claiming, it takes the next ones. On SQLite the one writer
+// makes the plain UPDATE just as safe.
+func (db *DB) LeasePending(ctx context.Context, campaignID int64, owner string, now time.Time, lease time.Duration, limit int) (ps []Pending, requeued int64, err error) {
+	if owner == "" {
+		return nil, 0, fmt.Errorf("campaign %d: a lease needs an owner", campaignID)
+	}
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("campaign %d: lease recipients: %w", campaignID, err)
+	}
+	defer tx.Rollback()
+	if requeued, err = requeueInFlight(ctx, tx, campaignID, now); err != nil {
+		return nil, 0, fmt.Errorf("campaign %d: requeue messages in flight: %w", campaignID, err)
+	}
+	skipLocked := ""
+	if db.pg {
+		skipLocked = " FOR UPDATE SKIP LOCKED"
+	}
+	at := formatTime(now)
+	rows, err := tx.QueryContext(ctx, `UPDATE campaign_recipients SET leased_by = ?, lease_until = ?
+		WHERE id IN (SELECT id FROM campaign_recipients
+			WHERE campaign_id = ? AND status = 'queued' AND not_before <= ? AND (lease_until IS NULL OR lease_until <= ?)
+			ORDER BY id LIMIT ?`+skipLocked+`)
+		RETURNING id, lead_id, attempts`, owner, formatTime(now.Add(lease)), campaignID, at, at, limit)
+	if err != nil {
+		return nil, 0, fmt.Errorf("campaign %d: lease recipients: %w", campaignID, err)
+	}
+	for rows.Next() {
+		var p Pending
+		if err := rows.Scan(&p.RecipientID, &p.LeadID, &p.Attempts); err != nil {
+			rows.Close()
+			return nil, 0, fmt.Errorf("campaign %d: lease recipients: %w", campaignID, err)
+		}
+		ps = append(ps, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("campaign %d: lease recipients: %w", campaignID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, 0, fmt.Errorf("campaign %d: lease recipients: %w", campaignID, err)
+	}
+	// RETURNING promises no order.
+	slices.SortFunc(ps, func(a, b Pending) int { return cmp.Compare(a.RecipientID, b.RecipientID) })
+	if ps, err = db.readPendingLeads(ctx, campaignID, ps); err != nil {
+		return nil, 0, err
+	}
+	return ps, requeued, nil
+}
+
+// RenewLeases extends owner's leases on the campaign's rows, queued or sending, to until.
+// It returns how many rows it holds.
+func (db *DB) RenewLeases(ctx context.Context, campaignID int64, owner string, until time.Time) (int64, error) {
+	res, err := db.sql.ExecContext(ctx, `UPDATE campaign_recipients SET lease_until = ?
+		WHERE campaign_id = ? AND leased_by = ? AND status IN ('queued', 'sending')`, formatTime(until), campaignID, owner)
+	if err != nil {
+		return 0, fmt.Errorf("campaign %d: renew leases: %w", campaignID, err)
+	}
+	return res.RowsAffected()
+}
+
+// ReleaseLeases gives back owner's leases on the campaign's rows once its run has stopped
+// and none of its messages is in flight: queued rows may be taken by another process at
+// once, and rows still "sending" (their outcome could not be recorded) are queued again by
+// the next claim or start instead of after the lease.
+func (db *DB) ReleaseLeases(ctx context.Context, campaignID int64, owner string) error {
+	_, err := db.sql.ExecContext(ctx, `UPDATE campaign_recipients SET leased_by = '', lease_until = NULL
+		WHERE campaign_id = ? AND leased_by = ? AND status IN ('queued', 'sending')`, campaignID, owner)
+	if err != nil {
+		return fmt.Errorf("campaign %d: release leases: %w", campaignID, err)
+	}
+	return nil
+}
+
+// EndLeases ends every lease of the campaign's rows, for a caller that knows no other
+// process is sending it (on SQLite the campaign's lock file covers every process on the
+// database): rows a stopped process left "sending" are queued again, as RequeueInFlight
+// does once their lease has run out, and rows it had leased are released. It returns how
+// many rows were sending.
+func (db *DB) EndLeases(ctx context.Context, campaignID int64) (int64, error) {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("campaign %d: end leases: %w", campaignID, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE campaign_recipients SET status = 'queued', leased_by = '', lease_until = NULL
 		WHERE campaign_id = ? AND status = 'sending'`, campaignID)
 	if err != nil {
 		return 0, fmt.Errorf("campaign %d: requeue messages in flight: %w", campaignID, err)
 	}
-	return res.RowsAffected()
+	n, _ := res.RowsAffected()
+	if _, err := tx.ExecContext(ctx, `UPDATE campaign_recipients SET leased_by = '', lease_until = NULL
+		WHERE campaign_id = ? AND status = 'queued' AND leased_by <> ''`, campaignID); err != nil {
+		return 0, fmt.Errorf("campaign %d: end leases: %w", campaignID, err)
+	}
+	return n, tx.Commit()
+}
+
+// CampaignSenders returns the processes holding a live lease on the campaign's rows now:
+// those sending it, in name order.
+func (db *DB) CampaignSenders(ctx context.Context, campaignID int64) ([]string, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT DISTINCT leased_by FROM campaign_recipients
+		WHERE campaign_id = ? AND leased_by <> '' AND lease_until > ? ORDER BY leased_by`, campaignID, formatTime(db.now()))
+	if err != nil {
+		return nil, fmt.Errorf("campaign %d: senders: %w", campaignID, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, fmt.Errorf("campaign %d: senders: %w", campaignID, err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Outstanding returns how many of the campaign's rows have no outcome yet (queued, or
+// sending in this or another process), and the earliest time one of them may be leased:
+// when its retry comes due, or when the lease that holds it runs out unless renewed. The
+// time is zero when one may be leased now or none is outstanding. A campaign is finished
+// only when none is.
+func (db *DB) Outstanding(ctx context.Context, campaignID int64) (int64, time.Time, error) {
+	var n int64
+	var next sql.NullString
+	err := db.sql.QueryRowContext(ctx, `SELECT count(*),
+		min(CASE WHEN lease_until IS NOT NULL AND lease_until > not_before THEN lease_until ELSE not_before END)
+		FROM campaign_recipients WHERE campaign_id = ? AND status IN ('queued', 'sending')`, campaignID).Scan(&n, &next)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("campaign %d: outstanding recipients: %w", campaignID, err)
+	}
+	if !next.Valid || next.String == "" {
+		return n, time.Time{}, nil
+	}
+	t, err := parseTime(next.String)
+	return n, t, err
 }
 
 // Pending is a queued ledger row with its lead, read just before the message is sent.
@@ -360,21 +522,31 @@ func (db *DB) FindPending(ctx context.Context, campaignID, afterID int64, now ti
 		return nil, fmt.Errorf("campaign %d: find queued recipients: %w", campaignID, err)
 	}
 	var ps []Pending
-	byLead := map[int64]int{}
 	for rows.Next() {
 		var p Pending
 		if err := rows.Scan(&p.RecipientID, &p.LeadID, &p.Attempts); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		byLead[p.LeadID] = len(ps)
 		ps = append(ps, p)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil || len(ps) == 0 {
-		return ps, err
+	if err := rows.Err(); err != nil {
+		return nil, err
 	}
+	return db.readPendingLeads(ctx, campaignID, ps)
+}
 
+// readPendingLeads fills in the lead of each of the campaign's rows ps, and the reason it
+// must be skipped, as FindPending describes.
+func (db *DB) readPendingLeads(ctx context.Context, campaignID int64, ps []Pending) ([]Pending, error) {
+	if len(ps) == 0 {
+		return ps, nil
+	}
+	byLead := make(map[int64]int, len(ps))
+	for i, p := range ps {
+		byLead[p.LeadID] = i
+	}
 	args := make([]any, len(ps))
 	for i, p := range ps {
 		args[i] = p.LeadID
@@ -491,6 +663,12 @@ type LedgerUpdate struct {
 	RecipientHash string
 	// Subject, with status sending, is the subject as rendered for this recipient.
 	Subject string
+	// Owner, when set, is the process that leased the row (LeasePending): the update is
+	// written only while the row is still leased to it, and a "sending" mark only on a row
+	// still queued. Write sets LeaseLost on an update that found the row gone to another
+	// process (its lease ran out): a message whose mark is lost must not be sent.
+	Owner     string
+	LeaseLost bool
 }
 
 // Ledger writes ledger updates in batches, on a connection of its own with its statements
@@ -539,20 +717,20 @@ func (l *Ledger) Close() error {
 	return l.conn.Close()
 }
 
-func (l *Ledger) exec(ctx context.Context, query string, args ...any) error {
+func (l *Ledger) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	stmt, ok := l.stmts[query]
 	if !ok {
 		var err error
 		if stmt, err = l.conn.PrepareContext(ctx, query); err != nil {
-			return err
+			return nil, err
 		}
 		l.stmts[query] = stmt
 	}
-	_, err := stmt.ExecContext(ctx, args...)
-	return err
+	return stmt.ExecContext(ctx, args...)
 }
 
-// Write commits updates in one transaction, in order.
+// Write commits updates in one transaction, in order, and sets LeaseLost on those of a row
+// no longer leased to their Owner.
 func (l *Ledger) Write(ctx context.Context, updates []LedgerUpdate) error {
 	// The ledger must record what happened even when the caller is being cancelled: the
 	// messages were sent.
@@ -574,25 +752,46 @@ func (l *Ledger) write(ctx context.Context, updates []LedgerUpdate) error {
 	now := formatTime(l.db.now())
 	for i := range updates {
 		u := &updates[i]
+		u.LeaseLost = false
+		// A leased row is written only by its owner; every outcome gives the lease back.
+		leased, args := "", []any(nil)
+		if u.Owner != "" {
+			leased, args = " AND leased_by = ?", []any{u.Owner}
+		}
+		var res sql.Result
 		var err error
 		switch u.Status {
 		case leadmailer.RecipientSending:
-			err = l.exec(ctx, `UPDATE campaign_recipients SET status = 'sending', message_id = ?,
-				sending_at = ?, recipient_hash = ?, subject = ? WHERE id = ?`, u.MessageID, now, u.RecipientHash, u.Subject, u.RecipientID)
+			if u.Owner != "" {
+				leased = " AND status = 'queued'" + leased
+			}
+			res, err = l.exec(ctx, `UPDATE campaign_recipients SET status = 'sending', message_id = ?,
+				sending_at = ?, recipient_hash = ?, subject = ? WHERE id = ?`+leased,
+				append([]any{u.MessageID, now, u.RecipientHash, u.Subject, u.RecipientID}, args...)...)
 		case leadmailer.RecipientQueued:
-			err = l.exec(ctx, `UPDATE campaign_recipients SET status = 'queued', attempts = ?, last_reply = ?,
-				not_before = ?, outcome_unknown = `+l.db.greatest("outcome_unknown", "?")+` WHERE id = ?`,
-				u.Attempts, u.Reply, formatTime(u.NotBefore), boolInt(u.OutcomeUnknown), u.RecipientID)
+			res, err = l.exec(ctx, `UPDATE campaign_recipients SET status = 'queued', attempts = ?, last_reply = ?,
+				not_before = ?, outcome_unknown = `+l.db.greatest("outcome_unknown", "?")+`, leased_by = '', lease_until = NULL
+				WHERE id = ?`+leased,
+				append([]any{u.Attempts, u.Reply, formatTime(u.NotBefore), boolInt(u.OutcomeUnknown), u.RecipientID}, args...)...)
 		default:
-			err = l.exec(ctx, `UPDATE campaign_recipients SET status = ?, reason = ?, attempts = ?,
-				last_reply = ?, done_at = ?, outcome_unknown = `+l.db.greatest("outcome_unknown", "?")+` WHERE id = ?`,
-				u.Status, u.Reason, u.Attempts, u.Reply, now, boolInt(u.OutcomeUnknown), u.RecipientID)
+			res, err = l.exec(ctx, `UPDATE campaign_recipients SET status = ?, reason = ?, attempts = ?,
+				last_reply = ?, done_at = ?, outcome_unknown = `+l.db.greatest("outcome_unknown", "?")+`, leased_by = '', lease_until = NULL
+				WHERE id = ?`+leased,
+				append([]any{u.Status, u.Reason, u.Attempts, u.Reply, now, boolInt(u.OutcomeUnknown), u.RecipientID}, args...)...)
 		}
 		if err != nil {
 			return fmt.Errorf("recipient %d: %w", u.RecipientID, err)
 		}
+		if u.Owner != "" {
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("recipient %d: %w", u.RecipientID, err)
+			} else if n == 0 {
+				u.LeaseLost = true
+				continue
+			}
+		}
 		if u.Undeliverable {
-			if err := l.exec(ctx, `UPDATE leads SET undeliverable_at = ?, undeliverable_reason = ?
+			if _, err := l.exec(ctx, `UPDATE leads SET undeliverable_at = ?, undeliverable_reason = ?
 				WHERE id = ? AND undeliverable_at IS NULL`, now, u.Reply, u.LeadID); err != nil {
 				return fmt.Errorf("lead %d: %w", u.LeadID, err)
 			}

@@ -149,7 +149,7 @@ func TestLedgerMovesRowsAndPendingRechecksLeads(t *testing.T) {
 			if un, reason, err := db.IsUndeliverable(ctx, ps[3].LeadID); err != nil || !un || reason != "550 5.1.1 no such user" {
 				t.Errorf("IsUndeliverable = %v, %q, %v", un, reason, err)
 			}
-			if moved, err := db.RequeueInFlight(ctx, c.ID); err != nil || moved != 1 {
+			if moved, err := db.RequeueInFlight(ctx, c.ID, time.Now()); err != nil || moved != 1 {
 				t.Errorf("RequeueInFlight = %d, %v; want 1", moved, err)
 			}
 			rep, _ := db.CampaignReport(ctx, c.ID)

@@ -22,12 +22,17 @@ import (
 // cleanly; the next start resumes them).
 //
 // Each campaign runs in a goroutine of its own while holding the campaign's lock
-// (campaign.Lock), so a campaign is never sent by two processes or twice by one.
+// (campaign.Lock), so a campaign is never sent twice by one process, nor by two processes on
+// one data directory. Several serve processes on one PostgreSQL database, each with its
+// own data directory, send a running campaign together: each leases its recipients (see
+// package campaign).
 type campaignScheduler struct {
 	db      *store.DB
 	cfg     *config.Config
 	dataDir string
 	log     *slog.Logger
+	// owner names this process in the leases of the recipients it sends to.
+	owner string
 
 	// limiter holds all the campaigns running at once to sending.rate together; each
 	// campaign has its own sending.concurrency connections.
@@ -38,8 +43,8 @@ type campaignScheduler struct {
 	wg      sync.WaitGroup
 }
 
-func newCampaignScheduler(db *store.DB, cfg *config.Config, dataDir string, log *slog.Logger) *campaignScheduler {
-	return &campaignScheduler{db: db, cfg: cfg, dataDir: dataDir, log: log, running: map[int64]bool{},
+func newCampaignScheduler(db *store.DB, cfg *config.Config, dataDir string, log *slog.Logger, owner string) *campaignScheduler {
+	return &campaignScheduler{db: db, cfg: cfg, dataDir: dataDir, log: log, owner: owner, running: map[int64]bool{},
 		limiter: campaign.NewLimiter(cfg.Sending.Rate, cfg.Sending.Concurrency)}
 }
 
@@ -142,6 +147,10 @@ func (s *campaignScheduler) send(ctx context.Context, id int64) (*campaign.Resul
 	}
 	opts := runOptions(s.cfg)
 	opts.Limiter = s.limiter
+	opts.Owner = s.owner
+	// On SQLite every process on the database shares the data directory, whose campaign
+	// lock this process holds: nobody else can hold leases.
+	opts.Exclusive = !s.db.Postgres()
 	// A campaign that serve's shutdown interrupts goes on when serve starts again.
 	opts.KeepRunningOnStop = true
 	return sendCampaign(ctx, nil, s.db, s.cfg, s.dataDir, id, opts)

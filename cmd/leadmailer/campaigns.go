@@ -625,6 +625,11 @@ func runCampaignSend(ctx context.Context, e *env, sub string, args []string) err
 	if err != nil {
 		return err
 	}
+	if sub == "send" && c.State == leadmailer.CampaignRunning {
+		if err := sentElsewhere(ctx, db, *dataDir, id); err != nil {
+			return err
+		}
+	}
 	switch {
 	case sub == "send" && (c.State == leadmailer.CampaignPaused || c.State == leadmailer.CampaignRunning):
 		return leadmailer.Errorf(leadmailer.ECONFLICT, "campaign %d is %s: continue it with \"leadmailer campaigns resume %d\"", id, c.State, id)
@@ -646,6 +651,8 @@ func runCampaignSend(ctx context.Context, e *env, sub string, args []string) err
 		return err
 	}
 	defer unlock()
+	// On SQLite every sender of the database shares this data directory and its lock.
+	opts.Exclusive = !db.Postgres()
 	action := leadmailer.AuditCampaignSend
 	if sub == "resume" {
 		action = leadmailer.AuditCampaignResume
@@ -696,6 +703,29 @@ func runCampaignSend(ctx context.Context, e *env, sub string, args []string) err
 }
 
 // sendCampaign runs a campaign with the configured transport; the caller holds its lock.
+// sentElsewhere fails with ECONFLICT when another process is sending running campaign id:
+// one holding its lock in this data directory (every sender of an SQLite database), or one
+// holding leases on its recipients (serve processes with their own data directories on one
+// PostgreSQL database).
+func sentElsewhere(ctx context.Context, db *store.DB, dataDir string, id int64) error {
+	var who string
+	if unlock, err := campaign.Lock(locksDir(dataDir), id); err == nil {
+		unlock()
+		senders, err := db.CampaignSenders(ctx, id)
+		if err != nil {
+			return err
+		}
+		if len(senders) == 0 {
+			return nil
+		}
+		who = " (" + strings.Join(senders, ", ") + ")"
+	} else if leadmailer.ErrorCode(err) != leadmailer.ECONFLICT {
+		return err
+	}
+	return leadmailer.Errorf(leadmailer.ECONFLICT, "campaign %d is already being sent by another process%s: there is nothing to start. "+
+		"Follow it with \"leadmailer campaigns show %d\", or stop it with \"leadmailer campaigns pause %d\"", id, who, id, id)
+}
+
 func sendCampaign(ctx context.Context, e *env, db *store.DB, cfg *config.Config, dataDir string, id int64, opts campaign.Options) (*campaign.Result, error) {
 	settings, err := campaignSettings(cfg, dataDir)
 	if err != nil {
@@ -941,5 +971,6 @@ func runOptions(cfg *config.Config) campaign.Options {
 		MaxPermanentPercent:  cfg.Sending.MaxRefusedPercent,
 		PermanentWindow:      cfg.Sending.RefusedWindow,
 		ConsentOnlyCountries: cfg.Sending.ConsentOnlyCountries,
+		Lease:                time.Duration(cfg.Sending.Lease),
 	}
 }

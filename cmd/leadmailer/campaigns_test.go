@@ -262,7 +262,7 @@ func TestSchedulerStartsDueCampaigns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newCampaignScheduler(db, cfg, data, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := newCampaignScheduler(db, cfg, data, slog.New(slog.NewTextHandler(io.Discard, nil)), "test")
 	tick := func(at time.Time) {
 		t.Helper()
 		if err := s.Tick(ctx, at); err != nil {
@@ -552,7 +552,7 @@ func TestSchedulerResumesCampaignLeftRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newCampaignScheduler(db, cfg, data, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := newCampaignScheduler(db, cfg, data, slog.New(slog.NewTextHandler(io.Discard, nil)), "test")
 	if err := s.Tick(ctx, time.Now()); err != nil {
 		t.Fatal(err)
 	}

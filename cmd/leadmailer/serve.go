@@ -213,6 +213,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 
 	// The schedule and the campaigns stop when ctx ends: SIGINT or SIGTERM.
+	// The process's name in job claims and in the leases of the recipients it sends to.
+	owner := campaign.LeaseOwner()
 	sched, waitSchedule, err := startScheduleRuns(ctx, e, runs, cfg)
 	if err != nil {
 		ln.Close()
@@ -223,7 +225,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		ln.Close()
 		return err
 	}
-	campaigns := newCampaignScheduler(db, cfg, *dataDir, logger)
+	campaigns := newCampaignScheduler(db, cfg, *dataDir, logger, owner)
 	campaignsDone := make(chan struct{})
 	go func() {
 		defer close(campaignsDone)
