@@ -15,7 +15,7 @@ import (
 	"github.com/leadmailer/leadmailer/mailer/smtptest"
 )
 
-// smallDisk mounts an 8 MiB tmpfs for the test and returns its directory. Mounting needs
+// smallDisk mounts a 16 MiB tmpfs for the test and returns its directory. Mounting needs
 // root (as CI runs); elsewhere the test is skipped.
 func smallDisk(t *testing.T) string {
 	t.Helper()
@@ -23,7 +23,7 @@ func smallDisk(t *testing.T) string {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=8m"); err != nil {
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=16m"); err != nil {
 		t.Skipf("cannot mount a small tmpfs to fill (needs root): %v", err)
 	}
 	t.Cleanup(func() {
@@ -59,8 +59,11 @@ func TestDiskFullThenFreedSpace(t *testing.T) {
 		t.Fatal(err)
 	}
 	free := int64(fs.Bavail) * int64(fs.Bsize)
+	if free < 8<<20 {
+		t.Fatalf("%d bytes free on the small disk after 100 leads, want room for 5 MiB of ballast and 3 MiB of import", free)
+	}
 	ballast := filepath.Join(disk, "ballast")
-	if err := os.WriteFile(ballast, make([]byte, max(free-3<<20, 0)), 0o600); err != nil {
+	if err := os.WriteFile(ballast, make([]byte, free-3<<20), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	csvPath, _ := writeBulkCSV(t, t.TempDir(), 100_000) // far more than the disk holds
