@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/config"
 	"github.com/leadmailer/leadmailer/mailer/smtptest"
 )
 
@@ -352,4 +353,48 @@ sendgrid_public_key = "`+base64.StdEncoding.EncodeToString(der)+`"
 		t.Error("the altered SendGrid request suppressed anna")
 	}
 	mustContain(t, "serve output", c.stdout.String(), "Receiving bounces by SMTP on "+listen, "/webhooks/postmark", "/webhooks/mailgun", "/webhooks/sendgrid")
+}
+
+// A test message is mailed like a campaign message: with [bounces] domain set, its envelope
+// sender is a signed return path naming the campaign and no lead, so that a bounce of it is
+// recognised and marks nobody; without a bounce domain, the From address is the sender.
+func TestCampaignsTestReturnPath(t *testing.T) {
+	for _, tt := range []struct {
+		name, extra string
+		signed      bool
+	}{
+		{"bounce domain", bounceConfig, true},
+		{"no bounce domain", "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := smtptest.New(t)
+			data := filepath.Join(t.TempDir(), "data")
+			writeConfig(t, data, senderConfig(srv.URL(), tt.extra))
+			id := createCampaign(t, data)
+			lm(t, data, "campaigns", "test", fmt.Sprint(id), "--to", "me@focus.example")
+			msgs := srv.Messages()
+			if len(msgs) != 1 || len(msgs[0].To) != 1 || msgs[0].To[0] != "me@focus.example" {
+				t.Fatalf("relay got %+v; want one message to me@focus.example", msgs)
+			}
+			from := msgs[0].From
+			if !tt.signed {
+				if from != "marketing@focus.example" {
+					t.Errorf("envelope sender %q; want the From address marketing@focus.example", from)
+				}
+				return
+			}
+			if !strings.HasPrefix(from, "bounces+") || !strings.HasSuffix(from, "@bounces.focus.example") {
+				t.Fatalf("envelope sender %q; want bounces+TOKEN@bounces.focus.example", from)
+			}
+			secret, err := loadSecret(filepath.Join(data, secretFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			signer := returnPathSigner(&config.Config{Bounces: config.Bounces{Domain: "bounces.focus.example", Local: "bounces"}}, secret)
+			c, lead, err := signer.Parse(from)
+			if err != nil || c != id || lead != 0 {
+				t.Errorf("return path %q parses to campaign %d, lead %d, err %v; want campaign %d, lead 0", from, c, lead, err, id)
+			}
+		})
+	}
 }
