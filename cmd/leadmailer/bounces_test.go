@@ -242,6 +242,23 @@ func TestBouncesIngestEndToEnd(t *testing.T) {
 	if n := strings.Count(audit, "lead "); n < 3 || strings.Contains(audit, "@example.fi") {
 		t.Errorf("audit of bounces (%d entries) must name leads by number:\n%s", n, audit)
 	}
+
+	// An mbox, as a mail client's or procmail's bounce folder keeps it: two DSNs with LF line
+	// ends, the first quoting a body line that begins "From " as mboxrd does, so that only
+	// the real "From " lines split messages.
+	bertDSN := strings.Replace(dsnMessage("b4", bert[0], "bert@example.fi", "5.1.1", bert[1]),
+		"Your message could not be delivered.", "Your message could not be delivered.\r\n\r\n>From the relay: no such user.", 1)
+	carlDSN := dsnMessage("b5", carl[0], "carl@example.fi", "5.2.1", carl[1])
+	mbox := "From MAILER-DAEMON Sat Dec  5 10:00:00 2026\n" + strings.ReplaceAll(bertDSN, "\r\n", "\n") + "\n" +
+		"From MAILER-DAEMON Sat Dec  5 10:01:00 2026\n" + strings.ReplaceAll(carlDSN, "\r\n", "\n") + "\n"
+	r = lm(t, data, "bounces", "ingest", writeFile(t, t.TempDir(), "bounces.mbox", mbox))
+	mustContain(t, "ingest mbox", r.stdout, "2 messages read: 2 recipients recorded, 0 already recorded, 0 messages ignored, 0 refused")
+	got := recipientsByStatus(t, data, id, "bounced")
+	slices.Sort(got)
+	if want := []string{"anna@example.fi", "bert@example.fi", "carl@example.fi"}; !slices.Equal(got, want) {
+		t.Errorf("bounced recipients after the mbox = %q, want %q", got, want)
+	}
+	mustContain(t, "leads show after the mbox", lm(t, data, "leads", "show", "carl@example.fi").stdout, "hard 5.2.1", "soft 4.2.2")
 }
 
 // snsCAEnv names a PEM file with the certificate of the HTTPS server a test runs in place of
