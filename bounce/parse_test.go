@@ -23,6 +23,8 @@ func TestParseCorpus(t *testing.T) {
 		{"postfix-delayed.eml", Soft, "dsn", []Recipient{{Address: "jan.kowalski@example.pl", Action: "delayed", Status: "4.4.1", Diagnostic: "Connection timed out"}}, "20261206.1.9@leadmailer.example", ""},
 		{"o365-dsn.eml", Hard, "dsn", []Recipient{{Address: "hans.meier@contoso.de", Action: "failed", Status: "5.1.10", Diagnostic: "RecipientNotFound"}}, "20261206.1.11@leadmailer.example", ""},
 		{"gmail-dsn.eml", Hard, "dsn", []Recipient{{Address: "lisa.berg@gmail.com", Action: "failed", Status: "5.1.1", Diagnostic: "does not exist"}}, "20261206.1.13@leadmailer.example", ""},
+		// Gmail's text-only form, marked auto-replied as Gmail marks it: a bounce, not an auto-reply.
+		{"gmail-text.eml", Hard, "text:gmail", []Recipient{{Address: "mikko.laine@example.fi", Action: "failed", Status: "5.1.1", Diagnostic: "User unknown in local recipient table"}}, "20261206.1.33@leadmailer.example", ""},
 		{"dsn-base64.eml", Hard, "dsn", []Recipient{{Address: "taro.yamada@example.jp", Action: "failed", Status: "5.2.2", Diagnostic: "Mailbox full"}}, "", ""},
 		{"dsn-relayed.eml", Other, "dsn", nil, "", ""},
 		{"qmail.eml", Hard, "text:qmail", []Recipient{

@@ -93,10 +93,13 @@ func TestRecordBounceActions(t *testing.T) {
 			if ok, _ := db.IsSuppressed(ctx, "lead3@example3.fi"); !ok {
 				t.Error("complaining address is not suppressed")
 			}
-			var reasons []string
-			db.FindSuppressions(ctx, func(s *store.Suppression) error { reasons = append(reasons, s.Reason); return nil })
-			if len(reasons) != 1 || reasons[0] != "complaint" {
-				t.Errorf("suppression reasons = %q; want [complaint]", reasons)
+			// The suppression names the campaign complained about, as suppress list shows it.
+			var sups []store.Suppression
+			if err := db.FindSuppressions(ctx, func(s *store.Suppression) error { sups = append(sups, *s); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if len(sups) != 1 || sups[0].Reason != "complaint" || sups[0].CampaignID != c.ID {
+				t.Errorf("suppressions = %+v; want one with reason complaint and campaign %d", sups, c.ID)
 			}
 			if l, _ := db.FindLeadByID(ctx, d); l.State != leadmailer.LeadInactive {
 				t.Errorf("complaining lead is %s; want inactive", l.State)

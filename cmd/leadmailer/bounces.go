@@ -224,6 +224,13 @@ func newProcessor(cfg *config.Config, db *store.DB, secret []byte, log *slog.Log
 	}
 }
 
+// snsTestHook, when not nil, adjusts serve's SNS verifier before it is used. Only this
+// package's tests set it, in a serve process they start from the test binary, so that an SES
+// notification signed with a test certificate can reach a real serve; no configuration key
+// or environment variable of the leadmailer command can set it, so a production build always
+// trusts only Amazon's SNS hosts.
+var snsTestHook func(*bounce.SNSVerifier)
+
 // startBounces starts what [bounces] configures in serve: the inbound SMTP listener and the
 // providers' webhooks, mounted with mount. The returned stop waits for sessions in progress.
 func startBounces(cfg *config.Config, db *store.DB, secret []byte, log *slog.Logger, e *env,
@@ -240,6 +247,9 @@ func startBounces(cfg *config.Config, db *store.DB, secret []byte, log *slog.Log
 		PostmarkUser: hooks.PostmarkUser, PostmarkPassword: hooks.PostmarkPassword, MailgunSigningKey: hooks.MailgunSigningKey}
 	if len(hooks.SESTopicARNs) > 0 {
 		w.SES = &bounce.SNSVerifier{TopicARNs: hooks.SESTopicARNs, Client: &http.Client{Timeout: 30 * time.Second}}
+		if snsTestHook != nil {
+			snsTestHook(w.SES)
+		}
 	}
 	for _, path := range w.Mount(mount) {
 		fmt.Fprintf(e.stdout, "Receiving bounce webhooks at %s\n", path)

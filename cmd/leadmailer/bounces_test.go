@@ -1,25 +1,37 @@
 package main
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net/http"
+	"net/http/httptest"
 	"net/smtp"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/bounce"
+	"github.com/leadmailer/leadmailer/config"
 	"github.com/leadmailer/leadmailer/mailer/smtptest"
 )
 
@@ -230,11 +242,113 @@ func TestBouncesIngestEndToEnd(t *testing.T) {
 	if n := strings.Count(audit, "lead "); n < 3 || strings.Contains(audit, "@example.fi") {
 		t.Errorf("audit of bounces (%d entries) must name leads by number:\n%s", n, audit)
 	}
+
+	// An mbox, as a mail client's or procmail's bounce folder keeps it: two DSNs with LF line
+	// ends, the first quoting a body line that begins "From " as mboxrd does, so that only
+	// the real "From " lines split messages.
+	bertDSN := strings.Replace(dsnMessage("b4", bert[0], "bert@example.fi", "5.1.1", bert[1]),
+		"Your message could not be delivered.", "Your message could not be delivered.\r\n\r\n>From the relay: no such user.", 1)
+	carlDSN := dsnMessage("b5", carl[0], "carl@example.fi", "5.2.1", carl[1])
+	mbox := "From MAILER-DAEMON Sat Dec  5 10:00:00 2026\n" + strings.ReplaceAll(bertDSN, "\r\n", "\n") + "\n" +
+		"From MAILER-DAEMON Sat Dec  5 10:01:00 2026\n" + strings.ReplaceAll(carlDSN, "\r\n", "\n") + "\n"
+	r = lm(t, data, "bounces", "ingest", writeFile(t, t.TempDir(), "bounces.mbox", mbox))
+	mustContain(t, "ingest mbox", r.stdout, "2 messages read: 2 recipients recorded, 0 already recorded, 0 messages ignored, 0 refused")
+	got := recipientsByStatus(t, data, id, "bounced")
+	slices.Sort(got)
+	if want := []string{"anna@example.fi", "bert@example.fi", "carl@example.fi"}; !slices.Equal(got, want) {
+		t.Errorf("bounced recipients after the mbox = %q, want %q", got, want)
+	}
+	mustContain(t, "leads show after the mbox", lm(t, data, "leads", "show", "carl@example.fi").stdout, "hard 5.2.1", "soft 4.2.2")
+}
+
+// snsCAEnv names a PEM file with the certificate of the HTTPS server a test runs in place of
+// Amazon SNS. A serve process started from the test binary with it set fetches SNS signing
+// certificates from that server alone (see trustTestSNS).
+const snsCAEnv = "LEADMAILER_TEST_SNS_CA"
+
+// trustTestSNS makes the serve process the test binary is about to become trust the test's
+// SNS server, through the hook only tests can set.
+func trustTestSNS() {
+	file := os.Getenv(snsCAEnv)
+	if file == "" {
+		return
+	}
+	b, err := os.ReadFile(file)
+	pool := x509.NewCertPool()
+	if err != nil || !pool.AppendCertsFromPEM(b) {
+		fmt.Fprintf(os.Stderr, "%s: no certificate in %s: %v\n", snsCAEnv, file, err)
+		os.Exit(2)
+	}
+	snsTestHook = func(v *bounce.SNSVerifier) {
+		v.Client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+		v.AllowHost = func(host string) bool { return host == "127.0.0.1" }
+	}
+}
+
+// snsServer stands in for Amazon SNS: it serves a signing certificate and the
+// subscription-confirmation link over HTTPS, and signs messages with the certificate's key.
+type snsServer struct {
+	key       *rsa.PrivateKey
+	srv       *httptest.Server
+	caFile    string // the HTTPS server's certificate, for snsCAEnv
+	confirmed atomic.Int32
+}
+
+const sesTopic = "arn:aws:sns:eu-west-1:123456789012:ses-bounces"
+
+func newSNSServer(t *testing.T) *snsServer {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "sns.amazonaws.com"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &snsServer{key: key}
+	signing := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	s.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("Action") == "ConfirmSubscription" {
+			s.confirmed.Add(1)
+			return
+		}
+		w.Write(signing)
+	}))
+	t.Cleanup(s.srv.Close)
+	s.caFile = writeFile(t, t.TempDir(), "sns-ca.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.srv.Certificate().Raw})))
+	return s
+}
+
+// message is an SNS delivery of type typ, signed with signature version 2.
+func (s *snsServer) message(t *testing.T, typ, message string) string {
+	t.Helper()
+	m := bounce.SNSMessage{Type: typ, MessageID: fmt.Sprint(time.Now().UnixNano()), TopicArn: sesTopic, Message: message,
+		Timestamp: "2026-12-06T10:12:04.000Z", SignatureVersion: "2", SigningCertURL: s.srv.URL + "/cert.pem"}
+	signed := "Message\n" + m.Message + "\nMessageId\n" + m.MessageID + "\n"
+	if typ == "SubscriptionConfirmation" {
+		m.Token, m.SubscribeURL = "tok", s.srv.URL+"/?Action=ConfirmSubscription&Token=tok"
+		signed += "SubscribeURL\n" + m.SubscribeURL + "\nTimestamp\n" + m.Timestamp + "\nToken\n" + m.Token + "\n"
+	} else {
+		signed += "Timestamp\n" + m.Timestamp + "\n"
+	}
+	signed += "TopicArn\n" + m.TopicArn + "\nType\n" + m.Type + "\n"
+	sum := sha256.Sum256([]byte(signed))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, s.key, crypto.SHA256, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Signature = base64.StdEncoding.EncodeToString(sig)
+	b, _ := json.Marshal(m)
+	return string(b)
 }
 
 // TestServeReceivesBounces sends a campaign from serve through a relay that takes
-// everything, then reports bounces the ways they arrive in production: a DSN over SMTP to
-// the listener, and each provider's webhook over HTTP with its signature.
+// everything, then reports bounces and complaints the ways they arrive in production: a DSN
+// and an ARF complaint over SMTP to the listener, and each provider's webhook over HTTPS with
+// its signature. The campaign's counts and ledger then show every report.
 func TestServeReceivesBounces(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server process")
@@ -248,22 +362,25 @@ func TestServeReceivesBounces(t *testing.T) {
 	}
 	der, _ := x509.MarshalPKIXPublicKey(&sgKey.PublicKey)
 	const mailgunKey = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"
+	sns := newSNSServer(t)
 	writeConfig(t, data, senderConfig(srv.URL(), bounceConfig+`listen = "`+listen+`"
 [bounces.webhooks]
+ses_topic_arns = ["`+sesTopic+`"]
 postmark_user = "pm"
 postmark_password = "${PM_PASSWORD}"
 mailgun_signing_key = "`+mailgunKey+`"
 sendgrid_public_key = "`+base64.StdEncoding.EncodeToString(der)+`"
 `))
 	csv := writeFile(t, t.TempDir(), "people.csv", "Email,Name,Company,Country\n"+
-		"anna@example.fi,Anna,A Oy,FI\nbert@example.fi,Bert,B Oy,FI\ncarl@example.fi,Carl,C Oy,FI\ndora@example.fi,Dora,D Oy,FI\n")
+		"anna@example.fi,Anna,A Oy,FI\nbert@example.fi,Bert,B Oy,FI\ncarl@example.fi,Carl,C Oy,FI\ndora@example.fi,Dora,D Oy,FI\n"+
+		"erik@example.fi,Erik,E Oy,FI\nfay@example.fi,Fay,F Oy,FI\n")
 	lm(t, data, "import", csv, "--source", "fair")
-	createCampaign(t, data, "--at", time.Now().UTC().Format(time.RFC3339))
+	id := createCampaign(t, data, "--at", time.Now().UTC().Format(time.RFC3339))
 
-	c := startServing(t, data, "PM_PASSWORD=s3cret-pm")
+	c := startServing(t, data, "PM_PASSWORD=s3cret-pm", snsCAEnv+"="+sns.caFile)
 	base := c.base
 	until := func(what string, cond func() bool) { t.Helper(); c.until(t, what, cond) }
-	until("4 campaign messages", func() bool { return len(srv.Messages()) == 4 })
+	until("6 campaign messages", func() bool { return len(srv.Messages()) == 6 })
 	sent := sentTo(t, srv)
 	db := openTestData(t, data)
 	undeliverable := func(email string) bool {
@@ -286,6 +403,15 @@ sendgrid_public_key = "`+base64.StdEncoding.EncodeToString(der)+`"
 		}
 	}
 	until("anna marked undeliverable", func() bool { return undeliverable("anna@example.fi") })
+
+	// An ARF complaint mailed to erik's return path suppresses his address.
+	erik := sent["erik@example.fi"]
+	if err := smtp.SendMail(listen, nil, "", []string{erik[0]}, []byte(arfMessage(erik[0], "erik@example.fi", erik[1]))); err != nil {
+		t.Fatalf("ARF complaint to the listener: %v", err)
+	}
+	if s := lm(t, data, "suppress", "check", "erik@example.fi").stdout; !strings.Contains(s, "complaint") {
+		t.Errorf("suppress check after an ARF complaint over SMTP:\n%s", s)
+	}
 
 	post := func(path, body string, header http.Header) int {
 		t.Helper()
@@ -351,5 +477,97 @@ sendgrid_public_key = "`+base64.StdEncoding.EncodeToString(der)+`"
 	if ok, _ := db.IsSuppressed(t.Context(), "anna@example.fi"); ok {
 		t.Error("the altered SendGrid request suppressed anna")
 	}
-	mustContain(t, "serve output", c.stdout.String(), "Receiving bounces by SMTP on "+listen, "/webhooks/postmark", "/webhooks/mailgun", "/webhooks/sendgrid")
+
+	// SES through SNS: serve confirms the subscription by visiting the signed link, refuses a
+	// notification altered after signing, and records a genuine one.
+	if code := post("/webhooks/ses", sns.message(t, "SubscriptionConfirmation", "confirm"), http.Header{}); code != http.StatusNoContent || sns.confirmed.Load() != 1 {
+		t.Errorf("SNS subscription confirmation: %d, confirmed %d times; want 204 and once", code, sns.confirmed.Load())
+	}
+	note, err := os.ReadFile("../../bounce/testdata/webhooks/ses-bounce.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fay := sent["fay@example.fi"]
+	ses := strings.NewReplacer("anna.virtanen@example.fi", "fay@example.fi",
+		"bounces+aebaacq2nuwsg5xuq6qq@bounce.leadmailer.example", fay[0], "20261206.1.7@leadmailer.example", fay[1]).Replace(string(note))
+	signed := sns.message(t, "Notification", ses)
+	if code := post("/webhooks/ses", strings.Replace(signed, "5.1.1", "5.1.2", 1), http.Header{}); code != http.StatusUnauthorized {
+		t.Errorf("altered SES notification: %d, want 401", code)
+	}
+	if undeliverable("fay@example.fi") {
+		t.Fatal("an altered SES notification marked fay")
+	}
+	if code := post("/webhooks/ses", signed, http.Header{}); code != http.StatusNoContent {
+		t.Errorf("SES bounce: %d, want 204", code)
+	}
+	if !undeliverable("fay@example.fi") {
+		t.Error("SES bounce did not mark fay")
+	}
+
+	var show struct {
+		Report leadmailer.CampaignReport `json:"report"`
+	}
+	lmJSON(t, data, &show, "campaigns", "show", fmt.Sprint(id), "--json")
+	if rep := show.Report; rep.Sent != 6 || rep.Delivered != 2 || rep.BouncedHard != 4 || rep.BouncedSoft != 0 || rep.Complained != 2 {
+		t.Errorf("campaign report = %+v; want 6 sent, 2 delivered, 4 bounced hard, 0 soft, 2 complained", rep)
+	}
+	for _, tt := range []struct {
+		status string
+		want   []string
+	}{
+		{"bounced", []string{"anna@example.fi", "bert@example.fi", "carl@example.fi", "fay@example.fi"}},
+		{"complained", []string{"dora@example.fi", "erik@example.fi"}},
+	} {
+		got := recipientsByStatus(t, data, id, tt.status)
+		slices.Sort(got)
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("campaigns recipients --status %s = %q, want %q", tt.status, got, tt.want)
+		}
+	}
+	mustContain(t, "serve output", c.stdout.String(), "Receiving bounces by SMTP on "+listen,
+		"/webhooks/postmark", "/webhooks/mailgun", "/webhooks/sendgrid", "/webhooks/ses")
+}
+
+// A test message is mailed like a campaign message: with [bounces] domain set, its envelope
+// sender is a signed return path naming the campaign and no lead, so that a bounce of it is
+// recognised and marks nobody; without a bounce domain, the From address is the sender.
+func TestCampaignsTestReturnPath(t *testing.T) {
+	for _, tt := range []struct {
+		name, extra string
+		signed      bool
+	}{
+		{"bounce domain", bounceConfig, true},
+		{"no bounce domain", "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := smtptest.New(t)
+			data := filepath.Join(t.TempDir(), "data")
+			writeConfig(t, data, senderConfig(srv.URL(), tt.extra))
+			id := createCampaign(t, data)
+			lm(t, data, "campaigns", "test", fmt.Sprint(id), "--to", "me@focus.example")
+			msgs := srv.Messages()
+			if len(msgs) != 1 || len(msgs[0].To) != 1 || msgs[0].To[0] != "me@focus.example" {
+				t.Fatalf("relay got %+v; want one message to me@focus.example", msgs)
+			}
+			from := msgs[0].From
+			if !tt.signed {
+				if from != "marketing@focus.example" {
+					t.Errorf("envelope sender %q; want the From address marketing@focus.example", from)
+				}
+				return
+			}
+			if !strings.HasPrefix(from, "bounces+") || !strings.HasSuffix(from, "@bounces.focus.example") {
+				t.Fatalf("envelope sender %q; want bounces+TOKEN@bounces.focus.example", from)
+			}
+			secret, err := loadSecret(filepath.Join(data, secretFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			signer := returnPathSigner(&config.Config{Bounces: config.Bounces{Domain: "bounces.focus.example", Local: "bounces"}}, secret)
+			c, lead, err := signer.Parse(from)
+			if err != nil || c != id || lead != 0 {
+				t.Errorf("return path %q parses to campaign %d, lead %d, err %v; want campaign %d, lead 0", from, c, lead, err, id)
+			}
+		})
+	}
 }

@@ -29,6 +29,7 @@ const mainEnv = "LEADMAILER_TEST_MAIN"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(mainEnv) == "1" {
+		trustTestSNS()
 		main() // exits
 	}
 	// The tests choose their databases themselves: a developer's own database URL must not
