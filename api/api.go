@@ -8,9 +8,12 @@
 // the token's role is checked by the web app's rules (leadmailer.Role.Allows) before the
 // handler runs. Nothing is kept in cookies, so there is nothing for another site to ride on:
 // the API needs no cross-site request forgery check and sends no CORS headers, so browsers
-// keep other sites' scripts from reading its answers. Every call is recorded in the audit
-// trail as "token:NAME", reads of personal data with the same actions as the web app, and
-// every error has one JSON shape (see errors.go).
+// keep other sites' scripts from reading its answers. Every call a known token makes is
+// recorded in the audit trail as "token:NAME": reads of personal data and changes with the
+// same actions as the web app, anything else as "api.call" with its route and status, a
+// call refused for the token's state or role as "token.refused". Calls over the token's rate
+// limit are not recorded, so that a runaway script cannot fill the trail. Every error has
+// one JSON shape (see errors.go).
 //
 // A Server is safe for concurrent use. A token's rate limit is counted in the database,
 // shared by every serve process on it; the locks that keep two calls with one idempotency
@@ -238,6 +241,8 @@ func (r *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
 type call struct {
 	token *leadmailer.APIToken
 	ip    string
+	// audited is set once the call has left an entry in the audit trail.
+	audited bool
 }
 
 // handlerFunc is an endpoint; an error it returns is answered by writeError.
@@ -263,15 +268,99 @@ func (s *Server) uploadLimit() int64 { return s.opts.MaxUpload + 1<<20 }
 func (s *Server) routeLimit(pattern string, need leadmailer.Role, limit int64, h handlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		c, err := s.authenticate(w, r, need)
-		if err == nil {
-			r.Body = http.MaxBytesReader(w, r.Body, limit)
-			err = h(w, r, c)
-		}
 		if err != nil {
 			s.writeError(w, r, err)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		sw := &statusWriter{ResponseWriter: w}
+		if err := h(sw, r, c); err != nil {
+			_, d := describe(err)
+			sw.code = d.Code
+			s.writeError(sw, r, err)
+		}
+		if !c.audited {
+			s.auditCall(r, c, sw)
 		}
 	})
 }
+
+// auditCall records a call whose handler recorded nothing, as AuditAPICall: a read of
+// something other than personal data, an answer replayed for an idempotency key, or a
+// call refused for what it asked. Every call a token makes within its rate limit is then
+// in the audit trail.
+// The answer is sent by now, so a failure to record it can only be logged.
+func (s *Server) auditCall(r *http.Request, c *call, sw *statusWriter) {
+	status := sw.status
+	if status == 0 {
+		status = http.StatusOK // what net/http sends for a handler that wrote nothing
+	}
+	detail := strconv.Itoa(status)
+	if sw.code != "" {
+		detail += " " + sw.code
+	}
+	if sw.Header().Get("Idempotent-Replayed") == "true" {
+		detail += ", replayed"
+	}
+	err := s.db.RecordAudit(context.WithoutCancel(r.Context()), &leadmailer.AuditEntry{Actor: c.token.Actor(),
+		Action: leadmailer.AuditAPICall, Target: s.callTarget(r), Detail: detail, IP: c.ip})
+	if err != nil {
+		s.opts.Logger.Error("record API call", slog.String("token", c.token.Name), slog.String("route", r.Pattern), slog.Any("err", err))
+	}
+}
+
+// callTarget names the call for the audit trail: its route with the path's values that
+// name something of ours, "GET /api/v1/campaigns/7/report". A value that does not (an
+// {id} that is not a number, a {name} that is no configured source) stays a wildcard,
+// since the caller may have put anything there, an address included. The query is left
+// out for the same reason.
+func (s *Server) callTarget(r *http.Request) string {
+	method, path, _ := strings.Cut(r.Pattern, " ")
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		name, ok := strings.CutPrefix(seg, "{")
+		if !ok {
+			continue
+		}
+		name = strings.TrimSuffix(name, "}")
+		v := r.PathValue(name)
+		switch name {
+		case "id":
+			if _, err := strconv.ParseInt(v, 10, 64); err == nil {
+				segs[i] = v
+			}
+		case "name":
+			if _, err := s.findSource(r); err == nil {
+				segs[i] = v
+			}
+		}
+	}
+	return method + " " + strings.Join(segs, "/")
+}
+
+// statusWriter keeps the status of an answer, and its error code when it is one, for the
+// audit trail. Unwrap lets http.ResponseController reach the connection underneath.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	code   string
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // authenticate finds the call's token and checks its state, rate and role, recording a
 // refusal of a known token in the audit trail. Calls with no token or an unknown one are
@@ -342,6 +431,7 @@ func (s *Server) reserve(ctx context.Context, id int64, now time.Time) (time.Dur
 // audit records an action of the call's token. Endpoints that answer with personal data
 // call it before answering and fail if it fails, as the web app does.
 func (s *Server) audit(r *http.Request, c *call, action, target, detail string) error {
+	c.audited = true
 	return s.db.RecordAudit(r.Context(), &leadmailer.AuditEntry{Actor: c.token.Actor(), Action: action,
 		Target: target, Detail: detail, IP: c.ip})
 }
