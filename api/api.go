@@ -28,6 +28,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -170,21 +171,21 @@ func (s *Server) routes() {
 		w.Header().Set("Content-Type", "application/yaml")
 		w.Write(OpenAPI)
 	})
-	s.route("GET /api/v1/leads", leadmailer.RoleViewer, s.leadList)
+	s.route("GET /api/v1/leads", leadmailer.RoleViewer, s.leadList, "q", "country", "source", "state", "after", "limit")
 	s.route("POST /api/v1/leads", leadmailer.RoleMarketer, s.leadUpsert)
 	s.route("GET /api/v1/leads/{id}", leadmailer.RoleViewer, s.leadShow)
 	s.route("GET /api/v1/leads/{id}/export", leadmailer.RoleAdmin, s.leadExport)
-	s.route("DELETE /api/v1/leads/{id}", leadmailer.RoleAdmin, s.leadErase)
+	s.route("DELETE /api/v1/leads/{id}", leadmailer.RoleAdmin, s.leadErase, "reason")
 
 	s.routeLimit("POST /api/v1/imports", leadmailer.RoleMarketer, s.uploadLimit(), s.importCreate)
 	s.route("GET /api/v1/imports/{id}", leadmailer.RoleViewer, s.importShow)
-	s.route("GET /api/v1/imports/{id}/rejects", leadmailer.RoleMarketer, s.importRejects)
+	s.route("GET /api/v1/imports/{id}/rejects", leadmailer.RoleMarketer, s.importRejects, "after", "limit")
 
 	// Campaigns are the marketer's, as in the web app.
-	s.route("GET /api/v1/campaigns", leadmailer.RoleMarketer, s.campaignList)
+	s.route("GET /api/v1/campaigns", leadmailer.RoleMarketer, s.campaignList, "state")
 	s.route("POST /api/v1/campaigns", leadmailer.RoleMarketer, s.campaignCreate)
 	s.route("GET /api/v1/campaigns/{id}", leadmailer.RoleMarketer, s.campaignShow)
-	s.route("GET /api/v1/campaigns/{id}/preview", leadmailer.RoleMarketer, s.campaignPreview)
+	s.route("GET /api/v1/campaigns/{id}/preview", leadmailer.RoleMarketer, s.campaignPreview, "lead")
 	s.route("POST /api/v1/campaigns/{id}/test", leadmailer.RoleMarketer, s.campaignTest)
 	s.route("POST /api/v1/campaigns/{id}/schedule", leadmailer.RoleMarketer, s.campaignSchedule)
 	s.route("POST /api/v1/campaigns/{id}/send", leadmailer.RoleMarketer, s.campaignSend)
@@ -192,17 +193,17 @@ func (s *Server) routes() {
 	s.route("POST /api/v1/campaigns/{id}/resume", leadmailer.RoleMarketer, s.campaignResume)
 	s.route("POST /api/v1/campaigns/{id}/cancel", leadmailer.RoleMarketer, s.campaignCancel)
 	s.route("GET /api/v1/campaigns/{id}/report", leadmailer.RoleMarketer, s.campaignReport)
-	s.route("GET /api/v1/campaigns/{id}/recipients", leadmailer.RoleMarketer, s.campaignRecipients)
+	s.route("GET /api/v1/campaigns/{id}/recipients", leadmailer.RoleMarketer, s.campaignRecipients, "status", "after", "limit")
 
 	// Anyone who mails may add to the suppression list and check it; taking an entry off it
 	// is an admin's decision.
 	s.route("POST /api/v1/suppressions", leadmailer.RoleMarketer, s.suppressionAdd)
-	s.route("GET /api/v1/suppressions/check", leadmailer.RoleMarketer, s.suppressionCheck)
-	s.route("DELETE /api/v1/suppressions", leadmailer.RoleAdmin, s.suppressionRemove)
+	s.route("GET /api/v1/suppressions/check", leadmailer.RoleMarketer, s.suppressionCheck, "address", "business_id")
+	s.route("DELETE /api/v1/suppressions", leadmailer.RoleAdmin, s.suppressionRemove, "address", "domain", "business_id", "reason")
 
 	s.route("GET /api/v1/sources", leadmailer.RoleViewer, s.sourceList)
 	s.route("POST /api/v1/sources/{name}/run", leadmailer.RoleMarketer, s.sourceRun)
-	s.route("GET /api/v1/sources/{name}/runs", leadmailer.RoleViewer, s.sourceRuns)
+	s.route("GET /api/v1/sources/{name}/runs", leadmailer.RoleViewer, s.sourceRuns, "limit")
 }
 
 // Handler returns the API's handler, for mounting at Prefix. A path or method the API does
@@ -249,9 +250,23 @@ type call struct {
 type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
 
 // route registers h at pattern for tokens whose role allows need, with bodies up to
-// Options.MaxBody.
-func (s *Server) route(pattern string, need leadmailer.Role, h handlerFunc) {
-	s.routeLimit(pattern, need, s.opts.MaxBody, h)
+// Options.MaxBody, taking the query parameters named by query and refusing any other by its
+// name, as a JSON body's unknown fields are: a misspelt filter would otherwise be ignored
+// and the call answered as if it were not there.
+func (s *Server) route(pattern string, need leadmailer.Role, h handlerFunc, query ...string) {
+	s.routeLimit(pattern, need, s.opts.MaxBody, func(w http.ResponseWriter, r *http.Request, c *call) error {
+		var unknown []string
+		for name := range r.URL.Query() {
+			if !slices.Contains(query, name) {
+				unknown = append(unknown, name)
+			}
+		}
+		if len(unknown) > 0 {
+			slices.Sort(unknown)
+			return fieldErrorf(unknown[0], "unknown parameter %q: see /api/v1/openapi.yaml for the parameters this call takes", unknown[0])
+		}
+		return h(w, r, c)
+	})
 }
 
 // MaxBody is the largest body any call may send: the larger of Options.MaxBody and

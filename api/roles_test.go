@@ -201,3 +201,48 @@ func TestEveryCallIsAudited(t *testing.T) {
 		t.Errorf("statuses %v: want both answers and refusals", statuses)
 	}
 }
+
+// TestUnknownQueryParameters calls every operation with a query parameter it does not take,
+// and checks it is refused by name before anything happens, as an unknown field of a JSON
+// body is; and that every parameter openapi.yaml documents for it is taken, not refused as
+// unknown (its value may still be refused).
+func TestUnknownQueryParameters(t *testing.T) {
+	checkListsEveryOperation(t)
+	runs := &fakeRuns{running: map[string]bool{}}
+	a := start(t, api.Options{Mail: &testMail{smtp: smtptest.New(t)}, Sources: []api.Source{{Name: "registry", Kind: "http"}},
+		RunSource: runs.start, SourceRunning: runs.isRunning, Rate: rate.Inf})
+	admin := a.token("desk", leadmailer.RoleAdmin, nil)
+	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := func(call, query string) string {
+		if strings.Contains(call, "?") {
+			return call + "&" + query
+		}
+		return call + "?" + query
+	}
+	for _, e := range endpointRoles {
+		t.Run(e.method+" "+e.path, func(t *testing.T) {
+			r := a.do(e.method, with(e.call, "zzz=1"), admin, nil)
+			code, field := r.apiError(t)
+			if r.status != http.StatusBadRequest || code != leadmailer.EINVALID || field != "zzz" {
+				t.Errorf("unknown parameter zzz: %d %s %q, want 400 invalid naming zzz", r.status, code, field)
+			}
+			item := doc.Paths.Find(e.path)
+			op := item.GetOperation(e.method)
+			for _, p := range append(item.Parameters, op.Parameters...) {
+				if p.Value.In != "query" || strings.Contains(e.call, p.Value.Name+"=") {
+					continue
+				}
+				r := a.do(e.method, with(e.call, p.Value.Name+"=1"), admin, nil)
+				if r.status == http.StatusBadRequest && strings.Contains(string(r.body), "unknown parameter") {
+					t.Errorf("documented parameter %s refused as unknown: %s", p.Value.Name, r.body)
+				}
+			}
+		})
+	}
+	if len(runs.actors) != 0 {
+		t.Errorf("a refused call ran a source: %v", runs.actors)
+	}
+}
