@@ -81,6 +81,10 @@ const (
 	// AuditTokenRefused is a call with a revoked or expired token, or one whose role does
 	// not allow the call.
 	AuditTokenRefused = "token.refused"
+	// AuditAPICall is a call whose endpoint records nothing of its own: a read of something
+	// other than personal data, an answer replayed for an idempotency key, a call refused
+	// for what it asked. Its target is the route, its detail the status and error code.
+	AuditAPICall = "api.call"
 )
 
 const auditTimeFormat = "2006-01-02T15:04:05.000000Z"

@@ -8,9 +8,12 @@
 // the token's role is checked by the web app's rules (leadmailer.Role.Allows) before the
 // handler runs. Nothing is kept in cookies, so there is nothing for another site to ride on:
 // the API needs no cross-site request forgery check and sends no CORS headers, so browsers
-// keep other sites' scripts from reading its answers. Every call is recorded in the audit
-// trail as "token:NAME", reads of personal data with the same actions as the web app, and
-// every error has one JSON shape (see errors.go).
+// keep other sites' scripts from reading its answers. Every call a known token makes is
+// recorded in the audit trail as "token:NAME": reads of personal data and changes with the
+// same actions as the web app, anything else as "api.call" with its route and status, a
+// call refused for the token's state or role as "token.refused". Calls over the token's rate
+// limit are not recorded, so that a runaway script cannot fill the trail. Every error has
+// one JSON shape (see errors.go).
 //
 // A Server is safe for concurrent use. A token's rate limit is counted in the database,
 // shared by every serve process on it; the locks that keep two calls with one idempotency
@@ -25,6 +28,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -167,21 +171,21 @@ func (s *Server) routes() {
 		w.Header().Set("Content-Type", "application/yaml")
 		w.Write(OpenAPI)
 	})
-	s.route("GET /api/v1/leads", leadmailer.RoleViewer, s.leadList)
+	s.route("GET /api/v1/leads", leadmailer.RoleViewer, s.leadList, "q", "country", "source", "state", "after", "limit")
 	s.route("POST /api/v1/leads", leadmailer.RoleMarketer, s.leadUpsert)
 	s.route("GET /api/v1/leads/{id}", leadmailer.RoleViewer, s.leadShow)
 	s.route("GET /api/v1/leads/{id}/export", leadmailer.RoleAdmin, s.leadExport)
-	s.route("DELETE /api/v1/leads/{id}", leadmailer.RoleAdmin, s.leadErase)
+	s.route("DELETE /api/v1/leads/{id}", leadmailer.RoleAdmin, s.leadErase, "reason")
 
 	s.routeLimit("POST /api/v1/imports", leadmailer.RoleMarketer, s.uploadLimit(), s.importCreate)
 	s.route("GET /api/v1/imports/{id}", leadmailer.RoleViewer, s.importShow)
-	s.route("GET /api/v1/imports/{id}/rejects", leadmailer.RoleMarketer, s.importRejects)
+	s.route("GET /api/v1/imports/{id}/rejects", leadmailer.RoleMarketer, s.importRejects, "after", "limit")
 
 	// Campaigns are the marketer's, as in the web app.
-	s.route("GET /api/v1/campaigns", leadmailer.RoleMarketer, s.campaignList)
+	s.route("GET /api/v1/campaigns", leadmailer.RoleMarketer, s.campaignList, "state")
 	s.route("POST /api/v1/campaigns", leadmailer.RoleMarketer, s.campaignCreate)
 	s.route("GET /api/v1/campaigns/{id}", leadmailer.RoleMarketer, s.campaignShow)
-	s.route("GET /api/v1/campaigns/{id}/preview", leadmailer.RoleMarketer, s.campaignPreview)
+	s.route("GET /api/v1/campaigns/{id}/preview", leadmailer.RoleMarketer, s.campaignPreview, "lead")
 	s.route("POST /api/v1/campaigns/{id}/test", leadmailer.RoleMarketer, s.campaignTest)
 	s.route("POST /api/v1/campaigns/{id}/schedule", leadmailer.RoleMarketer, s.campaignSchedule)
 	s.route("POST /api/v1/campaigns/{id}/send", leadmailer.RoleMarketer, s.campaignSend)
@@ -189,17 +193,17 @@ func (s *Server) routes() {
 	s.route("POST /api/v1/campaigns/{id}/resume", leadmailer.RoleMarketer, s.campaignResume)
 	s.route("POST /api/v1/campaigns/{id}/cancel", leadmailer.RoleMarketer, s.campaignCancel)
 	s.route("GET /api/v1/campaigns/{id}/report", leadmailer.RoleMarketer, s.campaignReport)
-	s.route("GET /api/v1/campaigns/{id}/recipients", leadmailer.RoleMarketer, s.campaignRecipients)
+	s.route("GET /api/v1/campaigns/{id}/recipients", leadmailer.RoleMarketer, s.campaignRecipients, "status", "after", "limit")
 
 	// Anyone who mails may add to the suppression list and check it; taking an entry off it
 	// is an admin's decision.
 	s.route("POST /api/v1/suppressions", leadmailer.RoleMarketer, s.suppressionAdd)
-	s.route("GET /api/v1/suppressions/check", leadmailer.RoleMarketer, s.suppressionCheck)
-	s.route("DELETE /api/v1/suppressions", leadmailer.RoleAdmin, s.suppressionRemove)
+	s.route("GET /api/v1/suppressions/check", leadmailer.RoleMarketer, s.suppressionCheck, "address", "business_id")
+	s.route("DELETE /api/v1/suppressions", leadmailer.RoleAdmin, s.suppressionRemove, "address", "domain", "business_id", "reason")
 
 	s.route("GET /api/v1/sources", leadmailer.RoleViewer, s.sourceList)
 	s.route("POST /api/v1/sources/{name}/run", leadmailer.RoleMarketer, s.sourceRun)
-	s.route("GET /api/v1/sources/{name}/runs", leadmailer.RoleViewer, s.sourceRuns)
+	s.route("GET /api/v1/sources/{name}/runs", leadmailer.RoleViewer, s.sourceRuns, "limit")
 }
 
 // Handler returns the API's handler, for mounting at Prefix. A path or method the API does
@@ -238,15 +242,31 @@ func (r *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
 type call struct {
 	token *leadmailer.APIToken
 	ip    string
+	// audited is set once the call has left an entry in the audit trail.
+	audited bool
 }
 
 // handlerFunc is an endpoint; an error it returns is answered by writeError.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
 
 // route registers h at pattern for tokens whose role allows need, with bodies up to
-// Options.MaxBody.
-func (s *Server) route(pattern string, need leadmailer.Role, h handlerFunc) {
-	s.routeLimit(pattern, need, s.opts.MaxBody, h)
+// Options.MaxBody, taking the query parameters named by query and refusing any other by its
+// name, as a JSON body's unknown fields are: a misspelt filter would otherwise be ignored
+// and the call answered as if it were not there.
+func (s *Server) route(pattern string, need leadmailer.Role, h handlerFunc, query ...string) {
+	s.routeLimit(pattern, need, s.opts.MaxBody, func(w http.ResponseWriter, r *http.Request, c *call) error {
+		var unknown []string
+		for name := range r.URL.Query() {
+			if !slices.Contains(query, name) {
+				unknown = append(unknown, name)
+			}
+		}
+		if len(unknown) > 0 {
+			slices.Sort(unknown)
+			return fieldErrorf(unknown[0], "unknown parameter %q: see /api/v1/openapi.yaml for the parameters this call takes", unknown[0])
+		}
+		return h(w, r, c)
+	})
 }
 
 // MaxBody is the largest body any call may send: the larger of Options.MaxBody and
@@ -263,15 +283,99 @@ func (s *Server) uploadLimit() int64 { return s.opts.MaxUpload + 1<<20 }
 func (s *Server) routeLimit(pattern string, need leadmailer.Role, limit int64, h handlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		c, err := s.authenticate(w, r, need)
-		if err == nil {
-			r.Body = http.MaxBytesReader(w, r.Body, limit)
-			err = h(w, r, c)
-		}
 		if err != nil {
 			s.writeError(w, r, err)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		sw := &statusWriter{ResponseWriter: w}
+		if err := h(sw, r, c); err != nil {
+			_, d := describe(err)
+			sw.code = d.Code
+			s.writeError(sw, r, err)
+		}
+		if !c.audited {
+			s.auditCall(r, c, sw)
 		}
 	})
 }
+
+// auditCall records a call whose handler recorded nothing, as AuditAPICall: a read of
+// something other than personal data, an answer replayed for an idempotency key, or a
+// call refused for what it asked. Every call a token makes within its rate limit is then
+// in the audit trail.
+// The answer is sent by now, so a failure to record it can only be logged.
+func (s *Server) auditCall(r *http.Request, c *call, sw *statusWriter) {
+	status := sw.status
+	if status == 0 {
+		status = http.StatusOK // what net/http sends for a handler that wrote nothing
+	}
+	detail := strconv.Itoa(status)
+	if sw.code != "" {
+		detail += " " + sw.code
+	}
+	if sw.Header().Get("Idempotent-Replayed") == "true" {
+		detail += ", replayed"
+	}
+	err := s.db.RecordAudit(context.WithoutCancel(r.Context()), &leadmailer.AuditEntry{Actor: c.token.Actor(),
+		Action: leadmailer.AuditAPICall, Target: s.callTarget(r), Detail: detail, IP: c.ip})
+	if err != nil {
+		s.opts.Logger.Error("record API call", slog.String("token", c.token.Name), slog.String("route", r.Pattern), slog.Any("err", err))
+	}
+}
+
+// callTarget names the call for the audit trail: its route with the path's values that
+// name something of ours, "GET /api/v1/campaigns/7/report". A value that does not (an
+// {id} that is not a number, a {name} that is no configured source) stays a wildcard,
+// since the caller may have put anything there, an address included. The query is left
+// out for the same reason.
+func (s *Server) callTarget(r *http.Request) string {
+	method, path, _ := strings.Cut(r.Pattern, " ")
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		name, ok := strings.CutPrefix(seg, "{")
+		if !ok {
+			continue
+		}
+		name = strings.TrimSuffix(name, "}")
+		v := r.PathValue(name)
+		switch name {
+		case "id":
+			if _, err := strconv.ParseInt(v, 10, 64); err == nil {
+				segs[i] = v
+			}
+		case "name":
+			if _, err := s.findSource(r); err == nil {
+				segs[i] = v
+			}
+		}
+	}
+	return method + " " + strings.Join(segs, "/")
+}
+
+// statusWriter keeps the status of an answer, and its error code when it is one, for the
+// audit trail. Unwrap lets http.ResponseController reach the connection underneath.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	code   string
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // authenticate finds the call's token and checks its state, rate and role, recording a
 // refusal of a known token in the audit trail. Calls with no token or an unknown one are
@@ -342,6 +446,7 @@ func (s *Server) reserve(ctx context.Context, id int64, now time.Time) (time.Dur
 // audit records an action of the call's token. Endpoints that answer with personal data
 // call it before answering and fail if it fails, as the web app does.
 func (s *Server) audit(r *http.Request, c *call, action, target, detail string) error {
+	c.audited = true
 	return s.db.RecordAudit(r.Context(), &leadmailer.AuditEntry{Actor: c.token.Actor(), Action: action,
 		Target: target, Detail: detail, IP: c.ip})
 }

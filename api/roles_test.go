@@ -3,6 +3,7 @@ package api_test
 import (
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/api"
 	"github.com/leadmailer/leadmailer/mailer/smtptest"
+	"golang.org/x/time/rate"
 )
 
 // endpointRoles is every endpoint with the least role that may call it: the web app's rules
@@ -59,26 +61,7 @@ func TestEveryEndpointRefusesTheRoleBelow(t *testing.T) {
 		leadmailer.RoleMarketer: a.token("dashboard", leadmailer.RoleViewer, nil),
 		leadmailer.RoleAdmin:    a.token("crm", leadmailer.RoleMarketer, nil),
 	}
-	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var documented, listed []string
-	for path, item := range doc.Paths.Map() {
-		for method := range item.Operations() {
-			if path != "/api/v1/openapi.yaml" {
-				documented = append(documented, method+" "+path)
-			}
-		}
-	}
-	for _, e := range endpointRoles {
-		listed = append(listed, e.method+" "+e.path)
-	}
-	sort.Strings(documented)
-	sort.Strings(listed)
-	if strings.Join(documented, "\n") != strings.Join(listed, "\n") {
-		t.Errorf("endpointRoles does not list the operations of openapi.yaml:\n got %q\nwant %q", listed, documented)
-	}
+	checkListsEveryOperation(t)
 
 	refused := 0
 	for _, e := range endpointRoles {
@@ -112,6 +95,152 @@ func TestEveryEndpointRefusesTheRoleBelow(t *testing.T) {
 	}
 	if recorded != refused {
 		t.Errorf("%d refusals recorded, want %d", recorded, refused)
+	}
+	if len(runs.actors) != 0 {
+		t.Errorf("a refused call ran a source: %v", runs.actors)
+	}
+}
+
+// checkListsEveryOperation fails the test unless endpointRoles lists exactly the operations
+// of openapi.yaml, so that a new endpoint cannot be added without being walked.
+func checkListsEveryOperation(t *testing.T) {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var documented, listed []string
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			if path != "/api/v1/openapi.yaml" {
+				documented = append(documented, method+" "+path)
+			}
+		}
+	}
+	for _, e := range endpointRoles {
+		listed = append(listed, e.method+" "+e.path)
+	}
+	sort.Strings(documented)
+	sort.Strings(listed)
+	if strings.Join(documented, "\n") != strings.Join(listed, "\n") {
+		t.Errorf("endpointRoles does not list the operations of openapi.yaml:\n got %q\nwant %q", listed, documented)
+	}
+}
+
+// TestEveryCallIsAudited walks every operation of openapi.yaml with a token allowed to call
+// it, once where what it names exists and once where it does not, and checks that each call,
+// answered or refused, leaves at least one audit entry naming the token, and none naming an
+// address or the query.
+func TestEveryCallIsAudited(t *testing.T) {
+	checkListsEveryOperation(t)
+	runs := &fakeRuns{running: map[string]bool{}}
+	// No rate limit: the walk makes more calls than a token's burst, and a call over the
+	// limit is refused before anything is recorded.
+	a := start(t, api.Options{Mail: &testMail{smtp: smtptest.New(t)}, Sources: []api.Source{{Name: "registry", Kind: "http"}},
+		RunSource: runs.start, SourceRunning: runs.isRunning, Rate: rate.Inf})
+	admin := a.token("desk", leadmailer.RoleAdmin, nil)
+	// Lead 1, import run 1 and campaign 1, which the table's paths name.
+	if r := a.do("POST", "/api/v1/leads", admin, batch(lead("anna@virta.fi"))); r.status != http.StatusOK {
+		t.Fatalf("push a lead: %d %s", r.status, r.body)
+	}
+	if r := a.do("POST", "/api/v1/campaigns", admin, newCampaign("Winter")); r.status != http.StatusCreated {
+		t.Fatalf("create a campaign: %d %s", r.status, r.body)
+	}
+
+	// The reads that record nothing of their own must be answered, not only refused, so
+	// that their fallback entry is seen for an answered call.
+	answered := map[string]bool{
+		"GET /api/v1/imports/{id}": true, "GET /api/v1/campaigns": true, "GET /api/v1/campaigns/{id}": true,
+		"GET /api/v1/campaigns/{id}/report": true, "GET /api/v1/sources": true, "GET /api/v1/sources/{name}/runs": true,
+	}
+	missing := strings.NewReplacer("/1", "/999999", "/registry/", "/anna@virta.fi/")
+	statuses := map[int]int{}
+	for _, pass := range []struct {
+		name string
+		path func(string) string
+	}{
+		{"exists", func(p string) string { return p }},
+		{"missing", missing.Replace},
+	} {
+		for _, e := range endpointRoles {
+			t.Run(pass.name+" "+e.method+" "+e.path, func(t *testing.T) {
+				before := len(a.auditEntries("token:desk"))
+				r := a.do(e.method, pass.path(e.call), admin, nil)
+				statuses[r.status]++
+				if pass.name == "exists" && answered[e.method+" "+e.path] && r.status != http.StatusOK {
+					t.Errorf("%d %s, want 200", r.status, r.body)
+				}
+				es := a.auditEntries("token:desk")
+				if len(es) == before {
+					t.Fatalf("answered %d and recorded nothing", r.status)
+				}
+				for _, en := range es[before:] {
+					text := en.Target + " " + en.Detail
+					if strings.Contains(text, "@") || strings.Contains(text, "?") {
+						t.Errorf("audit entry %s %q %q names an address or the query", en.Action, en.Target, en.Detail)
+					}
+				}
+				last := es[len(es)-1]
+				if last.Action == leadmailer.AuditAPICall && !strings.HasPrefix(last.Detail, strconv.Itoa(r.status)) {
+					t.Errorf("recorded status %q, answered %d", last.Detail, r.status)
+				}
+			})
+		}
+	}
+	// The walk saw both answers and refusals for bad input.
+	var ok, refused int
+	for status, n := range statuses {
+		switch {
+		case status < 300:
+			ok += n
+		case status >= 400 && status < 500:
+			refused += n
+		}
+	}
+	if ok == 0 || refused == 0 {
+		t.Errorf("statuses %v: want both answers and refusals", statuses)
+	}
+}
+
+// TestUnknownQueryParameters calls every operation with a query parameter it does not take,
+// and checks it is refused by name before anything happens, as an unknown field of a JSON
+// body is; and that every parameter openapi.yaml documents for it is taken, not refused as
+// unknown (its value may still be refused).
+func TestUnknownQueryParameters(t *testing.T) {
+	checkListsEveryOperation(t)
+	runs := &fakeRuns{running: map[string]bool{}}
+	a := start(t, api.Options{Mail: &testMail{smtp: smtptest.New(t)}, Sources: []api.Source{{Name: "registry", Kind: "http"}},
+		RunSource: runs.start, SourceRunning: runs.isRunning, Rate: rate.Inf})
+	admin := a.token("desk", leadmailer.RoleAdmin, nil)
+	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := func(call, query string) string {
+		if strings.Contains(call, "?") {
+			return call + "&" + query
+		}
+		return call + "?" + query
+	}
+	for _, e := range endpointRoles {
+		t.Run(e.method+" "+e.path, func(t *testing.T) {
+			r := a.do(e.method, with(e.call, "zzz=1"), admin, nil)
+			code, field := r.apiError(t)
+			if r.status != http.StatusBadRequest || code != leadmailer.EINVALID || field != "zzz" {
+				t.Errorf("unknown parameter zzz: %d %s %q, want 400 invalid naming zzz", r.status, code, field)
+			}
+			item := doc.Paths.Find(e.path)
+			op := item.GetOperation(e.method)
+			for _, p := range append(item.Parameters, op.Parameters...) {
+				if p.Value.In != "query" || strings.Contains(e.call, p.Value.Name+"=") {
+					continue
+				}
+				r := a.do(e.method, with(e.call, p.Value.Name+"=1"), admin, nil)
+				if r.status == http.StatusBadRequest && strings.Contains(string(r.body), "unknown parameter") {
+					t.Errorf("documented parameter %s refused as unknown: %s", p.Value.Name, r.body)
+				}
+			}
+		})
 	}
 	if len(runs.actors) != 0 {
 		t.Errorf("a refused call ran a source: %v", runs.actors)

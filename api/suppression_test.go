@@ -140,3 +140,48 @@ func TestSuppressions(t *testing.T) {
 		}
 	}
 }
+
+// TestSuppressionIdempotencyKey retries an addition with its Idempotency-Key: the retry gets
+// the first answer, 201 with the leads it made inactive, where a retry without the key would
+// get 200 for an entry there already; the key with another entry is a conflict; the trail
+// holds one addition and the replay.
+func TestSuppressionIdempotencyKey(t *testing.T) {
+	a := start(t, api.Options{})
+	crm := a.token("crm", leadmailer.RoleMarketer, nil)
+	a.do("POST", "/api/v1/leads", crm, batch(lead("anna@virta.fi")))
+	body := map[string]any{"address": "anna@virta.fi", "reason": "asked by phone"}
+	first := a.do("POST", "/api/v1/suppressions", crm, body, "Idempotency-Key", "call-17")
+	again := a.do("POST", "/api/v1/suppressions", crm, body, "Idempotency-Key", "call-17")
+	if first.status != 201 || again.status != 201 || string(first.body) != string(again.body) {
+		t.Fatalf("retry with the key: got %d %s, want the first answer %d %s", again.status, again.body, first.status, first.body)
+	}
+	if again.header.Get("Idempotent-Replayed") != "true" || first.header.Get("Idempotent-Replayed") != "" {
+		t.Errorf("Idempotent-Replayed: first %q, retry %q", first.header.Get("Idempotent-Replayed"), again.header.Get("Idempotent-Replayed"))
+	}
+	var ans struct {
+		LeadsMadeInactive *int64 `json:"leads_made_inactive"`
+	}
+	if again.decode(t, &ans); ans.LeadsMadeInactive == nil || *ans.LeadsMadeInactive != 1 {
+		t.Errorf("replayed answer %s: want the one lead made inactive", again.body)
+	}
+	if r := a.do("POST", "/api/v1/suppressions", crm, body); r.status != 200 {
+		t.Errorf("retry without the key: %d, want 200 for an entry there already", r.status)
+	}
+	r := a.do("POST", "/api/v1/suppressions", crm, map[string]any{"domain": "virta.fi", "reason": "the whole firm"}, "Idempotency-Key", "call-17")
+	if code, field := r.apiError(t); r.status != 409 || code != leadmailer.ECONFLICT || field != "Idempotency-Key" {
+		t.Errorf("same key, another entry: got %d %s %s", r.status, code, field)
+	}
+	if ok, err := a.db.IsSuppressed(t.Context(), "other@virta.fi"); err != nil || ok {
+		t.Errorf("the refused domain was suppressed: %v %v", ok, err)
+	}
+	var got []string
+	for _, e := range a.auditEntries("token:crm") {
+		if e.Action == leadmailer.AuditSuppressionAdd || e.Target == "POST /api/v1/suppressions" {
+			got = append(got, e.Action+" "+e.Detail)
+		}
+	}
+	want := "suppression.add asked by phone|api.call 201, replayed|api.call 200|api.call 409 conflict"
+	if strings.Join(got, "|") != want {
+		t.Errorf("audit entries %q, want %q", strings.Join(got, "|"), want)
+	}
+}

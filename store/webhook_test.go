@@ -112,6 +112,43 @@ func testWebhookEventsEnqueued(t *testing.T, be storetest.Backend) {
 	}
 }
 
+// TestWebhookCampaignFinished finishes a campaign that sent to everyone, as the campaign
+// runner does when its last message is out, and checks that the endpoint subscribed to
+// campaign.finished gets one delivery of it, and the endpoint that is not gets none.
+func TestWebhookCampaignFinished(t *testing.T) {
+	for _, be := range storetest.Backends() {
+		t.Run(be.Name, func(t *testing.T) { testWebhookCampaignFinished(t, be) })
+	}
+}
+
+func testWebhookCampaignFinished(t *testing.T, be storetest.Backend) {
+	ctx := context.Background()
+	db, c, _ := sentCampaign(t, be, 2)
+	subscribe(t, db)
+	if _, err := db.SetCampaignState(ctx, c.ID, leadmailer.CampaignFinished, ""); err != nil {
+		t.Fatal(err)
+	}
+	// Finishing a finished campaign again is no move, and no second event.
+	if _, err := db.SetCampaignState(ctx, c.ID, leadmailer.CampaignFinished, ""); err != nil {
+		t.Fatal(err)
+	}
+	got, ds := deliveries(t, db)
+	if len(got) != 1 || !strings.HasPrefix(got[0], fmt.Sprintf("ops.example.com campaign.finished campaign-%d-finished-", c.ID)) {
+		t.Fatalf("queued deliveries:\n%s\nwant one campaign.finished to ops.example.com", strings.Join(got, "\n"))
+	}
+	var data struct {
+		CampaignID int64  `json:"campaign_id"`
+		Name       string `json:"name"`
+		State      string `json:"state"`
+	}
+	if err := json.Unmarshal([]byte(ds[0].Payload), &data); err != nil {
+		t.Fatalf("payload %s: %v", ds[0].Payload, err)
+	}
+	if data.CampaignID != c.ID || data.Name != c.Name || data.State != string(leadmailer.CampaignFinished) {
+		t.Errorf("payload = %s, want campaign %d %q finished", ds[0].Payload, c.ID, c.Name)
+	}
+}
+
 func TestWebhookNothingWithoutSubscribers(t *testing.T) {
 	for _, be := range storetest.Backends() {
 		t.Run(be.Name, func(t *testing.T) { testWebhookNothingWithoutSubscribers(t, be) })

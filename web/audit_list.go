@@ -79,5 +79,5 @@ var auditActions = []string{
 	leadmailer.AuditUserCreate, leadmailer.AuditUserPassword, leadmailer.AuditUserDisable,
 	leadmailer.AuditAuditView, leadmailer.AuditAuditVerify, "token.",
 	leadmailer.AuditTokenAdd, leadmailer.AuditTokenRevoke, leadmailer.AuditTokenRefused,
-	leadmailer.AuditWebhookReplay,
+	leadmailer.AuditAPICall, leadmailer.AuditWebhookReplay,
 }

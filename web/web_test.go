@@ -703,9 +703,13 @@ func TestAuditPageFilters(t *testing.T) {
 			t.Errorf("/audit%s: actions %v, want %v", tc.query, got, tc.want)
 		}
 	}
-	// API tokens' entries can be found too: calls refused for a revoked or expired token.
-	if body := c.get("/audit").body; !strings.Contains(body, `<option>token.refused</option>`) {
-		t.Error("the action filter does not offer token.refused")
+	// API tokens' entries can be found too: calls refused for a revoked or expired token,
+	// and the calls recorded by route and status.
+	body := c.get("/audit").body
+	for _, action := range []string{leadmailer.AuditTokenRefused, leadmailer.AuditAPICall} {
+		if !strings.Contains(body, `<option>`+action+`</option>`) {
+			t.Errorf("the action filter does not offer %s", action)
+		}
 	}
 }
 

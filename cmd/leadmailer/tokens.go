@@ -24,7 +24,7 @@ func tokensCommand() *command {
 
 A program calls the JSON API at /api/v1/ of "leadmailer serve" with a token in the header
 "Authorization: Bearer TOKEN". A token has a role, with the same rules as the web app's users
-(see "leadmailer help users"), and a name that the audit trail records for every call and that
+(see "leadmailer help users"), and a name that the audit trail records for its calls and that
 leads the token pushes carry as their source. Give each program its own token.
 
 "tokens add" prints the new token once; only its hash is stored, so it cannot be shown again.
