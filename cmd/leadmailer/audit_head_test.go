@@ -2,6 +2,7 @@ package main
 
 import (
 	"database/sql"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/store"
 )
 
 var auditHeadRE = regexp.MustCompile(`^(\d+):[0-9a-f]{64}\n$`)
@@ -73,17 +75,61 @@ func rehashAll(t *testing.T, raw *sql.DB) {
 
 // TestAuditVerifyDetectsRecomputedHashes: changing an entry and recomputing the plain SHA-256
 // chain after it, which was enough before the chain was keyed, is found by audit verify.
+//
+// So is the downgrade: someone with write access to the database but not to secret.key also
+// drops the keying table's triggers and deletes its record (or the whole table and the
+// migration that made it, so the next command makes it again, empty), then recomputes every
+// hash with plain SHA-256, as an older version would have hashed them. Plain audit verify,
+// with no head kept, fails naming the removed record, on the first run after the attack and
+// on the next; the commands run meanwhile do not start keying anew, and refuse to record.
 func TestAuditVerifyDetectsRecomputedHashes(t *testing.T) {
-	data := auditTrail(t)
-	raw := rawAudit(t, data)
-	if _, err := raw.Exec(`UPDATE audit_log SET detail = 'nothing to see' WHERE id = 2`); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name   string
+		attack string // SQL run after entry 2 was changed; then every hash is recomputed
+		want   string
+	}{
+		{"entry changed", ``, "broken at entry 1: its contents were altered"},
+		{"keying record removed", `DROP TRIGGER audit_keying_no_update; DROP TRIGGER audit_keying_no_delete;
+			DELETE FROM audit_keying`, "broken at entry 1: the database's record of where keyed hashes begin was removed"},
+		{"keying table and its migration removed", `DROP TABLE audit_keying; DELETE FROM schema_migrations WHERE version = 14`,
+			"broken at entry 1: the database's record of where keyed hashes begin was removed"},
 	}
-	rehashAll(t, raw)
-	raw.Close()
-	r := runCLI(t, map[string]string{"LEADMAILER_DATA": data}, "", "audit", "verify")
-	if r.code != exitError || !strings.Contains(r.stderr, "broken at entry 1: its contents were altered") {
-		t.Errorf("verify after a rewrite with recomputed hashes: exit %d, stderr %q; want exit 1 at entry 1", r.code, r.stderr)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := auditTrail(t)
+			raw := rawAudit(t, data)
+			if _, err := raw.Exec(`UPDATE audit_log SET actor = 'os:nobody', detail = 'nothing to see' WHERE id = 2`); err != nil {
+				t.Fatal(err)
+			}
+			if tt.attack != "" {
+				if _, err := raw.Exec(tt.attack); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rehashAll(t, raw)
+
+			env := map[string]string{"LEADMAILER_DATA": data}
+			for run := 1; run <= 2; run++ {
+				r := runCLI(t, env, "", "audit", "verify")
+				if r.code != exitError || !strings.Contains(r.stderr, tt.want) {
+					t.Errorf("verify run %d after the attack: exit %d, stdout %q, stderr %q; want exit 1, %q",
+						run, r.code, r.stdout, r.stderr, tt.want)
+				}
+			}
+			if tt.attack == "" {
+				return
+			}
+			if r := runCLI(t, env, "", "leads", "list"); r.code == exitOK || !strings.Contains(r.stderr, "keyed is missing") {
+				t.Errorf("leads list after the attack: exit %d, stderr %q; want it refused, its audit entry unrecordable", r.code, r.stderr)
+			}
+			var records int
+			if err := raw.QueryRow(`SELECT count(*) FROM audit_keying`).Scan(&records); err != nil {
+				t.Fatal(err)
+			}
+			if records != 0 {
+				t.Errorf("%d keying records after the commands ran, want none: keying started anew over the rewrite", records)
+			}
+		})
 	}
 }
 
@@ -119,7 +165,7 @@ func TestAuditHeadDetectsTruncation(t *testing.T) {
 
 // TestAuditVerifyAfterUpgrade: a data directory whose entries an older version chained with
 // plain SHA-256, before the keying table existed, verifies; the entries after the upgrade are
-// keyed, and the output says where keying began.
+// keyed, the output says where keying began, and the data directory remembers it.
 func TestAuditVerifyAfterUpgrade(t *testing.T) {
 	data := auditTrail(t)
 	raw := rawAudit(t, data)
@@ -128,6 +174,10 @@ func TestAuditVerifyAfterUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw.Close()
+	// Nor did that version keep the keying record in the data directory.
+	if err := os.Remove(filepath.Join(data, store.AuditKeyingFile)); err != nil {
+		t.Fatal(err)
+	}
 
 	lm(t, data, "leads", "list") // entry 5
 	r := lm(t, data, "audit", "verify")
@@ -135,4 +185,8 @@ func TestAuditVerifyAfterUpgrade(t *testing.T) {
 		"Entries before 5 were recorded before the chain was keyed")
 	head := strings.TrimSpace(lm(t, data, "audit", "head").stdout)
 	lm(t, data, "audit", "verify", "--head", head)
+	kept, err := os.ReadFile(filepath.Join(data, store.AuditKeyingFile))
+	if err != nil || !strings.HasPrefix(string(kept), "5 ") {
+		t.Errorf("%s after the upgrade: %q, %v; want keying from entry 5 kept", store.AuditKeyingFile, kept, err)
+	}
 }
