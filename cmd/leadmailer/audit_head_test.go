@@ -190,3 +190,40 @@ func TestAuditVerifyAfterUpgrade(t *testing.T) {
 		t.Errorf("%s after the upgrade: %q, %v; want keying from entry 5 kept", store.AuditKeyingFile, kept, err)
 	}
 }
+
+// TestRestoreBackupOlderThanKeying: a backup taken before the chain was keyed holds no keying
+// record, while the upgraded data directory remembers one. Restoring it is the operator's
+// choice, not a removal: the restore succeeds, keying starts after the backup's entries, and
+// the trail verifies.
+func TestRestoreBackupOlderThanKeying(t *testing.T) {
+	data := auditTrail(t)
+	// The data directory as an older version left it: plain hashes, no keying anywhere.
+	raw := rawAudit(t, data)
+	rehashAll(t, raw)
+	if _, err := raw.Exec(`DROP TABLE audit_keying; DELETE FROM schema_migrations WHERE version = 14`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	if err := os.Remove(filepath.Join(data, store.AuditKeyingFile)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(data, dbFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(t.TempDir(), "old.db")
+	if err := os.WriteFile(backup, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	lm(t, data, "leads", "list") // the upgrade: keyed from entry 5
+	lm(t, data, "leads", "list")
+	lm(t, data, "restore", backup)
+	r := lm(t, data, "audit", "verify")
+	mustContain(t, "verify after restoring a backup older than keying", r.stdout, "The audit trail is intact: 5 entries",
+		"Entries before 5 were recorded before the chain was keyed")
+	kept, err := os.ReadFile(filepath.Join(data, store.AuditKeyingFile))
+	if err != nil || !strings.HasPrefix(string(kept), "5 ") {
+		t.Errorf("%s after the restore: %q, %v; want keying from entry 5, after the backup's four", store.AuditKeyingFile, kept, err)
+	}
+}
