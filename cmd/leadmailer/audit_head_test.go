@@ -108,19 +108,20 @@ func TestAuditVerifyDetectsRecomputedHashes(t *testing.T) {
 			}
 			rehashAll(t, raw)
 
-			env := map[string]string{"LEADMAILER_DATA": data}
+			// Each command a leadmailer process of its own, as an operator runs it.
 			for run := 1; run <= 2; run++ {
-				r := runCLI(t, env, "", "audit", "verify")
-				if r.code != exitError || !strings.Contains(r.stderr, tt.want) {
+				c := startLeadmailer(t, "audit", "verify", "--data", data)
+				if code := c.wait(t, 30*time.Second); code != exitError || !strings.Contains(c.stderr.String(), tt.want) {
 					t.Errorf("verify run %d after the attack: exit %d, stdout %q, stderr %q; want exit 1, %q",
-						run, r.code, r.stdout, r.stderr, tt.want)
+						run, code, c.stdout.String(), c.stderr.String(), tt.want)
 				}
 			}
 			if tt.attack == "" {
 				return
 			}
-			if r := runCLI(t, env, "", "leads", "list"); r.code == exitOK || !strings.Contains(r.stderr, "keyed is missing") {
-				t.Errorf("leads list after the attack: exit %d, stderr %q; want it refused, its audit entry unrecordable", r.code, r.stderr)
+			c := startLeadmailer(t, "leads", "list", "--data", data)
+			if code := c.wait(t, 30*time.Second); code == exitOK || !strings.Contains(c.stderr.String(), "keyed is missing") {
+				t.Errorf("leads list after the attack: exit %d, stderr %q; want it refused, its audit entry unrecordable", code, c.stderr.String())
 			}
 			var records int
 			if err := raw.QueryRow(`SELECT count(*) FROM audit_keying`).Scan(&records); err != nil {
