@@ -11,6 +11,7 @@ import (
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/store"
+	"github.com/leadmailer/leadmailer/store/storetest"
 )
 
 var auditHeadRE = regexp.MustCompile(`^(\d+):[0-9a-f]{64}\n$`)
@@ -43,7 +44,7 @@ func rawAudit(t *testing.T, data string) *sql.DB {
 }
 
 // rehashAll recomputes every entry's hash with plain SHA-256, the most anyone without
-// secret.key can do after changing an entry.
+// secret.key can do after changing an entry. Its SQL is both databases': $n placeholders.
 func rehashAll(t *testing.T, raw *sql.DB) {
 	t.Helper()
 	rows, err := raw.Query(`SELECT id, at, actor, action, target, detail, ip FROM audit_log ORDER BY id`)
@@ -66,71 +67,104 @@ func rehashAll(t *testing.T, raw *sql.DB) {
 	prev := ""
 	for _, e := range entries {
 		h := e.ComputeHash(prev)
-		if _, err := raw.Exec(`UPDATE audit_log SET prev_hash = ?, hash = ? WHERE id = ?`, prev, h, e.ID); err != nil {
+		if _, err := raw.Exec(`UPDATE audit_log SET prev_hash = $1, hash = $2 WHERE id = $3`, prev, h, e.ID); err != nil {
 			t.Fatal(err)
 		}
 		prev = h
 	}
 }
 
+// tamperedTrail makes a data directory with four audit entries, as auditTrail does, its
+// database SQLite or PostgreSQL, and opens that database as someone with write access to it
+// would, every trigger that keeps the audit tables append-only dropped (SQLite) or disabled
+// (PostgreSQL, as the tables' owner may).
+func tamperedTrail(t *testing.T, backend string) (data string, raw *sql.DB) {
+	t.Helper()
+	data = t.TempDir()
+	driver, dsn := "sqlite3", filepath.Join(data, dbFile)
+	queries := []string{`DROP TRIGGER audit_log_no_update`, `DROP TRIGGER audit_log_no_delete`,
+		`DROP TRIGGER audit_keying_no_update`, `DROP TRIGGER audit_keying_no_delete`}
+	if backend == "postgres" {
+		dsn = storetest.NewPostgresDatabase(t)
+		writeDatabaseConfig(t, filepath.Join(data, "leadmailer.toml"), dsn)
+		driver = "pgx"
+		queries = []string{`ALTER TABLE audit_log DISABLE TRIGGER USER`, `ALTER TABLE audit_keying DISABLE TRIGGER USER`}
+	}
+	for range 4 {
+		lm(t, data, "leads", "list")
+	}
+	raw, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	for _, q := range queries {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return data, raw
+}
+
 // TestAuditVerifyDetectsRecomputedHashes: changing an entry and recomputing the plain SHA-256
 // chain after it, which was enough before the chain was keyed, is found by audit verify.
 //
 // So is the downgrade: someone with write access to the database but not to secret.key also
-// drops the keying table's triggers and deletes its record (or the whole table and the
-// migration that made it, so the next command makes it again, empty), then recomputes every
-// hash with plain SHA-256, as an older version would have hashed them. Plain audit verify,
-// with no head kept, fails naming the removed record, on the first run after the attack and
-// on the next; the commands run meanwhile do not start keying anew, and refuse to record.
+// deletes the keying record (or drops its table and the migration that made it, so the next
+// command makes it again, empty), then recomputes every hash with plain SHA-256, as an older
+// version would have hashed them. Plain audit verify, with no head kept, fails naming the
+// removed record, on the first run after the attack and on the next; the commands run
+// meanwhile do not start keying anew, and refuse to record. On SQLite and on PostgreSQL.
 func TestAuditVerifyDetectsRecomputedHashes(t *testing.T) {
 	tests := []struct {
 		name   string
-		attack string // SQL run after entry 2 was changed; then every hash is recomputed
+		attack []string // SQL run after entry 2 was changed; then every hash is recomputed
 		want   string
 	}{
-		{"entry changed", ``, "broken at entry 1: its contents were altered"},
-		{"keying record removed", `DROP TRIGGER audit_keying_no_update; DROP TRIGGER audit_keying_no_delete;
-			DELETE FROM audit_keying`, "broken at entry 1: the database's record of where keyed hashes begin was removed"},
-		{"keying table and its migration removed", `DROP TABLE audit_keying; DELETE FROM schema_migrations WHERE version = 14`,
+		{"entry changed", nil, "broken at entry 1: its contents were altered"},
+		{"keying record removed", []string{`DELETE FROM audit_keying`},
+			"broken at entry 1: the database's record of where keyed hashes begin was removed"},
+		{"keying table and its migration removed", []string{`DROP TABLE audit_keying`, `DELETE FROM schema_migrations WHERE version = 14`},
 			"broken at entry 1: the database's record of where keyed hashes begin was removed"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			data := auditTrail(t)
-			raw := rawAudit(t, data)
-			if _, err := raw.Exec(`UPDATE audit_log SET actor = 'os:nobody', detail = 'nothing to see' WHERE id = 2`); err != nil {
-				t.Fatal(err)
-			}
-			if tt.attack != "" {
-				if _, err := raw.Exec(tt.attack); err != nil {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		for _, tt := range tests {
+			t.Run(backend+"/"+tt.name, func(t *testing.T) {
+				data, raw := tamperedTrail(t, backend)
+				if _, err := raw.Exec(`UPDATE audit_log SET actor = 'os:nobody', detail = 'nothing to see' WHERE id = 2`); err != nil {
 					t.Fatal(err)
 				}
-			}
-			rehashAll(t, raw)
-
-			// Each command a leadmailer process of its own, as an operator runs it.
-			for run := 1; run <= 2; run++ {
-				c := startLeadmailer(t, "audit", "verify", "--data", data)
-				if code := c.wait(t, 30*time.Second); code != exitError || !strings.Contains(c.stderr.String(), tt.want) {
-					t.Errorf("verify run %d after the attack: exit %d, stdout %q, stderr %q; want exit 1, %q",
-						run, code, c.stdout.String(), c.stderr.String(), tt.want)
+				for _, q := range tt.attack {
+					if _, err := raw.Exec(q); err != nil {
+						t.Fatal(err)
+					}
 				}
-			}
-			if tt.attack == "" {
-				return
-			}
-			c := startLeadmailer(t, "leads", "list", "--data", data)
-			if code := c.wait(t, 30*time.Second); code == exitOK || !strings.Contains(c.stderr.String(), "keyed is missing") {
-				t.Errorf("leads list after the attack: exit %d, stderr %q; want it refused, its audit entry unrecordable", code, c.stderr.String())
-			}
-			var records int
-			if err := raw.QueryRow(`SELECT count(*) FROM audit_keying`).Scan(&records); err != nil {
-				t.Fatal(err)
-			}
-			if records != 0 {
-				t.Errorf("%d keying records after the commands ran, want none: keying started anew over the rewrite", records)
-			}
-		})
+				rehashAll(t, raw)
+
+				// Each command a leadmailer process of its own, as an operator runs it.
+				for run := 1; run <= 2; run++ {
+					c := startLeadmailer(t, "audit", "verify", "--data", data)
+					if code := c.wait(t, 30*time.Second); code != exitError || !strings.Contains(c.stderr.String(), tt.want) {
+						t.Errorf("verify run %d after the attack: exit %d, stdout %q, stderr %q; want exit 1, %q",
+							run, code, c.stdout.String(), c.stderr.String(), tt.want)
+					}
+				}
+				if tt.attack == nil {
+					return
+				}
+				c := startLeadmailer(t, "leads", "list", "--data", data)
+				if code := c.wait(t, 30*time.Second); code == exitOK || !strings.Contains(c.stderr.String(), "keyed is missing") {
+					t.Errorf("leads list after the attack: exit %d, stderr %q; want it refused, its audit entry unrecordable", code, c.stderr.String())
+				}
+				var records int
+				if err := raw.QueryRow(`SELECT count(*) FROM audit_keying`).Scan(&records); err != nil {
+					t.Fatal(err)
+				}
+				if records != 0 {
+					t.Errorf("%d keying records after the commands ran, want none: keying started anew over the rewrite", records)
+				}
+			})
+		}
 	}
 }
 
