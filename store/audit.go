@@ -8,6 +8,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -99,15 +102,41 @@ func keyingMAC(key []byte, keyedFrom int64) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
+// AuditKeyingFile is the file in the data directory that remembers, outside the database,
+// where the audit chain's keyed hashes begin: "KEYED_FROM MAC", the database's keying record
+// and its MAC. Someone who can write the database but not read secret.key can remove the
+// record there and rehash every entry with plain SHA-256, so that the database looks like
+// one an older version never keyed; the file shows it was keyed. It is written when keying
+// starts, and again from a valid record when it is missing (a data directory set up from a
+// backup, or a second process on the same PostgreSQL database).
+const AuditKeyingFile = "audit-keying"
+
 // startKeyedAudit records, the first time a database is opened with an audit key, that
-// entries from the next one on are keyed. The check reads without a transaction, so that
-// opening an upgraded database takes no write lock.
+// entries from the next one on are keyed, and keeps the data directory's copy of that
+// record. The check reads without a transaction, so that opening an upgraded database takes
+// no write lock. A database whose record is gone while the data directory remembers one is
+// not keyed again: a new record would bless the rewrite, so verification reports it, and
+// recording entries stays refused.
 func (db *DB) startKeyedAudit(ctx context.Context) error {
 	if db.auditKey == nil {
 		return nil
 	}
-	if k, err := findAuditKeying(ctx, db.sql); err != nil || k != nil {
+	k, err := findAuditKeying(ctx, db.sql)
+	if err != nil {
 		return err
+	}
+	kept, err := db.keptAuditKeying()
+	if err != nil {
+		return fmt.Errorf("start keying the audit chain: %w", err)
+	}
+	if k != nil {
+		if kept == nil && hmac.Equal([]byte(k.mac), []byte(keyingMAC(db.auditKey, k.keyedFrom))) {
+			return db.keepAuditKeying(k)
+		}
+		return nil
+	}
+	if kept != nil {
+		return nil
 	}
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
@@ -124,6 +153,62 @@ func (db *DB) startKeyedAudit(ctx context.Context) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("start keying the audit chain: %w", err)
+	}
+	// Another process may have started keying first: keep the record that won.
+	if k, err = findAuditKeying(ctx, db.sql); err != nil {
+		return fmt.Errorf("start keying the audit chain: %w", err)
+	}
+	if k == nil {
+		return errors.New("start keying the audit chain: the record written is gone")
+	}
+	return db.keepAuditKeying(k)
+}
+
+// keptAuditKeying reads the data directory's AuditKeyingFile: nil when there is none, or no
+// data directory. Its MAC is checked by verification, not here.
+func (db *DB) keptAuditKeying() (*auditKeying, error) {
+	if db.dataDir == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(filepath.Join(db.dataDir, AuditKeyingFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	k := &auditKeying{keyedFrom: 1}
+	from, mac, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
+	if n, err := strconv.ParseInt(from, 10, 64); err == nil && n > 0 {
+		k.keyedFrom = n
+	}
+	k.mac = mac
+	return k, nil
+}
+
+// keepAuditKeying writes k to the data directory's AuditKeyingFile, whole or not at all.
+func (db *DB) keepAuditKeying(k *auditKeying) error {
+	if db.dataDir == "" {
+		return nil
+	}
+	path := filepath.Join(db.dataDir, AuditKeyingFile)
+	tmp, err := os.CreateTemp(db.dataDir, "."+AuditKeyingFile+".*.partial")
+	if err != nil {
+		return fmt.Errorf("keep where the audit chain is keyed: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = fmt.Fprintf(tmp, "%d %s\n", k.keyedFrom, k.mac)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("keep where the audit chain is keyed in %s: %w", path, err)
 	}
 	return nil
 }
@@ -251,9 +336,11 @@ func (db *DB) FindAuditHead(ctx context.Context) (AuditHead, error) {
 // fields: plain SHA-256 before the keyed part of the chain, HMAC under the audit key from
 // there on. The first problem found is returned as an *AuditBreak, with a nil summary.
 //
-// Removing entries from the end leaves a shorter valid chain, and someone who removes the
-// keying record and rewrites every entry unkeyed makes it look like a database never
-// upgraded: VerifyAuditHead, with a head kept elsewhere, detects both.
+// The keying record is also compared with the data directory's AuditKeyingFile: removing
+// it and rewriting every entry unkeyed, which makes the database look like one never
+// upgraded, breaks the chain where the file says keying begins. Removing entries from the
+// end leaves a shorter valid chain: VerifyAuditHead, with a head kept elsewhere, detects it,
+// and also a rewrite by someone who could delete the file as well.
 func (db *DB) VerifyAudit(ctx context.Context) (*AuditSummary, *AuditBreak, error) {
 	return db.verifyAudit(ctx, nil)
 }
@@ -262,6 +349,31 @@ func (db *DB) VerifyAudit(ctx context.Context) (*AuditSummary, *AuditBreak, erro
 // entry with head's hash: that nothing up to it was rewritten and nothing after it cut.
 func (db *DB) VerifyAuditHead(ctx context.Context, head AuditHead) (*AuditSummary, *AuditBreak, error) {
 	return db.verifyAudit(ctx, &head)
+}
+
+// checkKeptAuditKeying compares the database's keying record (nil when missing, else
+// already authenticated) with the data directory's copy, if there is one.
+func (db *DB) checkKeptAuditKeying(keying *auditKeying) (*AuditBreak, error) {
+	kept, err := db.keptAuditKeying()
+	if err != nil {
+		return nil, fmt.Errorf("verify audit trail: %w", err)
+	}
+	switch {
+	case kept == nil:
+		return nil, nil
+	case !hmac.Equal([]byte(kept.mac), []byte(keyingMAC(db.auditKey, kept.keyedFrom))):
+		return &AuditBreak{ID: kept.keyedFrom, Reason: fmt.Sprintf("the data directory's record of where keyed hashes begin (%s) "+
+			"was altered, or the secret key is not this installation's", AuditKeyingFile)}, nil
+	case keying == nil:
+		return &AuditBreak{ID: kept.keyedFrom, Reason: fmt.Sprintf("the database's record of where keyed hashes begin was removed, "+
+			"though the data directory's %s says they begin here: entries from here on may have been rewritten "+
+			"and rehashed without the key", AuditKeyingFile)}, nil
+	case keying.keyedFrom != kept.keyedFrom:
+		return &AuditBreak{ID: min(keying.keyedFrom, kept.keyedFrom), Reason: fmt.Sprintf("the database says keyed hashes begin at entry %d, "+
+			"the data directory's %s at entry %d: the database was replaced by another one, or its record rewritten",
+			keying.keyedFrom, AuditKeyingFile, kept.keyedFrom)}, nil
+	}
+	return nil, nil
 }
 
 func (db *DB) verifyAudit(ctx context.Context, head *AuditHead) (*AuditSummary, *AuditBreak, error) {
@@ -279,6 +391,11 @@ func (db *DB) verifyAudit(ctx context.Context, head *AuditHead) (*AuditSummary, 
 				"or the secret key is not this installation's"}, nil
 		}
 		keyedFrom = keying.keyedFrom
+	}
+	if db.auditKey != nil {
+		if brk, err := db.checkKeptAuditKeying(keying); brk != nil || err != nil {
+			return nil, brk, err
+		}
 	}
 	rows, err := db.sql.QueryContext(ctx, `SELECT id, at, actor, action, target, detail, ip, prev_hash, hash
 		FROM audit_log ORDER BY id`)

@@ -3,6 +3,7 @@ package store_test
 import (
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -83,8 +84,10 @@ func rehashUnkeyed(t *testing.T, raw *sql.DB, from int64) {
 // TestKeyedAuditChainResistsRewriting: an attacker who can write the database but not read
 // the key changes an entry and recomputes the plain SHA-256 hashes of every entry after it;
 // verification finds the rewritten entry, even when the attacker also moves the record of
-// where keying begins. Removing that record as well, or cutting entries off the end, leaves a
-// chain that verifies alone: the head kept elsewhere catches it.
+// where keying begins, or removes it and rehashes every entry (the data directory remembers
+// where keying began). Cutting entries off the end, or removing the data directory's file
+// as well as the record, leaves a chain that verifies alone: the head kept elsewhere
+// catches it.
 func TestKeyedAuditChainResistsRewriting(t *testing.T) {
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
@@ -94,12 +97,19 @@ func TestKeyedAuditChainResistsRewriting(t *testing.T) {
 				rehash    bool
 				wantBreak string // from VerifyAudit; "" when only the kept head shows it
 				wantHead  string // from VerifyAuditHead with the head taken before the attack
+				kept      string // the data directory's keying file afterwards: "" as written, "-" removed
 			}{
-				{"rewritten and rehashed", ``, true, "audit entry 3: its contents were altered", "audit entry 3: its contents were altered"},
+				{"rewritten and rehashed", ``, true, "audit entry 3: its contents were altered", "audit entry 3: its contents were altered", ""},
 				{"keying moved past the rewrite", `UPDATE audit_keying SET keyed_from = 100`, true,
-					"audit entry 100: the record of where keyed hashes begin was altered", "audit entry 100: the record"},
-				{"keying removed and every entry rehashed", `DELETE FROM audit_keying`, true, "", "audit entry 5: its hash is"},
-				{"tail cut", `DELETE FROM audit_log WHERE id > 3`, false, "", "audit entry 5: it is missing: the trail ends at entry 3"},
+					"audit entry 100: the record of where keyed hashes begin was altered", "audit entry 100: the record", ""},
+				{"keying removed and every entry rehashed", `DELETE FROM audit_keying`, true,
+					"audit entry 1: the database's record of where keyed hashes begin was removed, though the data directory's audit-keying says they begin here",
+					"audit entry 1: the database's record", ""},
+				{"keying removed, data directory's record forged", `DELETE FROM audit_keying`, true,
+					"audit entry 100: the data directory's record of where keyed hashes begin (audit-keying) was altered",
+					"audit entry 100: the data directory's record", "100 " + strings.Repeat("0", 64)},
+				{"keying removed from the database and the data directory", `DELETE FROM audit_keying`, true, "", "audit entry 5: its hash is", "-"},
+				{"tail cut", `DELETE FROM audit_log WHERE id > 3`, false, "", "audit entry 5: it is missing: the trail ends at entry 3", ""},
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
@@ -133,6 +143,18 @@ func TestKeyedAuditChainResistsRewriting(t *testing.T) {
 							from = 1 // nothing keyed is left
 						}
 						rehashUnkeyed(t, raw, from)
+					}
+					keptFile := filepath.Join(db.DataDir(), store.AuditKeyingFile)
+					switch tt.kept {
+					case "":
+					case "-":
+						if err := os.Remove(keptFile); err != nil {
+							t.Fatal(err)
+						}
+					default:
+						if err := os.WriteFile(keptFile, []byte(tt.kept), 0o600); err != nil {
+							t.Fatal(err)
+						}
 					}
 
 					_, brk, err := db.VerifyAudit(t.Context())
@@ -239,5 +261,52 @@ func TestAuditKeyRequiredOnceKeyed(t *testing.T) {
 	defer wrong.Close()
 	if _, brk, _ := wrong.VerifyAudit(t.Context()); brk == nil || !strings.Contains(brk.Reason, "secret key is not this installation's") {
 		t.Errorf("verify with another key: %v, want the keying record refused", brk)
+	}
+}
+
+// TestAuditKeyingNotRestartedAfterRemoval: after the keying record was removed and every
+// entry rehashed with plain SHA-256, opening the database again, as the next command does,
+// does not start keying anew, which would pass the rewritten entries off as ones recorded
+// before keying: the record stays missing, verification names the removal and no entry can
+// be recorded. Even the migration that creates the table, run again, keys nothing.
+func TestAuditKeyingNotRestartedAfterRemoval(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		for _, dropTable := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/table dropped %v", b.Name, dropTable), func(t *testing.T) {
+				db := b.Open(t, nil)
+				recordEntries(t, db, 3)
+				raw := tamper(t, db)
+				attack := []string{`UPDATE audit_log SET actor = 'os:nobody' WHERE id = 2`, `DELETE FROM audit_keying`}
+				if dropTable {
+					attack = append(attack, `DROP TABLE audit_keying`, `DELETE FROM schema_migrations WHERE version = 14`)
+				}
+				for _, q := range attack {
+					if _, err := raw.Exec(q); err != nil {
+						t.Fatal(err)
+					}
+				}
+				rehashUnkeyed(t, raw, 1)
+
+				again := storetest.Reopen(t, db, nil)
+				var records int
+				if err := raw.QueryRow(`SELECT count(*) FROM audit_keying`).Scan(&records); err != nil {
+					t.Fatal(err)
+				}
+				if records != 0 {
+					t.Errorf("%d keying records after opening again, want none: keying started anew", records)
+				}
+				_, brk, err := again.VerifyAudit(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if brk == nil || brk.ID != 1 || !strings.Contains(brk.Reason, "record of where keyed hashes begin was removed") {
+					t.Errorf("VerifyAudit: %v, want a break at entry 1 naming the removed keying record", brk)
+				}
+				err = again.RecordAudit(t.Context(), &leadmailer.AuditEntry{Actor: "os:x", Action: leadmailer.AuditLeadList})
+				if err == nil || !strings.Contains(err.Error(), "keyed is missing") {
+					t.Errorf("RecordAudit: %v, want it refused", err)
+				}
+			})
+		}
 	}
 }

@@ -73,13 +73,23 @@ func TestRenderLimits(t *testing.T) {
 	}{
 		{"html body", func(c *Compiled) {
 			c.html = htmltemplate.Must(htmltemplate.New(partHTML).Parse("<p>" + bomb + "</p>"))
-		}, "the html body renders to more than 100000 bytes (Gmail clips"},
+		}, "the html body renders to more than 1,000,000 bytes; at most 100,000 bytes are allowed (Gmail clips"},
 		{"text body", func(c *Compiled) {
 			c.text = texttemplate.Must(texttemplate.New(partText).Parse(bomb))
-		}, "the text body renders to more than 100000 bytes"},
+		}, "the text body renders to more than 1,000,000 bytes; at most 100,000 bytes are allowed"},
 		{"subject", func(c *Compiled) {
 			c.subject = texttemplate.Must(texttemplate.New(partSubject).Parse(bomb))
-		}, "the subject renders to more than 4000 bytes"},
+		}, "the subject renders to more than 40,000 bytes; at most 4,000 bytes are allowed"},
+		// A body that is simply too long, as a pasted newsletter is, is told its size.
+		{"html body over the limit alone", func(c *Compiled) {
+			c.html = htmltemplate.Must(htmltemplate.New(partHTML).Parse("<p>" + strings.Repeat("x", 120_345-len("<p></p>")) + "</p>"))
+		}, "the html body is 120,345 bytes; at most 100,000 bytes are allowed (Gmail clips"},
+		{"html body rendering over the limit", func(c *Compiled) {
+			c.html = htmltemplate.Must(htmltemplate.New(partHTML).Parse("<p>{{range 5}}" + strings.Repeat("x", 30_000) + "{{end}}</p>"))
+		}, "the html body is 150,007 bytes"},
+		{"text body over the limit alone", func(c *Compiled) {
+			c.text = texttemplate.Must(texttemplate.New(partText).Parse(strings.Repeat("y", 100_001)))
+		}, "the text body is 100,001 bytes; at most 100,000 bytes are allowed"},
 		{"html body just under the limit, over it with the layout", func(c *Compiled) {
 			c.html = htmltemplate.Must(htmltemplate.New(partHTML).Parse("<p>" + strings.Repeat("x", maxHTMLBytes-100) + "</p>"))
 		}, "the HTML part renders to 10"},

@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
@@ -116,7 +117,7 @@ func (c *Compiled) Render(r Recipient) (*Message, error) {
 
 	deadline := time.Now().Add(renderTimeout)
 	sw := newLimitWriter(partSubject, maxSubjectBytes, deadline)
-	if err := c.subject.Execute(sw, d); err != nil {
+	if err := cmp.Or(c.subject.Execute(sw, d), sw.Err()); err != nil {
 		return nil, &renderError{lead: r.Lead.ID, part: partSubject, err: err}
 	}
 	subject := cleanLine(sw.String())
@@ -125,7 +126,7 @@ func (c *Compiled) Render(r Recipient) (*Message, error) {
 	}
 
 	hw := newLimitWriter(partHTML, maxHTMLBytes, deadline)
-	if err := c.html.Execute(hw, d); err != nil {
+	if err := cmp.Or(c.html.Execute(hw, d), hw.Err()); err != nil {
 		return nil, &renderError{lead: r.Lead.ID, part: partHTML, err: err}
 	}
 	body := hw.String()
@@ -136,7 +137,7 @@ func (c *Compiled) Render(r Recipient) (*Message, error) {
 	var bodyText string
 	if c.text != nil {
 		tw := newLimitWriter(partText, maxTextBytes, deadline)
-		if err := c.text.Execute(tw, d); err != nil {
+		if err := cmp.Or(c.text.Execute(tw, d), tw.Err()); err != nil {
 			return nil, &renderError{lead: r.Lead.ID, part: partText, err: err}
 		}
 		bodyText = strings.TrimSpace(tw.String())

@@ -31,11 +31,15 @@ Entries are printed newest first.
 Entries are hash-chained: each entry's hash covers the one before it, keyed (HMAC-SHA256) with
 a key derived from secret.key, so that someone who can change the database but not read
 secret.key cannot rewrite an entry and recompute the hashes after it. Entries recorded before
-keying began (by an older version) keep their plain SHA-256 hashes and verify as such.
+keying began (by an older version) keep their plain SHA-256 hashes and verify as such. Where
+keying begins is recorded in the database and, authenticated with the key, in the data
+directory's audit-keying file, so that deleting the database's record and rehashing every
+entry unkeyed is found too.
 "audit verify" checks the whole chain and names the first entry that was altered, removed or
 moved; it exits with status 1 if it finds one.
 
-Entries cut from the end leave a shorter chain that is still whole. "audit head" prints the
+Entries cut from the end leave a shorter chain that is still whole, and so does a rewrite by
+someone who could also delete audit-keying from the data directory. "audit head" prints the
 newest entry as ID:HASH: keep it somewhere else (a ticket, a backup log, a mail to yourself),
 and "audit verify --head ID:HASH" later fails unless the trail still holds that entry with that
 hash, i.e. unless nothing up to it was rewritten and nothing after it cut.

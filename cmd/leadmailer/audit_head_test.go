@@ -2,6 +2,7 @@ package main
 
 import (
 	"database/sql"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/store"
+	"github.com/leadmailer/leadmailer/store/storetest"
 )
 
 var auditHeadRE = regexp.MustCompile(`^(\d+):[0-9a-f]{64}\n$`)
@@ -41,7 +44,7 @@ func rawAudit(t *testing.T, data string) *sql.DB {
 }
 
 // rehashAll recomputes every entry's hash with plain SHA-256, the most anyone without
-// secret.key can do after changing an entry.
+// secret.key can do after changing an entry. Its SQL is both databases': $n placeholders.
 func rehashAll(t *testing.T, raw *sql.DB) {
 	t.Helper()
 	rows, err := raw.Query(`SELECT id, at, actor, action, target, detail, ip FROM audit_log ORDER BY id`)
@@ -64,26 +67,104 @@ func rehashAll(t *testing.T, raw *sql.DB) {
 	prev := ""
 	for _, e := range entries {
 		h := e.ComputeHash(prev)
-		if _, err := raw.Exec(`UPDATE audit_log SET prev_hash = ?, hash = ? WHERE id = ?`, prev, h, e.ID); err != nil {
+		if _, err := raw.Exec(`UPDATE audit_log SET prev_hash = $1, hash = $2 WHERE id = $3`, prev, h, e.ID); err != nil {
 			t.Fatal(err)
 		}
 		prev = h
 	}
 }
 
-// TestAuditVerifyDetectsRecomputedHashes: changing an entry and recomputing the plain SHA-256
-// chain after it, which was enough before the chain was keyed, is found by audit verify.
-func TestAuditVerifyDetectsRecomputedHashes(t *testing.T) {
-	data := auditTrail(t)
-	raw := rawAudit(t, data)
-	if _, err := raw.Exec(`UPDATE audit_log SET detail = 'nothing to see' WHERE id = 2`); err != nil {
+// tamperedTrail makes a data directory with four audit entries, as auditTrail does, its
+// database SQLite or PostgreSQL, and opens that database as someone with write access to it
+// would, every trigger that keeps the audit tables append-only dropped (SQLite) or disabled
+// (PostgreSQL, as the tables' owner may).
+func tamperedTrail(t *testing.T, backend string) (data string, raw *sql.DB) {
+	t.Helper()
+	data = t.TempDir()
+	driver, dsn := "sqlite3", filepath.Join(data, dbFile)
+	queries := []string{`DROP TRIGGER audit_log_no_update`, `DROP TRIGGER audit_log_no_delete`,
+		`DROP TRIGGER audit_keying_no_update`, `DROP TRIGGER audit_keying_no_delete`}
+	if backend == "postgres" {
+		dsn = storetest.NewPostgresDatabase(t)
+		writeDatabaseConfig(t, filepath.Join(data, "leadmailer.toml"), dsn)
+		driver = "pgx"
+		queries = []string{`ALTER TABLE audit_log DISABLE TRIGGER USER`, `ALTER TABLE audit_keying DISABLE TRIGGER USER`}
+	}
+	for range 4 {
+		lm(t, data, "leads", "list")
+	}
+	raw, err := sql.Open(driver, dsn)
+	if err != nil {
 		t.Fatal(err)
 	}
-	rehashAll(t, raw)
-	raw.Close()
-	r := runCLI(t, map[string]string{"LEADMAILER_DATA": data}, "", "audit", "verify")
-	if r.code != exitError || !strings.Contains(r.stderr, "broken at entry 1: its contents were altered") {
-		t.Errorf("verify after a rewrite with recomputed hashes: exit %d, stderr %q; want exit 1 at entry 1", r.code, r.stderr)
+	t.Cleanup(func() { raw.Close() })
+	for _, q := range queries {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return data, raw
+}
+
+// TestAuditVerifyDetectsRecomputedHashes: changing an entry and recomputing the plain SHA-256
+// chain after it, which was enough before the chain was keyed, is found by audit verify.
+//
+// So is the downgrade: someone with write access to the database but not to secret.key also
+// deletes the keying record (or drops its table and the migration that made it, so the next
+// command makes it again, empty), then recomputes every hash with plain SHA-256, as an older
+// version would have hashed them. Plain audit verify, with no head kept, fails naming the
+// removed record, on the first run after the attack and on the next; the commands run
+// meanwhile do not start keying anew, and refuse to record. On SQLite and on PostgreSQL.
+func TestAuditVerifyDetectsRecomputedHashes(t *testing.T) {
+	tests := []struct {
+		name   string
+		attack []string // SQL run after entry 2 was changed; then every hash is recomputed
+		want   string
+	}{
+		{"entry changed", nil, "broken at entry 1: its contents were altered"},
+		{"keying record removed", []string{`DELETE FROM audit_keying`},
+			"broken at entry 1: the database's record of where keyed hashes begin was removed"},
+		{"keying table and its migration removed", []string{`DROP TABLE audit_keying`, `DELETE FROM schema_migrations WHERE version = 14`},
+			"broken at entry 1: the database's record of where keyed hashes begin was removed"},
+	}
+	for _, backend := range []string{"sqlite", "postgres"} {
+		for _, tt := range tests {
+			t.Run(backend+"/"+tt.name, func(t *testing.T) {
+				data, raw := tamperedTrail(t, backend)
+				if _, err := raw.Exec(`UPDATE audit_log SET actor = 'os:nobody', detail = 'nothing to see' WHERE id = 2`); err != nil {
+					t.Fatal(err)
+				}
+				for _, q := range tt.attack {
+					if _, err := raw.Exec(q); err != nil {
+						t.Fatal(err)
+					}
+				}
+				rehashAll(t, raw)
+
+				// Each command a leadmailer process of its own, as an operator runs it.
+				for run := 1; run <= 2; run++ {
+					c := startLeadmailer(t, "audit", "verify", "--data", data)
+					if code := c.wait(t, 30*time.Second); code != exitError || !strings.Contains(c.stderr.String(), tt.want) {
+						t.Errorf("verify run %d after the attack: exit %d, stdout %q, stderr %q; want exit 1, %q",
+							run, code, c.stdout.String(), c.stderr.String(), tt.want)
+					}
+				}
+				if tt.attack == nil {
+					return
+				}
+				c := startLeadmailer(t, "leads", "list", "--data", data)
+				if code := c.wait(t, 30*time.Second); code == exitOK || !strings.Contains(c.stderr.String(), "keyed is missing") {
+					t.Errorf("leads list after the attack: exit %d, stderr %q; want it refused, its audit entry unrecordable", code, c.stderr.String())
+				}
+				var records int
+				if err := raw.QueryRow(`SELECT count(*) FROM audit_keying`).Scan(&records); err != nil {
+					t.Fatal(err)
+				}
+				if records != 0 {
+					t.Errorf("%d keying records after the commands ran, want none: keying started anew over the rewrite", records)
+				}
+			})
+		}
 	}
 }
 
@@ -119,7 +200,7 @@ func TestAuditHeadDetectsTruncation(t *testing.T) {
 
 // TestAuditVerifyAfterUpgrade: a data directory whose entries an older version chained with
 // plain SHA-256, before the keying table existed, verifies; the entries after the upgrade are
-// keyed, and the output says where keying began.
+// keyed, the output says where keying began, and the data directory remembers it.
 func TestAuditVerifyAfterUpgrade(t *testing.T) {
 	data := auditTrail(t)
 	raw := rawAudit(t, data)
@@ -128,6 +209,10 @@ func TestAuditVerifyAfterUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw.Close()
+	// Nor did that version keep the keying record in the data directory.
+	if err := os.Remove(filepath.Join(data, store.AuditKeyingFile)); err != nil {
+		t.Fatal(err)
+	}
 
 	lm(t, data, "leads", "list") // entry 5
 	r := lm(t, data, "audit", "verify")
@@ -135,4 +220,45 @@ func TestAuditVerifyAfterUpgrade(t *testing.T) {
 		"Entries before 5 were recorded before the chain was keyed")
 	head := strings.TrimSpace(lm(t, data, "audit", "head").stdout)
 	lm(t, data, "audit", "verify", "--head", head)
+	kept, err := os.ReadFile(filepath.Join(data, store.AuditKeyingFile))
+	if err != nil || !strings.HasPrefix(string(kept), "5 ") {
+		t.Errorf("%s after the upgrade: %q, %v; want keying from entry 5 kept", store.AuditKeyingFile, kept, err)
+	}
+}
+
+// TestRestoreBackupOlderThanKeying: a backup taken before the chain was keyed holds no keying
+// record, while the upgraded data directory remembers one. Restoring it is the operator's
+// choice, not a removal: the restore succeeds, keying starts after the backup's entries, and
+// the trail verifies.
+func TestRestoreBackupOlderThanKeying(t *testing.T) {
+	data := auditTrail(t)
+	// The data directory as an older version left it: plain hashes, no keying anywhere.
+	raw := rawAudit(t, data)
+	rehashAll(t, raw)
+	if _, err := raw.Exec(`DROP TABLE audit_keying; DELETE FROM schema_migrations WHERE version = 14`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	if err := os.Remove(filepath.Join(data, store.AuditKeyingFile)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(data, dbFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(t.TempDir(), "old.db")
+	if err := os.WriteFile(backup, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	lm(t, data, "leads", "list") // the upgrade: keyed from entry 5
+	lm(t, data, "leads", "list")
+	lm(t, data, "restore", backup)
+	r := lm(t, data, "audit", "verify")
+	mustContain(t, "verify after restoring a backup older than keying", r.stdout, "The audit trail is intact: 5 entries",
+		"Entries before 5 were recorded before the chain was keyed")
+	kept, err := os.ReadFile(filepath.Join(data, store.AuditKeyingFile))
+	if err != nil || !strings.HasPrefix(string(kept), "5 ") {
+		t.Errorf("%s after the restore: %q, %v; want keying from entry 5, after the backup's four", store.AuditKeyingFile, kept, err)
+	}
 }

@@ -81,6 +81,10 @@ func createCampaign(t *testing.T, data string, args ...string) int64 {
 	return c.ID
 }
 
+// TestCampaignCreateReportsTemplateErrors: campaigns create, run as a process of its own,
+// refuses a body with a template error, one that would hide the notices (an end tag whose
+// quoted attribute swallows the closing tags, a box taller than the limit), a loop bomb and a
+// body over the size limit, each with a message saying where and why, and stores no campaign.
 func TestCampaignCreateReportsTemplateErrors(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	dir := t.TempDir()
@@ -90,16 +94,33 @@ func TestCampaignCreateReportsTemplateErrors(t *testing.T) {
 	}{
 		{"syntax", "<p>Hello</p>\n<p>{{.Lead.Name</p>", []string{"html body: line 2"}},
 		{"unknown field", "<p>Hi</p>\n\n<p>{{.Lead.Shoe}}</p>", []string{"html body: line 3", "Shoe"}},
+		// Bodies that would hide the notices or make a message without bound.
+		{"quoted attribute in an end tag", `<table style="display:none"><tr><td><b></b x="></td></tr></table>">`,
+			[]string{"html body: line 1, column 40: end tag </b> may hold nothing but its name"}},
+		{"nested ranges over numbers", "<p>{{range 6000}}{{range 6000}}x{{end}}{{end}}</p>",
+			[]string{"html body: line 1, column 4: {{range}} over the number 6000 is not allowed"}},
+		{"tall box", `<div style="min-height:5000px">Hi</div>`,
+			[]string{"html body: line 1, column 1: <div>: min-height: 5000px is too large (at most 1000px"}},
+		{"body over the size limit", "<p>" + strings.Repeat("x", 120_345-len("<p></p>")) + "</p>",
+			[]string{"the html body is 120,345 bytes; at most 100,000 bytes are allowed"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			html := writeFile(t, dir, tt.name+".html", tt.html)
-			r := runCLI(t, map[string]string{"LEADMAILER_DATA": data}, "", "campaigns", "create", "--name", "x", "--subject", "s", "--html", html)
-			if r.code != exitError {
-				t.Fatalf("exit %d, want %d\n%s", r.code, exitError, r.stderr)
+			html := writeFile(t, dir, strings.ReplaceAll(tt.name, " ", "-")+".html", tt.html)
+			// A leadmailer process of its own, as an operator runs it.
+			c := startLeadmailer(t, "campaigns", "create", "--data", data, "--name", "x", "--subject", "s", "--html", html)
+			if code := c.wait(t, 30*time.Second); code != exitError {
+				t.Fatalf("exit %d, want %d\n%s", code, exitError, c.stderr.String())
 			}
-			mustContain(t, "stderr", r.stderr, tt.want...)
+			mustContain(t, "stderr", c.stderr.String(), tt.want...)
 		})
+	}
+	if out := lm(t, data, "campaigns", "list", "--json").stdout; strings.TrimSpace(out) != "[]" {
+		t.Errorf("campaigns stored from refused bodies: %s", out)
+	}
+	lm(t, data, "campaigns", "create", "--name", "x", "--subject", "s", "--html", writeFile(t, dir, "fine.html", "<p>Hi</p>"))
+	if out := lm(t, data, "campaigns", "list", "--json").stdout; !strings.Contains(out, `"name":"x"`) && !strings.Contains(out, `"name": "x"`) {
+		t.Errorf("a fine body is not listed: %s", out)
 	}
 	r := runCLI(t, map[string]string{"LEADMAILER_DATA": data}, "", "campaigns", "create", "--name", "x", "--subject", "s",
 		"--html", writeFile(t, dir, "ok.html", "<p>x</p>"), "--at", "2026-12-01T09:00", "--cron", "0 9 * * 1")

@@ -125,6 +125,12 @@ func runRestore(ctx context.Context, e *env, args []string) error {
 	if err := os.Rename(tmp, live); err != nil {
 		return fmt.Errorf("put the backup in place: %w", err)
 	}
+	// The data directory's copy of where the audit chain is keyed is the replaced database's.
+	// The restored one brings its own record, or none if it is older than keying: opening it
+	// writes the copy again from its record, or starts keying.
+	if err := os.Remove(filepath.Join(*dataDir, store.AuditKeyingFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("put the backup in place: %w", err)
+	}
 	db, err = openData(ctx, *dataDir)
 	if err != nil {
 		return err

@@ -67,7 +67,7 @@ func ParityBackends() []Backend {
 // starts on its first call (see Main); without PostgreSQL installed the test is skipped.
 func OpenPostgres(t testing.TB, now func() time.Time) *store.DB {
 	t.Helper()
-	return openPostgresURL(t, now, NewPostgresDatabase(t))
+	return openPostgresURL(t, now, NewPostgresDatabase(t), t.TempDir())
 }
 
 // OpenPostgresICU is OpenPostgres on a database whose default collation is ICU's en-US: text
@@ -75,13 +75,16 @@ func OpenPostgres(t testing.TB, now func() time.Time) *store.DB {
 // A server without ICU skips the test.
 func OpenPostgresICU(t testing.TB, now func() time.Time) *store.DB {
 	t.Helper()
-	return openPostgresURL(t, now, newPostgresDatabase(t, `LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LC_COLLATE 'C' LC_CTYPE 'C'`))
+	return openPostgresURL(t, now, newPostgresDatabase(t, `LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LC_COLLATE 'C' LC_CTYPE 'C'`), t.TempDir())
 }
 
-func openPostgresURL(t testing.TB, now func() time.Time, url string) *store.DB {
+// openPostgresURL opens url with dataDir as the data directory: one of its own for each
+// database, as each installation has, so that the files kept beside the database (the audit
+// chain's keying record) are there as in production.
+func openPostgresURL(t testing.TB, now func() time.Time, url, dataDir string) *store.DB {
 	t.Helper()
 	db, err := store.OpenURL(context.Background(), url,
-		store.Options{Now: now, SuppressionKey: Key, AuditKey: AuditKey})
+		store.Options{Now: now, SuppressionKey: Key, AuditKey: AuditKey, DataDir: dataDir})
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
 	}
@@ -131,7 +134,7 @@ func Reopen(t testing.TB, db *store.DB, now func() time.Time) *store.DB {
 	if !ok {
 		t.Fatal("storetest.Reopen: the database was not opened by storetest")
 	}
-	return openPostgresURL(t, now, u.(string))
+	return openPostgresURL(t, now, u.(string), db.DataDir())
 }
 
 // NewPostgresDatabase creates an empty PostgreSQL database for the test and returns its URL.
