@@ -36,6 +36,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -80,6 +81,31 @@ var pragmas = []string{
 
 const driverName = "leadmailer_sqlite3"
 
+// resetCacheSize sets the connection's page cache size again, to the value the DSN gave it.
+// SQLite turns a size in KiB into pages when it is set, and when the page size changes it
+// keeps that number of pages: on a brand-new file the DSN's 16 MiB became 4,000 pages of the
+// default 4 KiB, and "PRAGMA page_size = 16384" made them 64 MiB. The connection that created
+// a data directory, which is the one a first import writes through, peaked 50 MB higher
+// (132 against 82 MB for 1,000,000 rows). Setting the size again counts it in the pages now
+// in use.
+func resetCacheSize(conn *sqlite3.SQLiteConn) error {
+	rows, err := conn.Query("PRAGMA cache_size", nil)
+	if err != nil {
+		return fmt.Errorf("PRAGMA cache_size: %w", err)
+	}
+	v := make([]driver.Value, 1)
+	err = rows.Next(v)
+	rows.Close()
+	if err != nil {
+		return fmt.Errorf("PRAGMA cache_size: %w", err)
+	}
+	p := fmt.Sprintf("PRAGMA cache_size = %d", v[0])
+	if _, err := conn.Exec(p, nil); err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	return nil
+}
+
 var registerDriver = sync.OnceValue(func() error {
 	if err := registerStageFunc(); err != nil {
 		return err
@@ -91,7 +117,7 @@ var registerDriver = sync.OnceValue(func() error {
 					return fmt.Errorf("%s: %w", p, err)
 				}
 			}
-			return nil
+			return resetCacheSize(conn)
 		},
 	})
 	return nil

@@ -23,6 +23,14 @@ func (s *Server) importShow(w http.ResponseWriter, r *http.Request, rq *request)
 		Error       string
 		HasRejects  bool
 		ProgressURL string
+		// Columns are the report's columns to list: every stored one and the first few
+		// that were not. A file may have 1,000 columns no field matches.
+		Columns []importer.Column
+		// Unmapped names the first few columns not stored, for a run without a report.
+		Unmapped []string
+		// MoreUnmapped counts the columns not stored that neither list names, of
+		// AllUnmapped.
+		MoreUnmapped, AllUnmapped int64
 	}{Run: run, Running: run.Status == leadmailer.RunRunning}
 	if job != nil {
 		snap := job.snapshot()
@@ -31,12 +39,38 @@ func (s *Server) importShow(w http.ResponseWriter, r *http.Request, rq *request)
 			data.Error = snap.err.Error()
 		}
 	}
+	if data.Report != nil {
+		var more int
+		data.Columns, more = someColumns(data.Report.Columns)
+		data.MoreUnmapped, data.AllUnmapped = int64(more), int64(len(data.Report.Unmapped))
+	} else {
+		var more int
+		data.Unmapped, more = importer.FirstListed(run.Unmapped)
+		data.MoreUnmapped, data.AllUnmapped = int64(more), int64(len(run.Unmapped))
+	}
 	if _, err := os.Stat(s.rejectsPath(run.ID)); err == nil {
 		data.HasRejects = true
 	}
 	data.ProgressURL = "/imports/" + strconv.FormatInt(run.ID, 10) + "/progress"
 	s.render(w, r, rq, http.StatusOK, "import_show", "Import run "+strconv.FormatInt(run.ID, 10), data)
 	return nil
+}
+
+// someColumns returns the stored columns and the first importer.MaxListed columns not
+// stored, in the file's order, and how many columns not stored it left out.
+func someColumns(cols []importer.Column) (shown []importer.Column, more int) {
+	unmapped := 0
+	for _, c := range cols {
+		if c.Field == "-" {
+			unmapped++
+			if unmapped > importer.MaxListed {
+				more++
+				continue
+			}
+		}
+		shown = append(shown, c)
+	}
+	return shown, more
 }
 
 // findRun returns the run named in the path, with its job if it was started by this process.

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"bytes"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -8,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/importer"
 )
 
 func TestUploadPreviewAndImport(t *testing.T) {
@@ -104,4 +107,47 @@ func TestUploadBelongsToItsUploader(t *testing.T) {
 	if res := a.login("mary").get(res.header.Get("Location")); res.status != http.StatusNotFound {
 		t.Errorf("another marketer opening mark's upload: status %d, want 404", res.status)
 	}
+}
+
+// TestImportPageNamesSomeUnmapped: a file with 900 columns no field matches gives an import
+// page that lists the first ten and counts the rest, both right after the import (from its
+// report) and for a run another process made (from the database). It once listed all 900.
+func TestImportPageNamesSomeUnmapped(t *testing.T) {
+	a := newTestApp(t, Options{})
+	a.addUser("mark", leadmailer.RoleMarketer)
+	c := a.login("mark")
+	cols := make([]string, 900)
+	for i := range cols {
+		cols[i] = fmt.Sprintf("extra%03d", i+1)
+	}
+	file := []byte("email," + strings.Join(cols, ",") + "\na@example.com" + strings.Repeat(",v", len(cols)) + "\n")
+	first10 := strings.Join(cols[:10], ", ")
+
+	runID := importFileThroughWeb(t, a, c, "wide.csv", file, "wide", nil, nil)
+	res := c.get("/imports/" + itoa(runID))
+	mustShow := func(what, body string, want ...string) {
+		t.Helper()
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s lacks %q", what, w)
+			}
+		}
+		for _, never := range []string{"extra011", "extra900"} {
+			if strings.Contains(body, never) {
+				t.Errorf("%s names %s, past the first ten columns not stored", what, never)
+			}
+		}
+	}
+	mustShow("the page after the upload", res.body,
+		"<tr><td>email</td><td>email</td></tr>", "<tr><td>extra010</td>",
+		`<p id="more-unmapped">And 890 more columns not stored (900 in all).</p>`)
+
+	// A run this server did not start has no report, only what the database kept.
+	rep, err := importer.Import(t.Context(), a.db, bytes.NewReader(file), importer.Options{Source: "wide"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = c.get("/imports/" + itoa(rep.Run.ID))
+	mustShow("the page of a run from elsewhere", res.body,
+		`<p id="unmapped">Columns not stored: `+first10+` and 890 more (900 columns in all)</p>`)
 }

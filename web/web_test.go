@@ -543,9 +543,16 @@ func TestLeadViewsAndSearchesAudited(t *testing.T) {
 func importThroughWeb(t *testing.T, a *testApp, c *client, fixture, source string, mapping map[string]string,
 	checkPreview func(body string)) int64 {
 	t.Helper()
-	res := c.upload(c.csrf, source, fixture, readFixture(t, fixture))
+	return importFileThroughWeb(t, a, c, fixture, readFixture(t, fixture), source, mapping, checkPreview)
+}
+
+// importFileThroughWeb is importThroughWeb for a file the test made: name holding content.
+func importFileThroughWeb(t *testing.T, a *testApp, c *client, name string, content []byte, source string,
+	mapping map[string]string, checkPreview func(body string)) int64 {
+	t.Helper()
+	res := c.upload(c.csrf, source, name, content)
 	if res.status != http.StatusSeeOther {
-		t.Fatalf("upload %s: status %d\n%s", fixture, res.status, res.body)
+		t.Fatalf("upload %s: status %d\n%s", name, res.status, res.body)
 	}
 	preview := res.header.Get("Location")
 	res = c.get(preview)

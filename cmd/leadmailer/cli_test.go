@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"maps"
@@ -851,5 +852,41 @@ func TestImportsShowUnknown(t *testing.T) {
 			t.Errorf("%s: exit %d, want %d", args, r.code, exitError)
 		}
 		mustContain(t, "stderr", r.stderr, "no import run 99")
+	}
+}
+
+// TestImportsShowNamesSomeUnmapped: a file with 900 columns no field matches gives an
+// imports show that names the first few and counts the rest, as the import's own report
+// does; it once listed every name.
+func TestImportsShowNamesSomeUnmapped(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	lm(t, data, "init")
+	cols := make([]string, 900)
+	for i := range cols {
+		cols[i] = fmt.Sprintf("extra%03d", i+1)
+	}
+	file := filepath.Join(dir, "wide.csv")
+	body := "email," + strings.Join(cols, ",") + "\na@example.com" + strings.Repeat(",v", len(cols)) + "\n"
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lm(t, data, "import", file, "--source", "wide")
+
+	out := lm(t, data, "imports", "show", "1").stdout
+	mustContain(t, "imports show 1", squash(out),
+		"Columns not stored: extra001, extra002, extra003, extra004, extra005, extra006, extra007, extra008, extra009, extra010 and 890 more (900 columns in all)")
+	if strings.Contains(out, "extra011") || strings.Contains(out, "extra900") {
+		t.Errorf("imports show names columns past the first 10:\n%s", out)
+	}
+	if len(out) > 2000 {
+		t.Errorf("imports show printed %d bytes, want a short report:\n%s", len(out), out)
+	}
+	// The JSON is for programs, and keeps every name.
+	var run leadmailer.ImportRun
+	lmJSON(t, data, &run, "imports", "show", "1", "--json")
+	if len(run.Unmapped) != 900 || run.Unmapped[899] != "extra900" {
+		t.Errorf("imports show --json has %d unmapped columns, want all 900", len(run.Unmapped))
 	}
 }

@@ -196,7 +196,7 @@ func printImportReport(w io.Writer, rep *importer.Report, rejectsFile string) {
 		fmt.Fprintf(w, "Columns: %s\n", strings.Join(cols, ", "))
 	}
 	if len(rep.Unmapped) > 0 {
-		fmt.Fprintf(w, "Not stored (no matching field): %s\n", listSome(rep.Unmapped, maxListed))
+		fmt.Fprintf(w, "Not stored (no matching field): %s\n", importer.ListSome(rep.Unmapped))
 	}
 	c := run.Counts
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
@@ -219,16 +219,4 @@ func printImportReport(w io.Writer, rep *importer.Report, rejectsFile string) {
 	if rejectsFile != "" {
 		fmt.Fprintf(w, "Rejected rows, with the reason for each, are in %s\n", rejectsFile)
 	}
-}
-
-// maxListed is how many unmapped column names the report names: a file may have up to
-// 1,000 columns, and a header of garbage once printed megabytes of names.
-const maxListed = 10
-
-// listSome joins the first max names and counts the rest.
-func listSome(names []string, max int) string {
-	if len(names) <= max {
-		return strings.Join(names, ", ")
-	}
-	return fmt.Sprintf("%s and %d more (%d columns in all)", strings.Join(names[:max], ", "), len(names)-max, len(names))
 }

@@ -6,11 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/importer"
 )
 
 func importsCommand() *command {
@@ -138,6 +138,6 @@ func printRun(e *env, r *leadmailer.ImportRun) {
 		fmt.Fprintf(w, "Skipped: %d records without an e-mail address whose business ID no lead has\n", c.Skipped)
 	}
 	if len(r.Unmapped) > 0 {
-		fmt.Fprintf(w, "Columns not stored: %s\n", strings.Join(r.Unmapped, ", "))
+		fmt.Fprintf(w, "Columns not stored: %s\n", importer.ListSome(r.Unmapped))
 	}
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,4 +128,59 @@ func TestRestoreRefusedWhileServeRuns(t *testing.T) {
 		t.Errorf("a refused restore set the database aside: %q", aside)
 	}
 	lm(t, data, "leads", "list") // the database still works
+}
+
+// TestRestoreRefusedWithAnotherKey restores a backup into a data directory whose secret.key
+// is not the one the backup was written with: the restore is refused, saying which key to
+// put in place, and the directory's database is left as it was. With the backup's own key
+// the same restore goes through, so the key is what was refused.
+func TestRestoreRefusedWithAnotherKey(t *testing.T) {
+	from := importFixtures(t)
+	writeConfig(t, from, senderConfig("", ""))
+	lm(t, from, "campaigns", "send", fmt.Sprint(createCampaign(t, from))) // sent messages keep keyed hashes
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	lm(t, from, "backup", backup)
+
+	data := filepath.Join(t.TempDir(), "data") // another installation, with a key of its own
+	lm(t, data, "import", fixture(t, "contacts.csv"), "--source", "other")
+	live := filepath.Join(data, dbFile)
+	sum := func() [sha256.Size]byte {
+		t.Helper()
+		b, err := os.ReadFile(live)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sha256.Sum256(b)
+	}
+	before := sum()
+
+	r := runCLI(t, map[string]string{"LEADMAILER_DATA": data}, "", "restore", backup)
+	if r.code != exitError {
+		t.Errorf("restore with another key: exit %d, want %d\n%s", r.code, exitError, r.stdout)
+	}
+	mustContain(t, "stderr", r.stderr, backup+" was not written with "+filepath.Join(data, secretFile),
+		"put the secret.key of the installation the backup comes from there")
+	if sum() != before {
+		t.Error("the refused restore changed the database file")
+	}
+	for _, pattern := range []string{dbFile + ".before-restore-*", dbFile + ".restoring*"} {
+		if left, _ := filepath.Glob(filepath.Join(data, pattern)); len(left) != 0 {
+			t.Errorf("the refused restore left %q", left)
+		}
+	}
+	if list := lm(t, data, "imports", "list").stdout; !strings.Contains(list, "other") || strings.Contains(list, "crm") {
+		t.Errorf("after the refused restore, imports list is not the directory's own:\n%s", list)
+	}
+
+	key, err := os.ReadFile(filepath.Join(from, secretFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, secretFile), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "restore with the backup's key", lm(t, data, "restore", backup).stdout, "Restored")
+	if list := lm(t, data, "imports", "list").stdout; !strings.Contains(list, "crm") {
+		t.Errorf("after the restore with the backup's key, imports list lacks the backup's runs:\n%s", list)
+	}
 }
