@@ -3,9 +3,11 @@ package main
 import (
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/mailer/smtptest"
@@ -47,4 +49,36 @@ func TestSendPausesWhenTheLedgerCannotBeWritten(t *testing.T) {
 	if v.State != leadmailer.CampaignFinished || v.Report.Sent != 100 {
 		t.Errorf("after the resume: %s with %+v, want finished with 100 sent", v.State, v.Report)
 	}
+}
+
+// TestSendReportsPossiblyDelivered: a relay that answers the end of one message too late
+// leaves its outcome unknown, and both "campaigns send" (stopped with Ctrl-C while that
+// message waits for its retry) and "campaigns show" say how many may have been delivered.
+func TestSendReportsPossiblyDelivered(t *testing.T) {
+	const n = 10
+	srv := smtptest.New(t)
+	srv.FailMessage(3, smtptest.Fault{Delay: 800 * time.Millisecond})
+	data := filepath.Join(t.TempDir(), "data")
+	writeConfig(t, data, senderConfig(srv.URL(), "\n[sending]\nconcurrency = 1\nrate = 0\n\n[smtp.timeouts]\ndata_end = \"200ms\"\n"))
+	bulkLeads(t, data, n)
+	id := fmt.Sprint(createCampaign(t, data))
+
+	c := startLeadmailer(t, "campaigns", "send", id, "--data", data)
+	deadline := time.Now().Add(30 * time.Second)
+	for srv.Count() < n && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := srv.Count(); got < n {
+		t.Fatalf("%d of %d messages received", got, n)
+	}
+	time.Sleep(300 * time.Millisecond) // the last outcomes reach the ledger
+	if err := c.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	c.wait(t, 30*time.Second)
+	if !strings.Contains(c.stdout.String(), "possibly delivered: 1 ") {
+		t.Errorf("campaigns send printed %q, want it to count one message possibly delivered", c.stdout.String())
+	}
+	show := lm(t, data, "campaigns", "show", id).stdout
+	mustContain(t, "campaigns show", show, "possibly delivered: 1 ")
 }
