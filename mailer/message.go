@@ -131,9 +131,11 @@ func checkMessageID(id string) error {
 }
 
 // checkUnsubscribeURL checks a List-Unsubscribe URL: https, printable ASCII, nothing that
-// would end the <...> around it.
+// would end the <...> around it. Plain http is let through only for this machine, as the
+// configuration allows a public_url there (with a warning) to try leadmailer out: refusing
+// it here made every message of such a trial fail as if the relay refused it.
 func checkUnsubscribeURL(u string) error {
-	if !strings.HasPrefix(u, "https://") || len(u) > 900 {
+	if !(strings.HasPrefix(u, "https://") || loopbackHTTP(u)) || len(u) > 900 {
 		return leadmailer.Errorf(leadmailer.EINVALID, "List-Unsubscribe URL %q must be an https:// URL of at most 900 characters (RFC 8058 requires HTTPS)", u)
 	}
 	for i := 0; i < len(u); i++ {
@@ -142,6 +144,16 @@ func checkUnsubscribeURL(u string) error {
 		}
 	}
 	return nil
+}
+
+// loopbackHTTP tells whether u is a plain http URL on this machine.
+func loopbackHTTP(u string) bool {
+	for _, host := range []string{"http://127.0.0.1", "http://localhost", "http://[::1]"} {
+		if len(u) > len(host) && strings.EqualFold(u[:len(host)], host) && (u[len(host)] == ':' || u[len(host)] == '/') {
+			return true
+		}
+	}
+	return false
 }
 
 // checkLanguage checks a Content-Language tag like "fi" or "en-GB".

@@ -140,6 +140,8 @@ func TestInvalidMessages(t *testing.T) {
 		{"message-id with brackets", func(m *mailer.Message) { m.MessageID = "<a@example.com>" }, "Message-ID"},
 		{"message-id with CRLF", func(m *mailer.Message) { m.MessageID = "a@example.com\r\nX: y" }, "Message-ID"},
 		{"http unsubscribe", func(m *mailer.Message) { m.ListUnsubscribeURL = "http://example.com/u/1" }, "https"},
+		{"http unsubscribe on a look-alike host", func(m *mailer.Message) { m.ListUnsubscribeURL = "http://localhost.example.com/u/1" }, "https"},
+		{"http unsubscribe on a look-alike address", func(m *mailer.Message) { m.ListUnsubscribeURL = "http://127.0.0.1.example.com/u/1" }, "https"},
 		{"unsubscribe with CRLF", func(m *mailer.Message) { m.ListUnsubscribeURL = "https://example.com/u\r\nX: y" }, "List-Unsubscribe"},
 		{"unsubscribe with >", func(m *mailer.Message) { m.ListUnsubscribeURL = "https://example.com/u>, <mailto:x@example.net" }, "List-Unsubscribe"},
 		{"bad language", func(m *mailer.Message) { m.Language = "fi\r\nX: y" }, "language"},
@@ -265,4 +267,21 @@ func FuzzBody(f *testing.F) {
 			t.Errorf("decoded %q, want %q", got, want)
 		}
 	})
+}
+
+// TestLoopbackUnsubscribeURL: a public_url on this machine, which the configuration allows
+// for a trial, gives messages that can be built; it must not make every message fail.
+func TestLoopbackUnsubscribeURL(t *testing.T) {
+	for _, u := range []string{"http://127.0.0.1:8080/u/1", "http://localhost/u/1", "http://[::1]:8080/u/1", "HTTP://LOCALHOST:8080/u/1"} {
+		m := testMessage("c1.l1@example.com")
+		m.ListUnsubscribeURL = u
+		b, err := mailer.AppendMessage(nil, m, nil)
+		if err != nil {
+			t.Errorf("%s: %v", u, err)
+			continue
+		}
+		if !strings.Contains(string(b), "<"+u+">") {
+			t.Errorf("%s: not in the List-Unsubscribe header", u)
+		}
+	}
 }
