@@ -128,9 +128,32 @@ func TestBrowserEveryPageFitsAPhone(t *testing.T) {
 	// A second run changes the company: the lead's page then has two history cards.
 	anna := seedPublicLead(t, a, "anna.virtanen@registry.example", "Anna Virtanen",
 		"Virtanen International Trading and Consulting Oy Ab", "FI")
-	seedPublicLead(t, a, "bob@registry.example", "Bob Jones", "Jones & Co", "GB")
+	bob := seedPublicLead(t, a, "bob@registry.example", "Bob Jones", "Jones & Co", "GB")
 	c := sendCampaign(t, a, m, &leadmailer.Campaign{Name: "Spring offer",
 		Subject: `Keväällä tarjous {{default "you" .Lead.Company}}`, HTML: longCampaignHTML})
+
+	// A webhook delivery that failed for good, with a long endpoint and answer, for the
+	// deliveries page's table.
+	hook := "https://crm.example.com/hooks/leadmailer/import-finished?token=" + strings.Repeat("0123456789", 4)
+	ctx0 := t.Context()
+	if err := a.db.SetWebhookSubscriptions(ctx0, map[string][]string{hook: {leadmailer.EventImportFinished}}); err != nil {
+		t.Fatal(err)
+	}
+	iw, err := a.db.BeginImport(ctx0, &leadmailer.ImportRun{Source: "crm", Kind: leadmailer.KindUpload, Actor: "test"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iw.Finish(ctx0, leadmailer.RunCompleted, ""); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := a.db.ClaimWebhookDeliveries(ctx0, []string{hook}, 1, "test:1")
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim the webhook delivery: %v, %v", claimed, err)
+	}
+	if err := a.db.FailWebhookDelivery(ctx0, claimed[0].ID, 500, "gave up after 8 attempts: 500 Internal Server Error: "+
+		strings.Repeat("upstream-timeout-", 8)); err != nil {
+		t.Fatal(err)
+	}
 
 	// The query form lives on the company's website; its answer page is ours.
 	form, err := os.ReadFile(filepath.Join("..", "publicweb", "testdata", "query-form.html"))
@@ -188,6 +211,7 @@ func TestBrowserEveryPageFitsAPhone(t *testing.T) {
 		{"source", "/sources/registry", "#runs"},
 		{"users", "/users", "#users"},
 		{"audit trail", "/audit", "#audit"},
+		{"webhook deliveries", "/webhook-deliveries", "#webhook-deliveries"},
 		{"page not found", "/no/such/page", "main h1"},
 		{"unsubscribe", "/u/" + m.settings().Signer.Token(c.ID, anna.ID), "button"},
 	}
@@ -196,6 +220,24 @@ func TestBrowserEveryPageFitsAPhone(t *testing.T) {
 		checkNarrow(t, ctx, p.name)
 		shot("narrow-" + strings.ReplaceAll(p.name, " ", "-"))
 	}
+	// A page opened with a method it does not take: replay is a POST.
+	do(t, ctx, "method not allowed", chromedp.Navigate(a.ts.URL+"/webhook-deliveries/"+itoa(claimed[0].ID)+"/replay"),
+		chromedp.WaitVisible(chromedp.CSS("main h1")))
+	if got := text(t, ctx, "main h1"); !strings.Contains(got, "Method Not Allowed") {
+		t.Errorf("the GET of a POST-only page shows %q, want the method-not-allowed page", got)
+	}
+	checkNarrow(t, ctx, "method not allowed")
+	shot("narrow-method-not-allowed")
+
+	// Last, as it changes what the pages above show: the page after an erasure.
+	do(t, ctx, "erase bob",
+		chromedp.Navigate(a.ts.URL+"/leads/"+itoa(bob.ID)+"/erase"),
+		chromedp.WaitVisible(chromedp.CSS("#erase-form")),
+		chromedp.SendKeys(chromedp.CSS("#reason"), "erasure request of 2026-12-01, ticket 123"),
+		chromedp.Click(chromedp.CSS("#erase")),
+		chromedp.WaitVisible(chromedp.CSS("#erased")))
+	checkNarrow(t, ctx, "lead erased")
+	shot("narrow-lead-erased")
 
 	do(t, ctx, "query form", chromedp.Navigate(site.URL), chromedp.WaitVisible(chromedp.CSS(`input[name="email"]`)))
 	checkNarrow(t, ctx, "query form")

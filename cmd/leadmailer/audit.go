@@ -167,7 +167,7 @@ func runAuditVerify(ctx context.Context, e *env, db *store.DB, head *store.Audit
 		}
 		return leadmailer.Errorf(leadmailer.EINVALID, "the audit trail is broken at entry %d: %s", brk.ID, brk.Reason)
 	}
-	detail := fmt.Sprintf("%d entries intact", sum.Entries)
+	detail := plural(sum.Entries, "entry", "entries") + " intact"
 	if head != nil {
 		detail += ", holding " + head.String()
 	}

@@ -70,7 +70,7 @@ func TestPrivacyAndCampaignCommandsAreAudited(t *testing.T) {
 		{leadmailer.AuditSuppressionAdd, "domain ", "1 lead made inactive"},
 		{leadmailer.AuditLeadEndRelationship, "lead ", ""},
 		{leadmailer.AuditRetentionRun, "", "deleted 2 leads"}, // liisa, and hans, whose domain is suppressed
-		{leadmailer.AuditBackup, "copy.db", "leads"},
+		{leadmailer.AuditBackup, "copy.db", "1 lead"},
 		{leadmailer.AuditCampaignCreate, "campaign " + sid, `"Spring", draft`},
 		{leadmailer.AuditCampaignSend, "campaign " + sid, "from draft"},
 		{leadmailer.AuditCampaignRecipients, "campaign " + sid, ""},

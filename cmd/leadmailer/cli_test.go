@@ -831,7 +831,7 @@ func TestImportsListAndShow(t *testing.T) {
 		`Run 1: source "crm" (upload), completed`,
 		"File: contacts.csv",
 		"Finished:",
-		"Rows: 5 read, 3 inserted, 0 updated, 0 unchanged, 1 duplicates in file, 0 suppressed, 1 rejected",
+		"Rows: 5 read, 3 inserted, 0 updated, 0 unchanged, 1 duplicate in file, 0 suppressed, 1 rejected",
 		"Columns not stored: Notes",
 	)
 	var run leadmailer.ImportRun

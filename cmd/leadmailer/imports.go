@@ -132,10 +132,11 @@ func printRun(e *env, r *leadmailer.ImportRun) {
 		fmt.Fprintf(w, "Error:    %s\n", r.Error)
 	}
 	c := r.Counts
-	fmt.Fprintf(w, "Rows: %d read, %d inserted, %d updated, %d unchanged, %d duplicates in file, %d suppressed, %d rejected\n",
-		c.Read, c.Inserted, c.Updated, c.Unchanged, c.Duplicates, c.Suppressed, c.Rejected)
+	fmt.Fprintf(w, "Rows: %d read, %d inserted, %d updated, %d unchanged, %s in file, %d suppressed, %d rejected\n",
+		c.Read, c.Inserted, c.Updated, c.Unchanged, plural(c.Duplicates, "duplicate", "duplicates"), c.Suppressed, c.Rejected)
 	if c.Skipped > 0 {
-		fmt.Fprintf(w, "Skipped: %d records without an e-mail address whose business ID no lead has\n", c.Skipped)
+		fmt.Fprintf(w, "Skipped: %s\n", plural(c.Skipped, "record without an e-mail address whose business ID no lead has",
+			"records without an e-mail address whose business ID no lead has"))
 	}
 	if len(r.Unmapped) > 0 {
 		fmt.Fprintf(w, "Columns not stored: %s\n", importer.ListSome(r.Unmapped))

@@ -267,7 +267,7 @@ func runLeadsShow(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", fo.Field, fo.Value, origin)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\nProvenance (%d observations, oldest first):\n", len(obs))
+	fmt.Fprintf(w, "\nProvenance (%s, oldest first):\n", plural(len(obs), "observation", "observations"))
 	for _, o := range obs {
 		file := ""
 		if o.FileName != "" {

@@ -38,8 +38,9 @@ func runLeadsExport(ctx context.Context, e *env, args []string) error {
 	// outlives a later erasure.
 	target, detail := "", "no lead with this address: suppression state only"
 	if x.Lead != nil {
-		target, detail = leadTarget(x.Lead.ID), fmt.Sprintf("%d sources, %d campaigns, %d suppressions",
-			len(x.Sources), len(x.Campaigns), len(x.Suppressions))
+		target, detail = leadTarget(x.Lead.ID), fmt.Sprintf("%s, %s, %s",
+			plural(len(x.Sources), "source", "sources"), plural(len(x.Campaigns), "campaign", "campaigns"),
+			plural(len(x.Suppressions), "suppression", "suppressions"))
 	}
 	if err := recordAudit(ctx, e, db, leadmailer.AuditLeadExport, target, "format "+*format+": "+detail); err != nil {
 		return err
@@ -148,16 +149,15 @@ func runLeadsErase(ctx context.Context, e *env, args []string) error {
 		target = leadTarget(er.LeadID)
 	}
 	if err := recordAudit(ctx, e, db, leadmailer.AuditLeadErase, target, fmt.Sprintf(
-		"suppression %s; removed %d provenance rows, %d website queries, %d consents",
-		er.SuppressionHash[:16], er.Observations, er.WebsiteQueries, er.Consents)); err != nil {
+		"suppression %s; removed %s", er.SuppressionHash[:16], removedCounts(er.Observations, er.WebsiteQueries, er.Consents, ", "))); err != nil {
 		return err
 	}
 	if er.LeadID == 0 {
 		fmt.Fprintln(e.stdout, "No lead had this address; it is now suppressed, so no import will add it.")
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "Erased lead %d with %d provenance rows, %d website queries and %d consents.\n",
-		er.LeadID, er.Observations, er.WebsiteQueries, er.Consents)
+	fmt.Fprintf(e.stdout, "Erased lead %d with %s.\n", er.LeadID,
+		removedCounts(er.Observations, er.WebsiteQueries, er.Consents, " and "))
 	fmt.Fprintf(e.stdout, "Kept only suppression hash %s…, so that no import brings the address back.\n", er.SuppressionHash[:16])
 	return nil
 }

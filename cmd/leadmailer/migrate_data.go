@@ -238,7 +238,7 @@ func copyProgress(e *env) func(store.CopyProgress) {
 		if !p.Done {
 			if e.stderrIsTerminal && time.Since(last) >= 200*time.Millisecond {
 				last = time.Now()
-				fmt.Fprintf(e.stderr, "\r  %s: %d of %d rows, %.0f rows/s ", p.Table, p.Rows, p.Total, p.RowsPerSecond())
+				fmt.Fprintf(e.stderr, "\r  %s: %d of %s, %.0f rows/s ", p.Table, p.Rows, plural(p.Total, "row", "rows"), p.RowsPerSecond())
 			}
 			return
 		}

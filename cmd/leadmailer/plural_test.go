@@ -27,6 +27,14 @@ func TestCountsInPlainEnglish(t *testing.T) {
 	if got := lm(t, data, "leads", "list").stdout; !strings.HasSuffix(got, "\n1 lead\n") {
 		t.Errorf("leads list with one lead ends with %q", got[strings.LastIndex(strings.TrimSuffix(got, "\n"), "\n")+1:])
 	}
+	mustContain(t, "leads show", lm(t, data, "leads", "show", "anna.virtanen@example.fi").stdout,
+		"Provenance (1 observation, oldest first):")
+	twice := writeFile(t, t.TempDir(), "twice.csv", "email,company,country\nerik@example.se,Exempel AB,SE\nerik@example.se,Exempel AB,SE\n"+
+		"olga@example.no,Eksempel AS,NO\n")
+	lm(t, data, "import", twice, "--source", "crm")
+	mustContain(t, "imports show", lm(t, data, "imports", "show", "2").stdout,
+		"Rows: 3 read, 2 inserted, 0 updated, 0 unchanged, 1 duplicate in file, 0 suppressed, 0 rejected")
+
 	out := lm(t, data, "suppress", "add", "@example.fi").stdout
 	mustContain(t, "suppress add", out, "1 existing lead made inactive.")
 	out = lm(t, data, "suppress", "add", "nobody@example.com").stdout
@@ -37,4 +45,17 @@ func TestCountsInPlainEnglish(t *testing.T) {
 		}
 	}
 	mustContain(t, "suppress list", lm(t, data, "suppress", "list").stdout, "2 entries")
+
+	mustContain(t, "leads erase", lm(t, data, "leads", "erase", "olga@example.no").stdout,
+		"with 1 provenance row, 0 website queries and 0 consents.")
+	// Anna became inactive with the suppression; a retention period of 1ns deletes her now, and
+	// only her, as Erik is active.
+	short := writeFile(t, t.TempDir(), "short.toml", "[retention]\ninactive_after = \"730d\"\ndelete_after = \"1ns\"\n")
+	mustContain(t, "retention run", lm(t, data, "retention", "run", "--config", short).stdout,
+		"Checked 2 leads: 0 made inactive, 1 deleted.",
+		"Deleted with them: 1 provenance row, 0 website queries, 0 consents.")
+	mustContain(t, "audit", lm(t, data, "audit", "--action", "lead.erase").stdout,
+		"removed 1 provenance row, 0 website queries, 0 consents")
+	mustContain(t, "audit", lm(t, data, "audit", "--action", "retention.run").stdout,
+		"deleted 1 lead (1 provenance row, 0 website queries, 0 consents)")
 }

@@ -136,7 +136,7 @@ func runRestore(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	detail := fmt.Sprintf("from %s, %d leads, paused campaigns %v", backup, check.Leads, check.Paused)
+	detail := fmt.Sprintf("from %s, %s, paused campaigns %v", backup, plural(check.Leads, "lead", "leads"), check.Paused)
 	if aside != "" {
 		detail += ", replaced database kept as " + filepath.Base(aside)
 	}

@@ -79,11 +79,12 @@ func runRetention(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	detail := fmt.Sprintf("checked %d, made inactive %d, deleted %d leads (%d provenance rows, %d website queries, %d consents)",
-		rep.Checked, len(rep.Deactivated), rep.Removed.Leads, rep.Removed.Observations, rep.Removed.WebsiteQueries, rep.Removed.Consents)
+	detail := fmt.Sprintf("checked %d, made inactive %d, deleted %s (%s)",
+		rep.Checked, len(rep.Deactivated), plural(rep.Removed.Leads, "lead", "leads"),
+		removedCounts(rep.Removed.Observations, rep.Removed.WebsiteQueries, rep.Removed.Consents, ", "))
 	if rep.DryRun {
-		detail = fmt.Sprintf("dry run: checked %d, would make inactive %d, would delete %d leads",
-			rep.Checked, len(rep.Deactivated), len(rep.Deleted))
+		detail = fmt.Sprintf("dry run: checked %d, would make inactive %d, would delete %s",
+			rep.Checked, len(rep.Deactivated), plural(len(rep.Deleted), "lead", "leads"))
 	}
 	if err := recordAudit(ctx, e, db, leadmailer.AuditRetentionRun, "", detail); err != nil {
 		return err
@@ -100,8 +101,8 @@ func runRetention(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "Checked %s: %d %smade inactive, %d %sdeleted.\n",
 		plural(int(rep.Checked), "lead", "leads"), len(rep.Deactivated), verb, deleted, verb)
 	if !rep.DryRun && deleted > 0 {
-		fmt.Fprintf(e.stdout, "Deleted with them: %d provenance rows, %d website queries, %d consents.\n",
-			rep.Removed.Observations, rep.Removed.WebsiteQueries, rep.Removed.Consents)
+		fmt.Fprintf(e.stdout, "Deleted with them: %s.\n",
+			removedCounts(rep.Removed.Observations, rep.Removed.WebsiteQueries, rep.Removed.Consents, ", "))
 	}
 	if rep.DryRun {
 		fmt.Fprintln(e.stdout, "Dry run: nothing was changed.")
