@@ -408,6 +408,9 @@ func TestLeadExportAndErase(t *testing.T) {
 	if res.status != http.StatusOK || !strings.Contains(res.body, `id="erased"`) {
 		t.Fatalf("erase: status %d\n%s", res.status, res.body)
 	}
+	if want := "Erased with 1 provenance row, 0 website queries and 0 consents."; !strings.Contains(res.body, want) {
+		t.Errorf("the erasure page does not say %q:\n%s", want, res.body)
+	}
 	if _, err := a.db.FindLeadByID(t.Context(), lead.ID); leadmailer.ErrorCode(err) != leadmailer.ENOTFOUND {
 		t.Errorf("lead after erasure: %v, want not found", err)
 	}

@@ -49,6 +49,13 @@ var funcs = template.FuncMap{
 		return template.URL("?" + v.Encode())
 	},
 	"label": fieldLabel,
+	// count puts n before the noun in the number it takes: "1 consent", "2 consents".
+	"count": func(n int64, one, many string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return fmt.Sprintf("%d %s", n, many)
+	},
 	"num": func(n int64) string {
 		s := fmt.Sprint(n)
 		var b strings.Builder
