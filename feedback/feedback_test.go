@@ -4,18 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"database/sql"
-	"encoding/base64"
-	"encoding/json"
-	"encoding/pem"
-	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -24,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,6 +20,7 @@ import (
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/bounce"
+	"github.com/leadmailer/leadmailer/bounce/snstest"
 	"github.com/leadmailer/leadmailer/feedback"
 	"github.com/leadmailer/leadmailer/store"
 	"github.com/leadmailer/leadmailer/store/storetest"
@@ -92,67 +81,11 @@ func undeliverable(t *testing.T, db *store.DB, email string) bool {
 	return ok
 }
 
-// snsFixture serves a signing certificate and a subscription-confirmation link over HTTPS,
-// as Amazon SNS does, and signs messages with the certificate's key.
-type snsFixture struct {
-	key       *rsa.PrivateKey
-	srv       *httptest.Server
-	confirmed atomic.Int32
-}
-
-func newSNSFixture(t *testing.T) *snsFixture {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "sns.amazonaws.com"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &snsFixture{key: key}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	f.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Query().Get("Action") == "ConfirmSubscription" {
-			f.confirmed.Add(1)
-			return
-		}
-		w.Write(certPEM)
-	}))
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-const topic = "arn:aws:sns:eu-west-1:123456789012:ses-bounces"
-
-func (f *snsFixture) verifier() *bounce.SNSVerifier {
-	u, _ := url.Parse(f.srv.URL)
-	return &bounce.SNSVerifier{Client: f.srv.Client(), TopicARNs: []string{topic},
+// snsVerifier checks SES notifications against sns, a stand-in SNS on this machine.
+func snsVerifier(sns *snstest.Server) *bounce.SNSVerifier {
+	u, _ := url.Parse(sns.URL)
+	return &bounce.SNSVerifier{Client: sns.Client(), TopicARNs: []string{snstest.Topic},
 		AllowHost: func(h string) bool { return h == u.Hostname() }}
-}
-
-func (f *snsFixture) message(t *testing.T, typ, message string) []byte {
-	t.Helper()
-	m := bounce.SNSMessage{Type: typ, MessageID: fmt.Sprint(time.Now().UnixNano()), TopicArn: topic, Message: message,
-		Timestamp: "2026-12-06T10:12:04.000Z", SignatureVersion: "2", SigningCertURL: f.srv.URL + "/cert.pem"}
-	var s string
-	if typ == "SubscriptionConfirmation" {
-		m.Token, m.SubscribeURL = "tok", f.srv.URL+"/?Action=ConfirmSubscription&Token=tok"
-		s = "Message\n" + m.Message + "\nMessageId\n" + m.MessageID + "\nSubscribeURL\n" + m.SubscribeURL + "\nTimestamp\n" +
-			m.Timestamp + "\nToken\n" + m.Token + "\nTopicArn\n" + m.TopicArn + "\nType\n" + m.Type + "\n"
-	} else {
-		s = "Message\n" + m.Message + "\nMessageId\n" + m.MessageID + "\nTimestamp\n" + m.Timestamp + "\nTopicArn\n" + m.TopicArn + "\nType\n" + m.Type + "\n"
-	}
-	sum := sha256.Sum256([]byte(s))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, f.key, crypto.SHA256, sum[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Signature = base64.StdEncoding.EncodeToString(sig)
-	b, _ := json.Marshal(m)
-	return b
 }
 
 // Amazon SES reports through SNS: the subscription is confirmed by visiting the signed link,
@@ -160,8 +93,8 @@ func (f *snsFixture) message(t *testing.T, typ, message string) []byte {
 // another topic, changes nothing.
 func TestSESWebhook(t *testing.T) {
 	db, _ := sentTo(t, "anna.virtanen@example.fi", "bert@example.fi")
-	sns := newSNSFixture(t)
-	w := &feedback.Webhooks{Processor: &feedback.Processor{Store: db, Policy: store.DefaultBouncePolicy}, SES: sns.verifier()}
+	sns := snstest.New(t)
+	w := &feedback.Webhooks{Processor: &feedback.Processor{Store: db, Policy: store.DefaultBouncePolicy}, SES: snsVerifier(sns)}
 	mux := http.NewServeMux()
 	if paths := w.Mount(mux.Handle); len(paths) != 1 || paths[0] != "/webhooks/ses" {
 		t.Fatalf("mounted %q; want only the SES route", paths)
@@ -177,14 +110,14 @@ func TestSESWebhook(t *testing.T) {
 		res.Body.Close()
 		return res.StatusCode
 	}
-	if code := post(sns.message(t, "SubscriptionConfirmation", "confirm")); code != http.StatusNoContent || sns.confirmed.Load() != 1 {
-		t.Errorf("subscription confirmation: %d, confirmed %d times; want 204 and once", code, sns.confirmed.Load())
+	if code := post(sns.Message(t, "SubscriptionConfirmation", "confirm")); code != http.StatusNoContent || sns.Confirmed() != 1 {
+		t.Errorf("subscription confirmation: %d, confirmed %d times; want 204 and once", code, sns.Confirmed())
 	}
 	note, err := os.ReadFile("../bounce/testdata/webhooks/ses-bounce.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	signed := sns.message(t, "Notification", string(note))
+	signed := sns.Message(t, "Notification", string(note))
 	altered := bytes.Replace(signed, []byte("anna.virtanen"), []byte("bert"), 1)
 	if code := post(altered); code != http.StatusUnauthorized {
 		t.Errorf("altered notification: %d, want 401", code)

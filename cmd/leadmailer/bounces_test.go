@@ -1,36 +1,29 @@
 package main
 
 import (
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net/http"
-	"net/http/httptest"
 	"net/smtp"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/bounce"
+	"github.com/leadmailer/leadmailer/bounce/snstest"
 	"github.com/leadmailer/leadmailer/config"
 	"github.com/leadmailer/leadmailer/mailer/smtptest"
 )
@@ -285,66 +278,6 @@ func trustTestSNS() {
 	}
 }
 
-// snsServer stands in for Amazon SNS: it serves a signing certificate and the
-// subscription-confirmation link over HTTPS, and signs messages with the certificate's key.
-type snsServer struct {
-	key       *rsa.PrivateKey
-	srv       *httptest.Server
-	caFile    string // the HTTPS server's certificate, for snsCAEnv
-	confirmed atomic.Int32
-}
-
-const sesTopic = "arn:aws:sns:eu-west-1:123456789012:ses-bounces"
-
-func newSNSServer(t *testing.T) *snsServer {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "sns.amazonaws.com"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &snsServer{key: key}
-	signing := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	s.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Query().Get("Action") == "ConfirmSubscription" {
-			s.confirmed.Add(1)
-			return
-		}
-		w.Write(signing)
-	}))
-	t.Cleanup(s.srv.Close)
-	s.caFile = writeFile(t, t.TempDir(), "sns-ca.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.srv.Certificate().Raw})))
-	return s
-}
-
-// message is an SNS delivery of type typ, signed with signature version 2.
-func (s *snsServer) message(t *testing.T, typ, message string) string {
-	t.Helper()
-	m := bounce.SNSMessage{Type: typ, MessageID: fmt.Sprint(time.Now().UnixNano()), TopicArn: sesTopic, Message: message,
-		Timestamp: "2026-12-06T10:12:04.000Z", SignatureVersion: "2", SigningCertURL: s.srv.URL + "/cert.pem"}
-	signed := "Message\n" + m.Message + "\nMessageId\n" + m.MessageID + "\n"
-	if typ == "SubscriptionConfirmation" {
-		m.Token, m.SubscribeURL = "tok", s.srv.URL+"/?Action=ConfirmSubscription&Token=tok"
-		signed += "SubscribeURL\n" + m.SubscribeURL + "\nTimestamp\n" + m.Timestamp + "\nToken\n" + m.Token + "\n"
-	} else {
-		signed += "Timestamp\n" + m.Timestamp + "\n"
-	}
-	signed += "TopicArn\n" + m.TopicArn + "\nType\n" + m.Type + "\n"
-	sum := sha256.Sum256([]byte(signed))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, s.key, crypto.SHA256, sum[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Signature = base64.StdEncoding.EncodeToString(sig)
-	b, _ := json.Marshal(m)
-	return string(b)
-}
-
 // TestServeReceivesBounces sends a campaign from serve through a relay that takes
 // everything, then reports bounces and complaints the ways they arrive in production: a DSN
 // and an ARF complaint over SMTP to the listener, and each provider's webhook over HTTPS with
@@ -362,10 +295,11 @@ func TestServeReceivesBounces(t *testing.T) {
 	}
 	der, _ := x509.MarshalPKIXPublicKey(&sgKey.PublicKey)
 	const mailgunKey = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"
-	sns := newSNSServer(t)
+	sns := snstest.New(t)
+	snsCA := writeFile(t, t.TempDir(), "sns-ca.pem", string(sns.CAPEM()))
 	writeConfig(t, data, senderConfig(srv.URL(), bounceConfig+`listen = "`+listen+`"
 [bounces.webhooks]
-ses_topic_arns = ["`+sesTopic+`"]
+ses_topic_arns = ["`+snstest.Topic+`"]
 postmark_user = "pm"
 postmark_password = "${PM_PASSWORD}"
 mailgun_signing_key = "`+mailgunKey+`"
@@ -377,7 +311,7 @@ sendgrid_public_key = "`+base64.StdEncoding.EncodeToString(der)+`"
 	lm(t, data, "import", csv, "--source", "fair")
 	id := createCampaign(t, data, "--at", time.Now().UTC().Format(time.RFC3339))
 
-	c := startServing(t, data, "PM_PASSWORD=s3cret-pm", snsCAEnv+"="+sns.caFile)
+	c := startServing(t, data, "PM_PASSWORD=s3cret-pm", snsCAEnv+"="+snsCA)
 	base := c.base
 	until := func(what string, cond func() bool) { t.Helper(); c.until(t, what, cond) }
 	until("6 campaign messages", func() bool { return len(srv.Messages()) == 6 })
@@ -480,8 +414,8 @@ sendgrid_public_key = "`+base64.StdEncoding.EncodeToString(der)+`"
 
 	// SES through SNS: serve confirms the subscription by visiting the signed link, refuses a
 	// notification altered after signing, and records a genuine one.
-	if code := post("/webhooks/ses", sns.message(t, "SubscriptionConfirmation", "confirm"), http.Header{}); code != http.StatusNoContent || sns.confirmed.Load() != 1 {
-		t.Errorf("SNS subscription confirmation: %d, confirmed %d times; want 204 and once", code, sns.confirmed.Load())
+	if code := post("/webhooks/ses", string(sns.Message(t, "SubscriptionConfirmation", "confirm")), http.Header{}); code != http.StatusNoContent || sns.Confirmed() != 1 {
+		t.Errorf("SNS subscription confirmation: %d, confirmed %d times; want 204 and once", code, sns.Confirmed())
 	}
 	note, err := os.ReadFile("../../bounce/testdata/webhooks/ses-bounce.json")
 	if err != nil {
@@ -490,7 +424,7 @@ sendgrid_public_key = "`+base64.StdEncoding.EncodeToString(der)+`"
 	fay := sent["fay@example.fi"]
 	ses := strings.NewReplacer("anna.virtanen@example.fi", "fay@example.fi",
 		"bounces+aebaacq2nuwsg5xuq6qq@bounce.leadmailer.example", fay[0], "20261206.1.7@leadmailer.example", fay[1]).Replace(string(note))
-	signed := sns.message(t, "Notification", ses)
+	signed := string(sns.Message(t, "Notification", ses))
 	if code := post("/webhooks/ses", strings.Replace(signed, "5.1.1", "5.1.2", 1), http.Header{}); code != http.StatusUnauthorized {
 		t.Errorf("altered SES notification: %d, want 401", code)
 	}
