@@ -443,6 +443,17 @@ const emptyPoll = 100 * time.Millisecond
 // first lease of another process to run out (that process may have died), and stops when
 // no row is left queued or in flight anywhere.
 func (r *run) feed(ctx context.Context, jobs chan<- job, batch int, outstanding *sync.WaitGroup) error {
+	err := r.feedUntilDone(ctx, jobs, batch, outstanding)
+	if err != nil && ctx.Err() != nil {
+		// The run was stopped: a query it cut off fails with whatever the driver says, such
+		// as sql.ErrTxDone for the lease's transaction that database/sql rolled back, which
+		// is the stop, not a fault of the database.
+		return ctx.Err()
+	}
+	return err
+}
+
+func (r *run) feedUntilDone(ctx context.Context, jobs chan<- job, batch int, outstanding *sync.WaitGroup) error {
 	empty := false
 	for {
 		if err := ctx.Err(); err != nil {
