@@ -198,21 +198,27 @@ func TestAuditHeadDetectsTruncation(t *testing.T) {
 	}
 }
 
+// unkeyAsBeforeTheUpgrade leaves data as a version before keying did: entries chained with
+// plain SHA-256, no keying table, and no keying record in the data directory.
+func unkeyAsBeforeTheUpgrade(t *testing.T, data string) {
+	t.Helper()
+	raw := rawAudit(t, data)
+	defer raw.Close()
+	rehashAll(t, raw)
+	if _, err := raw.Exec(`DROP TABLE audit_keying; DELETE FROM schema_migrations WHERE version = 14`); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(data, store.AuditKeyingFile)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestAuditVerifyAfterUpgrade: a data directory whose entries an older version chained with
 // plain SHA-256, before the keying table existed, verifies; the entries after the upgrade are
 // keyed, the output says where keying began, and the data directory remembers it.
 func TestAuditVerifyAfterUpgrade(t *testing.T) {
 	data := auditTrail(t)
-	raw := rawAudit(t, data)
-	rehashAll(t, raw)
-	if _, err := raw.Exec(`DROP TABLE audit_keying; DELETE FROM schema_migrations WHERE version = 14`); err != nil {
-		t.Fatal(err)
-	}
-	raw.Close()
-	// Nor did that version keep the keying record in the data directory.
-	if err := os.Remove(filepath.Join(data, store.AuditKeyingFile)); err != nil {
-		t.Fatal(err)
-	}
+	unkeyAsBeforeTheUpgrade(t, data)
 
 	lm(t, data, "leads", "list") // entry 5
 	r := lm(t, data, "audit", "verify")
@@ -232,16 +238,7 @@ func TestAuditVerifyAfterUpgrade(t *testing.T) {
 // the trail verifies.
 func TestRestoreBackupOlderThanKeying(t *testing.T) {
 	data := auditTrail(t)
-	// The data directory as an older version left it: plain hashes, no keying anywhere.
-	raw := rawAudit(t, data)
-	rehashAll(t, raw)
-	if _, err := raw.Exec(`DROP TABLE audit_keying; DELETE FROM schema_migrations WHERE version = 14`); err != nil {
-		t.Fatal(err)
-	}
-	raw.Close()
-	if err := os.Remove(filepath.Join(data, store.AuditKeyingFile)); err != nil {
-		t.Fatal(err)
-	}
+	unkeyAsBeforeTheUpgrade(t, data)
 	b, err := os.ReadFile(filepath.Join(data, dbFile))
 	if err != nil {
 		t.Fatal(err)
