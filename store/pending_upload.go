@@ -289,12 +289,13 @@ func (db *DB) DeletePendingUpload(ctx context.Context, id string) error {
 }
 
 // DeleteExpiredPendingUploads deletes the pending uploads, and their files, created before
-// createdBefore, taken by an import or not: an import that runs longer than that has its
-// file open already. On SQLite it also removes the files older than that which no upload
-// names, such as those of a user deleted with their uploads. It returns how many uploads it
-// deleted.
+// createdBefore, or for one an import has taken, taken before then: an import reads its
+// upload as it goes (on PostgreSQL a chunk at a time) and deletes it when it ends, so only
+// the upload of an import whose process died is left to expire. On SQLite it also removes
+// the files older than that which no upload names, such as those of a user deleted with
+// their uploads. It returns how many uploads it deleted.
 func (db *DB) DeleteExpiredPendingUploads(ctx context.Context, createdBefore time.Time) (int64, error) {
-	rows, err := db.sql.QueryContext(ctx, `DELETE FROM pending_uploads WHERE created_at < ? RETURNING id`, formatTime(createdBefore))
+	rows, err := db.sql.QueryContext(ctx, `DELETE FROM pending_uploads WHERE coalesce(claimed_at, created_at) < ? RETURNING id`, formatTime(createdBefore))
 	if err != nil {
 		return 0, fmt.Errorf("delete expired pending uploads: %w", err)
 	}
@@ -304,7 +305,8 @@ func (db *DB) DeleteExpiredPendingUploads(ctx context.Context, createdBefore tim
 	}
 	db.removeUploadFiles(ids)
 	if !db.pg {
-		files, _ := os.ReadDir(filepath.Dir(db.uploadFile("x")))
+		dir := filepath.Dir(db.uploadFile("x"))
+		files, _ := os.ReadDir(dir)
 		for _, f := range files {
 			info, err := f.Info()
 			if err != nil || !info.ModTime().Before(createdBefore) {
@@ -313,7 +315,7 @@ func (db *DB) DeleteExpiredPendingUploads(ctx context.Context, createdBefore tim
 			var n int
 			id := strings.TrimSuffix(f.Name(), ".csv")
 			if err := db.sql.QueryRowContext(ctx, `SELECT count(*) FROM pending_uploads WHERE id = ?`, id).Scan(&n); err == nil && n == 0 {
-				os.Remove(filepath.Join(filepath.Dir(db.uploadFile("x")), f.Name()))
+				os.Remove(filepath.Join(dir, f.Name()))
 			}
 		}
 	}
