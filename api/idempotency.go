@@ -38,15 +38,8 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, c *call, has
 	if len(key) > 255 {
 		return fieldErrorf("Idempotency-Key", "the Idempotency-Key header is longer than 255 characters")
 	}
-	// Within the process first, so that waiting retries hold no database connection; then
-	// across the processes on the database.
 	unlock := s.lockKey(c.token.ID, key)
 	defer unlock()
-	unlockElsewhere, err := s.db.LockIdempotencyKey(r.Context(), c.token.ID, key)
-	if err != nil {
-		return err
-	}
-	defer unlockElsewhere()
 	now := s.opts.Now()
 	kept, err := s.db.FindIdempotentResponse(r.Context(), c.token.ID, key, now.Add(-idempotencyWindow))
 	switch {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"time"
 
 	"github.com/leadmailer/leadmailer"
@@ -179,39 +178,4 @@ func (db *DB) SaveIdempotentResponse(ctx context.Context, tokenID int64, key str
 		return fmt.Errorf("keep answer for idempotency key: %w", err)
 	}
 	return tx.Commit()
-}
-
-// idempotencyLockClass is the first of the two keys of the advisory locks that
-// LockIdempotencyKey takes on PostgreSQL; the two-key space does not overlap the one-key
-// space of the writer and migration locks.
-const idempotencyLockClass = 0x6c6d
-
-// LockIdempotencyKey holds token tokenID's idempotency key until unlock is called, across
-// every process on the database, so that a retry reaching another serve process while the
-// first call still runs waits for its answer instead of creating the thing twice. On
-// PostgreSQL it is a session advisory lock on a connection of its own, held for the call;
-// keys that share a hash share a lock, which only serialises them. On SQLite one serve
-// holds the data directory and so the database, and the API's lock within the process is
-// all there is to take: unlock does nothing.
-func (db *DB) LockIdempotencyKey(ctx context.Context, tokenID int64, key string) (unlock func(), err error) {
-	if !db.pg {
-		return func() {}, nil
-	}
-	h := fnv.New32a()
-	fmt.Fprintf(h, "%d\x00%s", tokenID, key)
-	obj := int32(h.Sum32())
-	conn, err := db.sql.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("lock idempotency key: %w", err)
-	}
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(?, ?)`, idempotencyLockClass, obj); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("lock idempotency key: %w", err)
-	}
-	return func() {
-		// An unlock fails only on a broken connection, whose session, and so the lock, the
-		// server ends with it.
-		conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(?, ?)`, idempotencyLockClass, obj)
-		conn.Close()
-	}, nil
 }
