@@ -188,6 +188,15 @@ func (w *PendingUploadWriter) flush() error {
 	return nil
 }
 
+// Abort gives up writing without completing the upload: the caller deletes it. It closes
+// the file on SQLite, which the deleted upload would otherwise keep open until the garbage
+// collector found it.
+func (w *PendingUploadWriter) Abort() {
+	if w.file != nil {
+		w.file.Close()
+	}
+}
+
 // Close stores what is left and the file's size.
 func (w *PendingUploadWriter) Close() error {
 	if w.db.pg {

@@ -113,6 +113,7 @@ func (s *Server) saveUpload(ctx context.Context, u *upload, part *multipart.Part
 		err = errTooLarge
 	}
 	if err != nil {
+		w.Abort()
 		return err
 	}
 	if err := w.Close(); err != nil {

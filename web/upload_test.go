@@ -93,8 +93,16 @@ func TestUploadSizeLimit(t *testing.T) {
 	if res.status != http.StatusRequestEntityTooLarge || !strings.Contains(res.body, "larger than 1 KiB") {
 		t.Errorf("upload over the limit: status %d, want 413 naming the limit\n%s", res.status, res.body)
 	}
-	if entries, _ := os.ReadDir(filepath.Join(a.dir, "uploads")); len(entries) != 0 {
+	dir := filepath.Join(a.db.DataDir(), "pending-uploads")
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("an upload over the limit left %d files", len(entries))
+	}
+	// Nor is the deleted file still held open.
+	fds, _ := os.ReadDir("/proc/self/fd")
+	for _, fd := range fds {
+		if target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); err == nil && strings.HasPrefix(target, dir) {
+			t.Errorf("an upload over the limit left %s open", target)
+		}
 	}
 }
 
