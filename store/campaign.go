@@ -405,10 +405,12 @@ func (db *DB) LeasePending(ctx context.Context, campaignID int64, owner string, 
 }
 
 // RenewLeases extends owner's leases on the campaign's rows, queued or sending, to until.
-// It returns how many rows it holds.
+// It returns how many rows it holds. This and ReleaseLeases also ask for a non-empty leased_by
+// beside the owner, so that SQLite uses the partial index of leased rows: it cannot tell that a bound
+// owner is never empty, and read the whole campaign instead.
 func (db *DB) RenewLeases(ctx context.Context, campaignID int64, owner string, until time.Time) (int64, error) {
 	res, err := db.sql.ExecContext(ctx, `UPDATE campaign_recipients SET lease_until = ?
-		WHERE campaign_id = ? AND leased_by = ? AND status IN ('queued', 'sending')`, formatTime(until), campaignID, owner)
+		WHERE campaign_id = ? AND leased_by <> '' AND leased_by = ? AND status IN ('queued', 'sending')`, formatTime(until), campaignID, owner)
 	if err != nil {
 		return 0, fmt.Errorf("campaign %d: renew leases: %w", campaignID, err)
 	}
@@ -421,7 +423,7 @@ func (db *DB) RenewLeases(ctx context.Context, campaignID int64, owner string, u
 // the next claim or start instead of after the lease.
 func (db *DB) ReleaseLeases(ctx context.Context, campaignID int64, owner string) error {
 	_, err := db.sql.ExecContext(ctx, `UPDATE campaign_recipients SET leased_by = '', lease_until = NULL
-		WHERE campaign_id = ? AND leased_by = ? AND status IN ('queued', 'sending')`, campaignID, owner)
+		WHERE campaign_id = ? AND leased_by <> '' AND leased_by = ? AND status IN ('queued', 'sending')`, campaignID, owner)
 	if err != nil {
 		return fmt.Errorf("campaign %d: release leases: %w", campaignID, err)
 	}

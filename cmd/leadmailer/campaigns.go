@@ -702,7 +702,6 @@ func runCampaignSend(ctx context.Context, e *env, sub string, args []string) err
 	return nil
 }
 
-// sendCampaign runs a campaign with the configured transport; the caller holds its lock.
 // sentElsewhere fails with ECONFLICT when another process is sending running campaign id:
 // one holding its lock in this data directory (every sender of an SQLite database), or one
 // holding leases on its recipients (serve processes with their own data directories on one
@@ -726,6 +725,7 @@ func sentElsewhere(ctx context.Context, db *store.DB, dataDir string, id int64) 
 		"Follow it with \"leadmailer campaigns show %d\", or stop it with \"leadmailer campaigns pause %d\"", id, who, id, id)
 }
 
+// sendCampaign runs a campaign with the configured transport; the caller holds its lock.
 func sendCampaign(ctx context.Context, e *env, db *store.DB, cfg *config.Config, dataDir string, id int64, opts campaign.Options) (*campaign.Result, error) {
 	settings, err := campaignSettings(cfg, dataDir)
 	if err != nil {

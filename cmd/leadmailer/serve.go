@@ -213,7 +213,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 
 	// The schedule and the campaigns stop when ctx ends: SIGINT or SIGTERM.
-	// The process's name in job claims and in the leases of the recipients it sends to.
+	// The name of this process in the leases of the recipients it sends to.
 	owner := campaign.LeaseOwner()
 	sched, waitSchedule, err := startScheduleRuns(ctx, e, runs, cfg)
 	if err != nil {
