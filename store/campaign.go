@@ -405,12 +405,24 @@ func (db *DB) LeasePending(ctx context.Context, campaignID int64, owner string, 
 }
 
 // RenewLeases extends owner's leases on the campaign's rows, queued or sending, to until.
-// It returns how many rows it holds. This and ReleaseLeases also ask for a non-empty leased_by
+// It returns how many rows it renewed. This and ReleaseLeases also ask for a non-empty leased_by
 // beside the owner, so that SQLite uses the partial index of leased rows: it cannot tell that a bound
 // owner is never empty, and read the whole campaign instead.
+//
+// On PostgreSQL the renewal skips rows locked by a transaction of their own: the owner's
+// ledger, writing them on another connection. Waiting for them would deadlock with a ledger
+// that goes on to rows the renewal holds; their lease has two renewals' time left, and the
+// next renewal takes them.
 func (db *DB) RenewLeases(ctx context.Context, campaignID int64, owner string, until time.Time) (int64, error) {
-	res, err := db.sql.ExecContext(ctx, `UPDATE campaign_recipients SET lease_until = ?
-		WHERE campaign_id = ? AND leased_by <> '' AND leased_by = ? AND status IN ('queued', 'sending')`, formatTime(until), campaignID, owner)
+	query := `UPDATE campaign_recipients SET lease_until = ?
+		WHERE campaign_id = ? AND leased_by <> '' AND leased_by = ? AND status IN ('queued', 'sending')`
+	if db.pg {
+		query = `UPDATE campaign_recipients SET lease_until = ?
+		WHERE id IN (SELECT id FROM campaign_recipients
+			WHERE campaign_id = ? AND leased_by <> '' AND leased_by = ? AND status IN ('queued', 'sending')
+			FOR UPDATE SKIP LOCKED)`
+	}
+	res, err := db.sql.ExecContext(ctx, query, formatTime(until), campaignID, owner)
 	if err != nil {
 		return 0, fmt.Errorf("campaign %d: renew leases: %w", campaignID, err)
 	}
@@ -737,15 +749,37 @@ func (l *Ledger) Write(ctx context.Context, updates []LedgerUpdate) error {
 	// The ledger must record what happened even when the caller is being cancelled: the
 	// messages were sent.
 	ctx = context.WithoutCancel(ctx)
-	if _, err := l.conn.ExecContext(ctx, l.db.beginWrite()); err != nil {
+	// PostgreSQL breaks a deadlock by aborting one of its transactions: the ledger's may lose
+	// to another writer of the same leads (an import, another process's ledger), and a lost
+	// write must not pause the campaign, so it runs again. The transaction rolled back whole,
+	// so running it again writes each update once.
+	var err error
+	for try := 0; try < ledgerTries; try++ {
+		if err = l.writeOnce(ctx, updates); err == nil || !pgRetryable(err) {
+			break
+		}
+		time.Sleep(time.Duration(try+1) * 10 * time.Millisecond)
+	}
+	if err != nil {
 		return fmt.Errorf("write ledger: %w", err)
+	}
+	return nil
+}
+
+// ledgerTries is how many times Write runs a transaction PostgreSQL aborted to break a
+// deadlock before it gives up.
+const ledgerTries = 5
+
+func (l *Ledger) writeOnce(ctx context.Context, updates []LedgerUpdate) error {
+	if _, err := l.conn.ExecContext(ctx, l.db.beginWrite()); err != nil {
+		return err
 	}
 	if err := l.write(ctx, updates); err != nil {
 		l.conn.ExecContext(ctx, `ROLLBACK`)
-		return fmt.Errorf("write ledger: %w", err)
+		return err
 	}
 	if _, err := l.conn.ExecContext(ctx, `COMMIT`); err != nil {
-		return fmt.Errorf("write ledger: %w", err)
+		return err
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -217,4 +218,153 @@ func openLedger(t *testing.T, db *store.DB) *store.Ledger {
 	}
 	t.Cleanup(func() { l.Close() })
 	return l
+}
+
+// TestLedgerAndRenewalsOfOneProcessAtOnce: a sending process writes its ledger on one
+// connection while it renews its leases on another, and both touch the same rows. Neither
+// may fail: on PostgreSQL a renewal that waited for the ledger's row locks while holding
+// rows the ledger goes on to deadlocked, and the lost ledger write paused the campaign.
+func TestLedgerAndRenewalsOfOneProcessAtOnce(t *testing.T) {
+	const leads, lease, rounds = 200, time.Minute, 8
+	ctx := context.Background()
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			db := b.Open(t, nil)
+			var rows []leadmailer.ImportRow
+			for i := range leads {
+				rows = append(rows, row(int64(i+2), "email", fmt.Sprintf("lead%d@example.fi", i)))
+			}
+			importRows(t, db, "crm", false, rows)
+			c := newCampaign(t, db, &leadmailer.Campaign{})
+			if _, err := db.ResolveAudience(ctx, c, store.AudienceRules{}); err != nil {
+				t.Fatal(err)
+			}
+			ledger := openLedger(t, db)
+
+			stop := make(chan struct{})
+			renewErr := make(chan error, 1)
+			go func() {
+				defer close(renewErr)
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(2 * time.Millisecond):
+					}
+					if _, err := db.RenewLeases(ctx, c.ID, "a", time.Now().Add(lease)); err != nil {
+						renewErr <- err
+						return
+					}
+				}
+			}()
+			// Each round leases every row, marks them sending and queues them again for a
+			// retry, from the highest row down, against the renewal's scan in the table's
+			// order, as a batch of outcomes arriving out of order does.
+			for round := range rounds {
+				ps, _, err := db.LeasePending(ctx, c.ID, "a", time.Now(), lease, leads)
+				if err != nil || len(ps) != leads {
+					close(stop)
+					t.Fatalf("round %d: leased %d rows, %v; want %d", round, len(ps), err, leads)
+				}
+				for _, status := range []leadmailer.RecipientStatus{leadmailer.RecipientSending, leadmailer.RecipientQueued} {
+					var batch []store.LedgerUpdate
+					for i := len(ps) - 1; i >= 0; i-- {
+						batch = append(batch, store.LedgerUpdate{RecipientID: ps[i].RecipientID, Status: status,
+							MessageID: fmt.Sprintf("m%d@x", i), Attempts: 1, Owner: "a"})
+					}
+					if err := ledger.Write(ctx, batch); err != nil {
+						close(stop)
+						t.Fatalf("round %d: %v", round, err)
+					}
+					for _, u := range batch {
+						if u.LeaseLost {
+							close(stop)
+							t.Fatalf("round %d: %s mark of row %d refused: the process holds its lease", round, status, u.RecipientID)
+						}
+					}
+				}
+			}
+			close(stop)
+			if err := <-renewErr; err != nil {
+				t.Fatalf("renew leases: %v", err)
+			}
+		})
+	}
+}
+
+// TestLedgerWriteOutlivesADeadlock: on PostgreSQL another transaction (an import, say) that
+// locks the leads a ledger batch marks undeliverable, in the other order, deadlocks with it,
+// and PostgreSQL aborts one of the two. When it is the ledger's, the ledger runs its batch
+// again instead of failing it: a failed ledger write pauses the campaign.
+func TestLedgerWriteOutlivesADeadlock(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.OpenPostgres(t, nil) // skips the test without PostgreSQL
+	importRows(t, db, "crm", false, []leadmailer.ImportRow{
+		row(2, "email", "first@example.fi"), row(3, "email", "second@example.fi"),
+	})
+	c := newCampaign(t, db, &leadmailer.Campaign{})
+	if _, err := db.ResolveAudience(ctx, c, store.AudienceRules{}); err != nil {
+		t.Fatal(err)
+	}
+	ps, _, err := db.LeasePending(ctx, c.ID, "a", time.Now(), time.Minute, 2)
+	if err != nil || len(ps) != 2 {
+		t.Fatalf("leased %d rows, %v; want 2", len(ps), err)
+	}
+	first, second := ps[0], ps[1]
+
+	// The other transaction holds the second lead; once the ledger holds the first and
+	// waits for the second, it asks for the first.
+	raw := storetest.Raw(t, db)
+	other, err := raw.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Rollback()
+	if _, err := other.ExecContext(ctx, `UPDATE leads SET country = country WHERE id = $1`, second.LeadID); err != nil {
+		t.Fatal(err)
+	}
+	otherDone := make(chan error, 1)
+	go func() {
+		// The ledger is waiting once its backend's lock on the second lead shows.
+		for {
+			var waiting bool
+			if err := raw.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted AND locktype = 'transactionid')`).Scan(&waiting); err != nil {
+				otherDone <- err
+				return
+			}
+			if waiting {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		_, err := other.ExecContext(ctx, `UPDATE leads SET country = country WHERE id = $1`, first.LeadID)
+		if err == nil {
+			err = other.Commit()
+		} else {
+			other.Rollback()
+		}
+		otherDone <- err
+	}()
+
+	ledger := openLedger(t, db)
+	batch := []store.LedgerUpdate{
+		{RecipientID: first.RecipientID, Status: leadmailer.RecipientFailed, Attempts: 1, Reply: "550 5.1.1 no such user",
+			Undeliverable: true, LeadID: first.LeadID, Owner: "a"},
+		{RecipientID: second.RecipientID, Status: leadmailer.RecipientFailed, Attempts: 1, Reply: "550 5.1.1 no such user",
+			Undeliverable: true, LeadID: second.LeadID, Owner: "a"},
+	}
+	if err := ledger.Write(ctx, batch); err != nil {
+		t.Fatalf("ledger write beside a deadlocking transaction: %v", err)
+	}
+	otherErr := <-otherDone
+	if otherErr == nil {
+		t.Log("PostgreSQL aborted the ledger's transaction, which ran again")
+	} else if !strings.Contains(otherErr.Error(), "40P01") {
+		t.Fatalf("the other transaction: %v", otherErr)
+	}
+	for _, p := range ps {
+		if bad, _, err := db.IsUndeliverable(ctx, p.LeadID); err != nil || !bad {
+			t.Errorf("lead %d undeliverable = %v, %v; want marked once the ledger's write went through", p.LeadID, bad, err)
+		}
+	}
 }

@@ -271,6 +271,14 @@ func pgUniqueViolation(err error) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }
 
+// pgRetryable reports whether err is PostgreSQL aborting a transaction that did nothing wrong
+// but lost a race with another one: a deadlock it broke (40P01) or a serialization failure
+// (40001). The same transaction run again succeeds.
+func pgRetryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}
+
 // greatest is the SQL of the larger of two values: SQLite's max with two arguments is
 // PostgreSQL's GREATEST (PostgreSQL's max is only the aggregate).
 func (db *DB) greatest(a, b string) string {
