@@ -153,23 +153,25 @@ func (db *DB) FindLeadByID(ctx context.Context, id int64) (*leadmailer.Lead, err
 	return l, nil
 }
 
-// CountLeadsByState returns how many leads are in each state.
+// CountLeadsByState returns how many leads are in each state (a state without leads is
+// left out). It counts all leads and the inactive ones, rather than grouping by state: the
+// two counts read an index each (on PostgreSQL the inactive leads' own, migration 0029),
+// where a GROUP BY reads the table.
 func (db *DB) CountLeadsByState(ctx context.Context) (map[leadmailer.LeadState]int64, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT state, count(*) FROM leads GROUP BY state`)
+	var all, inactive int64
+	err := db.sql.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM leads),
+		(SELECT count(*) FROM leads WHERE state = 'inactive')`).Scan(&all, &inactive)
 	if err != nil {
 		return nil, fmt.Errorf("count leads by state: %w", err)
 	}
-	defer rows.Close()
 	counts := map[leadmailer.LeadState]int64{}
-	for rows.Next() {
-		var s leadmailer.LeadState
-		var n int64
-		if err := rows.Scan(&s, &n); err != nil {
-			return nil, err
-		}
-		counts[s] = n
+	if all > inactive {
+		counts[leadmailer.LeadActive] = all - inactive
 	}
-	return counts, rows.Err()
+	if inactive > 0 {
+		counts[leadmailer.LeadInactive] = inactive
+	}
+	return counts, nil
 }
 
 // SourceStats sums up what the runs of one source did.

@@ -311,3 +311,37 @@ func TestImportAndWebsiteLeadsShareIDs(t *testing.T) {
 		})
 	}
 }
+
+// TestCountLeadsByState: the dashboard's counts, on an empty database and after a lead
+// ended its relationship, on both databases.
+func TestCountLeadsByState(t *testing.T) {
+	ctx := context.Background()
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			db := b.Open(t, nil)
+			counts := func() map[leadmailer.LeadState]int64 {
+				t.Helper()
+				c, err := db.CountLeadsByState(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c
+			}
+			if got := counts(); len(got) != 0 {
+				t.Errorf("empty database: %v, want no states", got)
+			}
+			importRows(t, db, "crm", false, []leadmailer.ImportRow{
+				row(2, "email", "a@example.fi"), row(3, "email", "b@example.fi"), row(4, "email", "c@example.fi"),
+			})
+			if got := counts(); len(got) != 1 || got[leadmailer.LeadActive] != 3 {
+				t.Errorf("three new leads: %v, want 3 active", got)
+			}
+			if _, err := db.EndRelationship(ctx, "b@example.fi"); err != nil {
+				t.Fatal(err)
+			}
+			if got := counts(); len(got) != 2 || got[leadmailer.LeadActive] != 2 || got[leadmailer.LeadInactive] != 1 {
+				t.Errorf("one relationship ended: %v, want 2 active and 1 inactive", got)
+			}
+		})
+	}
+}
