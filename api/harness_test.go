@@ -59,7 +59,12 @@ type apiTest struct {
 func start(t testing.TB, opts api.Options) *apiTest {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
-	db := storetest.Open(t, clk.Now)
+	return startOn(t, opts, storetest.Open(t, clk.Now), clk)
+}
+
+// startOn is start on the database db, whose clock is clk.
+func startOn(t testing.TB, opts api.Options, db *store.DB, clk *clock) *apiTest {
+	t.Helper()
 	dataDir := t.TempDir()
 	app, err := web.New(db, web.Options{DataDir: dataDir, Now: clk.Now})
 	if err != nil {
@@ -77,6 +82,13 @@ func start(t testing.TB, opts api.Options) *apiTest {
 	srv := httptest.NewServer(app.Handler())
 	t.Cleanup(srv.Close)
 	return &apiTest{t: t, db: db, url: srv.URL, clock: clk, dataDir: dataDir}
+}
+
+// beside runs a second server on a's database, through a handle of its own, with a's
+// clock: what a second "leadmailer serve" on the same database is to the API.
+func (a *apiTest) beside() *apiTest {
+	a.t.Helper()
+	return startOn(a.t, api.Options{}, storetest.Reopen(a.t, a.db, a.clock.Now), a.clock)
 }
 
 // token makes a token with role and returns it. expires may be nil.

@@ -17,6 +17,11 @@ import (
 // client retrying later than that is starting something new.
 const idempotencyWindow = 24 * time.Hour
 
+// idempotencyAbandoned is how long a key claimed by a call that never answered stays
+// claimed: the process that ran it died. It outlasts the longest call, an import of the
+// largest upload the API accepts.
+const idempotencyAbandoned = time.Hour
+
 // idempotent answers a POST that creates something: an import run, a campaign, a
 // suppression. Without an Idempotency-Key header it runs do and sends its answer. With one,
 // a retry with the same key and request within idempotencyWindow gets the first answer again
@@ -38,29 +43,38 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, c *call, has
 	if len(key) > 255 {
 		return fieldErrorf("Idempotency-Key", "the Idempotency-Key header is longer than 255 characters")
 	}
+	// Within this process a retry waits for the first call; across processes the claim in
+	// the database answers it with a conflict until the first call has answered.
 	unlock := s.lockKey(c.token.ID, key)
 	defer unlock()
 	now := s.opts.Now()
-	kept, err := s.db.FindIdempotentResponse(r.Context(), c.token.ID, key, now.Add(-idempotencyWindow))
+	kept, err := s.db.ClaimIdempotencyKey(r.Context(), c.token.ID, key, hash, now.Add(-idempotencyWindow), now.Add(-idempotencyAbandoned))
 	switch {
-	case err == nil && kept.RequestHash != hash:
+	case err != nil:
+		return err
+	case kept != nil && kept.RequestHash != hash:
 		return &apiError{status: http.StatusConflict, code: leadmailer.ECONFLICT, field: "Idempotency-Key",
 			msg: "this Idempotency-Key was used with another request; use a new key for a new one"}
-	case err == nil:
+	case kept != nil && kept.Running():
+		w.Header().Set("Retry-After", "1")
+		return &apiError{status: http.StatusConflict, code: leadmailer.ECONFLICT, field: "Idempotency-Key",
+			msg: "a call with this Idempotency-Key is still running on another leadmailer process; send it again once that one has answered"}
+	case kept != nil:
 		w.Header().Set("Idempotent-Replayed", "true")
 		writeBody(w, kept.Status, kept.Body)
 		return nil
-	case leadmailer.ErrorCode(err) != leadmailer.ENOTFOUND:
-		return err
 	}
 	status, answer, err := do()
 	if err != nil {
+		if rerr := s.db.ReleaseIdempotencyKey(context.WithoutCancel(r.Context()), c.token.ID, key); rerr != nil {
+			s.opts.Logger.Error("give back idempotency key", "token", c.token.Name, "err", rerr)
+		}
 		return err
 	}
 	// The thing is created; failing to keep its answer must not make the client send the
 	// request again as if it were not, so the failure is logged and the answer sent.
 	if err := s.db.SaveIdempotentResponse(context.WithoutCancel(r.Context()), c.token.ID, key,
-		&store.IdempotentResponse{RequestHash: hash, Status: status, Body: answer}, now.Add(-idempotencyWindow)); err != nil {
+		&store.IdempotentResponse{RequestHash: hash, Status: status, Body: answer}); err != nil {
 		s.opts.Logger.Error("keep answer for idempotency key", "token", c.token.Name, "err", err)
 	}
 	writeBody(w, status, answer)

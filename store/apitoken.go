@@ -139,43 +139,87 @@ func (db *DB) TouchAPIToken(ctx context.Context, id int64, t time.Time) error {
 	return nil
 }
 
-// IdempotentResponse is the answer kept for a POST with an Idempotency-Key.
+// IdempotentResponse is the answer kept for a POST with an Idempotency-Key. A Status of 0
+// is a call that has claimed the key and not answered yet (ClaimIdempotencyKey).
 type IdempotentResponse struct {
 	RequestHash string
 	Status      int
 	Body        []byte
 }
 
-// FindIdempotentResponse returns the answer kept for token tokenID's key, if one was kept
-// after since; ENOTFOUND otherwise.
-func (db *DB) FindIdempotentResponse(ctx context.Context, tokenID int64, key string, since time.Time) (*IdempotentResponse, error) {
-	var r IdempotentResponse
-	err := db.sql.QueryRowContext(ctx, `SELECT request_hash, status, body FROM api_idempotency
-		WHERE token_id = ? AND key = ? AND created_at >= ?`, tokenID, key, formatTime(since)).Scan(&r.RequestHash, &r.Status, &r.Body)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, leadmailer.Errorf(leadmailer.ENOTFOUND, "no answer kept for idempotency key %q", key)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find answer for idempotency key: %w", err)
-	}
-	return &r, nil
-}
+// Running reports whether the call that claimed the key has not answered yet.
+func (r *IdempotentResponse) Running() bool { return r.Status == 0 }
 
-// SaveIdempotentResponse keeps the answer to token tokenID's key, replacing one older than
-// before, and removes every other answer older than before, so the table holds about a
-// day of keys.
-func (db *DB) SaveIdempotentResponse(ctx context.Context, tokenID int64, key string, r *IdempotentResponse, before time.Time) error {
+// ClaimIdempotencyKey claims token tokenID's key for a call with request hash requestHash,
+// in the database, so that a retry reaching another process on the same database while the
+// first call runs does not run it a second time. It returns nil when the key is the
+// caller's: the caller makes the call and then keeps its answer (SaveIdempotentResponse) or,
+// when the call failed, gives the key back (ReleaseIdempotencyKey). Otherwise it returns what
+// the key holds: the answer kept, or a claim still running (Running), either perhaps for
+// another request hash. Keys and answers older than before are removed first. A claim made
+// before abandonedBefore and never answered is taken over: its process died.
+func (db *DB) ClaimIdempotencyKey(ctx context.Context, tokenID int64, key, requestHash string, before, abandonedBefore time.Time) (*IdempotentResponse, error) {
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("keep answer for idempotency key: %w", err)
+		return nil, fmt.Errorf("claim idempotency key: %w", err)
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `DELETE FROM api_idempotency WHERE created_at < ?`, formatTime(before)); err != nil {
-		return fmt.Errorf("prune idempotency keys: %w", err)
+		return nil, fmt.Errorf("prune idempotency keys: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO api_idempotency (token_id, key, request_hash, status, body, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, tokenID, key, r.RequestHash, r.Status, r.Body, formatTime(db.now())); err != nil {
+	now := formatTime(db.now())
+	res, err := tx.ExecContext(ctx, `INSERT INTO api_idempotency (token_id, key, request_hash, status, body, created_at)
+		VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT (token_id, key) DO NOTHING`, tokenID, key, requestHash, []byte{}, now)
+	if err != nil {
+		return nil, fmt.Errorf("claim idempotency key: %w", err)
+	}
+	claimed, err := res.RowsAffected()
+	if err != nil {
+		return nil, fmt.Errorf("claim idempotency key: %w", err)
+	}
+	if claimed == 0 {
+		res, err := tx.ExecContext(ctx, `UPDATE api_idempotency SET request_hash = ?, created_at = ?
+			WHERE token_id = ? AND key = ? AND status = 0 AND created_at < ?`, requestHash, now, tokenID, key, formatTime(abandonedBefore))
+		if err != nil {
+			return nil, fmt.Errorf("claim idempotency key: %w", err)
+		}
+		if claimed, err = res.RowsAffected(); err != nil {
+			return nil, fmt.Errorf("claim idempotency key: %w", err)
+		}
+	}
+	var kept *IdempotentResponse
+	if claimed == 0 {
+		kept = &IdempotentResponse{}
+		if err := tx.QueryRowContext(ctx, `SELECT request_hash, status, body FROM api_idempotency WHERE token_id = ? AND key = ?`,
+			tokenID, key).Scan(&kept.RequestHash, &kept.Status, &kept.Body); err != nil {
+			return nil, fmt.Errorf("claim idempotency key: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("claim idempotency key: %w", err)
+	}
+	return kept, nil
+}
+
+// SaveIdempotentResponse keeps the answer to token tokenID's key, in place of the caller's
+// claim (ClaimIdempotencyKey), for about a day.
+func (db *DB) SaveIdempotentResponse(ctx context.Context, tokenID int64, key string, r *IdempotentResponse) error {
+	// An upsert, not an update of the claim: a claim removed meanwhile (after a clock jump,
+	// say) still gets its answer kept.
+	if _, err := db.sql.ExecContext(ctx, `INSERT INTO api_idempotency (token_id, key, request_hash, status, body, created_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (token_id, key) DO UPDATE SET request_hash = excluded.request_hash,
+			status = excluded.status, body = excluded.body, created_at = excluded.created_at`,
+		tokenID, key, r.RequestHash, r.Status, r.Body, formatTime(db.now())); err != nil {
 		return fmt.Errorf("keep answer for idempotency key: %w", err)
 	}
-	return tx.Commit()
+	return nil
+}
+
+// ReleaseIdempotencyKey gives back the caller's claim of token tokenID's key after its call
+// failed, so that a retry makes the call again.
+func (db *DB) ReleaseIdempotencyKey(ctx context.Context, tokenID int64, key string) error {
+	if _, err := db.sql.ExecContext(ctx, `DELETE FROM api_idempotency WHERE token_id = ? AND key = ? AND status = 0`, tokenID, key); err != nil {
+		return fmt.Errorf("give back idempotency key: %w", err)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/store"
@@ -85,5 +86,71 @@ func testImportRunKindAPI(t *testing.T, db *store.DB) {
 	}
 	if err := db.IntegrityCheck(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestIdempotencyKeyClaims: a key is claimed once across handles; a failed call gives it
+// back; an answered one is kept for the day and then forgotten; a claim never answered is
+// taken over once it is older than the caller's limit.
+func TestIdempotencyKeyClaims(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+			clock := func() time.Time { return now }
+			db := b.Open(t, clock)
+			other := storetest.Reopen(t, db, clock)
+			ctx := t.Context()
+			tok := &leadmailer.APIToken{Name: "crm", Role: leadmailer.RoleMarketer, TokenHash: "h", CreatedBy: "os:test"}
+			if err := db.CreateAPIToken(ctx, tok, &leadmailer.AuditEntry{Actor: "os:test", Action: leadmailer.AuditTokenAdd, Target: "crm"}); err != nil {
+				t.Fatal(err)
+			}
+			claim := func(h *store.DB, key, hash string) *store.IdempotentResponse {
+				t.Helper()
+				kept, err := h.ClaimIdempotencyKey(ctx, tok.ID, key, hash, now.Add(-24*time.Hour), now.Add(-time.Hour))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return kept
+			}
+			if kept := claim(db, "k", "h1"); kept != nil {
+				t.Fatalf("first claim: %+v, want the key claimed", kept)
+			}
+			if kept := claim(other, "k", "h1"); kept == nil || !kept.Running() || kept.RequestHash != "h1" {
+				t.Fatalf("claim from another handle: %+v, want the first claim running", kept)
+			}
+			if err := db.ReleaseIdempotencyKey(ctx, tok.ID, "k"); err != nil {
+				t.Fatal(err)
+			}
+			if kept := claim(other, "k", "h1"); kept != nil {
+				t.Fatalf("claim after the first call failed: %+v, want the key claimed again", kept)
+			}
+			if err := other.SaveIdempotentResponse(ctx, tok.ID, "k", &store.IdempotentResponse{RequestHash: "h1", Status: 201, Body: []byte("made")}); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.ReleaseIdempotencyKey(ctx, tok.ID, "k"); err != nil {
+				t.Fatal(err)
+			}
+			if kept := claim(db, "k", "h2"); kept == nil || kept.Running() || kept.Status != 201 || string(kept.Body) != "made" || kept.RequestHash != "h1" {
+				t.Fatalf("claim of an answered key: %+v, want its answer, kept through a release", kept)
+			}
+
+			// A claim nobody answers: taken over once older than an hour, not before.
+			if kept := claim(db, "dead", "h3"); kept != nil {
+				t.Fatal("claim of a new key refused")
+			}
+			now = now.Add(59 * time.Minute)
+			if kept := claim(other, "dead", "h3"); kept == nil || !kept.Running() {
+				t.Fatalf("claim of a 59-minute-old claim: %+v, want it still running", kept)
+			}
+			now = now.Add(2 * time.Minute)
+			if kept := claim(other, "dead", "h3"); kept != nil {
+				t.Fatalf("claim of an abandoned claim: %+v, want it taken over", kept)
+			}
+			// A day after its answer the key is forgotten.
+			now = now.Add(24 * time.Hour)
+			if kept := claim(db, "k", "h2"); kept != nil {
+				t.Fatalf("claim a day after the answer: %+v, want the key new", kept)
+			}
+		})
 	}
 }
