@@ -18,6 +18,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/leadmailer/leadmailer/clientip"
+	"github.com/leadmailer/leadmailer/loopback"
 )
 
 // FileName is the configuration file's name in the data directory.
@@ -478,7 +479,7 @@ func checkOrigin(s string) error {
 // CheckPublicURL checks the address recipients reach leadmailer at, which every unsubscribe
 // link starts with. It must be https: RFC 8058 one-click unsubscribe needs it, and mail
 // clients ignore a List-Unsubscribe-Post header with any other link. Plain http is allowed
-// only for this machine (127.0.0.1, localhost, [::1]), to try leadmailer out, and then
+// only for this machine (127.0.0.0/8, localhost, [::1]), to try leadmailer out, and then
 // CheckPublicURL returns a warning to show.
 func CheckPublicURL(s string) (warning string, err error) {
 	if err := checkHTTPURL(s); err != nil {
@@ -488,11 +489,10 @@ func CheckPublicURL(s string) (warning string, err error) {
 	if strings.EqualFold(u.Scheme, "https") {
 		return "", nil
 	}
-	switch strings.ToLower(u.Hostname()) {
-	case "127.0.0.1", "localhost", "::1":
+	if loopback.IsHTTPURL(s) {
 		return fmt.Sprintf("public_url %q is plain http on this machine only: recipients cannot reach its unsubscribe links, and mail clients offer one-click unsubscribe only for https; use it to try leadmailer out, not to send to leads", s), nil
 	}
-	return "", fmt.Errorf("%q must start with https:// (plain http only for 127.0.0.1, localhost or [::1], to try leadmailer out): one-click unsubscribe links need HTTPS; put leadmailer serve behind a proxy that terminates TLS, or give it [web] tls_cert_file and tls_key_file", s)
+	return "", fmt.Errorf("%q must start with https:// (plain http only for 127.0.0.0/8, localhost or [::1], to try leadmailer out): one-click unsubscribe links need HTTPS; put leadmailer serve behind a proxy that terminates TLS, or give it [web] tls_cert_file and tls_key_file", s)
 }
 
 // Warnings returns what is allowed in the configuration but should not stay so, one

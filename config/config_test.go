@@ -210,7 +210,9 @@ func TestPublicURL(t *testing.T) {
 		{"http://[::1]:8080", true, false},
 		{"http://leads.example.com", false, true},
 		{"http://localhost.example.com", false, true},
-		{"http://127.0.0.2:8080", false, true},
+		{"http://127.0.0.2:8080", true, false}, // all of 127.0.0.0/8 is this machine
+		{"http://127.0.0.1.evil.example", false, true},
+		{"http://127.0.0.1:80@evil.example", false, true},
 		{"http://192.168.1.10:8080", false, true},
 		{"ftp://localhost", false, true},
 		{"/unsubscribe", false, true},

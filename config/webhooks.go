@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/loopback"
 )
 
 // WebhookEndpoint is one receiver of outgoing webhooks, a [[webhooks]] table: serve POSTs
@@ -66,7 +67,7 @@ func unknownEvents(events []string) []string {
 
 // CheckWebhookURL checks a webhook receiver's address. It must be https: deliveries carry
 // lead numbers, and their signatures prove who sent them but not that nobody read them on
-// the way. Plain http is allowed only for this machine (127.0.0.1, localhost, [::1]), as
+// the way. Plain http is allowed only for this machine (127.0.0.0/8, localhost, [::1]), as
 // for public_url, to try a receiver out.
 func CheckWebhookURL(s string) error {
 	if err := checkHTTPURL(s); err != nil {
@@ -79,11 +80,10 @@ func CheckWebhookURL(s string) error {
 	if strings.EqualFold(u.Scheme, "https") {
 		return nil
 	}
-	switch strings.ToLower(u.Hostname()) {
-	case "127.0.0.1", "localhost", "::1":
+	if loopback.IsHTTPURL(s) {
 		return nil
 	}
-	return fmt.Errorf("%q must start with https:// (plain http only for 127.0.0.1, localhost or [::1])", s)
+	return fmt.Errorf("%q must start with https:// (plain http only for 127.0.0.0/8, localhost or [::1])", s)
 }
 
 // ResolveSecret returns the endpoint's secret with every ${NAME} replaced by that environment

@@ -47,6 +47,8 @@ func TestWebhooksRefused(t *testing.T) {
 	}{
 		{"plain http elsewhere", `url = "http://crm.example.com/h"` + "\nevents = [\"import.finished\"]\nsecret = \"x\"",
 			`webhooks[0].url: "http://crm.example.com/h" must start with https://`},
+		{"plain http on a look-alike host", `url = "http://localhost.evil.example/h"` + "\nevents = [\"import.finished\"]\nsecret = \"x\"",
+			`webhooks[0].url: "http://localhost.evil.example/h" must start with https://`},
 		{"relative url", `url = "/hooks"` + "\nevents = [\"import.finished\"]\nsecret = \"x\"",
 			`webhooks[0].url: "/hooks" is not an absolute`},
 		{"credentials in url", `url = "https://u:p@crm.example.com/h"` + "\nevents = [\"import.finished\"]\nsecret = \"x\"",

@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-msgauth/dkim"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/loopback"
 )
 
 // Message is one mail ready to send.
@@ -135,7 +136,7 @@ func checkMessageID(id string) error {
 // configuration allows a public_url there (with a warning) to try leadmailer out: refusing
 // it here made every message of such a trial fail as if the relay refused it.
 func checkUnsubscribeURL(u string) error {
-	if !(strings.HasPrefix(u, "https://") || loopbackHTTP(u)) || len(u) > 900 {
+	if !(strings.HasPrefix(u, "https://") || loopback.IsHTTPURL(u)) || len(u) > 900 {
 		return leadmailer.Errorf(leadmailer.EINVALID, "List-Unsubscribe URL %q must be an https:// URL of at most 900 characters (RFC 8058 requires HTTPS)", u)
 	}
 	for i := 0; i < len(u); i++ {
@@ -144,16 +145,6 @@ func checkUnsubscribeURL(u string) error {
 		}
 	}
 	return nil
-}
-
-// loopbackHTTP tells whether u is a plain http URL on this machine.
-func loopbackHTTP(u string) bool {
-	for _, host := range []string{"http://127.0.0.1", "http://localhost", "http://[::1]"} {
-		if len(u) > len(host) && strings.EqualFold(u[:len(host)], host) && (u[len(host)] == ':' || u[len(host)] == '/') {
-			return true
-		}
-	}
-	return false
 }
 
 // checkLanguage checks a Content-Language tag like "fi" or "en-GB".

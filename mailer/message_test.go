@@ -142,6 +142,8 @@ func TestInvalidMessages(t *testing.T) {
 		{"http unsubscribe", func(m *mailer.Message) { m.ListUnsubscribeURL = "http://example.com/u/1" }, "https"},
 		{"http unsubscribe on a look-alike host", func(m *mailer.Message) { m.ListUnsubscribeURL = "http://localhost.example.com/u/1" }, "https"},
 		{"http unsubscribe on a look-alike address", func(m *mailer.Message) { m.ListUnsubscribeURL = "http://127.0.0.1.example.com/u/1" }, "https"},
+		{"http unsubscribe with a loopback user name", func(m *mailer.Message) { m.ListUnsubscribeURL = "http://127.0.0.1:80@example.com/u/1" }, "https"},
+		{"http unsubscribe with a localhost user name", func(m *mailer.Message) { m.ListUnsubscribeURL = "http://localhost:8080@example.com/u/1" }, "https"},
 		{"unsubscribe with CRLF", func(m *mailer.Message) { m.ListUnsubscribeURL = "https://example.com/u\r\nX: y" }, "List-Unsubscribe"},
 		{"unsubscribe with >", func(m *mailer.Message) { m.ListUnsubscribeURL = "https://example.com/u>, <mailto:x@example.net" }, "List-Unsubscribe"},
 		{"bad language", func(m *mailer.Message) { m.Language = "fi\r\nX: y" }, "language"},

@@ -164,7 +164,9 @@ func (c *Compiled) Render(r Recipient) (*Message, error) {
 		return nil, fmt.Errorf("templates: html layout: %w", err)
 	}
 	if h.Len() > maxHTMLBytes {
-		err := fmt.Errorf("%w: the HTML part renders to %d bytes with the layout and notices, over the limit of %d%s", ErrRenderLimit, h.Len(), maxHTMLBytes, sizeReason(partHTML))
+		// Worded as limitWriter.Err words the body alone, so that the two read alike.
+		err := fmt.Errorf("%w: the %s is %s bytes with the layout and notices; at most %s bytes are allowed%s", ErrRenderLimit,
+			partHTML, groupDigits(h.Len()), groupDigits(maxHTMLBytes), sizeReason(partHTML))
 		return nil, &renderError{lead: r.Lead.ID, part: partHTML, err: err}
 	}
 	m := &Message{Subject: subject, HTML: h.String(), Language: msgLang}

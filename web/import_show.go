@@ -26,11 +26,10 @@ func (s *Server) importShow(w http.ResponseWriter, r *http.Request, rq *request)
 		// Columns are the report's columns to list: every stored one and the first few
 		// that were not. A file may have 1,000 columns no field matches.
 		Columns []importer.Column
-		// Unmapped names the first few columns not stored, for a run without a report.
-		Unmapped []string
-		// MoreUnmapped counts the columns not stored that neither list names, of
-		// AllUnmapped.
-		MoreUnmapped, AllUnmapped int64
+		// Unmapped is importer.ListSome's sentence on the columns not stored, the one the
+		// command line prints, so that both say the same. With a report it is set only
+		// when Columns leaves some out.
+		Unmapped string
 	}{Run: run, Running: run.Status == leadmailer.RunRunning}
 	if job != nil {
 		snap := job.snapshot()
@@ -42,11 +41,11 @@ func (s *Server) importShow(w http.ResponseWriter, r *http.Request, rq *request)
 	if data.Report != nil {
 		var more int
 		data.Columns, more = someColumns(data.Report.Columns)
-		data.MoreUnmapped, data.AllUnmapped = int64(more), int64(len(data.Report.Unmapped))
+		if more > 0 {
+			data.Unmapped = importer.ListSome(data.Report.Unmapped)
+		}
 	} else {
-		var more int
-		data.Unmapped, more = importer.FirstListed(run.Unmapped)
-		data.MoreUnmapped, data.AllUnmapped = int64(more), int64(len(run.Unmapped))
+		data.Unmapped = importer.ListSome(run.Unmapped)
 	}
 	if _, err := os.Stat(s.rejectsPath(run.ID)); err == nil {
 		data.HasRejects = true

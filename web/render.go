@@ -49,24 +49,30 @@ var funcs = template.FuncMap{
 		return template.URL("?" + v.Encode())
 	},
 	"label": fieldLabel,
-	// count puts n before the noun in the number it takes: "1 consent", "2 consents".
+	// count puts n before the noun in the number it takes, its digits grouped as num groups
+	// them: "1 consent", "2 consents", "12 345 consents".
 	"count": func(n int64, one, many string) string {
 		if n == 1 {
 			return "1 " + one
 		}
-		return fmt.Sprintf("%d %s", n, many)
+		return groupDigits(n) + " " + many
 	},
-	"num": func(n int64) string {
-		s := fmt.Sprint(n)
-		var b strings.Builder
-		for i, c := range s {
-			if i > 0 && (len(s)-i)%3 == 0 && s[0] != '-' {
-				b.WriteRune('\u202f')
-			}
-			b.WriteRune(c)
+	"num": groupDigits,
+}
+
+// groupDigits writes n with its digits in threes, "12 345", the narrow no-break space
+// between them keeping a number on one line. Every count on a page goes through it, so a
+// table cell and the sentence under it print the same number the same way.
+func groupDigits(n int64) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 && s[0] != '-' {
+			b.WriteRune('\u202f')
 		}
-		return b.String()
-	},
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 // fieldLabel names a lead field for people.

@@ -56,7 +56,7 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 	if err := recordAudit(ctx, e, db, leadmailer.AuditBackup, rest[0], fmt.Sprintf("%d bytes, %s", info.Size, plural(info.Leads, "lead", "leads"))); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Backup written to %s (%.1f MiB, %s).\n", rest[0], float64(info.Size)/(1<<20), plural(int(info.Leads), "lead", "leads"))
+	fmt.Fprintf(e.stdout, "Backup written to %s (%.1f MiB, %s).\n", rest[0], float64(info.Size)/(1<<20), plural(info.Leads, "lead", "leads"))
 	fmt.Fprintf(e.stdout, "Keep a copy of %s with it: without the key the suppression list cannot be used.\n",
 		filepath.Join(*dataDir, secretFile))
 	return nil

@@ -164,7 +164,7 @@ func runBounces(ctx context.Context, e *env, args []string) error {
 		}
 	} else {
 		opts.Progress = func(s feedback.Summary) {
-			fmt.Fprintf(e.stderr, "%s read: %d recorded, %d ignored, %d refused\n", plural(int(s.Messages), "message", "messages"), s.Recorded, s.Ignored, s.Refused)
+			fmt.Fprintf(e.stderr, "%s read: %d recorded, %d ignored, %d refused\n", plural(s.Messages, "message", "messages"), s.Recorded, s.Ignored, s.Refused)
 		}
 		// A folder's messages are parsed and dropped one after the other: the garbage of
 		// each is most of the heap, and collecting at every doubling of a small live heap
@@ -189,8 +189,8 @@ func runBounces(ctx context.Context, e *env, args []string) error {
 
 func printBounceSummary(e *env, s *feedback.Summary) {
 	fmt.Fprintf(e.stdout, "%s read: %s recorded, %d already recorded, %s ignored, %d refused.\n",
-		plural(int(s.Messages), "message", "messages"), plural(int(s.Recorded), "recipient", "recipients"), s.Duplicates,
-		plural(int(s.Ignored), "message", "messages"), s.Refused)
+		plural(s.Messages, "message", "messages"), plural(s.Recorded, "recipient", "recipients"), s.Duplicates,
+		plural(s.Ignored, "message", "messages"), s.Refused)
 	for _, p := range s.Problems {
 		fmt.Fprintf(e.stdout, "  %s\n", p)
 	}

@@ -684,13 +684,13 @@ func runCampaignSend(ctx context.Context, e *env, sub string, args []string) err
 		fmt.Fprintf(e.stdout, ", possibly delivered: %d (the relay did not answer the end of the message in time; retried after the longest backoff)", rep.PossiblyDelivered)
 	}
 	if res.Requeued > 0 {
-		fmt.Fprintf(e.stdout, "; %s in flight at the last stop %s sent again with the same Message-ID", plural(int(res.Requeued), "message", "messages"), wasWere(int(res.Requeued)))
+		fmt.Fprintf(e.stdout, "; %s in flight at the last stop %s sent again with the same Message-ID", plural(res.Requeued, "message", "messages"), wasWere(int(res.Requeued)))
 	}
 	fmt.Fprintln(e.stdout, ".")
 	if res.Withdrawn > 0 {
 		fmt.Fprintf(e.stdout, "%s %s blamed on the relay and queued again; %s they wrote %s withdrawn.\n",
-			plural(int(res.Withdrawn), "refusal", "refusals"), wasWere(int(res.Withdrawn)),
-			plural(int(res.Unmarked), "undeliverable mark", "undeliverable marks"), wasWere(int(res.Unmarked)))
+			plural(res.Withdrawn, "refusal", "refusals"), wasWere(int(res.Withdrawn)),
+			plural(res.Unmarked, "undeliverable mark", "undeliverable marks"), wasWere(int(res.Unmarked)))
 	}
 	if res.State == leadmailer.CampaignPaused {
 		fmt.Fprintf(e.stdout, "Continue with \"leadmailer campaigns resume %d\".\n", id)

@@ -148,7 +148,7 @@ func runMigrateData(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Copied %s in %s in %.1f s: every table holds as many rows as in the source.\n",
-		plural(int(report.Rows), "row", "rows"), plural(len(report.Tables), "table", "tables"), report.Elapsed.Seconds())
+		plural(report.Rows, "row", "rows"), plural(len(report.Tables), "table", "tables"), report.Elapsed.Seconds())
 	if err := dst.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", dst, err)
 	}
@@ -168,7 +168,7 @@ func runMigrateData(ctx context.Context, e *env, args []string) error {
 		return leadmailer.Errorf(leadmailer.EINVALID, "the copied audit trail is broken at entry %d: %s", brk.ID, brk.Reason)
 	}
 	fmt.Fprintf(e.stdout, "The audit trail is intact on the target: %s; the last is %d with hash %s\n",
-		plural(int(sum.Entries), "entry", "entries"), sum.LastID, sum.LastHash)
+		plural(sum.Entries, "entry", "entries"), sum.LastID, sum.LastHash)
 	if dst.Postgres() {
 		fmt.Fprintf(e.stdout, "To use it, set [database] url in %s to the target's URL.\n", filepath.Join(*dataDir, "leadmailer.toml"))
 	} else {

@@ -99,7 +99,7 @@ func runRetention(ctx context.Context, e *env, args []string) error {
 		verb, deleted = "would be ", int64(len(rep.Deleted))
 	}
 	fmt.Fprintf(e.stdout, "Checked %s: %d %smade inactive, %d %sdeleted.\n",
-		plural(int(rep.Checked), "lead", "leads"), len(rep.Deactivated), verb, deleted, verb)
+		plural(rep.Checked, "lead", "leads"), len(rep.Deactivated), verb, deleted, verb)
 	if !rep.DryRun && deleted > 0 {
 		fmt.Fprintf(e.stdout, "Deleted with them: %s.\n",
 			removedCounts(rep.Removed.Observations, rep.Removed.WebsiteQueries, rep.Removed.Consents, ", "))

@@ -88,12 +88,12 @@ func runSuppress(ctx context.Context, e *env, args []string) error {
 		}
 		// Named by its hash, as in "suppress list": the trail must not hold the address.
 		if err := recordAudit(ctx, e, db, leadmailer.AuditSuppressionAdd, entry.Kind+" "+hash[:16],
-			plural(int(moved), "lead", "leads")+" made inactive"); err != nil {
+			plural(moved, "lead", "leads")+" made inactive"); err != nil {
 			return err
 		}
 		what := map[string]string{store.SuppressAddress: "Address", store.SuppressDomain: "Domain",
 			store.SuppressBusinessID: "Business ID"}[entry.Kind]
-		fmt.Fprintf(e.stdout, "%s suppressed: it will not be imported or mailed again. %s made inactive.\n", what, plural(int(moved), "existing lead", "existing leads"))
+		fmt.Fprintf(e.stdout, "%s suppressed: it will not be imported or mailed again. %s made inactive.\n", what, plural(moved, "existing lead", "existing leads"))
 		return nil
 	case "check":
 		if len(rest) != 1 {
