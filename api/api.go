@@ -295,6 +295,11 @@ func (s *Server) routeLimit(pattern string, need leadmailer.Role, limit int64, h
 			s.writeError(sw, r, err)
 		}
 		if !c.audited {
+			// Send the answer before recording the call, which waits for the database's
+			// writer (on SQLite, as long as an import's batch): net/http would hold a small
+			// answer in its buffer until the handler returns. An error means the client is
+			// gone; the call is recorded all the same.
+			http.NewResponseController(sw).Flush()
 			s.auditCall(r, c, sw)
 		}
 	})
@@ -304,7 +309,7 @@ func (s *Server) routeLimit(pattern string, need leadmailer.Role, limit int64, h
 // something other than personal data, an answer replayed for an idempotency key, or a
 // call refused for what it asked. Every call a token makes within its rate limit is then
 // in the audit trail.
-// The answer is sent by now, so a failure to record it can only be logged.
+// routeLimit has sent the answer by now, so a failure to record it can only be logged.
 func (s *Server) auditCall(r *http.Request, c *call, sw *statusWriter) {
 	status := sw.status
 	if status == 0 {

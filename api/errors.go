@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/leadmailer/leadmailer"
@@ -104,8 +105,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	writeBody(w, status, append(body, '\n'))
 }
 
+// writeBody answers with body, its length declared: a flushed answer without one is sent
+// chunked, and the client then waits for the last chunk, which net/http sends only when
+// the handler returns, after the call's audit entry.
 func writeBody(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	w.Write(body)
 }

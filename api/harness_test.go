@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -53,6 +54,46 @@ type apiTest struct {
 	clock *clock
 	// dataDir is the data folder of the web app and the API.
 	dataDir string
+	calls   *calls
+}
+
+// callHeader numbers a call made by apiTest.do, so that do can wait for its handler.
+const callHeader = "X-Test-Call"
+
+// calls tells when the handler of each numbered call has returned. The API sends its
+// answer before it records the fallback audit entry of a call, so the client has the
+// answer before the entry is written: do waits for the handler, as a test that reads the
+// trail right after a call needs.
+type calls struct {
+	mu   sync.Mutex
+	next int
+	done map[string]chan struct{}
+}
+
+// add numbers a new call and returns its number and a channel closed when its handler
+// has returned.
+func (c *calls) add() (string, chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.next++
+	id, ch := strconv.Itoa(c.next), make(chan struct{})
+	c.done[id] = ch
+	return id, ch
+}
+
+// wrap runs h and then marks the call it served as done.
+func (c *calls) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			if ch, ok := c.done[r.Header.Get(callHeader)]; ok {
+				close(ch)
+				delete(c.done, r.Header.Get(callHeader))
+			}
+		}()
+		h.ServeHTTP(w, r)
+	})
 }
 
 // start runs the web app with the API mounted. opts.Now is set to the test's clock.
@@ -79,9 +120,10 @@ func startOn(t testing.TB, opts api.Options, db *store.DB, clk *clock) *apiTest 
 	}
 	a := api.New(db, opts)
 	app.MountPublicLimit(api.Prefix, a.MaxBody(), a.Handler())
-	srv := httptest.NewServer(app.Handler())
+	cs := &calls{done: map[string]chan struct{}{}}
+	srv := httptest.NewServer(cs.wrap(app.Handler()))
 	t.Cleanup(srv.Close)
-	return &apiTest{t: t, db: db, url: srv.URL, clock: clk, dataDir: dataDir}
+	return &apiTest{t: t, db: db, url: srv.URL, clock: clk, dataDir: dataDir, calls: cs}
 }
 
 // beside runs a second server on a's database, through a handle of its own, with a's
@@ -160,6 +202,8 @@ func (a *apiTest) do(method, path, token string, body any, header ...string) *an
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
+	id, handled := a.calls.add()
+	req.Header.Set(callHeader, id)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		a.t.Fatal(err)
@@ -168,6 +212,11 @@ func (a *apiTest) do(method, path, token string, body any, header ...string) *an
 	out, err := io.ReadAll(resp.Body)
 	if err != nil {
 		a.t.Fatal(err)
+	}
+	select {
+	case <-handled:
+	case <-time.After(30 * time.Second):
+		a.t.Fatalf("%s %s: answered, but its handler has not returned after 30 s", method, path)
 	}
 	if len(resp.Cookies()) > 0 {
 		a.t.Errorf("%s %s set cookies: %v", method, path, resp.Cookies())

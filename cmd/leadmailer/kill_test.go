@@ -30,6 +30,7 @@ const mainEnv = "LEADMAILER_TEST_MAIN"
 func TestMain(m *testing.M) {
 	if os.Getenv(mainEnv) == "1" {
 		trustTestSNS()
+		killRestoreAt()
 		main() // exits
 	}
 	// The tests choose their databases themselves: a developer's own database URL must not

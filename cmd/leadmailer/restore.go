@@ -95,15 +95,26 @@ func runRestore(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	live := filepath.Join(*dataDir, dbFile)
-	tmp := live + ".restoring"
+	// The backup is checked in a directory of its own: opening it there reads and writes
+	// that directory's audit-keying, not the live one's, so that the check neither compares
+	// the backup's keying with the replaced database's nor leaves a copy of the backup's
+	// record beside the database a refused restore keeps.
+	checkDir := live + ".restoring"
+	if err := os.RemoveAll(checkDir); err != nil { // left by a restore that was stopped
+		return fmt.Errorf("copy the backup: %w", err)
+	}
+	if err := os.Mkdir(checkDir, 0o700); err != nil {
+		return fmt.Errorf("copy the backup: %w", err)
+	}
+	defer os.RemoveAll(checkDir)
+	tmp := filepath.Join(checkDir, dbFile)
 	if err := copyBackup(backup, tmp); err != nil {
 		return err
 	}
-	defer os.Remove(tmp)
 	now := time.Now().UTC()
 	reason := fmt.Sprintf("paused by the restore of %s on %s: recipients sent to after the backup was taken may get a second message if it is resumed",
 		filepath.Base(backup), now.Format(time.DateTime+" UTC"))
-	db, err := store.Open(ctx, tmp, store.Options{SuppressionKey: key, AuditKey: auditKey(key)})
+	db, err := store.Open(ctx, tmp, store.Options{SuppressionKey: key, AuditKey: auditKey(key), DataDir: checkDir})
 	if err != nil {
 		return fmt.Errorf("open the backup %s: %w", backup, err)
 	}
@@ -118,19 +129,32 @@ func runRestore(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	restoreStep("checked")
+	// The data directory's copy of where the audit chain is keyed is the replaced database's.
+	// It goes first, durably: a restore stopped at any step after leaves a database without
+	// a copy beside it, whose next opening writes it again from the database's own record
+	// (the restored one's, which the check gave one if the backup was older than keying),
+	// never the restored database beside the replaced one's copy, which verification would
+	// report as a replaced database.
+	if err := os.Remove(filepath.Join(*dataDir, store.AuditKeyingFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("put the backup in place: %w", err)
+	}
+	if err := syncDir(*dataDir); err != nil {
+		return fmt.Errorf("put the backup in place: %w", err)
+	}
+	restoreStep("keying removed")
 	aside, err := setAside(live, now)
 	if err != nil {
 		return err
 	}
+	restoreStep("set aside")
 	if err := os.Rename(tmp, live); err != nil {
 		return fmt.Errorf("put the backup in place: %w", err)
 	}
-	// The data directory's copy of where the audit chain is keyed is the replaced database's.
-	// The restored one brings its own record, or none if it is older than keying: opening it
-	// writes the copy again from its record, or starts keying.
-	if err := os.Remove(filepath.Join(*dataDir, store.AuditKeyingFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := syncDir(*dataDir); err != nil {
 		return fmt.Errorf("put the backup in place: %w", err)
 	}
+	restoreStep("renamed")
 	db, err = openData(ctx, *dataDir)
 	if err != nil {
 		return err
@@ -159,6 +183,31 @@ func runRestore(ctx context.Context, e *env, args []string) error {
 			strings.Join(ids, ", "))
 	}
 	return nil
+}
+
+// restoreTestHook, when not nil, is called by restore after each step that changes what a
+// restore stopped there leaves behind. Only this package's tests set it, in a restore
+// process they start from the test binary and kill at a step; no configuration key or
+// environment variable of the leadmailer command can set it.
+var restoreTestHook func(step string)
+
+func restoreStep(step string) {
+	if restoreTestHook != nil {
+		restoreTestHook(step)
+	}
+}
+
+// syncDir makes the renames and removals in dir so far durable, before the next one.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	if err := d.Sync(); err != nil {
+		d.Close()
+		return err
+	}
+	return d.Close()
 }
 
 // copyBackup copies src to a new file dst, synced, in constant memory.

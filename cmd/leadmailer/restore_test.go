@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/store"
@@ -182,5 +187,149 @@ func TestRestoreRefusedWithAnotherKey(t *testing.T) {
 	mustContain(t, "restore with the backup's key", lm(t, data, "restore", backup).stdout, "Restored")
 	if list := lm(t, data, "imports", "list").stdout; !strings.Contains(list, "crm") {
 		t.Errorf("after the restore with the backup's key, imports list lacks the backup's runs:\n%s", list)
+	}
+}
+
+// restoreKillEnv names the step after which a restore process started from the test binary
+// kills itself (see killRestoreAt).
+const restoreKillEnv = "LEADMAILER_TEST_RESTORE_KILL"
+
+// killRestoreAt makes the restore process the test binary is about to become kill itself
+// with SIGKILL right after the step restoreKillEnv names, through the hook only tests can
+// set: the state a crash or a power cut at that point leaves.
+func killRestoreAt() {
+	step := os.Getenv(restoreKillEnv)
+	if step == "" {
+		return
+	}
+	restoreTestHook = func(s string) {
+		if s == step {
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
+	}
+}
+
+// killRestore runs restore of backup into data as a process of its own and kills it after
+// step; it fails unless the process died there.
+func killRestore(t *testing.T, data, backup, step string) {
+	t.Helper()
+	t.Setenv(restoreKillEnv, step)
+	c := startLeadmailer(t, "restore", backup, "--data", data)
+	if code := c.wait(t, 60*time.Second); code != -1 {
+		t.Fatalf("restore to be killed after %q: exit %d, want killed\nstdout:\n%s\nstderr:\n%s", step, code, c.stdout.String(), c.stderr.String())
+	}
+}
+
+// readKeying returns the data directory's audit-keying file, nil when there is none.
+func readKeying(t *testing.T, data string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(data, store.AuditKeyingFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// olderBackupOf makes a backup older than keying, four entries chained with plain SHA-256,
+// written with the secret.key of the data directory data, and returns its path.
+func olderBackupOf(t *testing.T, data string) string {
+	t.Helper()
+	from := t.TempDir()
+	copyFile(t, filepath.Join(data, secretFile), filepath.Join(from, secretFile))
+	for range 4 {
+		lm(t, from, "leads", "list")
+	}
+	unkeyAsBeforeTheUpgrade(t, from)
+	backup := filepath.Join(t.TempDir(), "old.db")
+	copyFile(t, filepath.Join(from, dbFile), backup)
+	return backup
+}
+
+// TestRestoreKilledAtEachStep kills restore after each step that changes the data directory,
+// as a crash or a power cut would, and checks that audit verify then passes, whichever
+// database is in place, and that the restore run again goes through and verifies. The data
+// directory's audit trail is keyed from entry 5 and the backup older than keying, so that a
+// database left beside the other one's audit-keying is reported as replaced.
+func TestRestoreKilledAtEachStep(t *testing.T) {
+	for _, step := range []string{"checked", "keying removed", "set aside", "renamed"} {
+		t.Run(step, func(t *testing.T) {
+			data := auditTrail(t) // keyed from entry 1
+			backup := olderBackupOf(t, data)
+			keying := readKeying(t, data)
+
+			killRestore(t, data, backup, step)
+			if step == "checked" {
+				if got := readKeying(t, data); !bytes.Equal(got, keying) {
+					t.Errorf("after the check alone, %s is %q, want it untouched: %q", store.AuditKeyingFile, got, keying)
+				}
+			}
+			mustContain(t, "audit verify after restore was killed", lm(t, data, "audit", "verify").stdout, "The audit trail is intact")
+			mustContain(t, "restore run again", lm(t, data, "restore", backup).stdout, "Restored")
+			mustContain(t, "audit verify after the restore", lm(t, data, "audit", "verify").stdout,
+				"The audit trail is intact", "Entries before 5 were recorded before the chain was keyed")
+		})
+	}
+}
+
+// TestRestoreIntoDataDirWithoutAuditKeying restores into a data directory whose audit-keying
+// is missing (copied without it, say): the check of the backup writes none there from the
+// backup's record, which would pair the kept database with the backup's keying if the restore
+// stopped there; the restore then goes through, and the restored directory verifies.
+func TestRestoreIntoDataDirWithoutAuditKeying(t *testing.T) {
+	data := auditTrail(t) // keyed from entry 1
+	backup := olderBackupOf(t, data)
+	if err := os.Remove(filepath.Join(data, store.AuditKeyingFile)); err != nil {
+		t.Fatal(err)
+	}
+
+	killRestore(t, data, backup, "checked")
+	if got := readKeying(t, data); got != nil {
+		t.Errorf("the check of the backup wrote %s into the data directory: %q", store.AuditKeyingFile, got)
+	}
+	mustContain(t, "audit verify after the check", lm(t, data, "audit", "verify").stdout, "The audit trail is intact")
+
+	if err := os.Remove(filepath.Join(data, store.AuditKeyingFile)); err != nil { // written by verify
+		t.Fatal(err)
+	}
+	mustContain(t, "restore", lm(t, data, "restore", backup).stdout, "Restored")
+	mustContain(t, "audit verify after the restore", lm(t, data, "audit", "verify").stdout,
+		"The audit trail is intact", "Entries before 5 were recorded before the chain was keyed")
+	if got := readKeying(t, data); !bytes.HasPrefix(got, []byte("5 ")) {
+		t.Errorf("%s after the restore: %q, want the restored database's keying from entry 5", store.AuditKeyingFile, got)
+	}
+}
+
+// TestRestoreRefusedLeavesAuditKeying: a restore refused for the wrong key leaves the data
+// directory's audit-keying as it was, byte for byte, or missing when it was, and its audit
+// trail verifies. The backup is older than keying, so that its check starts keying it.
+func TestRestoreRefusedLeavesAuditKeying(t *testing.T) {
+	from := importFixtures(t)
+	writeConfig(t, from, senderConfig("", ""))
+	lm(t, from, "campaigns", "send", fmt.Sprint(createCampaign(t, from))) // the recipients' hashes tell the key
+	unkeyAsBeforeTheUpgrade(t, from)
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	copyFile(t, filepath.Join(from, dbFile), backup)
+
+	for _, missing := range []bool{false, true} {
+		t.Run(fmt.Sprintf("missing=%v", missing), func(t *testing.T) {
+			data := auditTrail(t) // another installation, with a key of its own
+			if missing {
+				if err := os.Remove(filepath.Join(data, store.AuditKeyingFile)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			keying := readKeying(t, data)
+			r := runCLI(t, map[string]string{"LEADMAILER_DATA": data}, "", "restore", backup)
+			if r.code != exitError || !strings.Contains(r.stderr, "was not written with") {
+				t.Fatalf("restore with another key: exit %d, stderr %q; want it refused for the key", r.code, r.stderr)
+			}
+			if got := readKeying(t, data); !bytes.Equal(got, keying) {
+				t.Errorf("after the refused restore %s is %q, want %q", store.AuditKeyingFile, got, keying)
+			}
+			mustContain(t, "audit verify after the refused restore", lm(t, data, "audit", "verify").stdout, "The audit trail is intact")
+		})
 	}
 }
