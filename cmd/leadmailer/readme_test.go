@@ -29,6 +29,7 @@ var readmeSkipped = map[string]string{
 	"BACKEND=postgres PROCESSES=2 bash bench/send.sh": "a benchmark on a PostgreSQL cluster it starts, with smtp-sink",
 	"bash bench/backup.sh":                            "a benchmark that builds a 300 MB database",
 	"bash bench/bounces.sh":                           "a benchmark of 100,000 bounces",
+	"ROWS=1000000 bash bench/pgfloor.sh":              "a benchmark of a million rows on a PostgreSQL cluster it starts",
 	"go test -bench Parse ./bounce/":                  "a benchmark",
 	"go test -bench IngestMbox ./feedback/":           "a benchmark",
 	"bash .ci/run":                                    "installs packages, as CI does",
