@@ -28,8 +28,15 @@ work=$(mktemp -d)
 . bench/pgcluster.sh
 sinkpid=
 servepids=()
+# stop_serving sends SIGTERM to each serve process, which runs under /usr/bin/time: to serve
+# itself, so that time outlives it and writes its report.
+stop_serving() {
+	for p in "${servepids[@]}"; do
+		kill -TERM $(ps -o pid= --ppid "$p") 2>/dev/null || kill "$p" 2>/dev/null || true
+	done
+}
 cleanup() {
-	for p in "${servepids[@]}"; do kill "$p" 2>/dev/null || true; done
+	stop_serving
 	if [ -n "$sinkpid" ]; then kill "$sinkpid" 2>/dev/null || true; fi
 	stop_private_postgres
 	rm -rf "$work"
@@ -109,10 +116,27 @@ if [ "$processes" -gt 0 ]; then
 			> "$work/serve$i.log" 2>&1 &
 		servepids+=($!)
 	done
-	# The logs are watched rather than the database, which a poll would slow down.
-	until grep -qs 'campaign stopped.*state=finished' "$work"/serve*.log; do sleep 0.2; done
-	# SIGTERM to serve itself, not to time, which would die without its report.
-	for p in "${servepids[@]}"; do kill -TERM $(ps -o pid= --ppid "$p"); done
+	# The logs are watched rather than the database, which a poll would slow down. A
+	# campaign that stops otherwise (paused by a relay fault, say), a serve that exits, or
+	# TIMEOUT seconds (default 600) end the benchmark with the logs.
+	deadline=$((SECONDS + ${TIMEOUT:-600}))
+	until grep -qs 'campaign stopped.*state=finished' "$work"/serve*.log; do
+		why=
+		if grep -qs 'campaign stopped' "$work"/serve*.log; then
+			why="the campaign stopped without finishing"
+		elif [ "$SECONDS" -ge "$deadline" ]; then
+			why="the campaign did not finish within ${TIMEOUT:-600} s (set TIMEOUT)"
+		else
+			for p in "${servepids[@]}"; do kill -0 "$p" 2>/dev/null || why="a serve process exited"; done
+		fi
+		if [ -n "$why" ]; then
+			echo "send.sh: $why; the serve logs:" >&2
+			cat "$work"/serve*.log >&2
+			exit 1
+		fi
+		sleep 0.2
+	done
+	stop_serving
 	wait "${servepids[@]}" || true
 	servepids=()
 	lm campaigns show 1 --json > "$work/show.json"
