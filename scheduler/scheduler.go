@@ -11,7 +11,11 @@
 // occurrence of a job then runs in one of them: the one whose Options.Claim of it succeeds
 // first (the store's ClaimJobRun, one insert of a primary key). An occurrence is the minute a
 // cron schedule names, or for "@every" schedules the interval it falls in, counted from the
-// Unix epoch, so that processes started at different times agree on it.
+// Unix epoch, so that processes started at different times agree on it. A job that outlasts
+// its period must not run beside itself on another process either: the process that won an
+// occurrence starts it only if it can take the job's running mark (Options.Marks, the store's
+// job_running row), which it renews while the run goes on and ends when the run returns; a
+// mark left by a process that died runs out after Options.MarkLease and is taken over.
 //
 // Add may be called before or after Start; a Scheduler is safe for concurrent use.
 package scheduler
@@ -40,6 +44,28 @@ type Options struct {
 	// Claim, when set, is asked before each run whether this process runs that occurrence of
 	// the job; false means another process has it. An error skips the run.
 	Claim func(ctx context.Context, job string, occurrence time.Time) (bool, error)
+	// Marks, when set, keep the running marks that stop a job's run from starting while a
+	// previous run of it goes on in another process.
+	Marks Marks
+	// MarkLease is how long a running mark holds unless renewed; it is renewed every quarter
+	// of it. Zero means DefaultMarkLease.
+	MarkLease time.Duration
+}
+
+// DefaultMarkLease is how long a run's mark holds without renewal: a process that dies
+// mid-run holds its job up for at most that long.
+const DefaultMarkLease = 2 * time.Minute
+
+// Marks keep, shared by the processes on one database, the mark that a job's run is going
+// on (the store's MarkJobRunning, RenewJobRunning and EndJobRunning, for this process).
+type Marks interface {
+	// Mark marks the job's occurrence running for lease; false, naming the holder, when a
+	// run of the job still holds the mark.
+	Mark(ctx context.Context, job string, occurrence time.Time, lease time.Duration) (ok bool, holder string, err error)
+	// Renew extends the mark to lease from now; false when the mark was taken over.
+	Renew(ctx context.Context, job string, occurrence time.Time, lease time.Duration) (bool, error)
+	// End removes the mark once the run has returned.
+	End(ctx context.Context, job string, occurrence time.Time) error
 }
 
 // Scheduler runs jobs on their schedules.
@@ -47,6 +73,8 @@ type Scheduler struct {
 	log   *slog.Logger
 	grace time.Duration
 	claim func(ctx context.Context, job string, occurrence time.Time) (bool, error)
+	marks Marks
+	lease time.Duration
 	cron  *cron.Cron
 
 	// jobCtx is the context runs get; cancelled Grace after shutdown begins.
@@ -76,9 +104,14 @@ func New(opts Options) *Scheduler {
 	if log == nil {
 		log = slog.Default()
 	}
+	lease := opts.MarkLease
+	if lease <= 0 {
+		lease = DefaultMarkLease
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Scheduler{
-		log: log, grace: opts.Grace, claim: opts.Claim, jobs: map[string]*job{}, jobCtx: ctx, cancelJob: cancel,
+		log: log, grace: opts.Grace, claim: opts.Claim, marks: opts.Marks, lease: lease,
+		jobs: map[string]*job{}, jobCtx: ctx, cancelJob: cancel,
 		// Schedules carry their own time zone (see config.ParseSchedule); the location here
 		// only sets the clock cron compares them with.
 		cron: cron.New(cron.WithLocation(time.UTC)),
@@ -102,7 +135,7 @@ func (s *Scheduler) Add(name string, schedule cron.Schedule, fn func(ctx context
 	return nil
 }
 
-// fire runs j unless its previous run is still going.
+// fire runs j unless its previous run is still going, here or in another process.
 func (s *Scheduler) fire(j *job) {
 	if s.jobCtx.Err() != nil {
 		return
@@ -115,8 +148,8 @@ func (s *Scheduler) fire(j *job) {
 	}
 	defer j.running.Store(false)
 	start := time.Now()
+	occurrence := occurrenceOf(j.schedule, start)
 	if s.claim != nil {
-		occurrence := occurrenceOf(j.schedule, start)
 		won, err := s.claim(s.jobCtx, j.name, occurrence)
 		if err != nil {
 			j.skipped.Add(1)
@@ -129,10 +162,28 @@ func (s *Scheduler) fire(j *job) {
 			return
 		}
 	}
+	ctx := s.jobCtx
+	if s.marks != nil {
+		ok, holder, err := s.marks.Mark(s.jobCtx, j.name, occurrence, s.lease)
+		if err != nil {
+			j.skipped.Add(1)
+			s.log.Error("scheduled run skipped: cannot mark it running", "job", j.name, "occurrence", occurrence, "error", err.Error())
+			return
+		}
+		if !ok {
+			j.skipped.Add(1)
+			s.log.Warn("scheduled run skipped: the previous run is still going in another process", "job", j.name,
+				"occurrence", occurrence, "held_by", holder)
+			return
+		}
+		var stop func()
+		ctx, stop = s.keepMark(j, occurrence)
+		defer stop()
+	}
 	j.started.Store(start.UnixNano())
 	j.runs.Add(1)
 	s.log.Info("scheduled run started", "job", j.name)
-	err := s.call(j)
+	err := s.call(ctx, j)
 	took := time.Since(start).Round(time.Millisecond)
 	switch {
 	case err == nil:
@@ -153,15 +204,61 @@ func occurrenceOf(schedule cron.Schedule, now time.Time) time.Time {
 	return now.UTC().Truncate(time.Minute)
 }
 
+// keepMark renews j's running mark while its run goes on, and returns the run's context and
+// the function that ends the mark once the run has returned. A renewal that finds the mark
+// taken over (this process was cut off for a lease, and another started the job) cancels the
+// run, which is then no longer the only one; a renewal that fails is tried again at the next
+// turn, the lease having three more in it.
+func (s *Scheduler) keepMark(j *job, occurrence time.Time) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(s.jobCtx)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(s.lease / 4)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			renewCtx, renewCancel := context.WithTimeout(context.WithoutCancel(s.jobCtx), s.lease/4)
+			ok, err := s.marks.Renew(renewCtx, j.name, occurrence, s.lease)
+			renewCancel()
+			switch {
+			case err != nil:
+				s.log.Warn("scheduled run: cannot renew its running mark", "job", j.name, "error", err.Error())
+			case !ok:
+				s.log.Error("scheduled run cancelled: its running mark ran out and was taken over", "job", j.name, "occurrence", occurrence)
+				cancel()
+				return
+			}
+		}
+	}()
+	return ctx, func() {
+		close(done)
+		wg.Wait()
+		cancel()
+		// The run has returned, at shutdown too: its mark must go, or the job waits a lease.
+		endCtx, endCancel := context.WithTimeout(context.WithoutCancel(s.jobCtx), 10*time.Second)
+		defer endCancel()
+		if err := s.marks.End(endCtx, j.name, occurrence); err != nil {
+			s.log.Error("scheduled run: cannot end its running mark; the job waits for it to run out", "job", j.name, "error", err.Error())
+		}
+	}
+}
+
 // call runs the job, turning a panic into an error so that one bad job cannot stop the
 // scheduler.
-func (s *Scheduler) call(j *job) (err error) {
+func (s *Scheduler) call(ctx context.Context, j *job) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic: %v", p)
 		}
 	}()
-	return j.run(s.jobCtx)
+	return j.run(ctx)
 }
 
 // Start runs the schedule until ctx ends, then shuts down as the package comment says. The

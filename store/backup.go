@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -9,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/leadmailer/leadmailer"
 )
@@ -148,7 +150,8 @@ type RestoreCheck struct {
 
 // PrepareRestored readies a database restored from a backup for use: it checks the file's
 // integrity and that it was written with this database's suppression key, and pauses every
-// campaign that was running or scheduled, with reason, in one transaction. A backup taken
+// campaign that was running or scheduled, with reason, queueing each pause's
+// campaign.paused webhook event, in one transaction. A backup taken
 // during a send does not know of the messages sent after it: resuming such a campaign on
 // its own would send them again.
 func (db *DB) PrepareRestored(ctx context.Context, reason string) (*RestoreCheck, error) {
@@ -193,20 +196,32 @@ func (db *DB) PrepareRestored(ctx context.Context, reason string) (*RestoreCheck
 		return nil, fmt.Errorf("count the backup's leads: %w", err)
 	}
 	ids, err := tx.QueryContext(ctx, `UPDATE campaigns SET state = 'paused', reason = ?
-		WHERE state IN ('running', 'scheduled') RETURNING id`, reason)
+		WHERE state IN ('running', 'scheduled') RETURNING id, name`, reason)
 	if err != nil {
 		return nil, fmt.Errorf("pause the restored campaigns: %w", err)
 	}
+	var paused []*leadmailer.Campaign
 	for ids.Next() {
-		var id int64
-		if err := ids.Scan(&id); err != nil {
+		c := &leadmailer.Campaign{State: leadmailer.CampaignPaused, Reason: reason}
+		if err := ids.Scan(&c.ID, &c.Name); err != nil {
 			ids.Close()
 			return nil, fmt.Errorf("pause the restored campaigns: %w", err)
 		}
-		rc.Paused = append(rc.Paused, id)
+		paused = append(paused, c)
 	}
 	if err := ids.Close(); err != nil {
 		return nil, fmt.Errorf("pause the restored campaigns: %w", err)
+	}
+	// RETURNING promises no order; the events are queued, and the ids listed, in id order.
+	slices.SortFunc(paused, func(a, b *leadmailer.Campaign) int { return cmp.Compare(a.ID, b.ID) })
+	// A pause by the restore is reported as every other pause is, queued in the restored
+	// database itself (to the endpoints it was subscribing), so that the next serve delivers it.
+	now := db.now().UTC()
+	for _, c := range paused {
+		if err := db.enqueueCampaignEvent(ctx, tx, c, now); err != nil {
+			return nil, fmt.Errorf("pause the restored campaigns: %w", err)
+		}
+		rc.Paused = append(rc.Paused, c.ID)
 	}
 	return rc, tx.Commit()
 }

@@ -179,6 +179,11 @@ func (db *DB) RequeueWebhookDeliveries(ctx context.Context, stopped func(by stri
 // ClaimWebhookDeliveries marks as sending, and returns, up to limit pending deliveries to
 // the given endpoints that are due, oldest due first, leased for WebhookLease to the sender
 // process named by. Each claim counts as an attempt.
+//
+// On PostgreSQL the rows are chosen with FOR UPDATE SKIP LOCKED, as LeasePending chooses
+// recipients: a claim never waits for deliveries another process's transaction is claiming
+// or updating, it takes the next due ones, so one slow transaction does not stall every
+// sender on the database. On SQLite the one writer makes the plain UPDATE just as safe.
 func (db *DB) ClaimWebhookDeliveries(ctx context.Context, endpoints []string, limit int, by string) ([]*WebhookDelivery, error) {
 	if len(endpoints) == 0 || limit <= 0 {
 		return nil, nil
@@ -189,14 +194,18 @@ func (db *DB) ClaimWebhookDeliveries(ctx context.Context, endpoints []string, li
 		args = append(args, e)
 	}
 	args = append(args, limit)
-	// The outer status test repeats the inner one: when two processes pick the same row on
-	// PostgreSQL, the second waits for the first's update and then re-reads the row against
-	// the outer condition only, which the first's claim has made false.
+	skipLocked := ""
+	if db.pg {
+		skipLocked = " FOR UPDATE SKIP LOCKED"
+	}
+	// The outer status test repeats the inner one, so that a row another process claimed
+	// since the subquery read it is not claimed again: the update re-reads a changed row
+	// against the outer condition, which that claim made false.
 	rows, err := db.sql.QueryContext(ctx, `UPDATE webhook_deliveries SET status = 'sending', attempts = attempts + 1,
 		lease_until = ?, leased_by = ?
 		WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?
 			AND endpoint IN (?`+strings.Repeat(", ?", len(endpoints)-1)+`)
-			ORDER BY next_attempt_at, id LIMIT ?)
+			ORDER BY next_attempt_at, id LIMIT ?`+skipLocked+`)
 		AND status = 'pending'
 		RETURNING `+deliveryColumns, args...)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -42,6 +43,17 @@ func TestRestorePausesCampaigns(t *testing.T) {
 	draft := createCampaign(t, data)
 	setCampaignState(t, data, sending, leadmailer.CampaignRunning)
 	setCampaignState(t, data, scheduled, leadmailer.CampaignScheduled)
+	// The subscriptions a serve with [[webhooks]] wrote when it started.
+	const hook = "https://ops.example.com/hooks"
+	if db, err := openData(t.Context(), data); err != nil {
+		t.Fatal(err)
+	} else {
+		err := db.SetWebhookSubscriptions(t.Context(), map[string][]string{hook: {leadmailer.EventCampaignPaused}})
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	backup := filepath.Join(t.TempDir(), "backup.db")
 	lm(t, data, "backup", backup)
 	// After the backup the send goes on and finishes: the live database knows, the backup not.
@@ -67,6 +79,28 @@ func TestRestorePausesCampaigns(t *testing.T) {
 		if state == leadmailer.CampaignPaused && !strings.Contains(c.Reason, "second message") {
 			t.Errorf("campaign %d paused with reason %q, want one warning of a second message", id, c.Reason)
 		}
+	}
+	// Each pause is queued for the webhook endpoint, with its reason, for the next serve.
+	ds, err := db.FindWebhookDeliveries(t.Context(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued := map[int64]bool{}
+	for _, d := range ds {
+		var data struct {
+			Campaign int64  `json:"campaign_id"`
+			Reason   string `json:"reason"`
+		}
+		if err := json.Unmarshal([]byte(d.Payload), &data); err != nil {
+			t.Fatalf("payload %s: %v", d.Payload, err)
+		}
+		if d.EventType != leadmailer.EventCampaignPaused || d.Endpoint != hook || d.Status != store.DeliveryPending || !strings.Contains(data.Reason, "second message") {
+			t.Errorf("queued %s to %s (%s): %s; want campaign.paused, pending, with the restore's reason", d.EventType, d.Endpoint, d.Status, d.Payload)
+		}
+		queued[data.Campaign] = true
+	}
+	if len(ds) != 2 || !queued[sending] || !queued[scheduled] {
+		t.Errorf("%d deliveries queued, for campaigns %v; want campaign.paused for %d and %d", len(ds), queued, sending, scheduled)
 	}
 	aside, _ := filepath.Glob(filepath.Join(data, dbFile+".before-restore-*"))
 	var kept bool

@@ -25,7 +25,8 @@ const scheduleGrace = 10 * time.Second
 //	if err != nil { return err }
 //	defer wait()
 //
-// A source run still going when the source is due again is skipped and logged; at shutdown
+// A source run still going, in this process or another on the database, when the source is
+// due again is skipped and logged; at shutdown
 // a run in flight gets scheduleGrace to finish and is then abandoned cleanly (its import run
 // is recorded as failed, keeping whole batches only, and the next run starts afresh). Runs
 // log to e.stderr. The returned scheduler takes further jobs (campaigns, retention) with
@@ -39,13 +40,15 @@ func startSchedule(ctx context.Context, e *env, db *store.DB, cfg *config.Config
 func startScheduleRuns(ctx context.Context, e *env, runs *sourceRuns, cfg *config.Config) (*scheduler.Scheduler, func(), error) {
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
 	// Each occurrence is claimed in the database, so that several serve processes on one
-	// database run it once between them.
+	// database run it once between them, and a run is marked running there, so that none
+	// starts a job whose previous run goes on in another.
 	name := process.Name()
 	db := runs.db
 	sched := scheduler.New(scheduler.Options{Log: log, Grace: scheduleGrace,
 		Claim: func(ctx context.Context, job string, occurrence time.Time) (bool, error) {
 			return db.ClaimJobRun(ctx, job, occurrence, name)
-		}})
+		},
+		Marks: store.JobMarks{DB: db, By: name}})
 	if err := addSourceJobs(sched, runs, cfg); err != nil {
 		return nil, nil, err
 	}
