@@ -728,3 +728,48 @@ func TestSlowRelayIsWaitedFor(t *testing.T) {
 	}
 	checkExactlyOnce(t, f, f.c.ID, n)
 }
+
+// TestUnbuildableMessagesDoNotTripTheBreaker: leads whose message cannot be built (here an
+// address the importer would not take, changed in the database since) fail with the reason,
+// one after another, more than the breaker's limit in a row; that is the leads' problem, not
+// the relay's, so the campaign finishes. A relay refusing every address afterwards still
+// trips the breaker, which queues again only the refusals it blames on the relay.
+func TestUnbuildableMessagesDoNotTripTheBreaker(t *testing.T) {
+	const n, bad = 60, 25 // bad > MaxPermanentInRow (20)
+	f := newFixture(t, n, 1)
+	ctx := context.Background()
+	for i := range bad {
+		f.exec(t, `UPDATE leads SET email = ? WHERE email = ?`,
+			fmt.Sprintf("lead%d(old)@x%d.example", i, i%7), fmt.Sprintf("lead%d@x%d.example", i, i%7))
+	}
+	res := f.run(t, ctx, f.c.ID, campaign.Options{Concurrency: 1})
+	if res.State != leadmailer.CampaignFinished || res.Failed != bad || res.Sent != n-bad {
+		t.Fatalf("result = %+v, want finished with %d failed and %d sent", res, bad, n-bad)
+	}
+	recs := recipients(t, f.db, f.c.ID)
+	for i := range bad {
+		r := recs[fmt.Sprintf("lead%d(old)@x%d.example", i, i%7)]
+		if r == nil || r.Status != leadmailer.RecipientFailed || !strings.Contains(r.LastReply, "recipient") {
+			t.Errorf("unbuildable lead %d: %+v, want failed with the build error", i, r)
+		}
+	}
+	if got := f.srv.Count(); got != n-bad {
+		t.Errorf("the server received %d messages, want %d", got, n-bad)
+	}
+
+	// The same leads first, then a relay refusing everybody: the refusals alone trip it.
+	next := f.newCampaign(t)
+	f.srv.FailAllRecipients(smtptest.UserUnknown)
+	res = f.run(t, ctx, next.ID, campaign.Options{Concurrency: 1})
+	if res.State != leadmailer.CampaignPaused || !strings.HasPrefix(res.Reason, campaign.ReasonTooManyRefused) ||
+		!strings.Contains(res.Reason, "20 in a row") {
+		t.Fatalf("result = %+v, want paused by the breaker after 20 refusals in a row", res)
+	}
+	if res.Withdrawn != 20 || res.Failed != bad {
+		t.Errorf("withdrawn %d, failed %d; want the 20 refusals withdrawn and the %d unbuildable failed", res.Withdrawn, res.Failed, bad)
+	}
+	rep, _ := f.db.CampaignReport(ctx, next.ID)
+	if rep.Failed != bad || rep.Queued != n-bad {
+		t.Errorf("report %+v: want %d failed, %d queued", rep, bad, n-bad)
+	}
+}
