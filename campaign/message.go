@@ -58,10 +58,31 @@ func NewBuilder(c *leadmailer.Campaign, s Settings, loadRuns func() (map[int64]*
 	}
 	domain := from.Address[strings.LastIndexByte(from.Address, '@')+1:]
 	b := &Builder{c: c, s: s, compiled: compiled, domain: domain, loadRuns: loadRuns}
+	// What every message shares is checked once: a sender the transport cannot write fails
+	// here, rather than failing every lead one message at a time as an unbuildable message
+	// (which the run records as the lead's problem, not the relay's).
+	if err := b.checkShared(); err != nil {
+		return nil, err
+	}
 	if b.runs, err = loadRuns(); err != nil {
 		return nil, err
 	}
 	return b, nil
+}
+
+// checkShared builds a message with the campaign's sender, Message-ID domain, unsubscribe
+// link and return path, to a placeholder recipient.
+func (b *Builder) checkShared() error {
+	m := &mailer.Message{From: b.s.Sender.From, ReplyTo: b.s.Sender.ReplyTo, To: "check@" + b.domain,
+		Text: "check", MessageID: b.MessageID(0), Date: time.Unix(0, 0).UTC(),
+		ListUnsubscribeURL: b.s.Signer.URL(b.s.PublicURL, b.c.ID, 0)}
+	if b.s.ReturnPaths != nil {
+		m.ReturnPath = b.s.ReturnPaths.Address(b.c.ID, 0)
+	}
+	if _, err := mailer.AppendMessage(nil, m, nil); err != nil {
+		return fmt.Errorf("the campaign's messages cannot be built: %w", err)
+	}
+	return nil
 }
 
 // MessageID is the campaign's deterministic Message-ID for a lead (without angle brackets):

@@ -590,17 +590,30 @@ func (r *run) one(ctx context.Context, p store.Pending, limiter *rate.Limiter, c
 	default:
 		u.Status, u.Reply = leadmailer.RecipientFailed, err.Error()
 	}
-	if u.Status == leadmailer.RecipientFailed {
+	switch {
+	case unbuildable(err):
+		// Not a send: it says nothing about the relay, neither as a refusal nor as an error
+		// in a row.
+	case u.Status == leadmailer.RecipientFailed:
 		if tripped, how := r.breaker.refused(p.RecipientID); tripped {
 			r.stop(leadmailer.CampaignPaused, fmt.Sprintf("%s (%s); they are queued again: check the relay and resume; the last: %v",
 				ReasonTooManyRefused, how, err))
 		}
-	} else if err != nil {
+	case err != nil:
 		if n := r.consecutive.Add(1); n >= int64(r.opts.MaxConsecutiveErrors) {
 			r.stop(leadmailer.CampaignPaused, fmt.Sprintf("%s (%d); the last: %v", ReasonTooManyErrors, n, err))
 		}
 	}
 	r.ledger.add(u, nil)
+}
+
+// unbuildable reports whether err is the transport's refusal to build the message (an
+// address it cannot write, an empty body): that is the lead's or the template's problem,
+// which the relay never saw, so it is no sign of a relay refusing everybody and is kept out
+// of the breaker's count.
+func unbuildable(err error) bool {
+	var se *mailer.SendError
+	return err != nil && !errors.As(err, &se) && leadmailer.ErrorCode(err) == leadmailer.EINVALID
 }
 
 // pauseTries and pauseWait bound how long a run that failed keeps trying to record its

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -727,4 +728,145 @@ func TestSlowRelayIsWaitedFor(t *testing.T) {
 		t.Fatalf("result = %+v, want all %d sent with no retry", res, n)
 	}
 	checkExactlyOnce(t, f, f.c.ID, n)
+}
+
+// TestUnbuildableMessagesDoNotTripTheBreaker: leads whose message cannot be built (here an
+// address the importer would not take, changed in the database since) fail with the reason,
+// one after another, more than the breaker's limit in a row; that is the leads' problem, not
+// the relay's, so the campaign finishes. A relay refusing every address afterwards still
+// trips the breaker, which queues again only the refusals it blames on the relay.
+func TestUnbuildableMessagesDoNotTripTheBreaker(t *testing.T) {
+	const n, bad = 60, 25 // bad > MaxPermanentInRow (20)
+	f := newFixture(t, n, 1)
+	ctx := context.Background()
+	for i := range bad {
+		f.exec(t, `UPDATE leads SET email = ? WHERE email = ?`,
+			fmt.Sprintf("lead%d(old)@x%d.example", i, i%7), fmt.Sprintf("lead%d@x%d.example", i, i%7))
+	}
+	res := f.run(t, ctx, f.c.ID, campaign.Options{Concurrency: 1})
+	if res.State != leadmailer.CampaignFinished || res.Failed != bad || res.Sent != n-bad {
+		t.Fatalf("result = %+v, want finished with %d failed and %d sent", res, bad, n-bad)
+	}
+	recs := recipients(t, f.db, f.c.ID)
+	for i := range bad {
+		r := recs[fmt.Sprintf("lead%d(old)@x%d.example", i, i%7)]
+		if r == nil || r.Status != leadmailer.RecipientFailed || !strings.Contains(r.LastReply, "recipient") {
+			t.Errorf("unbuildable lead %d: %+v, want failed with the build error", i, r)
+		}
+	}
+	if got := f.srv.Count(); got != n-bad {
+		t.Errorf("the server received %d messages, want %d", got, n-bad)
+	}
+
+	// The same leads first, then a relay refusing everybody: the refusals alone trip it.
+	next := f.newCampaign(t)
+	f.srv.FailAllRecipients(smtptest.UserUnknown)
+	res = f.run(t, ctx, next.ID, campaign.Options{Concurrency: 1})
+	if res.State != leadmailer.CampaignPaused || !strings.HasPrefix(res.Reason, campaign.ReasonTooManyRefused) ||
+		!strings.Contains(res.Reason, "20 in a row") {
+		t.Fatalf("result = %+v, want paused by the breaker after 20 refusals in a row", res)
+	}
+	if res.Withdrawn != 20 || res.Failed != bad {
+		t.Errorf("withdrawn %d, failed %d; want the 20 refusals withdrawn and the %d unbuildable failed", res.Withdrawn, res.Failed, bad)
+	}
+	rep, _ := f.db.CampaignReport(ctx, next.ID)
+	if rep.Failed != bad || rep.Queued != n-bad {
+		t.Errorf("report %+v: want %d failed, %d queued", rep, bad, n-bad)
+	}
+}
+
+// TestLockedLedgerPausesTheCampaign: another connection holds SQLite's write lock (BEGIN
+// IMMEDIATE) for longer than the store's busy timeout (10 s) in the middle of a send. The
+// "sending" mark that cannot be committed stops the run: the campaign is paused with the
+// reason, every message the relay received has its mark in the ledger, and once the lock
+// is released a resume sends the rest exactly once; only the messages in flight when the
+// ledger failed, recorded as "sending", go again, with the same Message-ID.
+func TestLockedLedgerPausesTheCampaign(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the store's 10 s busy timeout")
+	}
+	const n, concurrency, before = 200, 4, 50
+	const hold = 12 * time.Second // the store's busy timeout and a margin
+	f := newFixture(t, n, concurrency)
+	ctx := context.Background()
+	lock, err := f.raw.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	locked := make(chan error, 1)
+	var once sync.Once
+	opts := campaign.Options{Concurrency: concurrency, Progress: func(p campaign.Progress) {
+		if p.Sent >= before {
+			// Called by the ledger between two commits: the next one meets the lock.
+			once.Do(func() {
+				_, err := lock.ExecContext(ctx, `BEGIN IMMEDIATE`)
+				locked <- err
+			})
+		}
+	}}
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		if err := <-locked; err != nil {
+			t.Errorf("BEGIN IMMEDIATE: %v", err)
+			return
+		}
+		time.Sleep(hold)
+		if _, err := lock.ExecContext(ctx, `ROLLBACK`); err != nil {
+			t.Errorf("ROLLBACK: %v", err)
+		}
+	}()
+	_, err = campaign.Run(ctx, f.db, f.tr, f.c.ID, settings, opts)
+	<-released
+	if err == nil || !strings.Contains(err.Error(), "database is locked") {
+		t.Fatalf("Run: %v, want the ledger's failure: the database is locked", err)
+	}
+	c, _ := f.db.FindCampaign(ctx, f.c.ID)
+	if c.State != leadmailer.CampaignPaused || !strings.HasPrefix(c.Reason, campaign.ReasonLedgerFailed) ||
+		!strings.Contains(c.Reason, "database is locked") {
+		t.Fatalf("campaign %s %q, want paused because the ledger cannot be written", c.State, c.Reason)
+	}
+	first := f.srv.Messages()
+	if len(first) < before || len(first) >= n {
+		t.Fatalf("the server received %d messages before the pause, want from %d to fewer than %d", len(first), before, n)
+	}
+	recs := recipients(t, f.db, f.c.ID)
+	inFlight := map[string]bool{}
+	for _, m := range first {
+		r := recs[m.To[0]]
+		if r == nil || (r.Status != leadmailer.RecipientSent && r.Status != leadmailer.RecipientSending) || r.MessageID != m.MessageID {
+			t.Errorf("%s was delivered (Message-ID %s) with ledger row %+v: want its sending mark recorded", m.To[0], m.MessageID, r)
+			continue
+		}
+		if r.Status == leadmailer.RecipientSending {
+			inFlight[m.To[0]] = true
+		}
+	}
+	if len(inFlight) > concurrency {
+		t.Errorf("%d rows left sending, want at most one a worker (%d)", len(inFlight), concurrency)
+	}
+	delivered := map[string]int{}
+	for _, m := range first {
+		delivered[m.To[0]]++
+	}
+
+	res := f.run(t, ctx, f.c.ID, campaign.Options{Concurrency: concurrency})
+	if res.State != leadmailer.CampaignFinished {
+		t.Fatalf("resumed run = %+v, want finished", res)
+	}
+	recs = recipients(t, f.db, f.c.ID)
+	for i := range n {
+		email := fmt.Sprintf("lead%d@x%d.example", i, i%7)
+		want := 1
+		if inFlight[email] {
+			want = 2 // its outcome was never recorded: sent again after the crash rule
+		}
+		if got := f.srv.CountRecipient(email); got != want {
+			t.Errorf("%s: delivered %d times (%d before the pause), want %d", email, got, delivered[email], want)
+		}
+		if r := recs[email]; r == nil || r.Status != leadmailer.RecipientSent || f.srv.CountMessageID(r.MessageID) != want {
+			t.Errorf("%s: ledger row %+v, want sent with its one Message-ID on every copy", email, r)
+		}
+	}
 }

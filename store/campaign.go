@@ -372,12 +372,24 @@ func (db *DB) LeasePending(ctx context.Context, campaignID int64, owner string, 
 	if db.pg {
 		skipLocked = " FOR UPDATE SKIP LOCKED"
 	}
+	// The rows due are chosen from two ranges of the index on (campaign_id, not_before, id):
+	// those never tried (not_before ''), in ID order, and the retries that have come due,
+	// the earliest first. Rows whose retry is not yet due lie past the second range, so a
+	// claim does not read them, however many wait at low IDs; asking for "not_before <= now"
+	// in ID order read every one of them again on every claim.
 	at := formatTime(now)
 	rows, err := tx.QueryContext(ctx, `UPDATE campaign_recipients SET leased_by = ?, lease_until = ?
-		WHERE id IN (SELECT id FROM campaign_recipients
-			WHERE campaign_id = ? AND status = 'queued' AND not_before <= ? AND (lease_until IS NULL OR lease_until <= ?)
-			ORDER BY id LIMIT ?`+skipLocked+`)
-		RETURNING id, lead_id, attempts`, owner, formatTime(now.Add(lease)), campaignID, at, at, limit)
+		WHERE id IN (
+			SELECT id FROM (SELECT id FROM campaign_recipients
+				WHERE campaign_id = ? AND status = 'queued' AND not_before = '' AND (lease_until IS NULL OR lease_until <= ?)
+				ORDER BY id LIMIT ?`+skipLocked+`) AS fresh
+			UNION ALL
+			SELECT id FROM (SELECT id FROM campaign_recipients
+				WHERE campaign_id = ? AND status = 'queued' AND not_before > '' AND not_before <= ? AND (lease_until IS NULL OR lease_until <= ?)
+				ORDER BY not_before, id LIMIT ?`+skipLocked+`) AS due
+			ORDER BY id LIMIT ?)
+		RETURNING id, lead_id, attempts`, owner, formatTime(now.Add(lease)),
+		campaignID, at, limit, campaignID, at, at, limit, limit)
 	if err != nil {
 		return nil, 0, fmt.Errorf("campaign %d: lease recipients: %w", campaignID, err)
 	}
