@@ -416,6 +416,10 @@ func (db *DB) LeasePending(ctx context.Context, campaignID int64, owner string, 
 	return ps, requeued, nil
 }
 
+// ownedLeases is the condition on a campaign's rows (campaign ID, owner) that an owner's run
+// still holds.
+const ownedLeases = `campaign_id = ? AND leased_by <> '' AND leased_by = ? AND status IN ('queued', 'sending')`
+
 // RenewLeases extends owner's leases on the campaign's rows, queued or sending, to until.
 // It returns how many rows it renewed. This and ReleaseLeases also ask for a non-empty leased_by
 // beside the owner, so that SQLite uses the partial index of leased rows: it cannot tell that a bound
@@ -426,15 +430,12 @@ func (db *DB) LeasePending(ctx context.Context, campaignID int64, owner string, 
 // that goes on to rows the renewal holds; their lease has two renewals' time left, and the
 // next renewal takes them.
 func (db *DB) RenewLeases(ctx context.Context, campaignID int64, owner string, until time.Time) (int64, error) {
-	query := `UPDATE campaign_recipients SET lease_until = ?
-		WHERE campaign_id = ? AND leased_by <> '' AND leased_by = ? AND status IN ('queued', 'sending')`
+	where := ownedLeases
 	if db.pg {
-		query = `UPDATE campaign_recipients SET lease_until = ?
-		WHERE id IN (SELECT id FROM campaign_recipients
-			WHERE campaign_id = ? AND leased_by <> '' AND leased_by = ? AND status IN ('queued', 'sending')
-			FOR UPDATE SKIP LOCKED)`
+		where = `id IN (SELECT id FROM campaign_recipients WHERE ` + ownedLeases + ` FOR UPDATE SKIP LOCKED)`
 	}
-	res, err := db.sql.ExecContext(ctx, query, formatTime(until), campaignID, owner)
+	res, err := db.sql.ExecContext(ctx, `UPDATE campaign_recipients SET lease_until = ? WHERE `+where,
+		formatTime(until), campaignID, owner)
 	if err != nil {
 		return 0, fmt.Errorf("campaign %d: renew leases: %w", campaignID, err)
 	}
@@ -447,7 +448,7 @@ func (db *DB) RenewLeases(ctx context.Context, campaignID int64, owner string, u
 // the next claim or start instead of after the lease.
 func (db *DB) ReleaseLeases(ctx context.Context, campaignID int64, owner string) error {
 	_, err := db.sql.ExecContext(ctx, `UPDATE campaign_recipients SET leased_by = '', lease_until = NULL
-		WHERE campaign_id = ? AND leased_by <> '' AND leased_by = ? AND status IN ('queued', 'sending')`, campaignID, owner)
+		WHERE `+ownedLeases, campaignID, owner)
 	if err != nil {
 		return fmt.Errorf("campaign %d: release leases: %w", campaignID, err)
 	}
