@@ -15,13 +15,8 @@
 # backends that serve the database is printed too, read from /proc while the import runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-work=$(mktemp -d)
 . bench/pgcluster.sh
-cleanup() {
-	stop_private_postgres
-	rm -rf "$work"
-}
-trap cleanup EXIT
+bench_workdir
 
 if [ "${BACKEND:-sqlite}" = postgres ]; then
 	start_private_postgres "$work/pg"

@@ -3,8 +3,14 @@
 # a Unix socket there only, with PostgreSQL's default settings (fsync on) plus the ones the
 # README's "Running on PostgreSQL" asks of an operator (bench/postgres.conf), creates the
 # database bench and exports LEADMAILER_DATABASE_URL for it. As root the server runs as the
-# user nobody. stop_private_postgres stops it again; call it from the script's cleanup.
+# user nobody. stop_private_postgres stops it again. bench_workdir makes the temporary
+# directory $work that the script's exit removes, after stopping the cluster if one started.
 pgdata=""
+
+bench_workdir() {
+	work=$(mktemp -d)
+	trap 'stop_private_postgres; rm -rf "$work"' EXIT
+}
 
 as_pg() {
 	if [ "$(id -u)" = 0 ]; then
