@@ -376,13 +376,17 @@ func (db *DB) LeasePending(ctx context.Context, campaignID int64, owner string, 
 	// those never tried (not_before ''), in ID order, and the retries that have come due,
 	// the earliest first. Rows whose retry is not yet due lie past the second range, so a
 	// claim does not read them, however many wait at low IDs; asking for "not_before <= now"
-	// in ID order read every one of them again on every claim.
+	// in ID order read every one of them again on every claim. The never-tried rows are
+	// asked for as the range not_before <= '' (no text sorts below ''), in the index's order:
+	// with not_before = '' PostgreSQL's planner dropped the column from the order, expected
+	// the rows spread evenly over the IDs, and walked the primary key past the waiting rows
+	// (9 ms instead of 0.3 ms for 500 rows past 50,000 waiting, BenchmarkLeasePending).
 	at := formatTime(now)
 	rows, err := tx.QueryContext(ctx, `UPDATE campaign_recipients SET leased_by = ?, lease_until = ?
 		WHERE id IN (
 			SELECT id FROM (SELECT id FROM campaign_recipients
-				WHERE campaign_id = ? AND status = 'queued' AND not_before = '' AND (lease_until IS NULL OR lease_until <= ?)
-				ORDER BY id LIMIT ?`+skipLocked+`) AS fresh
+				WHERE campaign_id = ? AND status = 'queued' AND not_before <= '' AND (lease_until IS NULL OR lease_until <= ?)
+				ORDER BY not_before, id LIMIT ?`+skipLocked+`) AS fresh
 			UNION ALL
 			SELECT id FROM (SELECT id FROM campaign_recipients
 				WHERE campaign_id = ? AND status = 'queued' AND not_before > '' AND not_before <= ? AND (lease_until IS NULL OR lease_until <= ?)
