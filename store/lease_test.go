@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -172,40 +171,14 @@ func TestLeasesNeverHandARowOutTwice(t *testing.T) {
 			if _, err := dbs[0].ResolveAudience(ctx, c, store.AudienceRules{}); err != nil {
 				t.Fatal(err)
 			}
-			var mu sync.Mutex
-			taken := map[int64]int{}
-			var wg sync.WaitGroup
-			for i := range 2 * claimers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					db, owner := dbs[i%2], fmt.Sprintf("p%d", i)
-					for {
-						ps, _, err := db.LeasePending(ctx, c.ID, owner, time.Now(), time.Minute, 7)
-						if err != nil {
-							t.Error(err)
-							return
-						}
-						if len(ps) == 0 {
-							return
-						}
-						mu.Lock()
-						for _, p := range ps {
-							taken[p.RecipientID]++
-						}
-						mu.Unlock()
-					}
-				}()
-			}
-			wg.Wait()
-			if len(taken) != leads {
-				t.Errorf("%d rows leased, want all %d", len(taken), leads)
-			}
-			for id, n := range taken {
-				if n != 1 {
-					t.Errorf("row %d leased %d times", id, n)
+			storetest.ClaimEachOnce(t, 2*claimers, leads, "row", func(i int) ([]int64, error) {
+				ps, _, err := dbs[i%2].LeasePending(ctx, c.ID, fmt.Sprintf("p%d", i), time.Now(), time.Minute, 7)
+				ids := make([]int64, len(ps))
+				for k, p := range ps {
+					ids[k] = p.RecipientID
 				}
-			}
+				return ids, err
+			})
 		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -103,40 +102,14 @@ func TestWebhookClaimsNeverHandADeliveryOutTwice(t *testing.T) {
 			dbs := []*store.DB{b.Open(t, nil)}
 			dbs = append(dbs, storetest.Reopen(t, dbs[0], nil))
 			queueDeliveries(t, dbs[0], storetest.Raw(t, dbs[0]), queued, time.Now().Add(-time.Hour))
-			var mu sync.Mutex
-			taken := map[int64]int{}
-			var wg sync.WaitGroup
-			for i := range 2 * claimers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					db, by := dbs[i%2], fmt.Sprintf("host-%d:%d", i%2, i)
-					for {
-						ds, err := db.ClaimWebhookDeliveries(ctx, []string{crmHook}, 7, by)
-						if err != nil {
-							t.Error(err)
-							return
-						}
-						if len(ds) == 0 {
-							return
-						}
-						mu.Lock()
-						for _, d := range ds {
-							taken[d.ID]++
-						}
-						mu.Unlock()
-					}
-				}()
-			}
-			wg.Wait()
-			if len(taken) != queued {
-				t.Errorf("%d deliveries claimed, want all %d", len(taken), queued)
-			}
-			for id, n := range taken {
-				if n != 1 {
-					t.Errorf("delivery %d claimed %d times", id, n)
+			storetest.ClaimEachOnce(t, 2*claimers, queued, "delivery", func(i int) ([]int64, error) {
+				ds, err := dbs[i%2].ClaimWebhookDeliveries(ctx, []string{crmHook}, 7, fmt.Sprintf("host-%d:%d", i%2, i))
+				ids := make([]int64, len(ds))
+				for k, d := range ds {
+					ids[k] = d.ID
 				}
-			}
+				return ids, err
+			})
 		})
 	}
 }
