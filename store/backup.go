@@ -225,3 +225,29 @@ func (db *DB) PrepareRestored(ctx context.Context, reason string) (*RestoreCheck
 	}
 	return rc, tx.Commit()
 }
+
+// FoldWAL writes the committed transactions of the SQLite database file at path that are
+// still in its write-ahead log into the file itself and closes it, so that the file alone
+// is the whole database and its -wal file is gone: what a restore needs before it keeps the
+// replaced database under another name. It fails if the file does not open as a database
+// or another connection keeps the log in use.
+func FoldWAL(ctx context.Context, path string) error {
+	// The plain driver and no migrations: the file may be from another version, or damaged.
+	c, err := sql.Open("sqlite3", "file:"+uriEscaper.Replace(path)+"?mode=rw")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var busy, logFrames, folded int
+	if err := c.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &folded); err != nil {
+		return fmt.Errorf("fold the write-ahead log into %s: %w", path, err)
+	}
+	if busy != 0 {
+		return fmt.Errorf("fold the write-ahead log into %s: another connection is using it", path)
+	}
+	// Closing the last connection deletes the emptied log.
+	if err := c.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", path, err)
+	}
+	return nil
+}

@@ -2,7 +2,12 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -71,5 +76,52 @@ func TestPrepareRestoredQueuesPauseEvents(t *testing.T) {
 				t.Errorf("the next process claimed %d deliveries, %v; want the 2 pause events", len(claimed), err)
 			}
 		})
+	}
+}
+
+// TestFoldWAL: a database whose process died with transactions still in its write-ahead log
+// (here, the files copied while it is open) is whole in its one file after FoldWAL, with no
+// -wal file left; a file that is not a database is refused and left as it is.
+func TestFoldWAL(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t, nil)
+	importRows(t, db, "crm", false, []leadmailer.ImportRow{row(2, "email", "anna@example.fi"), row(3, "email", "ben@example.fi")})
+	dir := t.TempDir()
+	copied := filepath.Join(dir, "copy.db")
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(db.Path() + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if suffix == "-wal" && len(b) == 0 {
+			t.Fatal("the open database has an empty log: the test would not show a fold")
+		}
+		if err := os.WriteFile(copied+suffix, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.FoldWAL(ctx, copied); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(copied + "-wal"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s-wal after the fold: %v, want it gone", copied, err)
+	}
+	// The file alone, opened read-only with no log beside it, holds both leads.
+	raw, err := sql.Open("sqlite3", "file:"+copied+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var n int
+	if err := raw.QueryRowContext(ctx, `SELECT count(*) FROM leads`).Scan(&n); err != nil || n != 2 {
+		t.Errorf("leads in the folded file: %d, %v; want 2", n, err)
+	}
+
+	junk := filepath.Join(dir, "junk.db")
+	if err := os.WriteFile(junk, []byte("not a database at all, but longer than a header would be: ............................................................................................"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.FoldWAL(ctx, junk); err == nil {
+		t.Error("FoldWAL of a file that is not a database succeeded")
 	}
 }

@@ -143,7 +143,7 @@ func runRestore(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("put the backup in place: %w", err)
 	}
 	restoreStep("keying removed")
-	aside, err := setAside(live, now)
+	aside, err := setAside(ctx, live, now)
 	if err != nil {
 		return err
 	}
@@ -236,13 +236,25 @@ func copyBackup(src, dst string) error {
 	return nil
 }
 
-// setAside renames the database at path, with its -wal and -shm files, to a name with the
-// time, so that it can still be opened, and returns that name ("" when there was none).
-func setAside(path string, now time.Time) (string, error) {
+// setAside keeps the database at path under a name with the time, so that it can still be
+// opened, and returns that name ("" when there was none). The live name is not emptied on
+// the way: the database's write-ahead log is folded into the file first, and the file is
+// then given its second name as a hard link, so that the rename of the restored database
+// over the live name replaces it in one step, and a restore stopped at any point leaves a
+// whole database in place, the replaced one or the restored one. A database that cannot be
+// opened to fold its log (damaged, say: a reason to restore) is renamed aside with its
+// -wal and -shm files instead, as is one on a file system without hard links.
+func setAside(ctx context.Context, path string, now time.Time) (string, error) {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}
 	aside := path + ".before-restore-" + now.Format("20060102T150405Z")
+	if store.FoldWAL(ctx, path) == nil && !fileExists(path+"-wal") {
+		os.Remove(path + "-shm") // an index of the log just deleted; SQLite makes a new one
+		if err := os.Link(path, aside); err == nil {
+			return aside, nil
+		}
+	}
 	for _, suffix := range []string{"-wal", "-shm", ""} {
 		err := os.Rename(path+suffix, aside+suffix)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -250,4 +262,9 @@ func setAside(path string, now time.Time) (string, error) {
 		}
 	}
 	return aside, nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

@@ -286,7 +286,8 @@ func olderBackupOf(t *testing.T, data string) string {
 // as a crash or a power cut would, and checks that audit verify then passes, whichever
 // database is in place, and that the restore run again goes through and verifies. The data
 // directory's audit trail is keyed from entry 5 and the backup older than keying, so that a
-// database left beside the other one's audit-keying is reported as replaced.
+// database left beside the other one's audit-keying is reported as replaced. A database is in
+// place after every step.
 func TestRestoreKilledAtEachStep(t *testing.T) {
 	for _, step := range []string{"checked", "keying removed", "set aside", "renamed"} {
 		t.Run(step, func(t *testing.T) {
@@ -295,6 +296,11 @@ func TestRestoreKilledAtEachStep(t *testing.T) {
 			keying := readKeying(t, data)
 
 			killRestore(t, data, backup, step)
+			// A database must be in place, the replaced one or the restored one: without
+			// one the next command would start an empty database, which verifies too.
+			if !exists(t, filepath.Join(data, dbFile)) {
+				t.Fatalf("restore killed after %q left no %s in the data directory", step, dbFile)
+			}
 			if step == "checked" {
 				if got := readKeying(t, data); !bytes.Equal(got, keying) {
 					t.Errorf("after the check alone, %s is %q, want it untouched: %q", store.AuditKeyingFile, got, keying)
