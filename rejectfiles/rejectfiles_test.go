@@ -205,4 +205,3 @@ func emailColumn(header []string) []int {
 	}
 	return nil
 }
-
