@@ -9,6 +9,7 @@ import (
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/csvsafe"
+	"github.com/leadmailer/leadmailer/rejectfiles"
 	"github.com/leadmailer/leadmailer/store"
 )
 
@@ -142,24 +143,54 @@ func runLeadsErase(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The database is erased; the rejects files older versions left in the data directory
+	// follow. A file that cannot be rewritten is named in the error, after the audit entry
+	// and the counts of what did go.
+	files, filesErr := rejectfiles.Erase(rejectfiles.Dir(*dataDir), rest[0])
 	// The entry names the lead by ID and the suppression by its hash, never the address,
 	// nor the reason, which an administrator may have written the address into.
 	target := ""
 	if er.LeadID != 0 {
 		target = leadTarget(er.LeadID)
 	}
-	if err := recordAudit(ctx, e, db, leadmailer.AuditLeadErase, target, fmt.Sprintf(
-		"suppression %s; removed %s", er.SuppressionHash[:16], removedCounts(er.Observations, er.WebsiteQueries, er.Consents, ", "))); err != nil {
+	detail := fmt.Sprintf("suppression %s; removed %s", er.SuppressionHash[:16], erasedCounts(er, files, ", "))
+	if filesErr != nil {
+		detail += "; some rejects files could not be rewritten"
+	}
+	if err := recordAudit(ctx, e, db, leadmailer.AuditLeadErase, target, detail); err != nil {
 		return err
 	}
-	if er.LeadID == 0 {
+	switch {
+	case er.LeadID != 0:
+		fmt.Fprintf(e.stdout, "Erased lead %d with %s.\n", er.LeadID, erasedCounts(er, files, " and "))
+		fmt.Fprintf(e.stdout, "Kept only suppression hash %s…, so that no import brings the address back.\n", er.SuppressionHash[:16])
+	case er.Rejects+files.Rows > 0:
+		fmt.Fprintf(e.stdout, "No lead had this address; erased %s that had it. It is now suppressed, so no import will add it.\n",
+			rejectedRows(er, files))
+	default:
 		fmt.Fprintln(e.stdout, "No lead had this address; it is now suppressed, so no import will add it.")
-		return nil
 	}
-	fmt.Fprintf(e.stdout, "Erased lead %d with %s.\n", er.LeadID,
-		removedCounts(er.Observations, er.WebsiteQueries, er.Consents, " and "))
-	fmt.Fprintf(e.stdout, "Kept only suppression hash %s…, so that no import brings the address back.\n", er.SuppressionHash[:16])
+	if filesErr != nil {
+		return fmt.Errorf("the database holds nothing more of the address, but %w", filesErr)
+	}
 	return nil
+}
+
+// erasedCounts lists what an erasure removed, the last item after sep.
+func erasedCounts(er *store.Erasure, files rejectfiles.Erased, sep string) string {
+	return plural(er.Observations, "provenance row", "provenance rows") + ", " +
+		plural(er.WebsiteQueries, "website query", "website queries") + ", " +
+		plural(er.Consents, "consent", "consents") + sep + rejectedRows(er, files)
+}
+
+// rejectedRows counts the rejected import rows an erasure removed, from the database and
+// from rejects files.
+func rejectedRows(er *store.Erasure, files rejectfiles.Erased) string {
+	s := plural(er.Rejects+files.Rows, "rejected import row", "rejected import rows")
+	if files.Rows > 0 {
+		s += fmt.Sprintf(" (%d of them in %s)", files.Rows, plural(files.Files, "rejects file", "rejects files"))
+	}
+	return s
 }
 
 // leadTarget names a lead in the audit trail by its ID.
