@@ -105,3 +105,61 @@ func TestEraseLeadDeletesRejectedRows(t *testing.T) {
 		}
 	}
 }
+
+// Retention deletes the rejected rows older than the cut-off, in as many chunks as it takes,
+// and keeps the newer ones; counting first deletes nothing.
+func TestDeleteImportRejectsBefore(t *testing.T) {
+	cut := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name     string
+		old, new int
+	}{
+		{"none old", 0, 3},
+		{"some old", 4, 2},
+		{"more old than one chunk", 5001, 1},
+	} {
+		for _, b := range storetest.Backends() {
+			t.Run(c.name+"/"+b.Name, func(t *testing.T) {
+				ctx := context.Background()
+				db := b.Open(t, nil)
+				run := importRows(t, db, "crm", false)
+				raw := storetest.Raw(t, db)
+				insert := `INSERT INTO import_rejects (run_id, row_no, reason, email, created_at) VALUES (?, ?, 'bad', ?, ?)`
+				if db.Postgres() {
+					insert = `INSERT INTO import_rejects (run_id, row_no, reason, email, created_at) VALUES ($1, $2, 'bad', $3, $4)`
+				}
+				tx, err := raw.Begin()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range c.old + c.new {
+					at := cut.Add(-time.Microsecond - time.Duration(i)*time.Second) // just before the cut-off, and earlier
+					email := "old@x.fi"
+					if i >= c.old {
+						at, email = cut.Add(time.Duration(i-c.old)*time.Second), "new@x.fi" // at the cut-off, and later
+					}
+					if _, err := tx.Exec(insert, run.ID, i+2, email, at.Format("2006-01-02T15:04:05.000000Z")); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := tx.Commit(); err != nil {
+					t.Fatal(err)
+				}
+				if n, err := db.CountImportRejectsBefore(ctx, cut); err != nil || n != int64(c.old) {
+					t.Errorf("count = %d, %v; want %d", n, err, c.old)
+				}
+				if got := len(rejectEmails(t, db)); got != c.old+c.new {
+					t.Errorf("counting deleted: %d rows left, want %d", got, c.old+c.new)
+				}
+				n, err := db.DeleteImportRejectsBefore(ctx, cut)
+				if err != nil || n != int64(c.old) {
+					t.Errorf("delete = %d, %v; want %d", n, err, c.old)
+				}
+				left := rejectEmails(t, db)
+				if len(left) != c.new || slices.Contains(left, "old@x.fi") {
+					t.Errorf("left %d rows (old among them: %v), want the %d new ones", len(left), slices.Contains(left, "old@x.fi"), c.new)
+				}
+			})
+		}
+	}
+}

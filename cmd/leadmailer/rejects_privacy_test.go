@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // legacyRejects is a rejects file as older versions left them in DATA/rejects.
@@ -41,4 +42,34 @@ func TestEraseReachesRejectsFiles(t *testing.T) {
 			mustContain(t, "audit", lm(t, data, "audit", "--action", "lead.erase").stdout, "rejected import row")
 		})
 	}
+}
+
+// TestRetentionDeletesOldRejectsFiles: a retention run deletes the rejects files older than
+// retention.rejects, keeps the newer ones, says so, and records it in the audit trail; a dry
+// run deletes nothing.
+func TestRetentionDeletesOldRejectsFiles(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "data")
+	lm(t, data, "import", "--source", "crm", fixture(t, "contacts.csv")) // writes a new rejects file
+	old := writeFile(t, filepath.Join(data, "rejects"), "old-20250101T000000.csv", legacyRejects)
+	long := time.Now().Add(-40 * 24 * time.Hour)
+	if err := os.Chtimes(old, long, long); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeFile(t, t.TempDir(), "r.toml", "[retention]\nrejects = \"30d\"\n")
+	mustContain(t, "dry run", lm(t, data, "retention", "run", "--dry-run", "--config", cfg).stdout,
+		"Rejected import rows older than 30d: 0 rows and 1 rejects file would be deleted.", "nothing was changed")
+	if _, err := os.Stat(old); err != nil {
+		t.Fatalf("the dry run deleted %s: %v", old, err)
+	}
+	mustContain(t, "run", lm(t, data, "retention", "run", "--config", cfg).stdout,
+		"Rejected import rows older than 30d: 0 rows and 1 rejects file deleted.")
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("%s after the run: %v, want it deleted", old, err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(data, "rejects", "contacts-*.csv")); len(left) != 1 {
+		t.Errorf("new rejects files after the run: %q, want the import's one kept", left)
+	}
+	mustContain(t, "audit", lm(t, data, "audit", "--action", "retention.run").stdout,
+		"would delete 0 rejected import rows and 1 rejects file", "deleted 0 rejected import rows and 1 rejects file")
 }
