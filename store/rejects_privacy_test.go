@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -158,6 +159,55 @@ func TestDeleteImportRejectsBefore(t *testing.T) {
 				left := rejectEmails(t, db)
 				if len(left) != c.new || slices.Contains(left, "old@x.fi") {
 					t.Errorf("left %d rows (old among them: %v), want the %d new ones", len(left), slices.Contains(left, "old@x.fi"), c.new)
+				}
+			})
+		}
+	}
+}
+
+// An access request's export lists the person's rejected rows, however the file wrote the
+// address, with the run and source each came from, and nobody else's; with a lead or without.
+func TestExportLeadListsRejectedRows(t *testing.T) {
+	at := time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)
+	for _, c := range []struct {
+		name, export string
+		lead         bool
+		want         []string // source/row/email of the rows listed
+	}{
+		{"lead", "anna@x.fi", true, []string{"crm/10/anna@x.fi", "registry/11/ Anna@X.FI "}},
+		{"no lead", "ANNA@x.fi", false, []string{"crm/10/anna@x.fi", "registry/11/ Anna@X.FI "}},
+		{"someone else", "bob@x.fi", false, []string{"crm/12/bob@x.fi"}},
+		{"nobody", "carl@x.fi", true, nil},
+	} {
+		for _, b := range storetest.Backends() {
+			t.Run(c.name+"/"+b.Name, func(t *testing.T) {
+				db := b.Open(t, nil)
+				var leadRows []leadmailer.ImportRow
+				if c.lead {
+					leadRows = append(leadRows, row(2, "email", "anna@x.fi", "name", "Anna"))
+				}
+				crm := importRows(t, db, "crm", false, leadRows)
+				registry := importRows(t, db, "registry", false)
+				addReject(t, db, crm.ID, 10, "anna@x.fi", at)
+				addReject(t, db, registry.ID, 11, " Anna@X.FI ", at.Add(time.Hour))
+				addReject(t, db, crm.ID, 12, "bob@x.fi", at)
+				addReject(t, db, crm.ID, 13, "", at)
+				x, err := db.ExportLead(context.Background(), c.export)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, j := range x.Rejects {
+					got = append(got, fmt.Sprintf("%s/%d/%s", j.Source, j.Row, j.Email))
+					if j.Reason == "" || j.Name != "Person "+j.Email || j.Phone != "+358 40 1" || j.CreatedAt.IsZero() {
+						t.Errorf("exported reject %+v lacks its reason, fields or date", j)
+					}
+				}
+				if !slices.Equal(got, c.want) {
+					t.Errorf("exported rejects %q, want %q", got, c.want)
+				}
+				if x.Rejects == nil {
+					t.Error("rejects is null in the export, want a list")
 				}
 			})
 		}

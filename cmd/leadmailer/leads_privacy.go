@@ -37,10 +37,12 @@ func runLeadsExport(ctx context.Context, e *env, args []string) error {
 	}
 	// The export is recorded before anything is shown, naming the lead by ID: the trail
 	// outlives a later erasure.
-	target, detail := "", "no lead with this address: suppression state only"
+	target, detail := "", fmt.Sprintf("no lead with this address: %s, %s",
+		plural(len(x.Rejects), "rejected import row", "rejected import rows"), plural(len(x.Suppressions), "suppression", "suppressions"))
 	if x.Lead != nil {
-		target, detail = leadTarget(x.Lead.ID), fmt.Sprintf("%s, %s, %s",
+		target, detail = leadTarget(x.Lead.ID), fmt.Sprintf("%s, %s, %s, %s",
 			plural(len(x.Sources), "source", "sources"), plural(len(x.Campaigns), "campaign", "campaigns"),
+			plural(len(x.Rejects), "rejected import row", "rejected import rows"),
 			plural(len(x.Suppressions), "suppression", "suppressions"))
 	}
 	if err := recordAudit(ctx, e, db, leadmailer.AuditLeadExport, target, "format "+*format+": "+detail); err != nil {
@@ -115,6 +117,19 @@ func writeExportCSV(e *env, x *store.LeadExport) error {
 			status += ": " + c.Reason
 		}
 		w.Write([]string{"campaign", strconv.FormatInt(c.CampaignID, 10), c.Name, status, "", date(&at)})
+	}
+	// A rejected row is one row per field it held, its source and the run and row it was
+	// in, with the reason.
+	for _, j := range x.Rejects {
+		at := j.CreatedAt
+		where := fmt.Sprintf("run %d row %d", j.RunID, j.Row)
+		for _, kv := range [][2]string{{"reason", j.Reason}, {"email", j.Email}, {"name", j.Name}, {"company", j.Company},
+			{"country", j.Country}, {"business_id", j.BusinessID}, {"job_title", j.JobTitle}, {"website", j.Website},
+			{"phone", j.Phone}, {"city", j.City}} {
+			if kv[1] != "" || kv[0] == "reason" {
+				w.Write([]string{"rejected_row", kv[0], kv[1], j.Source, where, date(&at)})
+			}
+		}
 	}
 	for _, s := range x.Suppressions {
 		at := s.CreatedAt

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/leadmailer/leadmailer/store"
 )
 
 // legacyRejects is a rejects file as older versions left them in DATA/rejects.
@@ -72,4 +74,40 @@ func TestRetentionDeletesOldRejectsFiles(t *testing.T) {
 	}
 	mustContain(t, "audit", lm(t, data, "audit", "--action", "retention.run").stdout,
 		"would delete 0 rejected import rows and 1 rejects file", "deleted 0 rejected import rows and 1 rejects file")
+}
+
+// TestExportAndEraseStoredRejects: a rejected row stored in the database shows in both
+// export formats with its source, run, row and reason, and erasure removes it.
+func TestExportAndEraseStoredRejects(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "data")
+	lm(t, data, "import", "--source", "crm", fixture(t, "contacts.csv"))
+	// The CLI's own handle has the data directory's suppression key, which the hash needs.
+	db, err := openData(t.Context(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := db.SuppressionHash("anna.virtanen@example.fi")
+	db.Close()
+	_, raw := openDataForInspection(t, data)
+	if _, err := raw.Exec(`INSERT INTO import_rejects (run_id, row_no, reason, email, name, email_hash, created_at)
+		VALUES ((SELECT max(id) FROM import_runs), 9, 'country: "Narnia" is not a country', ' Anna.Virtanen@Example.fi', 'Anna from Narnia', ?, '2026-02-03T04:05:06.000000Z')`,
+		hash); err != nil {
+		t.Fatal(err)
+	}
+	var x store.LeadExport
+	lmJSON(t, data, &x, "leads", "export", "anna.virtanen@example.fi")
+	if len(x.Rejects) != 1 || x.Rejects[0].Name != "Anna from Narnia" || x.Rejects[0].Source != "crm" || x.Rejects[0].Row != 9 {
+		t.Errorf("JSON export's rejects = %+v, want Anna's row 9 from crm", x.Rejects)
+	}
+	csvOut := lm(t, data, "leads", "export", "anna.virtanen@example.fi", "--format", "csv").stdout
+	mustContain(t, "CSV export", csvOut, `"rejected_row","name","Anna from Narnia","crm","run `,
+		`"rejected_row","reason","country: ""Narnia"" is not a country","crm"`, "row 9")
+	mustContain(t, "audit", lm(t, data, "audit", "--action", "lead.export").stdout, "1 rejected import row")
+
+	mustContain(t, "erase", lm(t, data, "leads", "erase", "anna.virtanen@example.fi").stdout, "and 1 rejected import row.")
+	lmJSON(t, data, &x, "leads", "export", "anna.virtanen@example.fi")
+	if len(x.Rejects) != 0 {
+		t.Errorf("export after erasure still lists rejects %+v", x.Rejects)
+	}
 }
