@@ -1,6 +1,7 @@
 package retention_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -82,5 +83,30 @@ func TestRejectsExpire(t *testing.T) {
 				t.Error("the lead went with the rejects")
 			}
 		})
+	}
+}
+
+// A scheduled run hands its report to Record, which serve writes to the audit trail.
+func TestRunRecordsItsReport(t *testing.T) {
+	f := newFixture(t, retention.Policy{Default: retention.Periods{InactiveAfter: 730 * day, DeleteAfter: 365 * day}, Rejects: 30 * day})
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old.csv")
+	if err := os.WriteFile(old, []byte("row,reason,email\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(old, f.now.Add(-31*day), f.now.Add(-31*day)); err != nil {
+		t.Fatal(err)
+	}
+	f.runner.RejectsDir = dir
+	var got []*retention.Report
+	f.runner.Record = func(_ context.Context, rep *retention.Report) error {
+		got = append(got, rep)
+		return nil
+	}
+	if err := f.runner.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].DryRun || got[0].Rejects.Files != 1 {
+		t.Errorf("recorded reports %+v, want one of a real run that deleted 1 rejects file", got)
 	}
 }
