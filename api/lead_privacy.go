@@ -1,10 +1,13 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/rejectfiles"
+	"github.com/leadmailer/leadmailer/store"
 )
 
 // leadExport answers a person's access request: everything held about the lead's address,
@@ -41,10 +44,19 @@ func (s *Server) leadErase(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
+	// The rejects files older versions left in the data directory hold rows of the person
+	// too. One that cannot be rewritten is named in the error, after the audit entry.
+	files, filesErr := rejectfiles.Erase(rejectfiles.Dir(s.opts.DataDir), lead.Email)
 	// The entry names the lead by number, never by address: the trail outlives the erasure.
 	if err := s.audit(r, c, leadmailer.AuditLeadErase, leadTarget(lead.ID), reason); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, er)
+	if filesErr != nil {
+		return fmt.Errorf("lead %d is erased from the database, but %w", lead.ID, filesErr)
+	}
+	writeJSON(w, http.StatusOK, struct {
+		*store.Erasure
+		RejectFiles rejectfiles.Erased `json:"reject_files"`
+	}{er, files})
 	return nil
 }

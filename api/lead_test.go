@@ -3,7 +3,10 @@ package api_test
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/leadmailer/leadmailer"
@@ -137,8 +140,29 @@ func TestExportAndErase(t *testing.T) {
 	if r := a.do("DELETE", path, admin, nil); r.status != 400 {
 		t.Errorf("erase without a reason: %d, want 400", r.status)
 	}
-	if r := a.do("DELETE", path+"?reason=erasure+request", admin, nil); r.status != 200 {
+	// A rejects file an older version left in the data directory holds a row of hers.
+	old := filepath.Join(a.dataDir, "rejects", "old-20250101T000000.csv")
+	if err := os.MkdirAll(filepath.Dir(old), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(old, []byte("row,reason,email\n2,bad country, anna@virta.fi\n3,bad country,bob@virta.fi\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := a.do("DELETE", path+"?reason=erasure+request", admin, nil)
+	if r.status != 200 {
 		t.Fatalf("erase: %d %s", r.status, r.body)
+	}
+	var er struct {
+		Observations int64
+		Rejects      int64
+		RejectFiles  struct{ Rows, Files int64 } `json:"reject_files"`
+	}
+	r.decode(t, &er)
+	if er.Observations != 1 || er.RejectFiles.Rows != 1 || er.RejectFiles.Files != 1 {
+		t.Errorf("erasure answer %+v, want 1 observation and 1 row removed from 1 rejects file", er)
+	}
+	if b, err := os.ReadFile(old); err != nil || strings.Contains(string(b), "anna") || !strings.Contains(string(b), "bob") {
+		t.Errorf("rejects file after the erasure: %q, %v; want bob's row and not anna's", b, err)
 	}
 	if r := a.do("GET", path, admin, nil); r.status != 404 {
 		t.Errorf("erased lead still answered: %d", r.status)

@@ -190,6 +190,9 @@ type Retention struct {
 	DeleteAfter Duration `toml:"delete_after"`
 	// Schedule is when serve applies the policy (cron expression).
 	Schedule string `toml:"schedule"`
+	// Rejects is how long the rows an import rejected are kept, in the database and as
+	// rejects files in the data directory, for someone to fix and import again.
+	Rejects Duration `toml:"rejects"`
 	// Sources overrides the periods for leads from one source, keyed by source name (a
 	// [[sources]] name, an upload's --source, or "website"). A zero period keeps the default.
 	Sources map[string]RetentionPeriods `toml:"sources"`
@@ -246,6 +249,7 @@ func Defaults() *Config {
 		Retention: Retention{
 			InactiveAfter: Duration(730 * 24 * time.Hour),
 			DeleteAfter:   Duration(365 * 24 * time.Hour),
+			Rejects:       Duration(30 * 24 * time.Hour),
 			Schedule:      "30 2 * * *",
 		},
 		Web: Web{Listen: "127.0.0.1:8080", ReadTimeout: Duration(time.Minute), WriteTimeout: Duration(time.Minute),
@@ -324,6 +328,12 @@ func (c *Config) parse(name string, data []byte) error {
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
+			// A value the setting cannot take ("soon" for a duration) is named by its key.
+			// The parser names a key too, the last one before a syntax error, which would
+			// mislead: those read as TOML without the settings' types.
+			if _, serr := toml.Decode(string(data), new(map[string]any)); serr == nil && pe.LastKey != "" {
+				return fmt.Errorf("%s: line %d: %s: %s", name, pe.Position.Line, pe.LastKey, pe.Message)
+			}
 			return fmt.Errorf("%s: line %d: %s", name, pe.Position.Line, pe.Message)
 		}
 		return fmt.Errorf("%s: %w", name, err)
@@ -415,6 +425,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Retention.DeleteAfter <= 0 {
 		add("retention.delete_after must be longer than zero, e.g. \"365d\"")
+	}
+	if c.Retention.Rejects <= 0 {
+		add("retention.rejects must be longer than zero, e.g. \"30d\"")
 	}
 	if err := checkSchedule(c.Retention.Schedule, ""); err != nil {
 		add("retention.schedule: %v", err)

@@ -36,3 +36,37 @@ delete_after = "90d"
 		}
 	}
 }
+
+func TestRetentionRejects(t *testing.T) {
+	for _, c := range []struct {
+		toml    string
+		want    time.Duration
+		wantErr string
+	}{
+		{"", 30 * 24 * time.Hour, ""},
+		{"[retention]\nrejects = \"7d\"", 7 * 24 * time.Hour, ""},
+		{"[retention]\nrejects = \"36h\"", 36 * time.Hour, ""},
+		{"[retention]\nrejects = \"0d\"", 0, "retention.rejects must be longer than zero"},
+		{"[retention]\nrejects = \"soon\"", 0, "line 2: retention.rejects: \"soon\" is not a duration"},
+		{"[retention]\nrejects = \"-1d\"", 0, "retention.rejects: \"-1d\" is not a duration"},
+	} {
+		cfg, err := Parse("t.toml", []byte(c.toml))
+		if c.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("%q: error %v, want one containing %q", c.toml, err, c.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", c.toml, err)
+			continue
+		}
+		if got := cfg.Retention.Rejects.D(); got != c.want {
+			t.Errorf("%q: retention.rejects = %v, want %v", c.toml, got, c.want)
+		}
+	}
+	// A syntax error is not blamed on the key before it.
+	if _, err := Parse("t.toml", []byte("[retention]\nrejects = \"7d\"\nschedule = \n")); err == nil || strings.Contains(err.Error(), "retention.rejects") {
+		t.Errorf("syntax error after retention.rejects: %v, want one not naming the key", err)
+	}
+}

@@ -2,6 +2,8 @@
 // the relationship lives, made inactive once it has seen no activity for inactive_after (an
 // import observation, a website query, a send, a reactivation), and deleted once it has been
 // inactive for delete_after. Inactive leads are never mailed. Periods may differ per source.
+// The rows imports rejected are kept for their own, shorter period (rejects), in the database
+// and as rejects files in the data directory, and then deleted.
 //
 // A Runner holds no state between runs; runs must not overlap (the scheduler skips a run
 // while the previous one is going), though an overlap would only repeat work.
@@ -14,6 +16,7 @@ import (
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/config"
+	"github.com/leadmailer/leadmailer/rejectfiles"
 	"github.com/leadmailer/leadmailer/store"
 )
 
@@ -29,6 +32,8 @@ type Periods struct {
 type Policy struct {
 	Default Periods
 	Sources map[string]Periods
+	// Rejects is how long rejected import rows are kept; 0 keeps them.
+	Rejects time.Duration
 }
 
 // PolicyFromConfig reads the policy from the [retention] section.
@@ -36,6 +41,7 @@ func PolicyFromConfig(r config.Retention) Policy {
 	p := Policy{
 		Default: Periods{InactiveAfter: r.InactiveAfter.D(), DeleteAfter: r.DeleteAfter.D()},
 		Sources: map[string]Periods{},
+		Rejects: r.Rejects.D(),
 	}
 	for name, sp := range r.Sources {
 		p.Sources[name] = Periods{InactiveAfter: sp.InactiveAfter.D(), DeleteAfter: sp.DeleteAfter.D()}
@@ -126,6 +132,8 @@ type Store interface {
 	FindRetentionFacts(ctx context.Context, fn func(*store.RetentionFacts) error) error
 	MarkInactive(ctx context.Context, ids []int64, at time.Time) (int64, error)
 	DeleteInactiveLeads(ctx context.Context, ids []int64) (store.Deletion, error)
+	CountImportRejectsBefore(ctx context.Context, before time.Time) (int64, error)
+	DeleteImportRejectsBefore(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Report says what one run did, or with DryRun what it would do.
@@ -136,7 +144,16 @@ type Report struct {
 	Deactivated []int64        `json:"deactivated"` // lead IDs
 	Deleted     []int64        `json:"deleted"`     // lead IDs
 	Removed     store.Deletion `json:"removed"`
-	Duration    time.Duration  `json:"duration_ns"`
+	// Rejects is what went of the rows imports rejected, or with DryRun would go.
+	Rejects  RejectsRemoved `json:"rejects"`
+	Duration time.Duration  `json:"duration_ns"`
+}
+
+// RejectsRemoved counts the rejected import rows deleted, from the database and as whole
+// rejects files.
+type RejectsRemoved struct {
+	Rows  int64 `json:"rows"`
+	Files int64 `json:"files"`
 }
 
 // Runner applies a policy.
@@ -147,6 +164,12 @@ type Runner struct {
 	Now func() time.Time
 	// Log receives each scheduled run's summary; default slog.Default().
 	Log *slog.Logger
+	// Record, when set, keeps each scheduled run's report: serve writes it to the audit
+	// trail, as the retention command does its runs.
+	Record func(ctx context.Context, rep *Report) error
+	// RejectsDir is the data directory's rejects folder (rejectfiles.Dir), whose files are
+	// deleted once older than the policy's Rejects; "" for none.
+	RejectsDir string
 }
 
 // Apply runs the policy once. With dryRun it only reports.
@@ -167,16 +190,48 @@ func (r *Runner) Apply(ctx context.Context, dryRun bool) (*Report, error) {
 		}
 		return nil
 	})
-	if err != nil || dryRun {
+	if err != nil {
 		rep.Duration = now().Sub(start)
 		return rep, err
 	}
-	if _, err := r.Store.MarkInactive(ctx, rep.Deactivated, start); err != nil {
-		return rep, err
+	if !dryRun {
+		if _, err := r.Store.MarkInactive(ctx, rep.Deactivated, start); err != nil {
+			return rep, err
+		}
+		if rep.Removed, err = r.Store.DeleteInactiveLeads(ctx, rep.Deleted); err != nil {
+			return rep, err
+		}
 	}
-	rep.Removed, err = r.Store.DeleteInactiveLeads(ctx, rep.Deleted)
+	rep.Rejects, err = r.expireRejects(ctx, start, dryRun)
 	rep.Duration = now().Sub(start)
 	return rep, err
+}
+
+// expireRejects deletes, or with dryRun counts, the rejected import rows and rejects files
+// older than the policy's period.
+func (r *Runner) expireRejects(ctx context.Context, now time.Time, dryRun bool) (RejectsRemoved, error) {
+	var rr RejectsRemoved
+	if r.Policy.Rejects <= 0 {
+		return rr, nil
+	}
+	before := now.Add(-r.Policy.Rejects)
+	var err error
+	if dryRun {
+		rr.Rows, err = r.Store.CountImportRejectsBefore(ctx, before)
+	} else {
+		rr.Rows, err = r.Store.DeleteImportRejectsBefore(ctx, before)
+	}
+	if err != nil {
+		return rr, err
+	}
+	if r.RejectsDir != "" {
+		ex, err := rejectfiles.Expire(r.RejectsDir, before, dryRun)
+		rr.Files = ex.Files
+		if err != nil {
+			return rr, err
+		}
+	}
+	return rr, nil
 }
 
 // Run applies the policy and logs what it did; it is the job serve's scheduler runs.
@@ -190,7 +245,14 @@ func (r *Runner) Run(ctx context.Context) error {
 		log.Error("retention run failed", "err", err)
 		return err
 	}
+	if r.Record != nil {
+		if err := r.Record(ctx, rep); err != nil {
+			log.Error("retention run: record it in the audit trail", "err", err)
+			return err
+		}
+	}
 	log.Info("retention run", "checked", rep.Checked, "deactivated", len(rep.Deactivated),
-		"deleted", rep.Removed.Leads, "observations_removed", rep.Removed.Observations, "duration", rep.Duration)
+		"deleted", rep.Removed.Leads, "observations_removed", rep.Removed.Observations,
+		"rejected_rows_removed", rep.Rejects.Rows, "rejects_files_removed", rep.Rejects.Files, "duration", rep.Duration)
 	return nil
 }

@@ -17,15 +17,18 @@ type Erasure struct {
 	Observations   int64 `json:"observations"`
 	WebsiteQueries int64 `json:"website_queries"`
 	Consents       int64 `json:"consents"`
+	// Rejects counts the rows imports rejected that carried the address (import_rejects).
+	Rejects int64 `json:"rejects"`
 	// SuppressionHash is the entry that keeps the address out from now on.
 	SuppressionHash string `json:"suppression_hash"`
 }
 
 // EraseLead erases everything held about an address (Art. 17): the lead with every field,
-// its provenance, its website queries and its consents, in one transaction. What remains is
+// its provenance, its website queries and its consents, and the rows imports rejected that
+// carried the address (found by RejectEmailKey), in one transaction. What remains is
 // the suppression record, a keyed hash of the address, so that no later import brings the
-// person back. An address with no lead is still suppressed: the request says the person
-// wants nothing to do with us.
+// person back. An address with no lead is still suppressed, and its rejected rows go: the
+// request says the person wants nothing to do with us.
 //
 // The send ledger keeps one row per message, so that campaign totals stay right, but loses
 // its personal fields (see eraseSends) and the recipient hash that tied its rows to the
@@ -47,7 +50,12 @@ func (db *DB) EraseLead(ctx context.Context, email, reason string) (*Erasure, er
 			WHERE recipient_hash = ?`, e.SuppressionHash); err != nil {
 			return err
 		}
-		err := tx.QueryRowContext(ctx, `SELECT id FROM leads WHERE email = ?`, norm).Scan(&e.LeadID)
+		res, err := tx.ExecContext(ctx, `DELETE FROM import_rejects WHERE email_hash = ?`, db.rejectEmailHash(norm))
+		if err != nil {
+			return fmt.Errorf("delete rejected rows: %w", err)
+		}
+		e.Rejects, _ = res.RowsAffected()
+		err = tx.QueryRowContext(ctx, `SELECT id FROM leads WHERE email = ?`, norm).Scan(&e.LeadID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}

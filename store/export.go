@@ -12,8 +12,9 @@ import (
 
 // LeadExport is everything held about one address, for an access request (Art. 15): every
 // field with the source that supplied it, every source with its dates and what it supplied,
-// the whole provenance, website queries, consents, campaigns sent, and suppression state.
-// For an address with no lead, only the suppression state can be non-empty.
+// the whole provenance, website queries, consents, campaigns sent, the rows imports rejected
+// that carried the address, and suppression state. For an address with no lead, only the
+// rejected rows and the suppression state can be non-empty.
 type LeadExport struct {
 	ExportedAt     time.Time                `json:"exported_at"`
 	Lead           *leadmailer.Lead         `json:"lead"`
@@ -26,6 +27,27 @@ type LeadExport struct {
 	Consents       []Consent                `json:"consents"`
 	Campaigns      []CampaignSent           `json:"campaigns"`
 	Suppressions   []Suppression            `json:"suppressions"`
+	// Rejects are the rows imports rejected whose address is this one, as RejectEmailKey
+	// reads it, oldest first.
+	Rejects []ExportedReject `json:"rejects"`
+}
+
+// ExportedReject is one row an import rejected, with the run and source it came from.
+type ExportedReject struct {
+	RunID      int64     `json:"run_id"`
+	Source     string    `json:"source"`
+	Row        int64     `json:"row"`
+	Reason     string    `json:"reason"`
+	Email      string    `json:"email"`
+	Name       string    `json:"name"`
+	Company    string    `json:"company"`
+	Country    string    `json:"country"`
+	BusinessID string    `json:"business_id"`
+	JobTitle   string    `json:"job_title"`
+	Website    string    `json:"website"`
+	Phone      string    `json:"phone"`
+	City       string    `json:"city"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // FieldOrigin is one of a lead's current values with the import run that supplied it.
@@ -102,7 +124,39 @@ func (db *DB) ExportLead(ctx context.Context, email string) (*LeadExport, error)
 	if x.Suppressions == nil {
 		x.Suppressions = []Suppression{}
 	}
+	if x.Rejects, err = db.exportRejects(ctx, norm); err != nil {
+		return nil, err
+	}
 	return x, nil
+}
+
+// exportRejects lists the rows imports rejected with the address norm, found by email_hash.
+func (db *DB) exportRejects(ctx context.Context, norm string) ([]ExportedReject, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT j.run_id, r.source, j.row_no, j.reason, j.email, j.name,
+			j.company, j.country, j.business_id, j.job_title, j.website, j.phone, j.city, j.created_at
+		FROM import_rejects j JOIN import_runs r ON r.id = j.run_id
+		WHERE j.email_hash = ? ORDER BY j.created_at, j.id`, db.rejectEmailHash(norm))
+	if err != nil {
+		return nil, fmt.Errorf("export rejected rows: %w", err)
+	}
+	defer rows.Close()
+	out := []ExportedReject{}
+	for rows.Next() {
+		var j ExportedReject
+		var at string
+		if err := rows.Scan(&j.RunID, &j.Source, &j.Row, &j.Reason, &j.Email, &j.Name, &j.Company, &j.Country,
+			&j.BusinessID, &j.JobTitle, &j.Website, &j.Phone, &j.City, &at); err != nil {
+			return nil, fmt.Errorf("export rejected rows: %w", err)
+		}
+		if j.CreatedAt, err = parseTime(at); err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("export rejected rows: %w", err)
+	}
+	return out, nil
 }
 
 func (db *DB) exportLead(ctx context.Context, x *LeadExport) error {

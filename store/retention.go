@@ -213,3 +213,40 @@ func (db *DB) ReactivateLead(ctx context.Context, email string) (*leadmailer.Lea
 	}
 	return db.FindLeadByEmail(ctx, email)
 }
+
+// rejectsChunk is how many rejected rows one retention statement deletes: few enough that an
+// import waiting for the write lock is not held up for long.
+const rejectsChunk = 5000
+
+// CountImportRejectsBefore counts the rows imports rejected before before: what
+// DeleteImportRejectsBefore would delete.
+func (db *DB) CountImportRejectsBefore(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	if err := db.sql.QueryRowContext(ctx, `SELECT count(*) FROM import_rejects WHERE created_at < ?`,
+		formatTime(before)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count rejected rows: %w", err)
+	}
+	return n, nil
+}
+
+// DeleteImportRejectsBefore deletes the rows imports rejected before before, at the end of
+// their retention period (retention.rejects), rejectsChunk rows at a time, and returns how
+// many it deleted. Their import runs stay, with their counts.
+func (db *DB) DeleteImportRejectsBefore(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		res, err := db.sql.ExecContext(ctx, `DELETE FROM import_rejects WHERE id IN
+			(SELECT id FROM import_rejects WHERE created_at < ? LIMIT ?)`, formatTime(before), rejectsChunk)
+		if err != nil {
+			return total, fmt.Errorf("delete rejected rows: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("delete rejected rows: %w", err)
+		}
+		total += n
+		if n < rejectsChunk {
+			return total, nil
+		}
+	}
+}

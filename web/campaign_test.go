@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -404,12 +406,23 @@ func TestLeadExportAndErase(t *testing.T) {
 	if res := c.post(path+"/erase", url.Values{"csrf": {c.csrf}, "reason": {""}}); res.status != http.StatusBadRequest {
 		t.Errorf("erase without a reason: status %d", res.status)
 	}
+	// A rejects file an older version left in the data directory holds a row of hers.
+	old := filepath.Join(a.dir, "rejects", "old-20250101T000000.csv")
+	if err := os.MkdirAll(filepath.Dir(old), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(old, []byte("row,reason,email,name\n2,bad country,Anna@Registry.example,Anna\n3,bad country,bob@registry.example,Bob\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	res = c.post(path+"/erase", url.Values{"csrf": {c.csrf}, "reason": {"erasure request 2026-11-30"}})
 	if res.status != http.StatusOK || !strings.Contains(res.body, `id="erased"`) {
 		t.Fatalf("erase: status %d\n%s", res.status, res.body)
 	}
-	if want := "Erased with 1 provenance row, 0 website queries and 0 consents."; !strings.Contains(res.body, want) {
+	if want := "Erased with 1 provenance row, 0 website queries, 0 consents and 1 rejected import row (1 of them in rejects files)."; !strings.Contains(res.body, want) {
 		t.Errorf("the erasure page does not say %q:\n%s", want, res.body)
+	}
+	if b, err := os.ReadFile(old); err != nil || strings.Contains(string(b), "Anna") || !strings.Contains(string(b), "Bob") {
+		t.Errorf("rejects file after the erasure: %q, %v; want Bob's row and not Anna's", b, err)
 	}
 	if _, err := a.db.FindLeadByID(t.Context(), lead.ID); leadmailer.ErrorCode(err) != leadmailer.ENOTFOUND {
 		t.Errorf("lead after erasure: %v, want not found", err)

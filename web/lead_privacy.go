@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/rejectfiles"
 )
 
 func (s *Server) findLead(r *http.Request) (*leadmailer.Lead, error) {
@@ -70,10 +71,16 @@ func (s *Server) leadErase(w http.ResponseWriter, r *http.Request, rq *request) 
 	if err != nil {
 		return err
 	}
+	// The rejects files older versions left in the data directory hold rows of the person
+	// too. One that cannot be rewritten is named in the error shown, after the audit entry.
+	files, filesErr := rejectfiles.Erase(rejectfiles.Dir(s.opts.DataDir), lead.Email)
 	// The address itself must not stay in the audit trail either: the entry names the lead
 	// by number and the suppression hash.
 	if err := s.audit(r, rq, auditLeadErase, leadTarget(lead.ID), reason); err != nil {
 		return err
+	}
+	if filesErr != nil {
+		return fmt.Errorf("lead %d is erased from the database, but %w", lead.ID, filesErr)
 	}
 	s.render(w, r, rq, http.StatusOK, "lead_erased", "Lead erased", struct {
 		ID     int64
@@ -82,6 +89,10 @@ func (s *Server) leadErase(w http.ResponseWriter, r *http.Request, rq *request) 
 		Obs    int64
 		Wq     int64
 		Cons   int64
-	}{lead.ID, reason, er.SuppressionHash[:16], er.Observations, er.WebsiteQueries, er.Consents})
+		// Rejects and FileRejects are the rejected import rows erased from the database
+		// and from rejects files.
+		Rejects, FileRejects int64
+	}{lead.ID, reason, er.SuppressionHash[:16], er.Observations, er.WebsiteQueries, er.Consents,
+		er.Rejects + files.Rows, files.Rows})
 	return nil
 }

@@ -34,14 +34,16 @@ they were received.
 
 export answers an access request: everything held about the address (every field with the
 source and date that supplied it, every source with its dates and the fields it supplied,
-the provenance, website queries with IP address and browser, consents, campaigns sent, and
-whether the address is suppressed), as JSON or as CSV with one row per item.
+the provenance, website queries with IP address and browser, consents, campaigns sent, the
+rows imports rejected that carried the address, and whether the address is suppressed), as
+JSON or as CSV with one row per item.
 
 erase answers an erasure request: it deletes the lead, its provenance, website queries and
-consents, and the mail server's replies in its send records (the rows stay, so campaign
-totals stay right), and keeps only a keyed hash of the address on the suppression list, so
-that no later import brings the person back. It cannot be undone; an address with no lead is
-still suppressed.
+consents, the rows imports rejected that carried the address (in the database and in the
+rejects files of DATA/rejects that older versions wrote), and the mail server's replies in
+its send records (the rows stay, so campaign totals stay right), and keeps only a keyed hash
+of the address on the suppression list, so that no later import brings the person back. It
+cannot be undone; an address with no lead is still suppressed, and its rejected rows go.
 
 export, erase, end-relationship and reactivate are recorded in the audit trail ("leadmailer
 audit --action lead."), naming the lead by its ID, never by its address.

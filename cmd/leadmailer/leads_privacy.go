@@ -9,6 +9,7 @@ import (
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/csvsafe"
+	"github.com/leadmailer/leadmailer/rejectfiles"
 	"github.com/leadmailer/leadmailer/store"
 )
 
@@ -36,10 +37,12 @@ func runLeadsExport(ctx context.Context, e *env, args []string) error {
 	}
 	// The export is recorded before anything is shown, naming the lead by ID: the trail
 	// outlives a later erasure.
-	target, detail := "", "no lead with this address: suppression state only"
+	target, detail := "", fmt.Sprintf("no lead with this address: %s, %s",
+		plural(len(x.Rejects), "rejected import row", "rejected import rows"), plural(len(x.Suppressions), "suppression", "suppressions"))
 	if x.Lead != nil {
-		target, detail = leadTarget(x.Lead.ID), fmt.Sprintf("%s, %s, %s",
+		target, detail = leadTarget(x.Lead.ID), fmt.Sprintf("%s, %s, %s, %s",
 			plural(len(x.Sources), "source", "sources"), plural(len(x.Campaigns), "campaign", "campaigns"),
+			plural(len(x.Rejects), "rejected import row", "rejected import rows"),
 			plural(len(x.Suppressions), "suppression", "suppressions"))
 	}
 	if err := recordAudit(ctx, e, db, leadmailer.AuditLeadExport, target, "format "+*format+": "+detail); err != nil {
@@ -115,6 +118,19 @@ func writeExportCSV(e *env, x *store.LeadExport) error {
 		}
 		w.Write([]string{"campaign", strconv.FormatInt(c.CampaignID, 10), c.Name, status, "", date(&at)})
 	}
+	// A rejected row is one row per field it held, its source and the run and row it was
+	// in, with the reason.
+	for _, j := range x.Rejects {
+		at := j.CreatedAt
+		where := fmt.Sprintf("run %d row %d", j.RunID, j.Row)
+		for _, kv := range [][2]string{{"reason", j.Reason}, {"email", j.Email}, {"name", j.Name}, {"company", j.Company},
+			{"country", j.Country}, {"business_id", j.BusinessID}, {"job_title", j.JobTitle}, {"website", j.Website},
+			{"phone", j.Phone}, {"city", j.City}} {
+			if kv[1] != "" || kv[0] == "reason" {
+				w.Write([]string{"rejected_row", kv[0], kv[1], j.Source, where, date(&at)})
+			}
+		}
+	}
 	for _, s := range x.Suppressions {
 		at := s.CreatedAt
 		w.Write([]string{"suppression", s.Kind, s.Origin, "", "", date(&at)})
@@ -142,24 +158,54 @@ func runLeadsErase(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The database is erased; the rejects files older versions left in the data directory
+	// follow. A file that cannot be rewritten is named in the error, after the audit entry
+	// and the counts of what did go.
+	files, filesErr := rejectfiles.Erase(rejectfiles.Dir(*dataDir), rest[0])
 	// The entry names the lead by ID and the suppression by its hash, never the address,
 	// nor the reason, which an administrator may have written the address into.
 	target := ""
 	if er.LeadID != 0 {
 		target = leadTarget(er.LeadID)
 	}
-	if err := recordAudit(ctx, e, db, leadmailer.AuditLeadErase, target, fmt.Sprintf(
-		"suppression %s; removed %s", er.SuppressionHash[:16], removedCounts(er.Observations, er.WebsiteQueries, er.Consents, ", "))); err != nil {
+	detail := fmt.Sprintf("suppression %s; removed %s", er.SuppressionHash[:16], erasedCounts(er, files, ", "))
+	if filesErr != nil {
+		detail += "; some rejects files could not be rewritten"
+	}
+	if err := recordAudit(ctx, e, db, leadmailer.AuditLeadErase, target, detail); err != nil {
 		return err
 	}
-	if er.LeadID == 0 {
+	switch {
+	case er.LeadID != 0:
+		fmt.Fprintf(e.stdout, "Erased lead %d with %s.\n", er.LeadID, erasedCounts(er, files, " and "))
+		fmt.Fprintf(e.stdout, "Kept only suppression hash %s…, so that no import brings the address back.\n", er.SuppressionHash[:16])
+	case er.Rejects+files.Rows > 0:
+		fmt.Fprintf(e.stdout, "No lead had this address; erased %s that had it. It is now suppressed, so no import will add it.\n",
+			rejectedRows(er, files))
+	default:
 		fmt.Fprintln(e.stdout, "No lead had this address; it is now suppressed, so no import will add it.")
-		return nil
 	}
-	fmt.Fprintf(e.stdout, "Erased lead %d with %s.\n", er.LeadID,
-		removedCounts(er.Observations, er.WebsiteQueries, er.Consents, " and "))
-	fmt.Fprintf(e.stdout, "Kept only suppression hash %s…, so that no import brings the address back.\n", er.SuppressionHash[:16])
+	if filesErr != nil {
+		return fmt.Errorf("the database holds nothing more of the address, but %w", filesErr)
+	}
 	return nil
+}
+
+// erasedCounts lists what an erasure removed, the last item after sep.
+func erasedCounts(er *store.Erasure, files rejectfiles.Erased, sep string) string {
+	return plural(er.Observations, "provenance row", "provenance rows") + ", " +
+		plural(er.WebsiteQueries, "website query", "website queries") + ", " +
+		plural(er.Consents, "consent", "consents") + sep + rejectedRows(er, files)
+}
+
+// rejectedRows counts the rejected import rows an erasure removed, from the database and
+// from rejects files.
+func rejectedRows(er *store.Erasure, files rejectfiles.Erased) string {
+	s := plural(er.Rejects+files.Rows, "rejected import row", "rejected import rows")
+	if files.Rows > 0 {
+		s += fmt.Sprintf(" (%d of them in %s)", files.Rows, plural(files.Files, "rejects file", "rejects files"))
+	}
+	return s
 }
 
 // leadTarget names a lead in the audit trail by its ID.

@@ -47,7 +47,7 @@ func TestCountsInPlainEnglish(t *testing.T) {
 	mustContain(t, "suppress list", lm(t, data, "suppress", "list").stdout, "2 entries")
 
 	mustContain(t, "leads erase", lm(t, data, "leads", "erase", "olga@example.no").stdout,
-		"with 1 provenance row, 0 website queries and 0 consents.")
+		"with 1 provenance row, 0 website queries, 0 consents and 0 rejected import rows.")
 	// Anna became inactive with the suppression; a retention period of 1ns deletes her now, and
 	// only her, as Erik is active.
 	short := writeFile(t, t.TempDir(), "short.toml", "[retention]\ninactive_after = \"730d\"\ndelete_after = \"1ns\"\n")
@@ -55,7 +55,7 @@ func TestCountsInPlainEnglish(t *testing.T) {
 		"Checked 2 leads: 0 made inactive, 1 deleted.",
 		"Deleted with them: 1 provenance row, 0 website queries, 0 consents.")
 	mustContain(t, "audit", lm(t, data, "audit", "--action", "lead.erase").stdout,
-		"removed 1 provenance row, 0 website queries, 0 consents")
+		"removed 1 provenance row, 0 website queries, 0 consents, 0 rejected import rows")
 	mustContain(t, "audit", lm(t, data, "audit", "--action", "retention.run").stdout,
 		"deleted 1 lead (1 provenance row, 0 website queries, 0 consents)")
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/config"
+	"github.com/leadmailer/leadmailer/rejectfiles"
 	"github.com/leadmailer/leadmailer/retention"
 	"github.com/leadmailer/leadmailer/store"
 )
@@ -26,7 +28,9 @@ Applies the retention policy of the configuration's [retention] section:
   - an inactive lead is deleted delete_after (default 365d) after it became inactive, with its
     provenance, website queries and consents; its send records keep their status (campaign
     totals stay) but lose the mail server's replies. Its address is not suppressed, but the
-    unsubscribe link of a message sent to it before still suppresses it when used.
+    unsubscribe link of a message sent to it before still suppresses it when used;
+  - the rows imports rejected are deleted rejects (default 30d) after the import, from the
+    database and, as whole files, from DATA/rejects.
 
 Each run is recorded in the audit trail as retention.run, with its counts.
 
@@ -74,19 +78,13 @@ func runRetention(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	r := &retention.Runner{Store: db, Policy: retention.PolicyFromConfig(cfg.Retention)}
+	r := &retention.Runner{Store: db, Policy: retention.PolicyFromConfig(cfg.Retention),
+		RejectsDir: rejectfiles.Dir(*dataDir)}
 	rep, err := r.Apply(ctx, *dryRun)
 	if err != nil {
 		return err
 	}
-	detail := fmt.Sprintf("checked %d, made inactive %d, deleted %s (%s)",
-		rep.Checked, len(rep.Deactivated), plural(rep.Removed.Leads, "lead", "leads"),
-		removedCounts(rep.Removed.Observations, rep.Removed.WebsiteQueries, rep.Removed.Consents, ", "))
-	if rep.DryRun {
-		detail = fmt.Sprintf("dry run: checked %d, would make inactive %d, would delete %s",
-			rep.Checked, len(rep.Deactivated), plural(len(rep.Deleted), "lead", "leads"))
-	}
-	if err := recordAudit(ctx, e, db, leadmailer.AuditRetentionRun, "", detail); err != nil {
+	if err := recordAudit(ctx, e, db, leadmailer.AuditRetentionRun, "", retentionAuditDetail(rep)); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -104,8 +102,23 @@ func runRetention(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "Deleted with them: %s.\n",
 			removedCounts(rep.Removed.Observations, rep.Removed.WebsiteQueries, rep.Removed.Consents, ", "))
 	}
+	fmt.Fprintf(e.stdout, "Rejected import rows older than %s: %s and %s %sdeleted.\n", config.Duration(r.Policy.Rejects),
+		plural(rep.Rejects.Rows, "row", "rows"), plural(rep.Rejects.Files, "rejects file", "rejects files"), verb)
 	if rep.DryRun {
 		fmt.Fprintln(e.stdout, "Dry run: nothing was changed.")
 	}
 	return nil
+}
+
+// retentionAuditDetail sums up a retention run for its audit entry.
+func retentionAuditDetail(rep *retention.Report) string {
+	rejects := fmt.Sprintf("%s and %s", plural(rep.Rejects.Rows, "rejected import row", "rejected import rows"),
+		plural(rep.Rejects.Files, "rejects file", "rejects files"))
+	if rep.DryRun {
+		return fmt.Sprintf("dry run: checked %d, would make inactive %d, would delete %s; would delete %s",
+			rep.Checked, len(rep.Deactivated), plural(len(rep.Deleted), "lead", "leads"), rejects)
+	}
+	return fmt.Sprintf("checked %d, made inactive %d, deleted %s (%s); deleted %s",
+		rep.Checked, len(rep.Deactivated), plural(rep.Removed.Leads, "lead", "leads"),
+		removedCounts(rep.Removed.Observations, rep.Removed.WebsiteQueries, rep.Removed.Consents, ", "), rejects)
 }

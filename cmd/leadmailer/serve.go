@@ -19,6 +19,7 @@ import (
 	"github.com/leadmailer/leadmailer/config"
 	"github.com/leadmailer/leadmailer/mailer"
 	"github.com/leadmailer/leadmailer/publicweb"
+	"github.com/leadmailer/leadmailer/rejectfiles"
 	"github.com/leadmailer/leadmailer/retention"
 	"github.com/leadmailer/leadmailer/store"
 	"github.com/leadmailer/leadmailer/unsubscribe"
@@ -220,7 +221,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		ln.Close()
 		return err
 	}
-	keeper := &retention.Runner{Store: db, Policy: retention.PolicyFromConfig(cfg.Retention)}
+	keeper := &retention.Runner{Store: db, Policy: retention.PolicyFromConfig(cfg.Retention),
+		RejectsDir: rejectfiles.Dir(*dataDir),
+		Record: func(ctx context.Context, rep *retention.Report) error {
+			return db.RecordAudit(ctx, &leadmailer.AuditEntry{Actor: "schedule", Action: leadmailer.AuditRetentionRun,
+				Detail: retentionAuditDetail(rep), IP: "local"})
+		}}
 	if err := sched.Add("retention", retentionSchedule, keeper.Run); err != nil {
 		ln.Close()
 		return err
