@@ -125,8 +125,33 @@ type ImportWriter interface {
 	// WriteBatch stores rows and adds pre (rows read and rejected by the caller) to the
 	// run's counts, returning the counts of this batch including pre.
 	WriteBatch(ctx context.Context, rows []ImportRow, pre ImportCounts) (ImportCounts, error)
+	// WriteBatchRejects is WriteBatch that also stores rejects, the rows the caller refused
+	// while reading the batch (counted in pre.Rejected), in the batch's transaction: whatever
+	// stops an import, the stored rejects are those of the committed batches. A dry run
+	// stores none.
+	WriteBatchRejects(ctx context.Context, rows []ImportRow, pre ImportCounts, rejects []RejectedRow) (ImportCounts, error)
 	// Finish records the final status. errMsg is empty unless status is RunFailed.
 	Finish(ctx context.Context, status RunStatus, errMsg string) (*ImportRun, error)
+}
+
+// RejectedRow is one row an import refused, with the reason, and the values of the fields
+// the import maps as they arrived. Its CSV columns carry the field names the importer
+// recognises, so a user can fix the values in a spreadsheet and import the file as it is;
+// row and reason then show up as unmapped columns and are not stored.
+type RejectedRow struct {
+	// Row is where the row starts in its input: the line number in a CSV file, the
+	// record's number in a scheduled source's run.
+	Row        int64  `csv:"row"`
+	Reason     string `csv:"reason"`
+	Email      string `csv:"email"`
+	Name       string `csv:"name"`
+	Company    string `csv:"company"`
+	Country    string `csv:"country"`
+	BusinessID string `csv:"business_id"`
+	JobTitle   string `csv:"job_title"`
+	Website    string `csv:"website"`
+	Phone      string `csv:"phone"`
+	City       string `csv:"city"`
 }
 
 // Observation is one row of provenance: a run supplied these values for this lead.
