@@ -141,17 +141,17 @@ type ImportWriter interface {
 type RejectedRow struct {
 	// Row is where the row starts in its input: the line number in a CSV file, the
 	// record's number in a scheduled source's run.
-	Row        int64  `csv:"row"`
-	Reason     string `csv:"reason"`
-	Email      string `csv:"email"`
-	Name       string `csv:"name"`
-	Company    string `csv:"company"`
-	Country    string `csv:"country"`
-	BusinessID string `csv:"business_id"`
-	JobTitle   string `csv:"job_title"`
-	Website    string `csv:"website"`
-	Phone      string `csv:"phone"`
-	City       string `csv:"city"`
+	Row        int64  `csv:"row" json:"row"`
+	Reason     string `csv:"reason" json:"reason"`
+	Email      string `csv:"email" json:"email,omitempty"`
+	Name       string `csv:"name" json:"name,omitempty"`
+	Company    string `csv:"company" json:"company,omitempty"`
+	Country    string `csv:"country" json:"country,omitempty"`
+	BusinessID string `csv:"business_id" json:"business_id,omitempty"`
+	JobTitle   string `csv:"job_title" json:"job_title,omitempty"`
+	Website    string `csv:"website" json:"website,omitempty"`
+	Phone      string `csv:"phone" json:"phone,omitempty"`
+	City       string `csv:"city" json:"city,omitempty"`
 }
 
 // Observation is one row of provenance: a run supplied these values for this lead.
