@@ -125,8 +125,33 @@ type ImportWriter interface {
 	// WriteBatch stores rows and adds pre (rows read and rejected by the caller) to the
 	// run's counts, returning the counts of this batch including pre.
 	WriteBatch(ctx context.Context, rows []ImportRow, pre ImportCounts) (ImportCounts, error)
+	// WriteBatchRejects is WriteBatch that also stores rejects, the rows the caller refused
+	// while reading the batch (counted in pre.Rejected), in the batch's transaction: whatever
+	// stops an import, the stored rejects are those of the committed batches. A dry run
+	// stores none.
+	WriteBatchRejects(ctx context.Context, rows []ImportRow, pre ImportCounts, rejects []RejectedRow) (ImportCounts, error)
 	// Finish records the final status. errMsg is empty unless status is RunFailed.
 	Finish(ctx context.Context, status RunStatus, errMsg string) (*ImportRun, error)
+}
+
+// RejectedRow is one row an import refused, with the reason, and the values of the fields
+// the import maps as they arrived. Its CSV columns carry the field names the importer
+// recognises, so a user can fix the values in a spreadsheet and import the file as it is;
+// row and reason then show up as unmapped columns and are not stored.
+type RejectedRow struct {
+	// Row is where the row starts in its input: the line number in a CSV file, the
+	// record's number in a scheduled source's run.
+	Row        int64  `csv:"row" json:"row"`
+	Reason     string `csv:"reason" json:"reason"`
+	Email      string `csv:"email" json:"email,omitempty"`
+	Name       string `csv:"name" json:"name,omitempty"`
+	Company    string `csv:"company" json:"company,omitempty"`
+	Country    string `csv:"country" json:"country,omitempty"`
+	BusinessID string `csv:"business_id" json:"business_id,omitempty"`
+	JobTitle   string `csv:"job_title" json:"job_title,omitempty"`
+	Website    string `csv:"website" json:"website,omitempty"`
+	Phone      string `csv:"phone" json:"phone,omitempty"`
+	City       string `csv:"city" json:"city,omitempty"`
 }
 
 // Observation is one row of provenance: a run supplied these values for this lead.

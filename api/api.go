@@ -62,8 +62,9 @@ type Options struct {
 
 	// DataDir is the data folder: a CSV sent to POST /api/v1/imports is streamed to
 	// DataDir/uploads while it is imported (the web app empties that folder when it starts,
-	// removing what a crash left behind), and its rejected rows are kept in DataDir/rejects,
-	// where the web app keeps those of its uploads. Empty: the API takes no CSV files.
+	// removing what a crash left behind); its rejected rows are stored with the run. The
+	// rejects of a run of an older version may be in a file of DataDir/rejects, which
+	// GET /api/v1/imports/{id}/rejects answers from. Empty: the API takes no CSV files.
 	DataDir string
 	// MaxUpload is the largest CSV file, in bytes, as the web app's upload limit. Default
 	// 200 MiB.

@@ -107,8 +107,8 @@ type importResult struct {
 // multipart form. The file is streamed to disk, never held in memory, up to the web app's
 // upload limit; its columns are mapped and checked as the web app's preview does, and a
 // mapping that cannot be imported is refused before anything is stored. The import then runs
-// while the call waits, so the answer holds the run's counts; rejected rows are kept where the
-// web app keeps those of its uploads, for GET /api/v1/imports/{id}/rejects.
+// while the call waits, so the answer holds the run's counts; rejected rows are stored with
+// the run, for GET /api/v1/imports/{id}/rejects (and the web app's download).
 func (s *Server) importCreate(w http.ResponseWriter, r *http.Request, c *call) error {
 	if s.opts.DataDir == "" {
 		return leadmailer.Errorf(leadmailer.EINVALID, "this server was started without a data folder and takes no CSV files")
@@ -232,13 +232,7 @@ func (s *Server) runImport(w http.ResponseWriter, r *http.Request, c *call, up *
 		return 0, nil, err
 	}
 	defer f.Close()
-	rejects, err := os.CreateTemp(filepath.Dir(up.path), "rejects-*.csv")
-	if err != nil {
-		return 0, nil, err
-	}
-	defer os.Remove(rejects.Name())
-	defer rejects.Close()
-	opts.Actor, opts.Size, opts.Rejects = c.token.Actor(), up.size, rejects
+	opts.Actor, opts.Size = c.token.Actor(), up.size
 	// A large file takes longer to import than the server's write timeout; each committed
 	// batch gives the answer that long again.
 	rc := http.NewResponseController(w)
@@ -246,9 +240,6 @@ func (s *Server) runImport(w http.ResponseWriter, r *http.Request, c *call, up *
 	rep, err := importer.Import(r.Context(), s.db, f, opts)
 	if rep != nil && rep.Run != nil && rep.Run.ID != 0 {
 		run := rep.Run
-		if kerr := s.keepRejects(rejects, run); kerr != nil && err == nil {
-			err = kerr
-		}
 		if aerr := s.audit(r, c, leadmailer.AuditImport, fmt.Sprintf("run %d", run.ID), fmt.Sprintf("source %q file %q: %s, %d read, %d inserted, %d updated, %d rejected",
 			run.Source, opts.FileName, run.Status, run.Counts.Read, run.Counts.Inserted, run.Counts.Updated, run.Counts.Rejected)); aerr != nil && err == nil {
 			err = aerr
@@ -263,27 +254,6 @@ func (s *Server) runImport(w http.ResponseWriter, r *http.Request, c *call, up *
 		return 0, nil, err
 	}
 	return http.StatusCreated, append(answer, '\n'), nil
-}
-
-// rejectsPath is where the rejected rows of run runID are kept: the web app keeps those of
-// its uploads there too, so each shows the other's.
-func (s *Server) rejectsPath(runID int64) string {
-	return filepath.Join(s.opts.DataDir, "rejects", fmt.Sprintf("run-%d.csv", runID))
-}
-
-// keepRejects moves the rejects written to f, if any, to the run's rejects file.
-func (s *Server) keepRejects(f *os.File, run *leadmailer.ImportRun) error {
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write rejects of run %d: %w", run.ID, err)
-	}
-	if info, err := os.Stat(f.Name()); err != nil || info.Size() == 0 {
-		return err
-	}
-	path := s.rejectsPath(run.ID)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // uploadFile is a CSV file saved to DataDir/uploads.

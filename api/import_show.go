@@ -10,6 +10,8 @@ import (
 	"strconv"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/csvsafe"
+	"github.com/leadmailer/leadmailer/importer"
 )
 
 // findRun returns the import run named by the path's {id}.
@@ -33,8 +35,8 @@ func (s *Server) importShow(w http.ResponseWriter, r *http.Request, c *call) err
 	return nil
 }
 
-// rejectedRow is one rejected row, as the rejects file holds it (rejectedRow): its
-// number in the file, why it was refused, and its mapped values.
+// rejectedRow is one rejected row, as the rejects file holds it: its number in the file,
+// why it was refused, and its mapped values.
 type rejectedRow struct {
 	Row        int64  `json:"row"`
 	Reason     string `json:"reason"`
@@ -62,11 +64,13 @@ type rejectPage struct {
 	NextCursor string `json:"next_cursor,omitempty"`
 }
 
-// importRejects answers a run's rejected rows with the reason for each, a page at a time:
-// after= is the row number of the last one of the previous page. They hold personal data, so
-// each read is recorded as the web app records the download. The values are those of the
-// rejects file, which a spreadsheet opens: one that would start a formula there has a single
-// quote in front.
+// importRejects answers a run's rejected rows with the reason for each, a page at a time,
+// from the database: after= is the next_cursor of the previous page. A run of an older
+// version, which kept its rejects in a file of the data directory, is answered from that
+// file, where the cursor is the row number of the last row of the previous page. They hold
+// personal data, so each read is recorded as the web app records the download. The values
+// are those of the rejects file, which a spreadsheet opens: one that would start a formula
+// there has a single quote in front.
 func (s *Server) importRejects(w http.ResponseWriter, r *http.Request, c *call) error {
 	run, err := s.findRun(r)
 	if err != nil {
@@ -88,17 +92,29 @@ func (s *Server) importRejects(w http.ResponseWriter, r *http.Request, c *call) 
 		limit = n
 	}
 	page := rejectPage{Rejects: []rejectedRow{}}
-	f, err := os.Open(s.rejectsPath(run.ID))
-	switch {
-	case os.IsNotExist(err) && run.Counts.Rejected == 0:
-		writeJSON(w, http.StatusOK, page)
-		return nil
-	case os.IsNotExist(err):
-		return leadmailer.Errorf(leadmailer.ENOTFOUND, "import run %d rejected %d rows but kept no rejects file: only uploads through the web app and the API keep one", run.ID, run.Counts.Rejected)
-	case err != nil:
+	stored, err := s.db.CountImportRejects(r.Context(), run.ID)
+	if err != nil {
 		return err
 	}
-	defer f.Close()
+	var legacy *os.File
+	if stored == 0 && s.opts.DataDir != "" {
+		legacy, err = os.Open(importer.LegacyRejectsPath(s.opts.DataDir, run.ID))
+		switch {
+		case os.IsNotExist(err):
+			legacy = nil
+		case err != nil:
+			return err
+		default:
+			defer legacy.Close()
+		}
+	}
+	switch {
+	case stored == 0 && legacy == nil && run.Counts.Rejected == 0:
+		writeJSON(w, http.StatusOK, page)
+		return nil
+	case stored == 0 && legacy == nil:
+		return leadmailer.Errorf(leadmailer.ENOTFOUND, "import run %d rejected %d rows, but they are not in the database: the run was made by an older version, whose command-line and scheduled imports kept them in files of their own", run.ID, run.Counts.Rejected)
+	}
 	detail := ""
 	if after > 0 {
 		detail = "after=" + strconv.FormatInt(after, 10)
@@ -106,15 +122,34 @@ func (s *Server) importRejects(w http.ResponseWriter, r *http.Request, c *call) 
 	if err := s.audit(r, c, leadmailer.AuditRejectsGet, fmt.Sprintf("run %d", run.ID), detail); err != nil {
 		return err
 	}
-	if page.Rejects, page.NextCursor, err = readRejects(f, after, limit); err != nil {
-		return fmt.Errorf("read rejects of run %d: %w", run.ID, err)
+	if legacy != nil {
+		if page.Rejects, page.NextCursor, err = readRejects(legacy, after, limit); err != nil {
+			return fmt.Errorf("read rejects of run %d: %w", run.ID, err)
+		}
+		writeJSON(w, http.StatusOK, page)
+		return nil
+	}
+	// One more than the page, to know whether another follows.
+	rows, err := s.db.FindImportRejects(r.Context(), run.ID, after, limit+1)
+	if err != nil {
+		return err
+	}
+	if len(rows) > limit {
+		rows = rows[:limit]
+		page.NextCursor = strconv.FormatInt(rows[limit-1].ID, 10)
+	}
+	for _, row := range rows {
+		page.Rejects = append(page.Rejects, rejectedRow{Row: row.Row, Reason: csvsafe.Cell(row.Reason),
+			Email: csvsafe.Cell(row.Email), Name: csvsafe.Cell(row.Name), Company: csvsafe.Cell(row.Company),
+			Country: csvsafe.Cell(row.Country), BusinessID: csvsafe.Cell(row.BusinessID), JobTitle: csvsafe.Cell(row.JobTitle),
+			Website: csvsafe.Cell(row.Website), Phone: csvsafe.Cell(row.Phone), City: csvsafe.Cell(row.City)})
 	}
 	writeJSON(w, http.StatusOK, page)
 	return nil
 }
 
-// readRejects reads up to limit rows after row number after from a rejects file, and the
-// cursor of the next page.
+// readRejects reads up to limit rows after row number after from a rejects file an older
+// version left, and the cursor of the next page.
 func readRejects(in io.Reader, after int64, limit int) ([]rejectedRow, string, error) {
 	cr := csv.NewReader(in)
 	cr.FieldsPerRecord = -1
@@ -152,7 +187,8 @@ func readRejectedRow(header, rec []string) rejectedRow {
 		if i >= len(rec) {
 			break
 		}
-		v := rec[i]
+		// A file of an older version still may not be neutralised.
+		v := csvsafe.Cell(rec[i])
 		switch name {
 		case "row":
 			row.Row, _ = strconv.ParseInt(v, 10, 64)

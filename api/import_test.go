@@ -14,6 +14,7 @@ import (
 
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/api"
+	"github.com/leadmailer/leadmailer/store/storetest"
 )
 
 // fairCSV is a trade fair's list with Finnish headers: one good row and four bad ones, the
@@ -106,7 +107,8 @@ func TestImportRawCSVAndRejects(t *testing.T) {
 	if want := `import.upload source "fair-2026", 225 bytes`; len(actions) == 0 || actions[0] != want {
 		t.Errorf("first audit entry of token:crm %q, want %q", actions, want)
 	}
-	if want := "import.rejects, import.rejects after=4"; !strings.Contains(strings.Join(actions, ", "), want) {
+	// The cursor of the second page is the stored row's ID (the second rejected row).
+	if want := "import.rejects, import.rejects after=2"; !strings.Contains(strings.Join(actions, ", "), want) {
 		t.Errorf("audit entries of token:crm %q lack %q", actions, want)
 	}
 }
@@ -254,5 +256,70 @@ func TestImportShowsAnInterruptedRun(t *testing.T) {
 	a.do("GET", path, viewer, nil).decode(t, &shown)
 	if shown.Status != leadmailer.RunInterrupted {
 		t.Errorf("a run silent for %v: %s, want interrupted", leadmailer.StaleRunAfter+time.Second, shown.Status)
+	}
+}
+
+// A run's rejected rows are in the database, so a second server on it, with a data folder
+// of its own, answers them as the server that ran the import does.
+func TestImportRejectsFromAnotherServer(t *testing.T) {
+	a := start(t, api.Options{})
+	crm := a.token("crm", leadmailer.RoleMarketer, nil)
+	r := a.do("POST", "/api/v1/imports?source=fair-2026&file_name=fair.csv"+fairMap, crm, fairCSV(t), "Content-Type", "text/csv")
+	if r.status != http.StatusCreated {
+		t.Fatalf("import: %d %s", r.status, r.body)
+	}
+	var res importAnswer
+	r.decode(t, &res)
+	if entries, err := os.ReadDir(filepath.Join(a.dataDir, "rejects")); !os.IsNotExist(err) {
+		t.Errorf("the data folder has a rejects folder (%d files, %v): the rejects belong in the database", len(entries), err)
+	}
+	b := a.beside()
+	var page rejectsAnswer
+	b.do("GET", fmt.Sprintf("/api/v1/imports/%d/rejects", res.Run.ID), crm, nil).decode(t, &page)
+	var got []string
+	for _, row := range page.Rejects {
+		got = append(got, fmt.Sprintf("%d %s", row.Row, row.Email))
+	}
+	if want := "3 not-an-address, 4 , 5 dora@virta.fi, 6 eero(at)virta.fi"; strings.Join(got, ", ") != want {
+		t.Errorf("second server's rejected rows %q, want %q", strings.Join(got, ", "), want)
+	}
+}
+
+// A run of an older version has no rejects in the database: its rejects file, if the data
+// folder has it, is answered page by page as before; without one the answer says why.
+func TestImportRejectsOfOlderVersion(t *testing.T) {
+	a := start(t, api.Options{})
+	crm := a.token("crm", leadmailer.RoleMarketer, nil)
+	var res importAnswer
+	a.do("POST", "/api/v1/imports?source=fair-2026&file_name=fair.csv"+fairMap, crm, fairCSV(t), "Content-Type", "text/csv").decode(t, &res)
+	if _, err := storetest.Raw(t, a.db).Exec(`DELETE FROM import_rejects`); err != nil {
+		t.Fatal(err)
+	}
+	path := fmt.Sprintf("/api/v1/imports/%d/rejects", res.Run.ID)
+	if r := a.do("GET", path, crm, nil); r.status != http.StatusNotFound || !strings.Contains(string(r.body), "older version") {
+		t.Errorf("rejects of an old run without its file: %d %s, want 404 naming the older version", r.status, r.body)
+	}
+	file := filepath.Join(a.dataDir, "rejects", fmt.Sprintf("run-%d.csv", res.Run.ID))
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	old := "row,reason,email,company\n3,bad,not-an-address,=X()\n7,worse,x@y,Oy\n"
+	if err := os.WriteFile(file, []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	after := ""
+	for range 3 {
+		var page rejectsAnswer
+		a.do("GET", path+"?limit=1&after="+after, crm, nil).decode(t, &page)
+		for _, row := range page.Rejects {
+			got = append(got, fmt.Sprintf("%d %s %s %s", row.Row, row.Reason, row.Email, row.Company))
+		}
+		if after = page.NextCursor; after == "" {
+			break
+		}
+	}
+	if want := "3 bad not-an-address '=X(), 7 worse x@y Oy"; strings.Join(got, ", ") != want {
+		t.Errorf("rejected rows from the old file %q, want %q", strings.Join(got, ", "), want)
 	}
 }

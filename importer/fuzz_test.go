@@ -20,8 +20,8 @@ import (
 
 // FuzzImport feeds arbitrary bytes through the whole import into a real database and checks
 // what must hold for any input: no panic; a failure is the user's (EINVALID), never ours; every
-// row read is counted exactly once; the rejects file lists exactly the rejected rows; and
-// whatever is stored is normalised and free of control characters.
+// row read is counted exactly once; the rejects file and the store list exactly the rejected
+// rows; and whatever is stored is normalised and free of control characters.
 //
 // One database serves every input, as a long-lived instance would: later inputs meet the
 // leads of earlier ones, which exercises updates and duplicates too. The price: one input's
@@ -99,6 +99,9 @@ func FuzzImport(f *testing.F) {
 			}
 		} else if rejects.Len() > 0 {
 			t.Errorf("nothing rejected, but the rejects file holds %q", rejects.String())
+		}
+		if n, err := db.CountImportRejects(ctx, rep.Run.ID); err != nil || n != c.Rejected {
+			t.Errorf("%d rejects stored (%v), the run rejected %d", n, err, c.Rejected)
 		}
 		if c.Inserted+c.Updated > 0 {
 			checkStoredLeads(t, db)

@@ -37,8 +37,10 @@ type Options struct {
 	// Delimiter and Encoding override detection when set.
 	Delimiter string
 	Encoding  string
-	DryRun    bool
-	// Rejects receives the rejected rows as CSV; nil discards them.
+	// DryRun stores nothing: the report says what the import would do.
+	DryRun bool
+	// Rejects, when set, receives the rejected rows as CSV too. A run that is not a dry run
+	// stores them in any case, with the batch they were read in.
 	Rejects io.Writer
 	// Size is the input's size in bytes when known, for progress.
 	Size int64
@@ -66,17 +68,21 @@ type Report struct {
 	Unmapped  []string              `json:"unmapped_columns"`
 	Duration  time.Duration         `json:"duration_ns"`
 	RowsPerS  float64               `json:"rows_per_second"`
+	// FirstRejects are the run's first rejected rows, up to ReportRejects of them; the
+	// store holds them all, unless this was a dry run.
+	FirstRejects []RejectedRow `json:"first_rejects,omitempty"`
 }
 
 // batch is what the parser hands the writer.
 type batch struct {
-	rows []leadmailer.ImportRow
-	pre  leadmailer.ImportCounts // rows read and rejected while filling this batch
-	err  error                   // set on the last batch when reading failed
+	rows    []leadmailer.ImportRow
+	pre     leadmailer.ImportCounts // rows read and rejected while filling this batch
+	rejects []RejectedRow           // the rows rejected while filling this batch
+	err     error                   // set on the last batch when reading failed
 }
 
-// Import reads CSV from r and stores its rows. A bad row is rejected on its own (to
-// opts.Rejects) and the import goes on; only an unreadable input or header, or a database
+// Import reads CSV from r and stores its rows. A bad row is rejected on its own (stored
+// with its batch, and written to opts.Rejects) and the import goes on; only an unreadable input or header, or a database
 // failure, fails the run. Every batch is committed whole, so whatever stops an import, the
 // database holds complete batches and the run's counts match them; running the import again
 // completes it.
@@ -114,7 +120,8 @@ func Import(ctx context.Context, st Store, r io.Reader, opts Options) (*Report, 
 	}
 	rep.Run = run
 
-	rejects := newRejectWriter(opts.Rejects)
+	rejects := &rejectList{keep: !opts.DryRun || opts.Rejects != nil}
+	rejectsOut := newRejectWriter(opts.Rejects)
 	batches := make(chan *batch, 1)
 	free := make(chan *batch, 2)
 	for range 2 {
@@ -127,7 +134,12 @@ func Import(ctx context.Context, st Store, r io.Reader, opts Options) (*Report, 
 	var writeErr error
 	for b := range batches {
 		if writeErr == nil && b.err == nil {
-			_, writeErr = w.WriteBatch(ctx, b.rows, b.pre)
+			_, writeErr = w.WriteBatchRejects(ctx, b.rows, b.pre, b.rejects)
+			if writeErr == nil {
+				if err := rejectsOut.write(b.rejects); err != nil {
+					writeErr = fmt.Errorf("write rejects: %w", err)
+				}
+			}
 			if opts.Progress != nil && writeErr == nil {
 				opts.Progress(Progress{BytesRead: counter.n.Load(), Size: opts.Size, Counts: run.Counts})
 			}
@@ -138,15 +150,14 @@ func Import(ctx context.Context, st Store, r io.Reader, opts Options) (*Report, 
 		if writeErr != nil {
 			stopParsing()
 		}
-		b.rows, b.pre, b.err = b.rows[:0], leadmailer.ImportCounts{}, nil
+		b.rows, b.pre, b.rejects, b.err = b.rows[:0], leadmailer.ImportCounts{}, b.rejects[:0], nil
 		select {
 		case free <- b:
 		default:
 		}
 	}
-	if err := rejects.flush(); err != nil && writeErr == nil {
-		writeErr = fmt.Errorf("write rejects: %w", err)
-	}
+	// The parser has closed batches: the first rejects are all there.
+	rep.FirstRejects = rejects.first
 	if writeErr == nil {
 		// Drain what the CSV reader left unread, so the checksum covers the whole file.
 		io.Copy(io.Discard, in.text)
@@ -175,7 +186,9 @@ func Import(ctx context.Context, st Store, r io.Reader, opts Options) (*Report, 
 // parse reads records into batches until the input ends, ctx is cancelled, or reading fails.
 // Rows with the same e-mail within one batch are merged into the first, later non-empty values
 // winning, so that one upsert per lead suffices; duplicates across batches the store detects.
-func parse(ctx context.Context, in *csvInput, m *mapping, hash func(string) string, size int, rejects *rejectWriter,
+// A batch also goes when it holds size rejected rows, so that however many rows a file has
+// wrong, no more than a batch's worth waits in memory.
+func parse(ctx context.Context, in *csvInput, m *mapping, hash func(string) string, size int, rejects *rejectList,
 	batches chan<- *batch, free <-chan *batch) {
 	defer close(batches)
 	var b *batch
@@ -206,7 +219,10 @@ func parse(ctx context.Context, in *csvInput, m *mapping, hash func(string) stri
 		if info.over != nil {
 			b.pre.Read++
 			b.pre.Rejected++
-			rejects.add(int64(info.line), info.over.Error(), nil, nil)
+			rejects.add(&b.rejects, int64(info.line), info.over.Error(), nil, nil)
+			if len(b.rejects) >= size && !send() {
+				return
+			}
 			continue
 		}
 		if errors.Is(err, io.EOF) {
@@ -221,7 +237,10 @@ func parse(ctx context.Context, in *csvInput, m *mapping, hash func(string) stri
 			}
 			b.pre.Read++
 			b.pre.Rejected++
-			rejects.add(int64(pe.StartLine), csvErrorReason(pe), nil, nil)
+			rejects.add(&b.rejects, int64(pe.StartLine), csvErrorReason(pe), nil, nil)
+			if len(b.rejects) >= size && !send() {
+				return
+			}
 			continue
 		}
 		if isBlank(rec) {
@@ -231,7 +250,10 @@ func parse(ctx context.Context, in *csvInput, m *mapping, hash func(string) stri
 		b.pre.Read++
 		if info.badByte >= 0 {
 			b.pre.Rejected++
-			rejects.add(int64(line), badByteReason(info.badByte), m, rec)
+			rejects.add(&b.rejects, int64(line), badByteReason(info.badByte), m, rec)
+			if len(b.rejects) >= size && !send() {
+				return
+			}
 			continue
 		}
 		b.rows = b.rows[:len(b.rows)+1]
@@ -239,8 +261,11 @@ func parse(ctx context.Context, in *csvInput, m *mapping, hash func(string) stri
 		*row = leadmailer.ImportRow{Row: int64(line)}
 		if err := m.parseRecord(rec, row); err != nil {
 			b.pre.Rejected++
-			rejects.add(int64(line), err.Error(), m, rec)
+			rejects.add(&b.rejects, int64(line), err.Error(), m, rec)
 			b.rows = b.rows[:len(b.rows)-1]
+			if len(b.rejects) >= size && !send() {
+				return
+			}
 			continue
 		}
 		email := row.Values[leadmailer.FieldEmail]

@@ -48,7 +48,8 @@ type RecordOptions struct {
 	FileSHA256 string                // of the file, for file sources
 	Actor      string
 	DryRun     bool
-	// Rejects receives the rejected records as CSV; nil discards them.
+	// Rejects, when set, receives the rejected records as CSV too. A run that is not a dry
+	// run stores them in any case, with the batch they were read in.
 	Rejects io.Writer
 	// Columns describe the mapping, for the report.
 	Columns []Column
@@ -80,13 +81,11 @@ func ImportRecords(ctx context.Context, st RecordStore, rr RecordReader, opts Re
 	}
 	rep := &Report{Run: run, DryRun: opts.DryRun, Encoding: "utf-8", Columns: opts.Columns}
 	ri := &recordImport{
-		st: st, w: w, opts: &opts, rejects: newRejectWriter(opts.Rejects),
-		origins: map[string]int64{}, firstRow: map[string]int{},
+		st: st, w: w, opts: &opts, rejects: &rejectList{keep: !opts.DryRun || opts.Rejects != nil},
+		rejectsOut: newRejectWriter(opts.Rejects), origins: map[string]int64{}, firstRow: map[string]int{},
 	}
 	runErr := ri.run(ctx, rr)
-	if err := ri.rejects.flush(); err != nil && runErr == nil {
-		runErr = fmt.Errorf("write rejects: %w", err)
-	}
+	rep.FirstRejects = ri.rejects.first
 	status, msg := leadmailer.RunCompleted, ""
 	switch {
 	case ctx.Err() != nil:
@@ -114,15 +113,17 @@ type recordImport struct {
 	st      RecordStore
 	w       leadmailer.ImportWriter
 	opts    *RecordOptions
-	rejects *rejectWriter
+	rejects *rejectList
 
-	rows     []leadmailer.ImportRow
-	links    []leadmailer.SourceRecord
-	pending  []pendingEnrich // records without an address, resolved when the batch is written
-	pre      leadmailer.ImportCounts
-	firstRow map[string]int   // e-mail -> index in rows, for merging duplicates in the batch
-	origins  map[string]int64 // origin -> interned ID
-	seq      int64            // row numbers within the run
+	rejectsOut *rejectWriter
+	rows       []leadmailer.ImportRow
+	rejected   []RejectedRow // the batch's rejected records
+	links      []leadmailer.SourceRecord
+	pending    []pendingEnrich // records without an address, resolved when the batch is written
+	pre        leadmailer.ImportCounts
+	firstRow   map[string]int   // e-mail -> index in rows, for merging duplicates in the batch
+	origins    map[string]int64 // origin -> interned ID
+	seq        int64            // row numbers within the run
 }
 
 type pendingEnrich struct {
@@ -145,7 +146,7 @@ func (ri *recordImport) run(ctx context.Context, rr RecordReader) error {
 		if err := ri.add(ctx, rec); err != nil {
 			return err
 		}
-		if len(ri.rows)+len(ri.pending) >= ri.opts.BatchSize {
+		if len(ri.rows)+len(ri.pending) >= ri.opts.BatchSize || len(ri.rejected) >= ri.opts.BatchSize {
 			if err := ri.flush(ctx); err != nil {
 				return err
 			}
@@ -255,16 +256,19 @@ func (ri *recordImport) flush(ctx context.Context) error {
 			return err
 		}
 	}
-	if _, err := ri.w.WriteBatch(ctx, ri.rows, ri.pre); err != nil {
+	if _, err := ri.w.WriteBatchRejects(ctx, ri.rows, ri.pre, ri.rejected); err != nil {
 		return err
 	}
-	ri.rows, ri.links, ri.pre = ri.rows[:0], ri.links[:0], leadmailer.ImportCounts{}
+	if err := ri.rejectsOut.write(ri.rejected); err != nil {
+		return fmt.Errorf("write rejects: %w", err)
+	}
+	ri.rows, ri.links, ri.rejected, ri.pre = ri.rows[:0], ri.links[:0], ri.rejected[:0], leadmailer.ImportCounts{}
 	clear(ri.firstRow)
 	return nil
 }
 
 func (ri *recordImport) reject(rec *Record, reason string) {
-	if ri.rejects.out == nil {
+	if !ri.rejects.keep && len(ri.rejects.first) >= ReportRejects {
 		return
 	}
 	if rec.Where != "" {
@@ -275,10 +279,7 @@ func (ri *recordImport) reject(rec *Record, reason string) {
 	}
 	r := RejectedRow{Row: ri.seq, Reason: reason}
 	for _, f := range leadmailer.AllFields() {
-		r.set(f, rec.Raw[f])
+		setRejected(&r, f, rec.Raw[f])
 	}
-	ri.rejects.pending = append(ri.rejects.pending, r)
-	if len(ri.rejects.pending) >= 1000 {
-		ri.rejects.flush()
-	}
+	ri.rejects.addRow(&ri.rejected, r)
 }

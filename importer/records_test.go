@@ -76,6 +76,7 @@ func TestRegistryRecordsEnrichUploadedLeads(t *testing.T) {
 		t.Errorf("stored counts = %+v, %v; want %+v", stored.Counts, err, want)
 	}
 
+	file := rejects.String()
 	lines, err := csv.NewReader(&rejects).ReadAll()
 	if err != nil {
 		t.Fatal(err)
@@ -83,6 +84,10 @@ func TestRegistryRecordsEnrichUploadedLeads(t *testing.T) {
 	if len(lines) != 3 || !strings.Contains(lines[1][1], "record 5555555-5") || !strings.Contains(lines[1][1], "Atlantis") ||
 		!strings.Contains(lines[2][1], "neither an e-mail address nor a business ID") {
 		t.Errorf("rejects = %q, want the unknown country and the record without identity", lines)
+	}
+	// The store holds the same rejects, with the record's place in its reason.
+	if got := storedRejectsCSV(t, db, rep.Run.ID); got != file {
+		t.Errorf("stored rejects:\n%s\nwant the rejects file:\n%s", got, file)
 	}
 
 	for _, email := range []string{"anna@acme.fi", "bo@acme.fi"} {

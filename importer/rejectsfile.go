@@ -1,21 +1,22 @@
 package importer
 
 import (
+	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
-	"strings"
+
+	"github.com/leadmailer/leadmailer/csvsafe"
 )
 
-// RejectsFile is where an import writes its rejected rows. It creates its file on the first
+// RejectsFile is a file an import writes its rejected rows to, besides the database (the
+// CLI's --rejects). It creates its file on the first
 // write, so that an import with no rejects leaves no empty file behind.
 type RejectsFile struct {
 	// Path is the file to write.
 	Path string
-	// Unique never overwrites: when Path exists, a number goes before its extension
-	// (rejects-2.csv), so two imports of one file in the same second keep both files.
-	Unique bool
 
 	f   *os.File
 	err error
@@ -24,9 +25,7 @@ type RejectsFile struct {
 // Write writes p, creating the file (and its directory) first if needed.
 func (r *RejectsFile) Write(p []byte) (int, error) {
 	if r.f == nil && r.err == nil {
-		if r.Unique {
-			r.f, r.err = createUnique(r.Path)
-		} else if r.err = os.MkdirAll(filepath.Dir(r.Path), 0o700); r.err == nil {
+		if r.err = os.MkdirAll(filepath.Dir(r.Path), 0o700); r.err == nil {
 			r.f, r.err = os.OpenFile(r.Path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 		}
 		if r.f != nil {
@@ -59,20 +58,31 @@ func (r *RejectsFile) Close() error {
 	return err
 }
 
-func createUnique(path string) (*os.File, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	ext := filepath.Ext(path)
-	base := strings.TrimSuffix(path, ext)
-	for i := 1; ; i++ {
-		p := path
-		if i > 1 {
-			p = fmt.Sprintf("%s-%d%s", base, i, ext)
+// LegacyRejectsPath is where a web or API import of an older version, which kept rejected
+// rows in files, left those of run runID. Runs of this version store them in the database.
+func LegacyRejectsPath(dataDir string, runID int64) string {
+	return filepath.Join(dataDir, "rejects", fmt.Sprintf("run-%d.csv", runID))
+}
+
+// CopyRejectsFile copies a rejects file from src to dst, a record at a time. A file written
+// by an older version may not be neutralised against spreadsheet formulas; it is on the way
+// out, which leaves one that is as it was.
+func CopyRejectsFile(dst *csvsafe.Writer, src io.Reader) error {
+	in := csv.NewReader(src)
+	in.FieldsPerRecord = -1
+	in.ReuseRecord = true
+	for {
+		rec, err := in.Read()
+		if errors.Is(err, io.EOF) {
+			break
 		}
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if !errors.Is(err, os.ErrExist) || i >= 1000 {
-			return f, err
+		if err != nil {
+			return err
+		}
+		if err := dst.Write(rec); err != nil {
+			return err
 		}
 	}
+	dst.Flush()
+	return dst.Error()
 }

@@ -18,7 +18,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -59,8 +58,6 @@ type Runner struct {
 	Getenv func(string) string
 	// Actor is recorded as who ran the import, e.g. "schedule" or the CLI user.
 	Actor string
-	// RejectsDir receives a rejects CSV per run that rejects a record; "" discards them.
-	RejectsDir string
 	// TempDir holds responses while a run fetches them; "" means the system's.
 	TempDir string
 	// LockDir, when set, holds a lock file per source, so that two processes (serve's
@@ -77,11 +74,11 @@ type Runner struct {
 }
 
 // Result is what one run of a source did: the import report, as "leadmailer import" prints
-// it, the rejects file if a record was rejected, and the error of a failed run.
+// it, and the error of a failed run. The records it rejected are stored with the run
+// ("leadmailer imports rejects RUN" writes them out).
 type Result struct {
-	Report      *importer.Report
-	RejectsFile string
-	Err         error
+	Report *importer.Report
+	Err    error
 }
 
 // Run runs src once and returns one result per import run: one for an HTTP source, one per
@@ -122,9 +119,13 @@ func (r *Runner) Run(ctx context.Context, src *config.Source) ([]Result, error) 
 			continue
 		}
 		c := run.Counts
-		log.Info("source run finished", "run", run.ID, "status", string(run.Status), "file", run.FileName,
+		attrs := []any{"run", run.ID, "status", string(run.Status), "file", run.FileName,
 			"read", c.Read, "inserted", c.Inserted, "updated", c.Updated, "unchanged", c.Unchanged,
-			"rejected", c.Rejected, "suppressed", c.Suppressed, "skipped", c.Skipped)
+			"rejected", c.Rejected, "suppressed", c.Suppressed, "skipped", c.Skipped}
+		if c.Rejected > 0 {
+			attrs = append(attrs, "rejects", fmt.Sprintf("leadmailer imports rejects %d", run.ID))
+		}
+		log.Info("source run finished", attrs...)
 	}
 	return results, first
 }
@@ -295,24 +296,13 @@ func jsonColumns(src *config.Source) []importer.Column {
 	return cols
 }
 
-// importRecords imports what rr yields as one run, with a rejects file when needed.
+// importRecords imports what rr yields as one run; its rejected records are stored with it.
 func (r *Runner) importRecords(ctx context.Context, src *config.Source, rr importer.RecordReader, fileName, sha string,
 	columns []importer.Column) Result {
-	rejects := &importer.RejectsFile{Unique: true}
-	if r.RejectsDir != "" {
-		rejects.Path = filepath.Join(r.RejectsDir, src.Name+"-"+r.now().UTC().Format("20060102-150405")+".csv")
-	}
-	var w io.Writer
-	if rejects.Path != "" {
-		w = rejects
-	}
 	rep, err := importer.ImportRecords(ctx, r.Store, rr, importer.RecordOptions{
 		Source: src.Name, Kind: r.kind(src), FileName: fileName, FileSHA256: sha, Actor: r.Actor,
-		Rejects: w, Columns: columns,
+		Columns: columns,
 	})
-	if cerr := rejects.Close(); cerr != nil && err == nil {
-		err = fmt.Errorf("write rejects file: %w", cerr)
-	}
 	if rep == nil {
 		// The run could not even begin; record it, so that the failure shows.
 		return r.finished(ctx, src, fileName, sha, r.now(), err)
@@ -320,5 +310,5 @@ func (r *Runner) importRecords(ctx context.Context, src *config.Source, rr impor
 	if err != nil {
 		err = fmt.Errorf("source %s: %w", src.Name, err)
 	}
-	return Result{Report: rep, RejectsFile: rejects.Created(), Err: err}
+	return Result{Report: rep, Err: err}
 }

@@ -69,7 +69,7 @@ func newFixture(t *testing.T) *fixture {
 	db := storetest.Open(t, nil)
 	logs := &bytes.Buffer{}
 	return &fixture{db: db, clock: c, logs: logs, runner: &sources.Runner{
-		Store: db, Actor: "schedule", RejectsDir: filepath.Join(t.TempDir(), "rejects"), TempDir: t.TempDir(),
+		Store: db, Actor: "schedule", TempDir: t.TempDir(),
 		Log:    slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Getenv: func(k string) string { return map[string]string{"REGISTRY_KEY": "k3y-s3cret"}[k] },
 		Now:    c.Now, Sleep: c.Sleep,
@@ -232,14 +232,22 @@ func TestHTTPPagedJSON(t *testing.T) {
 			if !strings.Contains(o.Origin, "page=2") && !strings.Contains(o.Origin, "offset=2") {
 				t.Errorf("delta came from %s, want the second page", o.Origin)
 			}
-			if res.RejectsFile == "" {
-				t.Fatal("no rejects file")
+			// The rejected records are stored with the run, and the log says how to get them.
+			var rejects strings.Builder
+			err = f.db.EachImportReject(t.Context(), res.Report.Run.ID, func(r *leadmailer.RejectedRow) error {
+				fmt.Fprintf(&rejects, "%d %s %s\n", r.Row, r.Reason, r.Country)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
-			rejects, _ := os.ReadFile(res.RejectsFile)
 			for _, want := range []string{"record 3333333", "Atlantis", "page 3 record 1", "line break"} {
-				if !bytes.Contains(rejects, []byte(want)) {
-					t.Errorf("rejects file lacks %q:\n%s", want, rejects)
+				if !strings.Contains(rejects.String(), want) {
+					t.Errorf("stored rejects lack %q:\n%s", want, rejects.String())
 				}
+			}
+			if want := fmt.Sprintf("rejects=\"leadmailer imports rejects %d\"", res.Report.Run.ID); !strings.Contains(f.logs.String(), want) {
+				t.Errorf("the log does not say %s:\n%s", want, f.logs.String())
 			}
 			if strings.Contains(f.logs.String(), "k3y-s3cret") {
 				t.Error("the API key appears in the log")

@@ -205,6 +205,12 @@ func (w *ImportWriter) Run() *leadmailer.ImportRun { return w.run }
 // new leads and one update the changed ones, and one insert records an observation per row.
 // Row-by-row upserts through database/sql are several times slower.
 func (w *ImportWriter) WriteBatch(ctx context.Context, rows []leadmailer.ImportRow, pre leadmailer.ImportCounts) (leadmailer.ImportCounts, error) {
+	return w.WriteBatchRejects(ctx, rows, pre, nil)
+}
+
+// WriteBatchRejects is WriteBatch that also stores the batch's rejected rows in
+// import_rejects, in the same transaction (see writeRejects).
+func (w *ImportWriter) WriteBatchRejects(ctx context.Context, rows []leadmailer.ImportRow, pre leadmailer.ImportCounts, rejects []leadmailer.RejectedRow) (leadmailer.ImportCounts, error) {
 	counts := pre
 	err := w.inTx(ctx, func() error {
 		counts = pre
@@ -253,6 +259,9 @@ func (w *ImportWriter) WriteBatch(ctx context.Context, rows []leadmailer.ImportR
 		}
 		if err := w.clearStaging(ctx); err != nil {
 			return err
+		}
+		if err := w.writeRejects(ctx, rejects); err != nil {
+			return fmt.Errorf("store rejected rows: %w", err)
 		}
 		w.run.HeartbeatAt = w.db.now().UTC()
 		return w.exec(ctx, `UPDATE import_runs SET heartbeat_at = ?,

@@ -28,3 +28,13 @@ func (db *DB) rejectEmailHash(email string) any {
 	}
 	return db.SuppressionHash(key)
 }
+
+// rejectEmailHash is DB.rejectEmailHash with the writer's reused hash states, for the rows
+// of an import.
+func (w *ImportWriter) rejectEmailHash(email string) any {
+	key := RejectEmailKey(email)
+	if key == "" {
+		return nil
+	}
+	return w.SuppressionHash(key)
+}

@@ -9,13 +9,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/leadmailer/leadmailer"
-	"github.com/leadmailer/leadmailer/csvsafe"
+	"github.com/leadmailer/leadmailer/importer"
 )
 
 // withServerTimeouts serves the app again from a server with short read and write timeouts,
@@ -55,18 +54,23 @@ func TestLongRejectsDownloadOutlastsWriteTimeout(t *testing.T) {
 	a := newTestApp(t, Options{WriteTimeout: timeout})
 	a.addUser("mark", leadmailer.RoleMarketer)
 	m := a.login("mark")
-	runID := importThroughWeb(t, a, m, "bad-rows.csv", "fair", nil, nil)
-	// A rejects file of 6 MiB, as a big import with many bad rows leaves, written as the
-	// importer writes it (neutralised, every cell quoted), which the download leaves as is.
+	// An upload of 22,000 bad rows, as a big import with many bad rows leaves: its rejects
+	// download as a file of about 6.5 MiB, streamed from the database.
+	var upload strings.Builder
+	upload.WriteString("email,name\n")
+	for i := range 22_000 {
+		fmt.Fprintf(&upload, "not-an-email-%d-%s,Name %d\n", i, strings.Repeat("x", 100), i)
+	}
+	runID := importFileThroughWeb(t, a, m, "bad.csv", []byte(upload.String()), "fair", nil, nil)
 	var file bytes.Buffer
-	cw := csvsafe.NewWriter(&file)
-	for range (6 << 20) / 120 {
-		cw.Write([]string{"row", "reason", "not-an-email " + strings.Repeat("x", 100)})
+	cw := importer.NewRejectsCSV(&file)
+	if err := a.db.EachImportReject(t.Context(), runID, cw.Write); err != nil {
+		t.Fatal(err)
 	}
 	cw.Flush()
 	big := file.String()
-	if err := os.WriteFile(a.s.rejectsPath(runID), []byte(big), 0o600); err != nil {
-		t.Fatal(err)
+	if len(big) < 6<<20 {
+		t.Fatalf("the rejects make %d bytes, want at least 6 MiB", len(big))
 	}
 	a.withServerTimeouts(time.Minute, timeout)
 

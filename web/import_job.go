@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/leadmailer/leadmailer"
@@ -79,11 +77,9 @@ func (s *Server) startImport(ctx context.Context, u *upload, rq *request) (int64
 	if opts.Delimiter == "tab" {
 		opts.Delimiter = "\t"
 	}
-	rejects := &rejectsFile{}
-	opts.Rejects = rejects
+	// The rejected rows are stored with the run, in the batches' transactions.
 	capture := &runCapture{db: s.db, started: func(run *leadmailer.ImportRun) {
 		runID = run.ID
-		rejects.path = s.rejectsPath(run.ID)
 		s.mu.Lock()
 		s.jobs[run.ID] = job
 		s.mu.Unlock()
@@ -99,9 +95,6 @@ func (s *Server) startImport(ctx context.Context, u *upload, rq *request) (int64
 		defer s.wg.Done()
 		defer f.Close()
 		rep, err := importer.Import(s.ctx, capture, f, opts)
-		if cerr := rejects.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("write rejects file: %w", cerr)
-		}
 		job.mu.Lock()
 		job.report, job.err, job.done = rep, err, true
 		job.mu.Unlock()
@@ -129,31 +122,4 @@ func (s *Server) startImport(ctx context.Context, u *upload, rq *request) (int64
 		}
 		return 0, err
 	}
-}
-
-// rejectsFile creates the run's rejects file on the first rejected row.
-type rejectsFile struct {
-	path string
-	f    *os.File
-}
-
-func (r *rejectsFile) Write(p []byte) (int, error) {
-	if r.f == nil {
-		if err := os.MkdirAll(filepath.Dir(r.path), 0o700); err != nil {
-			return 0, err
-		}
-		f, err := os.OpenFile(r.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-		if err != nil {
-			return 0, err
-		}
-		r.f = f
-	}
-	return r.f.Write(p)
-}
-
-func (r *rejectsFile) Close() error {
-	if r.f == nil {
-		return nil
-	}
-	return r.f.Close()
 }

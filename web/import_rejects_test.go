@@ -4,14 +4,17 @@ import (
 	"encoding/csv"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/leadmailer/leadmailer/store/storetest"
 )
 
 // TestRejectsDownloadNeutralisesFormulas: a rejected row whose cells are spreadsheet formulas
-// downloads with each such cell behind a single quote, quoted; so does a rejects file an
-// older version wrote as it came.
+// downloads with each such cell behind a single quote, quoted, from the database; so does a
+// rejects file an older version wrote as it came, for a run with none in the database.
 func TestRejectsDownloadNeutralisesFormulas(t *testing.T) {
 	a := newTestApp(t, Options{})
 	a.addUser("mark", "marketer")
@@ -47,7 +50,16 @@ func TestRejectsDownloadNeutralisesFormulas(t *testing.T) {
 
 	old := "row,reason,email,name,company,phone\n" +
 		`3,email: not an address,not-an-email,Eve,"=HYPERLINK(""http://x"",""Open"")",@SUM(1+1)` + "\n"
-	if err := os.WriteFile(a.s.rejectsPath(runID), []byte(old), 0o600); err != nil {
+	// A run of an older version has no rejects in the database, and its file in the data
+	// directory.
+	if _, err := storetest.Raw(t, a.db).Exec(`DELETE FROM import_rejects`); err != nil {
+		t.Fatal(err)
+	}
+	path := a.s.legacyRejectsPath(runID)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(old), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	check("rejects written by an older version")

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"os"
 	"strconv"
 
 	"github.com/leadmailer/leadmailer"
@@ -47,9 +46,14 @@ func (s *Server) importShow(w http.ResponseWriter, r *http.Request, rq *request)
 	} else {
 		data.Unmapped = importer.ListSome(run.Unmapped)
 	}
-	if _, err := os.Stat(s.rejectsPath(run.ID)); err == nil {
-		data.HasRejects = true
+	stored, legacy, err := s.runRejects(r, run)
+	if err != nil {
+		return err
 	}
+	if legacy != nil {
+		legacy.Close()
+	}
+	data.HasRejects = stored > 0 || legacy != nil
 	data.ProgressURL = "/imports/" + strconv.FormatInt(run.ID, 10) + "/progress"
 	s.render(w, r, rq, http.StatusOK, "import_show", "Import run "+strconv.FormatInt(run.ID, 10), data)
 	return nil

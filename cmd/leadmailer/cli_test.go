@@ -117,12 +117,13 @@ func exists(t *testing.T, path string) bool {
 
 // importResult mirrors the JSON "import --json" prints.
 type importResult struct {
-	Run         leadmailer.ImportRun `json:"run"`
-	DryRun      bool                 `json:"dry_run"`
-	Encoding    string               `json:"encoding"`
-	Delimiter   string               `json:"delimiter"`
-	RejectsFile string               `json:"rejects_file"`
-	Error       string               `json:"error"`
+	Run          leadmailer.ImportRun     `json:"run"`
+	DryRun       bool                     `json:"dry_run"`
+	Encoding     string                   `json:"encoding"`
+	Delimiter    string                   `json:"delimiter"`
+	RejectsFile  string                   `json:"rejects_file"`
+	FirstRejects []leadmailer.RejectedRow `json:"first_rejects"`
+	Error        string                   `json:"error"`
 }
 
 // leadShow mirrors the JSON "leads show --json" prints.
@@ -310,7 +311,8 @@ func TestImportPrintsReport(t *testing.T) {
 		"Not stored (no matching field): Notes",
 		"rows read 5", "inserted 3", "updated 0", "unchanged 0", "duplicates in file 1",
 		"suppressed 0", "rejected 1",
-		"Rejected rows, with the reason for each, are in "+filepath.Join(data, "rejects"),
+		"1 row rejected:", `row 4: column 1 "E-mail": e-mail "not-an-address" has no @`,
+		"Get all rejected rows, with the reason for each: leadmailer imports rejects 1",
 	)
 }
 
@@ -379,8 +381,8 @@ func TestImportJSONIsOneObject(t *testing.T) {
 	if got.Encoding != "utf-8" || got.Delimiter != "," {
 		t.Errorf("encoding %q, delimiter %q; want utf-8, ,", got.Encoding, got.Delimiter)
 	}
-	if got.RejectsFile == "" || !exists(t, got.RejectsFile) {
-		t.Errorf("rejects_file = %q, want the path of the rejects file written", got.RejectsFile)
+	if got.RejectsFile != "" || len(got.FirstRejects) != 1 || got.FirstRejects[0].Row != 4 {
+		t.Errorf("rejects_file = %q, first_rejects = %+v; want no file (the rejects are stored) and row 4", got.RejectsFile, got.FirstRejects)
 	}
 	if sum := fileSHA256(t, fixture(t, "contacts.csv")); got.Run.FileSHA256 != sum {
 		t.Errorf("run.file_sha256 = %q, want %q", got.Run.FileSHA256, sum)
@@ -441,7 +443,6 @@ func TestImportRejects(t *testing.T) {
 		wantRows    []string // row numbers of rejected rows; nil: no rejects file anywhere
 	}{
 		{"to --rejects file", "contacts.csv", true, []string{"4"}},
-		{"to the data directory", "contacts.csv", false, []string{"4"}},
 		{"none rejected, no file", "partners.csv", false, nil},
 		{"none rejected, --rejects file not created", "partners.csv", true, nil},
 	}

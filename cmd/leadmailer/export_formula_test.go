@@ -4,9 +4,9 @@ import (
 	"encoding/csv"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -82,10 +82,7 @@ func TestExportNeutralisesFormulas(t *testing.T) {
 		t.Error("the phone +358... is written as it is: a spreadsheet reads it as a formula")
 	}
 
-	rejects, err := os.ReadFile(imported.RejectsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rejects := lm(t, data, "imports", "rejects", strconv.FormatInt(imported.Run.ID, 10)).stdout
 	if !strings.Contains(string(rejects), `"'=HYPERLINK(""http://x"")"`) || !strings.Contains(string(rejects), `"'-1"`) {
 		t.Errorf("rejects file:\n%s\nwant the company and phone neutralised", rejects)
 	}

@@ -43,8 +43,10 @@ Flags:
   --encoding E       force the encoding: utf-8, utf-16le, utf-16be, windows-1252,
                      iso-8859-1, iso-8859-15
   --dry-run          report what the import would do, without changing anything
-  --rejects FILE     write rejected rows here (default: DATA/rejects/NAME-TIME.csv, created
-                     only when a row is rejected); fix them and import the file again
+  --rejects FILE     also write the rejected rows, with the reason for each, to FILE (created
+                     only when a row is rejected); fix them and import the file again. They
+                     are stored with the run in any case, unless --dry-run: get them with
+                     "leadmailer imports rejects RUN"
   --json             print the report as one JSON object
   --data DIR         data directory (default ./leadmailer-data, or LEADMAILER_DATA)
 
@@ -98,23 +100,23 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	}
 	defer db.Close()
 
-	rejects := &importer.RejectsFile{Path: *rejectsPath}
-	if *rejectsPath == "" {
-		stamp := time.Now().UTC().Format("20060102-150405")
-		rejects.Path = filepath.Join(*dataDir, "rejects", strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))+"-"+stamp+".csv")
-		rejects.Unique = true
+	opts := importer.Options{
+		Source: *source, Kind: k, FileName: name, Actor: actor(e), Map: overrides,
+		Delimiter: *delimiter, Encoding: *encoding, DryRun: *dryRun,
 	}
+	// The rejects are stored with the run; --rejects writes them to a file as well.
+	rejects := &importer.RejectsFile{Path: *rejectsPath}
 	defer rejects.Close()
+	if *rejectsPath != "" {
+		opts.Rejects = rejects
+	}
 
 	bar := newProgressBar(e)
-	rep, importErr := importer.Import(ctx, db, in, importer.Options{
-		Source: *source, Kind: k, FileName: name, Actor: actor(e), Map: overrides,
-		Delimiter: *delimiter, Encoding: *encoding, DryRun: *dryRun, Rejects: rejects,
-		Size: size, Progress: bar.update,
-	})
+	opts.Size, opts.Progress = size, bar.update
+	rep, importErr := importer.Import(ctx, db, in, opts)
 	bar.done()
 	if err := rejects.Close(); err != nil && importErr == nil {
-		importErr = fmt.Errorf("write rejects file: %w", err)
+		importErr = fmt.Errorf("write rejects file %s (--rejects): %w", *rejectsPath, err)
 	}
 	if rep == nil {
 		return importErr
@@ -216,7 +218,30 @@ func printImportReport(w io.Writer, rep *importer.Report, rejectsFile string) {
 		fmt.Fprintf(tw, "  %s\t%d\t\n", l.label, l.n)
 	}
 	tw.Flush()
+	printRejects(w, rep, rejectsFile)
+}
+
+// printRejects tells what the run rejected: the first rows with their reasons, and where
+// all of them are.
+func printRejects(w io.Writer, rep *importer.Report, rejectsFile string) {
+	c := rep.Run.Counts
+	if c.Rejected == 0 {
+		return
+	}
+	fmt.Fprintf(w, "%s rejected:\n", plural(c.Rejected, "row", "rows"))
+	for _, r := range rep.FirstRejects {
+		fmt.Fprintf(w, "  row %d: %s\n", r.Row, r.Reason)
+	}
+	if more := c.Rejected - int64(len(rep.FirstRejects)); more > 0 {
+		fmt.Fprintf(w, "  and %d more\n", more)
+	}
 	if rejectsFile != "" {
-		fmt.Fprintf(w, "Rejected rows, with the reason for each, are in %s\n", rejectsFile)
+		fmt.Fprintf(w, "All rejected rows, with the reason for each, are in %s\n", rejectsFile)
+	}
+	switch {
+	case rep.DryRun && rejectsFile == "":
+		fmt.Fprintf(w, "A dry run stores nothing: give --rejects FILE to get all rejected rows in a file\n")
+	case !rep.DryRun:
+		fmt.Fprintf(w, "Get all rejected rows, with the reason for each: leadmailer imports rejects %d --output rejects.csv\n", rep.Run.ID)
 	}
 }

@@ -5,29 +5,40 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"github.com/leadmailer/leadmailer"
+	"github.com/leadmailer/leadmailer/csvsafe"
 	"github.com/leadmailer/leadmailer/importer"
 )
 
 func importsCommand() *command {
 	return &command{
 		name:    "imports",
-		summary: "list import runs, or show one run's report",
+		summary: "list import runs, show one run's report, or get the rows it rejected",
 		usage: `Usage:
   leadmailer imports list [--source NAME] [--limit N] [--json]
   leadmailer imports show ID [--json]
+  leadmailer imports rejects ID [--output FILE]
 
 Every import is a run with its source, file, checksum, who ran it, when, its counts and its
 status: completed, failed (with the error), running, or interrupted (a run whose process
 stopped before it finished; importing the same file again completes the job).
 
+imports rejects writes the rows run ID rejected as CSV, with the row number and the reason
+for each and the values of the columns the import maps, to standard output or FILE: fix
+them in a spreadsheet and import the file again. Whichever way the run was started (this
+command, the web app, the API, a schedule), its rejects are in the database. They hold
+personal data: each time they are read is recorded in the audit log (import.rejects).
+
 Examples:
   leadmailer imports list --source crm-export
   leadmailer imports show 12 --json
+  leadmailer imports rejects 12 --output rejects-12.csv
 `,
 		run: runImports,
 	}
@@ -35,7 +46,7 @@ Examples:
 
 func runImports(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usagef("say list or show")
+		return usagef("say list, show or rejects")
 	}
 	if isHelp(args[0]) {
 		return flag.ErrHelp
@@ -44,9 +55,13 @@ func runImports(ctx context.Context, e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "")
 	source := fs.String("source", "", "")
 	limit := fs.Int("limit", 50, "")
+	output := fs.String("output", "", "")
 	rest, err := parseFlags(fs, args[1:])
 	if err != nil {
 		return err
+	}
+	if args[0] == "rejects" {
+		return runImportRejects(ctx, e, *dataDir, rest, *output)
 	}
 	var runs []*leadmailer.ImportRun
 	switch args[0] {
@@ -81,7 +96,7 @@ func runImports(ctx context.Context, e *env, args []string) error {
 		}
 		runs = append(runs, run)
 	default:
-		return usagef("unknown imports command %q: say list or show", args[0])
+		return usagef("unknown imports command %q: say list, show or rejects", args[0])
 	}
 	now := time.Now()
 	for _, r := range runs {
@@ -141,4 +156,87 @@ func printRun(e *env, r *leadmailer.ImportRun) {
 	if len(r.Unmapped) > 0 {
 		fmt.Fprintf(w, "Columns not stored: %s\n", importer.ListSome(r.Unmapped))
 	}
+}
+
+// runImportRejects writes the rows a run rejected as a rejects file, streamed from the
+// database a page at a time. A run of an older version's web app or API kept its rejects in
+// a file in the data directory instead; that file is copied.
+func runImportRejects(ctx context.Context, e *env, dataDir string, args []string, output string) error {
+	if len(args) != 1 {
+		return usagef("give one run ID: leadmailer imports rejects ID [--output FILE]")
+	}
+	id, err := strconv.ParseInt(args[0], 10, 64)
+	if err != nil {
+		return usagef("run ID %q is not a number", args[0])
+	}
+	db, err := openData(ctx, dataDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	run, err := db.FindImportRun(ctx, id)
+	if err != nil {
+		return err
+	}
+	stored, err := db.CountImportRejects(ctx, run.ID)
+	if err != nil {
+		return err
+	}
+	var legacy *os.File
+	if stored == 0 && run.Counts.Rejected > 0 {
+		legacy, err = os.Open(importer.LegacyRejectsPath(dataDir, run.ID))
+		if os.IsNotExist(err) {
+			return leadmailer.Errorf(leadmailer.ENOTFOUND, "import run %d rejected %d rows, but they are not in the database: "+
+				"the run was made by an older version, which wrote them to a file under %s",
+				run.ID, run.Counts.Rejected, filepath.Join(dataDir, "rejects"))
+		}
+		if err != nil {
+			return err
+		}
+		defer legacy.Close()
+	}
+	to := "standard output"
+	if output != "" {
+		to = output
+	}
+	if err := recordAudit(ctx, e, db, leadmailer.AuditRejectsGet, fmt.Sprintf("run %d", run.ID), "to "+to); err != nil {
+		return err
+	}
+	out := e.stdout
+	var f *os.File
+	if output != "" {
+		// The rows hold personal data: the file is the user's alone.
+		if f, err = os.OpenFile(output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
+			return fmt.Errorf("--output: %w", err)
+		}
+		defer f.Close()
+		out = f
+	}
+	if legacy != nil {
+		err = importer.CopyRejectsFile(csvsafe.NewWriter(out), legacy)
+	} else {
+		w := importer.NewRejectsCSV(out)
+		if err = w.WriteHeader(); err == nil {
+			err = db.EachImportReject(ctx, run.ID, w.Write)
+		}
+		if ferr := w.Flush(); err == nil {
+			err = ferr
+		}
+	}
+	if err == nil && f != nil {
+		err = f.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("write rejects of run %d to %s: %w", run.ID, to, err)
+	}
+	if output != "" {
+		n := stored
+		if legacy != nil {
+			n = run.Counts.Rejected
+		}
+		fmt.Fprintf(e.stderr, "Wrote %s of run %d to %s\n", plural(n, "rejected row", "rejected rows"), run.ID, output)
+	} else if stored == 0 && legacy == nil {
+		fmt.Fprintf(e.stderr, "Run %d rejected no rows\n", run.ID)
+	}
+	return nil
 }

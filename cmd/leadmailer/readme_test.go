@@ -44,6 +44,7 @@ var readmeSkipped = map[string]string{
 // says so, an erasure suppresses the address), and it must not.
 var readmeOutputs = []struct{ command, want, notWant string }{
 	{command: "leads show anna.virtanen@example.fi", want: "Esimerkki Oy"},
+	{command: "imports rejects 1", want: `"not-an-address","Bob Broken","Broken Ltd","GB"`},
 	{command: "leads export anna.virtanen@example.fi", notWant: `"lead": null`},
 	{command: "leads erase anna.virtanen@example.fi", notWant: "No lead had this address"},
 	{command: "campaigns preview 1 --lead anna.virtanen@example.fi", want: "Osoitelähde"},

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -180,5 +182,56 @@ func TestServeTwoProcessesShareAPIRateLimit(t *testing.T) {
 	}
 	if refused[a.base] == 0 || refused[b.base] == 0 {
 		t.Errorf("refusals per process: %v, want some from both (%d answered in %v)", refused, answered, elapsed)
+	}
+}
+
+// The rows an import through one process rejected are read through the other, by the API
+// and as the web app's download: they are in the database, and no data directory holds them.
+func TestServeTwoProcessesShareImportRejects(t *testing.T) {
+	a, b, data := twoServing(t)
+	token := strings.TrimSpace(lm(t, data, "tokens", "add", "crm", "--role", "marketer").stdout)
+	csv := "Email,Name,Company\ninfo@acme.fi,Matti,ACME Oy\nnot-an-address,Bad Row,Nowhere Ltd\n"
+	req, _ := http.NewRequest("POST", a.base+"/api/v1/imports?source=fair&file_name=fair.csv", strings.NewReader(csv))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "text/csv")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	var imported struct {
+		Run struct {
+			ID     int64
+			Counts struct{ Rejected int64 }
+		}
+	}
+	if res.StatusCode != http.StatusCreated || json.Unmarshal(body, &imported) != nil || imported.Run.Counts.Rejected != 1 {
+		t.Fatalf("import on process 1: %d %s, want 201 with one row rejected", res.StatusCode, body)
+	}
+	path := "/imports/" + strconv.FormatInt(imported.Run.ID, 10)
+
+	req, _ = http.NewRequest("GET", b.base+"/api/v1"+path+"/rejects", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `"row":3`) || !strings.Contains(string(body), `"email":"not-an-address"`) {
+		t.Errorf("rejects by the API on process 2: %d %s, want row 3, not-an-address", res.StatusCode, body)
+	}
+
+	onB := loginWeb(t, b.base, "ada", "correct horse battery staple")
+	status, download := onB.get(t, path+"/rejects.csv")
+	if status != http.StatusOK || !strings.Contains(download, `"3","column 1 ""Email"": e-mail ""not-an-address"" has no @","not-an-address","Bad Row","Nowhere Ltd"`) {
+		t.Errorf("rejects download on process 2: %d\n%s", status, download)
+	}
+	// Each process's data directory is the last argument of its serve command.
+	for _, dir := range []string{data, b.cmd.Args[len(b.cmd.Args)-1]} {
+		if _, err := os.Stat(filepath.Join(dir, "rejects")); !os.IsNotExist(err) {
+			t.Errorf("%s has a rejects folder (%v): the rejects belong in the database", dir, err)
+		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -108,7 +107,7 @@ func runSources(ctx context.Context, e *env, args []string) error {
 	}
 	for _, res := range results {
 		if *asJSON {
-			if err := writeImportJSON(e.stdout, res.Report, res.RejectsFile, res.Err); err != nil {
+			if err := writeImportJSON(e.stdout, res.Report, "", res.Err); err != nil {
 				return err
 			}
 			continue
@@ -122,21 +121,19 @@ func runSources(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(e.stdout, "Source %q: run %d failed before importing anything; the leads are as they were.\n",
 				run.Source, run.ID)
 		default:
-			printImportReport(e.stdout, res.Report, res.RejectsFile)
+			printImportReport(e.stdout, res.Report, "")
 		}
 	}
 	return runErr
 }
 
-// newRunner returns a source runner that writes rejects into the data directory and logs
-// to standard error from level on. API keys in headers never reach the log.
+// newRunner returns a source runner that logs to standard error from level on. API keys in headers never reach the log.
 func newRunner(e *env, db *store.DB, actor string, level slog.Level) *sources.Runner {
 	dataDir := db.DataDir()
 	return &sources.Runner{
 		Store: db, Getenv: e.getenv, Actor: actor,
-		RejectsDir: filepath.Join(dataDir, "rejects"),
-		LockDir:    locksDir(dataDir),
-		Log:        slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})),
+		LockDir: locksDir(dataDir),
+		Log:     slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})),
 	}
 }
 

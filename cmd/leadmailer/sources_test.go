@@ -102,7 +102,13 @@ func TestSourcesRunEnrichesUploadedLead(t *testing.T) {
 		`as source "prh": run 2 completed`,
 		"Columns: name -> company, country -> country, businessId -> business_id, domicile -> city",
 		"rows read 3", "updated 1", "rejected 1", "skipped (no e-mail, no lead) 1",
-		"Rejected rows, with the reason for each, are in")
+		`row 3: record 1111111-1: page 2 record 1: country: unknown country "Atlantis"`,
+		"Get all rejected rows, with the reason for each: leadmailer imports rejects 2")
+	// The scheduled run's rejects are in the database, as an upload's are.
+	mustContain(t, "imports rejects 2", lm(t, data, "imports", "rejects", "2").stdout, `"3","record 1111111-1: page 2 record 1: country: unknown country ""Atlantis""`)
+	if _, err := os.Stat(filepath.Join(data, "rejects")); !os.IsNotExist(err) {
+		t.Errorf("the data directory has a rejects folder (%v): the rejects belong in the database", err)
+	}
 
 	show := squash(lm(t, data, "leads", "show", "anna.virtanen@example.fi").stdout)
 	mustContain(t, "leads show", show,
