@@ -111,3 +111,28 @@ func TestExportAndEraseStoredRejects(t *testing.T) {
 		t.Errorf("export after erasure still lists rejects %+v", x.Rejects)
 	}
 }
+
+// TestImportedRejectsReachExportAndErasure: rows an import rejects are stored with the run,
+// and an access request and an erasure find the person's among them by the address however
+// it was written, while another person's stay.
+func TestImportedRejectsReachExportAndErasure(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "data")
+	file := writeFile(t, t.TempDir(), "narnia.csv", "email,name,company,country\n"+
+		" Anna.Virtanen@Example.fi ,Anna from Narnia,Virtanen Oy,Narnia\n"+
+		"bob@example.fi,Bob,Bob Oy,Narnia\n"+
+		"carl@example.fi,Carl,Carl Oy,FI\n")
+	lm(t, data, "import", "--source", "crm", file)
+	mustContain(t, "stored rejects", lm(t, data, "imports", "rejects", "1").stdout, "Anna from Narnia", "bob@example.fi")
+
+	var x store.LeadExport
+	lmJSON(t, data, &x, "leads", "export", "anna.virtanen@example.fi")
+	if len(x.Rejects) != 1 || x.Rejects[0].Name != "Anna from Narnia" || x.Rejects[0].Row != 2 {
+		t.Errorf("export's rejects = %+v, want Anna's row 2", x.Rejects)
+	}
+	mustContain(t, "erase", lm(t, data, "leads", "erase", "anna.virtanen@example.fi").stdout, "1 rejected import row")
+	left := lm(t, data, "imports", "rejects", "1").stdout
+	if strings.Contains(left, "Anna") || !strings.Contains(left, "bob@example.fi") {
+		t.Errorf("rejects after Anna's erasure:\n%s\nwant Bob's row only", left)
+	}
+}
