@@ -561,7 +561,7 @@ func TestUsageErrors(t *testing.T) {
 		{"leads show without address", []string{"leads", "show"}, "give one e-mail address"},
 		{"leads list unknown --country", []string{"leads", "list", "--country", "Narnia"}, `--country "Narnia" is not a country`},
 		{"leads list unknown --state", []string{"leads", "list", "--state", "asleep"}, `--state "asleep"`},
-		{"imports without subcommand", []string{"imports"}, "say list or show"},
+		{"imports without subcommand", []string{"imports"}, "say list, show or rejects"},
 		{"imports unknown subcommand", []string{"imports", "purge"}, `unknown imports command "purge"`},
 		{"imports show non-number", []string{"imports", "show", "latest"}, `run ID "latest" is not a number`},
 		{"imports show without ID", []string{"imports", "show"}, "give one run ID"},
