@@ -11,6 +11,7 @@ import (
 	"hash"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/leadmailer/leadmailer"
 )
@@ -39,6 +40,8 @@ type ImportWriter struct {
 	outcomes      []byte // on PostgreSQL, the staged rows' outcomes, reused
 	fkOff         bool   // foreign key checks are off on conn (see begin)
 	hashes        sync.Pool
+	// parts are the connections a batch is written over on PostgreSQL; see writeParts.
+	parts []*importPart
 }
 
 // BeginImport records a new running import run and returns the writer for its batches.
@@ -205,6 +208,9 @@ func (w *ImportWriter) Run() *leadmailer.ImportRun { return w.run }
 // new leads and one update the changed ones, and one insert records an observation per row.
 // Row-by-row upserts through database/sql are several times slower.
 func (w *ImportWriter) WriteBatch(ctx context.Context, rows []leadmailer.ImportRow, pre leadmailer.ImportCounts) (leadmailer.ImportCounts, error) {
+	if w.db.pg && !w.dryRun && w.db.importWriters > 1 && w.splitBatch(rows) > 1 {
+		return w.writeParts(ctx, rows, pre)
+	}
 	counts := pre
 	err := w.inTx(ctx, func() error {
 		counts = pre
@@ -255,13 +261,7 @@ func (w *ImportWriter) WriteBatch(ctx context.Context, rows []leadmailer.ImportR
 			return err
 		}
 		w.run.HeartbeatAt = w.db.now().UTC()
-		return w.exec(ctx, `UPDATE import_runs SET heartbeat_at = ?,
-			rows_read = rows_read + ?, inserted = inserted + ?, updated = updated + ?,
-			unchanged = unchanged + ?, rejected = rejected + ?, suppressed = suppressed + ?,
-			duplicates = duplicates + ?, skipped = skipped + ?
-			WHERE id = ?`,
-			formatTime(w.run.HeartbeatAt), counts.Read, counts.Inserted, counts.Updated,
-			counts.Unchanged, counts.Rejected, counts.Suppressed, counts.Duplicates, counts.Skipped, w.run.ID)
+		return w.addRunCounts(ctx, w.run.HeartbeatAt, counts)
 	})
 	if err != nil {
 		// No "import run N" here: the callers name the run (or the website query) in their
@@ -270,6 +270,17 @@ func (w *ImportWriter) WriteBatch(ctx context.Context, rows []leadmailer.ImportR
 	}
 	w.run.Counts.Add(counts)
 	return counts, nil
+}
+
+// addRunCounts adds a batch's counts to the run's, in the batch's transaction.
+func (w *ImportWriter) addRunCounts(ctx context.Context, heartbeat time.Time, c leadmailer.ImportCounts) error {
+	return w.exec(ctx, `UPDATE import_runs SET heartbeat_at = ?,
+			rows_read = rows_read + ?, inserted = inserted + ?, updated = updated + ?,
+			unchanged = unchanged + ?, rejected = rejected + ?, suppressed = suppressed + ?,
+			duplicates = duplicates + ?, skipped = skipped + ?
+			WHERE id = ?`,
+		formatTime(heartbeat), c.Read, c.Inserted, c.Updated,
+		c.Unchanged, c.Rejected, c.Suppressed, c.Duplicates, c.Skipped, w.run.ID)
 }
 
 // clearStaging empties the staging and matched tables for the next batch.
@@ -308,7 +319,7 @@ func (w *ImportWriter) stageRows(ctx context.Context, rows []leadmailer.ImportRo
 	}
 	if w.db.pg {
 		w.outcomes = outcomes
-		return staged, w.stageRowsPG(ctx, rows, outcomes)
+		return staged, w.stageRowsPG(ctx, rows, outcomes, nil)
 	}
 	w.stageBuf = b
 	var n int
@@ -476,6 +487,7 @@ func (w *ImportWriter) Finish(ctx context.Context, status leadmailer.RunStatus, 
 }
 
 func (w *ImportWriter) close() {
+	w.closeParts()
 	if w.inDry {
 		w.conn.ExecContext(context.Background(), `ROLLBACK`)
 		w.inDry = false

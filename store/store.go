@@ -151,6 +151,10 @@ type Options struct {
 	// StatementTimeout ends a PostgreSQL statement that runs longer, waiting for a lock
 	// included; zero: a minute. A URL's own statement_timeout wins.
 	StatementTimeout time.Duration
+	// ImportWriters is how many connections an import writes each batch over on PostgreSQL
+	// (see ImportWriter.WriteBatch); zero: 2, one: a single connection. It is capped at
+	// MaxConns. SQLite has one writer and ignores it.
+	ImportWriters int
 }
 
 // defaultCacheKiB is the page cache of a connection when Options.CacheKiB is zero: 16 MiB.
@@ -173,6 +177,7 @@ type DB struct {
 	suppressionKey []byte
 	auditKey       []byte
 	cacheKiB       int       // each connection's page cache, for backup to restore
+	importWriters  int       // connections an import batch writes over on PostgreSQL (see Options)
 	sent           sentCache // see sentCount
 }
 
