@@ -249,3 +249,52 @@ func TestWritesBesideParallelImport(t *testing.T) {
 		t.Errorf("%d leads, want %d", got, want)
 	}
 }
+
+// An import cancelled in the middle of a batch written over two connections leaves whole
+// shares only, with the run's counts saying what they hold, and releases the import lock, so
+// that the next import runs to its end and leaves no lock held either.
+func TestParallelImportCancelledMidBatch(t *testing.T) {
+	for _, after := range []time.Duration{100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond} {
+		t.Run(after.String(), func(t *testing.T) {
+			db := storetest.OpenPostgresOptions(t, store.Options{ImportWriters: 2, StatementTimeout: 5 * time.Second})
+			ctx, cancel := context.WithTimeout(context.Background(), after)
+			defer cancel()
+			_, err := importer.Import(ctx, db, strings.NewReader(parallelImportCSV(40000, 30000, 0)), importer.Options{
+				Source: "crm", BatchSize: 500})
+			if err == nil {
+				t.Fatalf("import finished within %v: make the input bigger", after)
+			}
+			// One statement, so one snapshot: a share whose COMMIT the cancel interrupted may
+			// still be committing on the server, and its rows and its counts arrive together.
+			var leads, observations int64
+			var c leadmailer.ImportCounts
+			if err := storetest.Raw(t, db).QueryRow(`SELECT (SELECT count(*) FROM leads),
+					(SELECT count(*) FROM observations WHERE run_id = 1),
+					rows_read, inserted, duplicates, suppressed, rejected
+				FROM import_runs WHERE id = 1`).Scan(&leads, &observations,
+				&c.Read, &c.Inserted, &c.Duplicates, &c.Suppressed, &c.Rejected); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("cancelled after %d rows: %v", c.Read, err)
+			if leads != c.Inserted || observations != c.Read-c.Rejected-c.Suppressed || c.Inserted+c.Duplicates != c.Read-c.Suppressed {
+				t.Errorf("after the cancel (%v): %d leads and %d observations stored, run counts %+v", err, leads, observations, c)
+			}
+			// The next import runs to the end, its batches taking the import lock again.
+			next, cancelNext := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancelNext()
+			if _, err := importer.Import(next, db, strings.NewReader(parallelImportCSV(2000, 1500, 1)), importer.Options{
+				Source: "crm", BatchSize: 500}); err != nil {
+				t.Fatalf("import after the cancelled one: %v", err)
+			}
+			// Both imports have ended: no session, of the pool's idle ones or any other, holds
+			// an advisory lock (the import lock is one a session keeps until it lets go).
+			var held int
+			if err := storetest.Raw(t, db).QueryRow(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted`).Scan(&held); err != nil {
+				t.Fatal(err)
+			}
+			if held != 0 {
+				t.Errorf("%d advisory locks held after both imports ended", held)
+			}
+		})
+	}
+}
