@@ -22,7 +22,8 @@ import (
 //
 // Locks, always taken in this order:
 //   - importLockKey, for the session, on the run's own connection, for the whole batch: two
-//     imports' batches never run at once, as each would take the other's lead ids.
+//     imports' batches never share the writer lock, as they may hold the same address and
+//     neither would see the other's uncommitted lead for it.
 //   - writerLockKey shared, by each share's transaction, so that they run beside each other
 //     while every other write transaction, which takes it exclusively, waits for all of
 //     them, as it waits for a single-connection batch.
@@ -30,9 +31,10 @@ import (
 // The shares' lead ids come from one block per batch, reserved on the id sequence once the
 // shares know whether they have new leads: each new lead gets the block's base plus its
 // row's number in the batch, as in a batch written whole, and a lead inserted later with the
-// sequence's next value (from the website) gets a free id. Each share's transaction ends by adding its own counts to the run,
-// so the run's counts agree with what is stored even when one share commits and another
-// fails; the import then fails, and importing the input again completes it, as after a crash.
+// sequence's next value (from the website) gets a free id. Each share's transaction ends by
+// adding its own counts to the run, so the run's counts agree with what is stored even when
+// one share commits and another fails; the import then fails, and importing the input again
+// completes it, as after a crash.
 
 // importPart is one share of a batch and the connection that writes it.
 type importPart struct {
@@ -114,6 +116,7 @@ func (w *ImportWriter) writeParts(ctx context.Context, rows []leadmailer.ImportR
 	return counts, err
 }
 
+// writeLockedParts is writeParts under the import lock.
 func (w *ImportWriter) writeLockedParts(ctx context.Context, rows []leadmailer.ImportRow, pre leadmailer.ImportCounts, parts []*importPart) (leadmailer.ImportCounts, error) {
 	if err := beginParts(ctx, parts); err != nil {
 		return leadmailer.ImportCounts{}, err
@@ -122,8 +125,8 @@ func (w *ImportWriter) writeLockedParts(ctx context.Context, rows []leadmailer.I
 		rollbackParts(ctx, parts)
 		return leadmailer.ImportCounts{}, err
 	}
-	// Nothing is stored yet: from here on, each share commits on its own.
-	dealCounts(parts, pre, len(rows))
+	// No row is stored yet: from here on, each share commits on its own.
+	dealCounts(parts, pre)
 	now := w.db.now().UTC()
 	err := eachPart(parts, func(p *importPart) error {
 		p.committed = false
@@ -320,7 +323,7 @@ func (w *ImportWriter) reserveIDs(ctx context.Context, parts []*importPart, batc
 
 // dealCounts gives each part its share of pre: the rows it was given count as read by it,
 // the rest of pre (rows read and rejected, or skipped, by the caller) goes to the first part.
-func dealCounts(parts []*importPart, pre leadmailer.ImportCounts, batchRows int) {
+func dealCounts(parts []*importPart, pre leadmailer.ImportCounts) {
 	// A caller whose pre counts fewer rows read than it passed (none do) leaves them all to
 	// the first part rather than a negative count.
 	read := pre.Read

@@ -29,8 +29,10 @@
 // it, so two processes (say, serve and a CLI import) queue rather than fail. PostgreSQL
 // keeps that rule on purpose: every transaction takes one advisory lock (writerLockKey) when
 // it begins, so that code written for one writer stays correct with several processes on one
-// database. Migrations run under a second advisory lock, so two processes starting at once
-// do not both apply them.
+// database. The one exception is an import batch, written in shares over several connections
+// whose transactions share that lock, under an import lock of its own (see
+// ImportWriter.writeParts). Migrations run under a further advisory lock, so two processes
+// starting at once do not both apply them.
 package store
 
 import (
