@@ -114,7 +114,9 @@ type ImportRow struct {
 
 // ImportWriter stores the accepted rows of one import run, batch by batch. Each batch is
 // committed whole or not at all, together with the run's counts, so a crash leaves the
-// database consistent and the run's counts matching what was stored.
+// database consistent and the run's counts matching what was stored. A store that writes a
+// batch in shares over several connections commits each share so, with its counts; rows
+// with the same e-mail address are always in one share.
 type ImportWriter interface {
 	// SuppressionHash returns the keyed hash of a normalised address under which it would be
 	// suppressed. Importers compute it for each row while parsing, so that the hashing runs
@@ -123,7 +125,8 @@ type ImportWriter interface {
 	// Run returns the run being written.
 	Run() *ImportRun
 	// WriteBatch stores rows and adds pre (rows read and rejected by the caller) to the
-	// run's counts, returning the counts of this batch including pre.
+	// run's counts, returning the counts of this batch including pre: on an error, those of
+	// the shares that were committed, if any.
 	WriteBatch(ctx context.Context, rows []ImportRow, pre ImportCounts) (ImportCounts, error)
 	// WriteBatchRejects is WriteBatch that also stores rejects, the rows the caller refused
 	// while reading the batch (counted in pre.Rejected), in the batch's transaction: whatever

@@ -7,6 +7,7 @@
 #   ROWS=200000 bash bench/import.sh
 #   BACKEND=postgres bash bench/import.sh       # into a private PostgreSQL cluster it starts
 #   LEADMAILER_DATABASE_URL=postgres://... bash bench/import.sh   # into that (empty) database
+#   BACKEND=postgres WRITERS=1 bash bench/import.sh   # [database] import_writers = 1 (default 2)
 #
 # BACKEND=postgres runs initdb and pg_ctl (PATH, or the newest /usr/lib/postgresql/N/bin) in a
 # temporary directory, listening on a Unix socket there only, with PostgreSQL's default
@@ -20,6 +21,10 @@ bench_workdir
 
 if [ "${BACKEND:-sqlite}" = postgres ]; then
 	start_private_postgres "$work/pg"
+fi
+if [ -n "${WRITERS:-}" ]; then
+	mkdir -m 700 "$work/data"
+	printf '[database]\nimport_writers = %s\n' "$WRITERS" >"$work/data/leadmailer.toml"
 fi
 go build -o "$work/leadmailer" ./cmd/leadmailer
 go run ./bench/importbench -bin "$work/leadmailer" -rows "${ROWS:-1000000}" -dir "$work"

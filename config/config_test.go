@@ -79,6 +79,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"ses topic", "[bounces.webhooks]\nses_topic_arns = [\"bounces\"]", `"bounces" is not a topic ARN`},
 		{"database url scheme", "[database]\nurl = \"mysql://u:secret@h/db\"", "database.url: give a postgres://"},
 		{"database pool", "[database]\nmax_conns = -1", "database.max_conns = -1"},
+		{"import writers", "[database]\nimport_writers = 9", "database.import_writers = 9: give a number of connections from 1 to 8"},
+		{"import writers beyond the pool", "[database]\nmax_conns = 3\nimport_writers = 4", "database.import_writers = 4: an import cannot write over more connections than database.max_conns (3)"},
 		{"source name", strings.Replace(sourceTOML(""), `name = "reg"`, `name = "Reg Ister"`, 1), `name "Reg Ister"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,6 +10,13 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+)
+
+// DefaultImportWriters is [database] import_writers left out; MaxImportWriters bounds it,
+// as each writer holds a connection and a server backend for an import's whole run.
+const (
+	DefaultImportWriters = 2
+	MaxImportWriters     = 8
 )
 
 // DatabaseURLEnv overrides [database] url, so that the password can stay out of the file.
@@ -26,6 +34,10 @@ type Database struct {
 	MaxConns int `toml:"max_conns"`
 	// StatementTimeout ends any PostgreSQL statement that runs longer; 0: one minute.
 	StatementTimeout Duration `toml:"statement_timeout"`
+	// ImportWriters is how many PostgreSQL connections an import writes each batch over at
+	// once, so that the server spends that many cores on it; 0: 2, 1: one connection.
+	// SQLite has one writer and ignores it.
+	ImportWriters int `toml:"import_writers"`
 	// URLSetting names where URL came from, for messages about it: LEADMAILER_DATABASE_URL,
 	// or "FILE: database.url". Set by LoadDatabase.
 	URLSetting string `toml:"-"`
@@ -49,6 +61,11 @@ func (d *Database) validateURL(setting string) []error {
 	}
 	if d.MaxConns < 0 || d.MaxConns > 1000 {
 		errs = append(errs, fmt.Errorf("database.max_conns = %d: give a number of connections from 1 to 1000, or 0 for 10", d.MaxConns))
+	}
+	if d.ImportWriters < 0 || d.ImportWriters > MaxImportWriters {
+		errs = append(errs, fmt.Errorf("database.import_writers = %d: give a number of connections from 1 to %d, or 0 for %d", d.ImportWriters, MaxImportWriters, DefaultImportWriters))
+	} else if maxConns := cmp.Or(d.MaxConns, 10); d.ImportWriters > maxConns {
+		errs = append(errs, fmt.Errorf("database.import_writers = %d: an import cannot write over more connections than database.max_conns (%d) allows", d.ImportWriters, maxConns))
 	}
 	if d.StatementTimeout < 0 {
 		errs = append(errs, fmt.Errorf("database.statement_timeout must not be negative"))

@@ -11,6 +11,7 @@ import (
 	"hash"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/leadmailer/leadmailer"
 )
@@ -39,6 +40,8 @@ type ImportWriter struct {
 	outcomes      []byte // on PostgreSQL, the staged rows' outcomes, reused
 	fkOff         bool   // foreign key checks are off on conn (see begin)
 	hashes        sync.Pool
+	// parts are the connections a batch is written over on PostgreSQL; see writeParts.
+	parts []*importPart
 }
 
 // BeginImport records a new running import run and returns the writer for its batches.
@@ -211,6 +214,9 @@ func (w *ImportWriter) WriteBatch(ctx context.Context, rows []leadmailer.ImportR
 // WriteBatchRejects is WriteBatch that also stores the batch's rejected rows in
 // import_rejects, in the same transaction (see writeRejects).
 func (w *ImportWriter) WriteBatchRejects(ctx context.Context, rows []leadmailer.ImportRow, pre leadmailer.ImportCounts, rejects []leadmailer.RejectedRow) (leadmailer.ImportCounts, error) {
+	if w.db.pg && !w.dryRun && w.db.importWriters > 1 && w.splitBatch(rows) > 1 {
+		return w.writeParts(ctx, rows, pre, rejects)
+	}
 	counts := pre
 	err := w.inTx(ctx, func() error {
 		counts = pre
@@ -264,13 +270,7 @@ func (w *ImportWriter) WriteBatchRejects(ctx context.Context, rows []leadmailer.
 			return fmt.Errorf("store rejected rows: %w", err)
 		}
 		w.run.HeartbeatAt = w.db.now().UTC()
-		return w.exec(ctx, `UPDATE import_runs SET heartbeat_at = ?,
-			rows_read = rows_read + ?, inserted = inserted + ?, updated = updated + ?,
-			unchanged = unchanged + ?, rejected = rejected + ?, suppressed = suppressed + ?,
-			duplicates = duplicates + ?, skipped = skipped + ?
-			WHERE id = ?`,
-			formatTime(w.run.HeartbeatAt), counts.Read, counts.Inserted, counts.Updated,
-			counts.Unchanged, counts.Rejected, counts.Suppressed, counts.Duplicates, counts.Skipped, w.run.ID)
+		return w.addRunCounts(ctx, w.run.HeartbeatAt, counts)
 	})
 	if err != nil {
 		// No "import run N" here: the callers name the run (or the website query) in their
@@ -279,6 +279,17 @@ func (w *ImportWriter) WriteBatchRejects(ctx context.Context, rows []leadmailer.
 	}
 	w.run.Counts.Add(counts)
 	return counts, nil
+}
+
+// addRunCounts adds a batch's counts to the run's, in the batch's transaction.
+func (w *ImportWriter) addRunCounts(ctx context.Context, heartbeat time.Time, c leadmailer.ImportCounts) error {
+	return w.exec(ctx, `UPDATE import_runs SET heartbeat_at = ?,
+			rows_read = rows_read + ?, inserted = inserted + ?, updated = updated + ?,
+			unchanged = unchanged + ?, rejected = rejected + ?, suppressed = suppressed + ?,
+			duplicates = duplicates + ?, skipped = skipped + ?
+			WHERE id = ?`,
+		formatTime(heartbeat), c.Read, c.Inserted, c.Updated,
+		c.Unchanged, c.Rejected, c.Suppressed, c.Duplicates, c.Skipped, w.run.ID)
 }
 
 // clearStaging empties the staging and matched tables for the next batch.
@@ -317,7 +328,7 @@ func (w *ImportWriter) stageRows(ctx context.Context, rows []leadmailer.ImportRo
 	}
 	if w.db.pg {
 		w.outcomes = outcomes
-		return staged, w.stageRowsPG(ctx, rows, outcomes)
+		return staged, w.stageRowsPG(ctx, rows, outcomes, nil)
 	}
 	w.stageBuf = b
 	var n int
@@ -485,6 +496,7 @@ func (w *ImportWriter) Finish(ctx context.Context, status leadmailer.RunStatus, 
 }
 
 func (w *ImportWriter) close() {
+	w.closeParts()
 	if w.inDry {
 		w.conn.ExecContext(context.Background(), `ROLLBACK`)
 		w.inDry = false

@@ -25,6 +25,11 @@ const (
 	writerLockKey int64 = 0x6c6d_0001
 	// migrationLockKey is held, for the session, while a process brings the schema up to date.
 	migrationLockKey int64 = 0x6c6d_0002
+	// importLockKey is held, for the session, by an import writing one batch over several
+	// connections, whose transactions share the writer lock (see ImportWriter.writeParts):
+	// it keeps a second import's batch from sharing it too. It is always taken before the
+	// writer lock, never while holding it.
+	importLockKey int64 = 0x6c6d_0003
 )
 
 // Defaults of a PostgreSQL connection pool and its sessions, when Options leave them zero.
@@ -32,6 +37,9 @@ const (
 	// defaultMaxConns: serve's web requests, a send and a scheduled import at once need a few
 	// connections each; more than that only queues on the writer lock inside the server.
 	defaultMaxConns = 10
+	// defaultImportWriters: two connections let the server spend two cores on an import
+	// batch (see ImportWriter.writeParts), where one kept a single backend busy.
+	defaultImportWriters = 2
 	// defaultStatementTimeout ends a statement that runs away (or waits that long for the
 	// writer lock) rather than holding a connection for ever. An import batch of 10,000 rows
 	// takes well under a second.
@@ -81,7 +89,12 @@ func OpenURL(ctx context.Context, url string, opts Options) (*DB, error) {
 	// A connection idle this long is closed, so that a server restart or a failover is met
 	// with fresh connections rather than dead ones.
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{sql: sqlDB, where: where, pg: true, dataDir: opts.DataDir, now: opts.Now, suppressionKey: opts.SuppressionKey, auditKey: opts.AuditKey}
+	importWriters := opts.ImportWriters
+	if importWriters <= 0 {
+		importWriters = defaultImportWriters
+	}
+	db := &DB{sql: sqlDB, where: where, pg: true, dataDir: opts.DataDir, now: opts.Now, suppressionKey: opts.SuppressionKey, auditKey: opts.AuditKey,
+		importWriters: min(importWriters, maxConns)}
 	if db.now == nil {
 		db.now = time.Now
 	}

@@ -29,8 +29,10 @@
 // it, so two processes (say, serve and a CLI import) queue rather than fail. PostgreSQL
 // keeps that rule on purpose: every transaction takes one advisory lock (writerLockKey) when
 // it begins, so that code written for one writer stays correct with several processes on one
-// database. Migrations run under a second advisory lock, so two processes starting at once
-// do not both apply them.
+// database. The one exception is an import batch, written in shares over several connections
+// whose transactions share that lock, under an import lock of its own (see
+// ImportWriter.writeParts). Migrations run under a further advisory lock, so two processes
+// starting at once do not both apply them.
 package store
 
 import (
@@ -151,6 +153,10 @@ type Options struct {
 	// StatementTimeout ends a PostgreSQL statement that runs longer, waiting for a lock
 	// included; zero: a minute. A URL's own statement_timeout wins.
 	StatementTimeout time.Duration
+	// ImportWriters is how many connections an import writes each batch over on PostgreSQL
+	// (see ImportWriter.WriteBatch); zero: 2, one: a single connection. It is capped at
+	// MaxConns. SQLite has one writer and ignores it.
+	ImportWriters int
 }
 
 // defaultCacheKiB is the page cache of a connection when Options.CacheKiB is zero: 16 MiB.
@@ -173,6 +179,7 @@ type DB struct {
 	suppressionKey []byte
 	auditKey       []byte
 	cacheKiB       int       // each connection's page cache, for backup to restore
+	importWriters  int       // connections an import batch writes over on PostgreSQL (see Options)
 	sent           sentCache // see sentCount
 }
 

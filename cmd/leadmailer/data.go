@@ -61,7 +61,7 @@ func openDataAt(ctx context.Context, dir, configPath string, getenv func(string)
 	if d.URL == "" {
 		return store.Open(ctx, filepath.Join(dir, dbFile), opts)
 	}
-	opts.MaxConns, opts.StatementTimeout = d.MaxConns, time.Duration(d.StatementTimeout)
+	opts.MaxConns, opts.StatementTimeout, opts.ImportWriters = d.MaxConns, time.Duration(d.StatementTimeout), d.ImportWriters
 	db, err := store.OpenURL(ctx, d.URL, opts)
 	if leadmailer.ErrorCode(err) == leadmailer.EINVALID {
 		// The URL itself is wrong: say which setting to fix.

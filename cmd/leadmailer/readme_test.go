@@ -25,6 +25,7 @@ var readmeSkipped = map[string]string{
 	"bash bench/import.sh":                            "a benchmark of a million rows",
 	"ROWS=3000000 bash bench/import.sh":               "a benchmark of three million rows",
 	"BACKEND=postgres bash bench/import.sh":           "a benchmark of a million rows on a PostgreSQL cluster it starts",
+	"BACKEND=postgres WRITERS=1 bash bench/import.sh": "a benchmark of a million rows on a PostgreSQL cluster it starts",
 	"bash bench/send.sh":                              "a benchmark that needs Postfix's smtp-sink",
 	"BACKEND=postgres PROCESSES=2 bash bench/send.sh": "a benchmark on a PostgreSQL cluster it starts, with smtp-sink",
 	"bash bench/backup.sh":                            "a benchmark that builds a 300 MB database",

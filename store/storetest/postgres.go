@@ -70,6 +70,17 @@ func OpenPostgres(t testing.TB, now func() time.Time) *store.DB {
 	return openPostgresURL(t, now, NewPostgresDatabase(t), t.TempDir())
 }
 
+// OpenPostgresOptions is OpenPostgres with opts, for tests of a setting (ImportWriters,
+// StatementTimeout). The keys are the test keys, and the data directory a temporary one
+// unless opts name one.
+func OpenPostgresOptions(t testing.TB, opts store.Options) *store.DB {
+	t.Helper()
+	if opts.DataDir == "" {
+		opts.DataDir = t.TempDir()
+	}
+	return openPostgresOptions(t, NewPostgresDatabase(t), opts)
+}
+
 // OpenPostgresICU is OpenPostgres on a database whose default collation is ICU's en-US: text
 // sorts as people read it ("alpha" before "Zeta"), and lower() and ILIKE fold every letter.
 // A server without ICU skips the test.
@@ -83,8 +94,14 @@ func OpenPostgresICU(t testing.TB, now func() time.Time) *store.DB {
 // chain's keying record) are there as in production.
 func openPostgresURL(t testing.TB, now func() time.Time, url, dataDir string) *store.DB {
 	t.Helper()
-	db, err := store.OpenURL(context.Background(), url,
-		store.Options{Now: now, SuppressionKey: Key, AuditKey: AuditKey, DataDir: dataDir})
+	return openPostgresOptions(t, url, store.Options{Now: now, DataDir: dataDir})
+}
+
+// openPostgresOptions opens url with opts and the test keys.
+func openPostgresOptions(t testing.TB, url string, opts store.Options) *store.DB {
+	t.Helper()
+	opts.SuppressionKey, opts.AuditKey = Key, AuditKey
+	db, err := store.OpenURL(context.Background(), url, opts)
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
 	}
