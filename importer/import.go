@@ -82,8 +82,8 @@ type batch struct {
 }
 
 // Import reads CSV from r and stores its rows. A bad row is rejected on its own (stored
-// with its batch, and written to opts.Rejects) and the import goes on; only an unreadable input or header, or a database
-// failure, fails the run. Every batch is committed whole, so whatever stops an import, the
+// with its batch, and written to opts.Rejects) and the import goes on; only an unreadable
+// input or header, or a database failure, fails the run. Every batch is committed whole, so whatever stops an import, the
 // database holds complete batches and the run's counts match them; running the import again
 // completes it.
 func Import(ctx context.Context, st Store, r io.Reader, opts Options) (*Report, error) {
@@ -213,14 +213,19 @@ func parse(ctx context.Context, in *csvInput, m *mapping, hash func(string) stri
 			return false
 		}
 	}
+	// reject records a rejected row, and sends the batch once it holds size of them; false
+	// means the import was cancelled.
+	reject := func(line int64, reason string, mapped *mapping, rec []string) bool {
+		b.pre.Rejected++
+		rejects.add(&b.rejects, line, reason, mapped, rec)
+		return len(b.rejects) < size || send()
+	}
 	cr := in.cr
 	for {
 		rec, info, err := in.read()
 		if info.over != nil {
 			b.pre.Read++
-			b.pre.Rejected++
-			rejects.add(&b.rejects, int64(info.line), info.over.Error(), nil, nil)
-			if len(b.rejects) >= size && !send() {
+			if !reject(int64(info.line), info.over.Error(), nil, nil) {
 				return
 			}
 			continue
@@ -236,9 +241,7 @@ func parse(ctx context.Context, in *csvInput, m *mapping, hash func(string) stri
 				return
 			}
 			b.pre.Read++
-			b.pre.Rejected++
-			rejects.add(&b.rejects, int64(pe.StartLine), csvErrorReason(pe), nil, nil)
-			if len(b.rejects) >= size && !send() {
+			if !reject(int64(pe.StartLine), csvErrorReason(pe), nil, nil) {
 				return
 			}
 			continue
@@ -249,9 +252,7 @@ func parse(ctx context.Context, in *csvInput, m *mapping, hash func(string) stri
 		line, _ := cr.FieldPos(0)
 		b.pre.Read++
 		if info.badByte >= 0 {
-			b.pre.Rejected++
-			rejects.add(&b.rejects, int64(line), badByteReason(info.badByte), m, rec)
-			if len(b.rejects) >= size && !send() {
+			if !reject(int64(line), badByteReason(info.badByte), m, rec) {
 				return
 			}
 			continue
@@ -260,10 +261,8 @@ func parse(ctx context.Context, in *csvInput, m *mapping, hash func(string) stri
 		row := &b.rows[len(b.rows)-1]
 		*row = leadmailer.ImportRow{Row: int64(line)}
 		if err := m.parseRecord(rec, row); err != nil {
-			b.pre.Rejected++
-			rejects.add(&b.rejects, int64(line), err.Error(), m, rec)
 			b.rows = b.rows[:len(b.rows)-1]
-			if len(b.rejects) >= size && !send() {
+			if !reject(int64(line), err.Error(), m, rec) {
 				return
 			}
 			continue
