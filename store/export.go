@@ -34,20 +34,10 @@ type LeadExport struct {
 
 // ExportedReject is one row an import rejected, with the run and source it came from.
 type ExportedReject struct {
-	RunID      int64     `json:"run_id"`
-	Source     string    `json:"source"`
-	Row        int64     `json:"row"`
-	Reason     string    `json:"reason"`
-	Email      string    `json:"email"`
-	Name       string    `json:"name"`
-	Company    string    `json:"company"`
-	Country    string    `json:"country"`
-	BusinessID string    `json:"business_id"`
-	JobTitle   string    `json:"job_title"`
-	Website    string    `json:"website"`
-	Phone      string    `json:"phone"`
-	City       string    `json:"city"`
-	CreatedAt  time.Time `json:"created_at"`
+	RunID  int64  `json:"run_id"`
+	Source string `json:"source"`
+	leadmailer.RejectedRow
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // FieldOrigin is one of a lead's current values with the import run that supplied it.
