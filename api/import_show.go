@@ -113,7 +113,7 @@ func (s *Server) importRejects(w http.ResponseWriter, r *http.Request, c *call) 
 		writeJSON(w, http.StatusOK, page)
 		return nil
 	case stored == 0 && legacy == nil:
-		return leadmailer.Errorf(leadmailer.ENOTFOUND, "import run %d rejected %d rows, but they are not in the database: the run was made by an older version, whose command-line and scheduled imports kept them in files of their own", run.ID, run.Counts.Rejected)
+		return leadmailer.Errorf(leadmailer.ENOTFOUND, "import run %d rejected %d rows, but none of them is stored any more: retention deletes rejected rows after retention.rejects (30 days by default), erasure deletes a person's, and an older version kept those of command-line and scheduled imports in files of their own", run.ID, run.Counts.Rejected)
 	}
 	detail := ""
 	if after > 0 {

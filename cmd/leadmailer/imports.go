@@ -186,8 +186,9 @@ func runImportRejects(ctx context.Context, e *env, dataDir string, args []string
 	if stored == 0 && run.Counts.Rejected > 0 {
 		legacy, err = os.Open(importer.LegacyRejectsPath(dataDir, run.ID))
 		if os.IsNotExist(err) {
-			return leadmailer.Errorf(leadmailer.ENOTFOUND, "import run %d rejected %d rows, but they are not in the database: "+
-				"the run was made by an older version, which wrote them to a file under %s",
+			return leadmailer.Errorf(leadmailer.ENOTFOUND, "import run %d rejected %d rows, but none of them is stored any more: "+
+				"retention deletes rejected rows after retention.rejects (30 days by default), erasure deletes a person's, "+
+				"and an older version wrote them to a file under %s",
 				run.ID, run.Counts.Rejected, filepath.Join(dataDir, "rejects"))
 		}
 		if err != nil {
