@@ -14,6 +14,7 @@ import (
 	"github.com/leadmailer/leadmailer"
 	"github.com/leadmailer/leadmailer/csvsafe"
 	"github.com/leadmailer/leadmailer/importer"
+	"github.com/leadmailer/leadmailer/store"
 )
 
 func importsCommand() *command {
@@ -81,19 +82,11 @@ func runImports(ctx context.Context, e *env, args []string) error {
 		if len(rest) != 1 {
 			return usagef("give one run ID")
 		}
-		id, err := strconv.ParseInt(rest[0], 10, 64)
-		if err != nil {
-			return usagef("run ID %q is not a number", rest[0])
-		}
-		db, err := openData(ctx, *dataDir)
+		db, run, err := openRun(ctx, *dataDir, rest[0])
 		if err != nil {
 			return err
 		}
 		defer db.Close()
-		run, err := db.FindImportRun(ctx, id)
-		if err != nil {
-			return err
-		}
 		runs = append(runs, run)
 	default:
 		return usagef("unknown imports command %q: say list, show or rejects", args[0])
@@ -158,6 +151,25 @@ func printRun(e *env, r *leadmailer.ImportRun) {
 	}
 }
 
+// openRun opens the data directory's database and finds the import run whose ID is arg. The
+// caller closes the database.
+func openRun(ctx context.Context, dataDir, arg string) (*store.DB, *leadmailer.ImportRun, error) {
+	id, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil {
+		return nil, nil, usagef("run ID %q is not a number", arg)
+	}
+	db, err := openData(ctx, dataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	run, err := db.FindImportRun(ctx, id)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, run, nil
+}
+
 // runImportRejects writes the rows a run rejected as a rejects file, streamed from the
 // database a page at a time. A run of an older version's web app or API kept its rejects in
 // a file in the data directory instead; that file is copied.
@@ -165,19 +177,11 @@ func runImportRejects(ctx context.Context, e *env, dataDir string, args []string
 	if len(args) != 1 {
 		return usagef("give one run ID: leadmailer imports rejects ID [--output FILE]")
 	}
-	id, err := strconv.ParseInt(args[0], 10, 64)
-	if err != nil {
-		return usagef("run ID %q is not a number", args[0])
-	}
-	db, err := openData(ctx, dataDir)
+	db, run, err := openRun(ctx, dataDir, args[0])
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	run, err := db.FindImportRun(ctx, id)
-	if err != nil {
-		return err
-	}
 	stored, err := db.CountImportRejects(ctx, run.ID)
 	if err != nil {
 		return err
