@@ -1,11 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/leadmailer/leadmailer"
 )
@@ -29,9 +31,10 @@ const pgStagingTable = `CREATE TEMP TABLE IF NOT EXISTS staging (
 const pgMatchedTable = `CREATE TEMP TABLE IF NOT EXISTS matched (
 	rid BIGINT PRIMARY KEY, lead_id BIGINT NOT NULL, outcome INTEGER NOT NULL)`
 
-// pgStageColumns are the staging table's columns in the order stageSource gives them.
-var pgStageColumns = []string{"rowid", "row_no", "outcome", "email", "name", "company", "country",
-	"business_id", "job_title", "website", "phone", "city", "fields", "received"}
+// pgStageCopy copies rows into the staging table in COPY's binary format; appendCopyRow
+// writes its rows, in the order of the table's columns.
+const pgStageCopy = `COPY staging (rowid, row_no, outcome, email, name, company, country, business_id,
+	job_title, website, phone, city, fields, received) FROM STDIN (FORMAT binary)`
 
 // beginPG prepares the connection's temporary tables. PostgreSQL cannot skip foreign key
 // checks for one session as SQLite's writer does; the checks are index lookups it makes in
@@ -72,50 +75,65 @@ func (w *ImportWriter) clearStagingPG(ctx context.Context) error {
 
 // stageRowsPG copies the batch into the staging table. The rows are numbered 1..n, or by
 // rowids when it is not nil (a share of a batch keeps its rows' numbers in the batch).
+//
+// The rows are encoded into COPY's binary format here, into one buffer the writer reuses,
+// rather than handed to pgx's CopyFrom as a slice of values a row: that boxed each of a
+// row's fourteen values, planned each one's encoding and built the received string. Of
+// leadmailer's own CPU time for a 1,000,000-row import into PostgreSQL it took about 1.3 s
+// of 5.7-7.2 s (user + system, three runs each way; BenchmarkImport/postgres in package
+// importer reports the same share as cpu-ns/row). Text in the binary format is the value's
+// bytes, as pgx sends it.
 func (w *ImportWriter) stageRowsPG(ctx context.Context, rows []leadmailer.ImportRow, outcomes []byte, rowids []int64) error {
-	src := &stageSource{rows: rows, outcomes: outcomes, rowids: rowids, i: -1, values: make([]any, len(pgStageColumns))}
-	var n int64
+	b := append(w.stageBuf[:0], pgCopyHeader...)
+	for i := range rows {
+		rowid := int64(i + 1)
+		if rowids != nil {
+			rowid = rowids[i]
+		}
+		b = appendCopyRow(b, &rows[i], outcomes[i], rowid)
+	}
+	b = binary.BigEndian.AppendUint16(b, 0xffff) // the trailer: a row of -1 columns
+	w.stageBuf = b
+	var tag pgconn.CommandTag
 	err := w.conn.Raw(func(dc any) error {
 		var err error
-		n, err = dc.(*pgConn).Conn.Conn().CopyFrom(ctx, pgx.Identifier{"staging"}, pgStageColumns, src)
+		tag, err = dc.(*pgConn).Conn.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(b), pgStageCopy)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	if n != int64(len(rows)) {
+	if n := tag.RowsAffected(); n != int64(len(rows)) {
 		return fmt.Errorf("staged %d rows of %d", n, len(rows))
 	}
 	return nil
 }
 
-// stageSource gives COPY the batch's rows, reusing one slice of values.
-type stageSource struct {
-	rows     []leadmailer.ImportRow
-	outcomes []byte
-	rowids   []int64
-	i        int
-	values   []any
-}
+// pgCopyHeader starts COPY's binary format: its signature, no flags and no header extension.
+const pgCopyHeader = "PGCOPY\n\xff\r\n\x00" + "\x00\x00\x00\x00" + "\x00\x00\x00\x00"
 
-func (s *stageSource) Next() bool { s.i++; return s.i < len(s.rows) }
-
-func (s *stageSource) Values() ([]any, error) {
-	r := &s.rows[s.i]
-	v := s.values
-	v[0], v[1], v[2] = int64(s.i+1), r.Row, int32(s.outcomes[s.i])
-	if s.rowids != nil {
-		v[0] = s.rowids[s.i]
-	}
+// appendCopyRow appends r to b as one row of pgStageCopy in COPY's binary format: the number
+// of columns, then each column's length and bytes, integers in network byte order.
+func appendCopyRow(b []byte, r *leadmailer.ImportRow, outcome byte, rowid int64) []byte {
+	b = binary.BigEndian.AppendUint16(b, uint16(5+leadmailer.NumFields))
+	b = appendCopyInt64(b, rowid)
+	b = appendCopyInt64(b, r.Row)
+	b = binary.BigEndian.AppendUint32(b, 4)
+	b = binary.BigEndian.AppendUint32(b, uint32(outcome))
 	for f := range leadmailer.NumFields {
-		v[3+f] = r.Values[f]
+		b = binary.BigEndian.AppendUint32(b, uint32(len(r.Values[f])))
+		b = append(b, r.Values[f]...)
 	}
-	v[3+leadmailer.NumFields] = int64(r.Supplied)
-	v[4+leadmailer.NumFields] = r.Received.Encode(r.Supplied)
-	return v, nil
+	b = appendCopyInt64(b, int64(r.Supplied))
+	lenAt := len(b)
+	b = appendReceived(append(b, 0, 0, 0, 0), r)
+	binary.BigEndian.PutUint32(b[lenAt:], uint32(len(b)-lenAt-4))
+	return b
 }
 
-func (s *stageSource) Err() error { return nil }
+func appendCopyInt64(b []byte, v int64) []byte {
+	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(b, 8), uint64(v))
+}
 
 // classifyPG is classify with its booleans made integers.
 func (w *ImportWriter) classifyPG(ctx context.Context) (int64, error) {

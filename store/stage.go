@@ -45,7 +45,6 @@ const (
 const receivedSep = '\x1f'
 
 // appendStageRow appends r to b in the layout leadmailer_stage reads (see stage.c).
-// received is written like leadmailer.Values.Encode, without building the string first.
 func appendStageRow(b []byte, r *leadmailer.ImportRow, outcome byte) []byte {
 	b = binary.LittleEndian.AppendUint64(b, uint64(r.Row))
 	b = append(b, outcome)
@@ -55,7 +54,14 @@ func appendStageRow(b []byte, r *leadmailer.ImportRow, outcome byte) []byte {
 		b = append(b, r.Values[f]...)
 	}
 	lenAt := len(b)
-	b = append(b, 0, 0, 0, 0)
+	b = appendReceived(append(b, 0, 0, 0, 0), r)
+	binary.LittleEndian.PutUint32(b[lenAt:], uint32(len(b)-lenAt-4))
+	return b
+}
+
+// appendReceived appends r's record as received, encoded as leadmailer.Values.Encode
+// encodes it, without building the string first.
+func appendReceived(b []byte, r *leadmailer.ImportRow) []byte {
 	first := true
 	for f := range leadmailer.NumFields {
 		if !r.Supplied.Has(leadmailer.Field(f)) {
@@ -67,6 +73,5 @@ func appendStageRow(b []byte, r *leadmailer.ImportRow, outcome byte) []byte {
 		first = false
 		b = append(b, r.Received[f]...)
 	}
-	binary.LittleEndian.PutUint32(b[lenAt:], uint32(len(b)-lenAt-4))
 	return b
 }
