@@ -6,7 +6,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
-		"testing"
+	"testing"
 
 	"github.com/gocarina/gocsv"
 	"github.com/leadmailer/leadmailer/importer"
