@@ -15,10 +15,16 @@ import (
 // A batch written over several connections at once, on PostgreSQL. One connection keeps one
 // server backend, and so one core, busy: it was the import's limit. WriteBatch therefore
 // splits a batch by a hash of each row's address into Options.ImportWriters shares and writes
-// each share with the same statements as a whole batch, each in its own transaction on its
-// own connection with its own staging tables. Rows with one address land in one share, so
-// the shares never touch the same lead, and a row repeating an address earlier in the batch
-// stays with the row it repeats.
+// each share in its own transaction on its own connection with its own staging tables. Rows
+// with one address land in one share, so the shares never touch the same lead, and a row
+// repeating an address earlier in the batch stays with the row it repeats.
+//
+// A share first looks up which of its addresses a stored lead has. The rows of the others
+// are new leads: they are copied straight into leads and observations (copyNew), and only
+// the rest go through the staging table and the statements a whole batch runs (see route).
+// In a first import of 1,000,000 rows that cut the machine's CPU time by about a tenth
+// (bench/import.sh). When most of a batch's rows had a stored lead, as in a re-import, the
+// lookup only repeats what classify finds, so the next batch stages every row instead.
 //
 // Locks, always taken in this order:
 //   - importLockKey, for the session, on the run's own connection, for the whole batch: two
@@ -44,10 +50,22 @@ type importPart struct {
 	rows []leadmailer.ImportRow
 	// rowids are the rows' numbers in the batch, 1..n, which their staging rows keep, so
 	// that new leads get ids in the order of the input, as a batch written whole gives them.
-	rowids    []int64
-	outcomes  []byte
-	staged    [outcomeSuppressed + 1]int64
-	matched   int64 // rows classify found a stored lead for
+	rowids   []int64
+	outcomes []byte
+	staged   [outcomeSuppressed + 1]int64
+	// direct are the indexes in rows of the rows whose address no stored lead has: their
+	// leads and observations are copied in directly (see write). The rest of the rows that are
+	// not suppressed go through the staging table: stageRows, with their outcomes and rowids.
+	direct        []int
+	addresses     []string
+	stageRows     []leadmailer.ImportRow
+	stageOutcomes []byte
+	stageRowids   []int64
+	matched       int64 // rows classify found a stored lead for
+	// stageAll sends every row that is not suppressed through the staging table, and skips
+	// the lookup. The last batch chose it: when most rows have a stored lead, as in a
+	// re-import, the lookup finds that out a second time and the direct path copies few rows.
+	stageAll  bool
 	idBase    int64 // new leads get idBase + their staging rowid
 	counts    leadmailer.ImportCounts
 	rejects   []leadmailer.RejectedRow // the batch's rejected rows, stored by the first share with pre
@@ -278,18 +296,7 @@ func (w *ImportWriter) stageParts(ctx context.Context, rows []leadmailer.ImportR
 		}
 	}
 	err := eachPart(parts, func(p *importPart) error {
-		p.matched = 0
-		if len(p.rows) == 0 {
-			return nil
-		}
-		if err := p.w.stageRowsPG(ctx, p.rows, p.outcomes, p.rowids); err != nil {
-			return fmt.Errorf("stage rows: %w", err)
-		}
-		var err error
-		if p.matched, err = p.w.classifyPG(ctx); err != nil {
-			return fmt.Errorf("classify rows: %w", err)
-		}
-		return nil
+		return p.route(ctx)
 	})
 	if err != nil {
 		return err
@@ -324,6 +331,61 @@ func (w *ImportWriter) reserveIDs(ctx context.Context, parts []*importPart, batc
 	return nil
 }
 
+// route deals the part's rows out to the direct path and the staging table. It looks up
+// which rows have an address no stored lead has, and sends those on the direct path; or,
+// when stageAll is set, it stages every row and classifies them as a batch written whole
+// does. Either way it knows, when it returns, how many new leads the part will insert.
+func (p *importPart) route(ctx context.Context) error {
+	p.direct, p.addresses = p.direct[:0], p.addresses[:0]
+	p.stageRows, p.stageOutcomes, p.stageRowids = p.stageRows[:0], p.stageOutcomes[:0], p.stageRowids[:0]
+	p.matched = 0
+	var stored map[string]struct{}
+	if !p.stageAll {
+		for i := range p.rows {
+			if p.outcomes[i] == outcomeNew {
+				p.addresses = append(p.addresses, p.rows[i].Values[leadmailer.FieldEmail])
+			}
+		}
+		if len(p.addresses) > 0 {
+			var err error
+			if stored, err = p.w.storedAddressesPG(ctx, p.addresses); err != nil {
+				return fmt.Errorf("look up stored leads: %w", err)
+			}
+		}
+	}
+	for i := range p.rows {
+		switch p.outcomes[i] {
+		case outcomeSuppressed:
+			continue
+		case outcomeNew:
+			if _, ok := stored[p.rows[i].Values[leadmailer.FieldEmail]]; !ok && !p.stageAll {
+				p.direct = append(p.direct, i)
+				continue
+			}
+		}
+		p.stageRows = append(p.stageRows, p.rows[i])
+		p.stageOutcomes = append(p.stageOutcomes, p.outcomes[i])
+		p.stageRowids = append(p.stageRowids, p.rowids[i])
+	}
+	if len(p.stageRows) > 0 {
+		if err := p.w.stageRowsPG(ctx, p.stageRows, p.stageOutcomes, p.stageRowids); err != nil {
+			return fmt.Errorf("stage rows: %w", err)
+		}
+		var err error
+		if p.matched, err = p.w.classifyPG(ctx); err != nil {
+			return fmt.Errorf("classify rows: %w", err)
+		}
+	}
+	if !p.stageAll {
+		// The lookup staged only the new rows whose lead it found.
+		if want := p.staged[outcomeNew] - int64(len(p.direct)); p.matched != want {
+			return fmt.Errorf("classify rows: %d rows matched a stored lead, the lookup found %d", p.matched, want)
+		}
+	}
+	p.stageAll = 2*p.matched > int64(len(p.direct)+len(p.stageRows))
+	return nil
+}
+
 // dealCounts gives each part its share of pre: the rows it was given count as read by it,
 // the rest of pre (rows read and rejected, or skipped, by the caller) goes to the first part.
 func dealCounts(parts []*importPart, pre leadmailer.ImportCounts) {
@@ -343,9 +405,15 @@ func dealCounts(parts []*importPart, pre leadmailer.ImportCounts) {
 func (p *importPart) write(ctx context.Context, now time.Time) error {
 	w := p.w
 	c := &p.counts
-	if len(p.rows) > 0 {
-		if _, err := w.insertLeadsPG(ctx, p.idBase); err != nil {
-			return fmt.Errorf("write leads: %w", err)
+	if err := p.copyNew(ctx, now); err != nil {
+		return err
+	}
+	if len(p.stageRows) > 0 {
+		// Staged rows that classify left new are there only when stageAll staged every row.
+		if p.staged[outcomeNew]-int64(len(p.direct)) > p.matched {
+			if _, err := w.insertLeadsPG(ctx, p.idBase); err != nil {
+				return fmt.Errorf("write leads: %w", err)
+			}
 		}
 		if p.matched > 0 {
 			if err := w.updateChanged(ctx); err != nil {
@@ -355,9 +423,6 @@ func (p *importPart) write(ctx context.Context, now time.Time) error {
 		if err := w.observePG(ctx, p.idBase); err != nil {
 			return fmt.Errorf("record provenance: %w", err)
 		}
-		c.Inserted += p.staged[outcomeNew] - p.matched
-		c.Duplicates += p.staged[outcomeDuplicateInBatch]
-		c.Suppressed += p.staged[outcomeSuppressed]
 		if p.matched > 0 {
 			if err := w.countMatched(ctx, c); err != nil {
 				return fmt.Errorf("count outcomes: %w", err)
@@ -367,6 +432,9 @@ func (p *importPart) write(ctx context.Context, now time.Time) error {
 			return err
 		}
 	}
+	c.Inserted += p.staged[outcomeNew] - p.matched
+	c.Duplicates += p.staged[outcomeDuplicateInBatch]
+	c.Suppressed += p.staged[outcomeSuppressed]
 	if err := w.writeRejects(ctx, p.rejects); err != nil {
 		return fmt.Errorf("store rejected rows: %w", err)
 	}
@@ -377,6 +445,34 @@ func (p *importPart) write(ctx context.Context, now time.Time) error {
 		return err
 	}
 	p.committed = true
+	return nil
+}
+
+// copyNew copies the leads of the part's direct rows into leads and then their
+// observations into observations, before the staged rows' observations: a row that repeats
+// a new lead's address in the batch is staged, and its observation follows the first row's.
+func (p *importPart) copyNew(ctx context.Context, now time.Time) error {
+	if len(p.direct) == 0 {
+		return nil
+	}
+	w, runID := p.w, p.w.run.ID
+	stamp := formatTime(now)
+	b := append(w.stageBuf[:0], pgCopyHeader...)
+	for _, i := range p.direct {
+		b = appendCopyLead(b, &p.rows[i], p.idBase+p.rowids[i], runID, stamp)
+	}
+	w.stageBuf = b
+	if err := w.copyIn(ctx, pgLeadsCopy, b, len(p.direct)); err != nil {
+		return fmt.Errorf("write leads: %w", err)
+	}
+	b = append(w.stageBuf[:0], pgCopyHeader...)
+	for _, i := range p.direct {
+		b = appendCopyObservation(b, &p.rows[i], p.idBase+p.rowids[i], runID)
+	}
+	w.stageBuf = b
+	if err := w.copyIn(ctx, pgObservationsCopy, b, len(p.direct)); err != nil {
+		return fmt.Errorf("record provenance: %w", err)
+	}
 	return nil
 }
 

@@ -92,19 +92,26 @@ func (w *ImportWriter) stageRowsPG(ctx context.Context, rows []leadmailer.Import
 		}
 		b = appendCopyRow(b, &rows[i], outcomes[i], rowid)
 	}
-	b = binary.BigEndian.AppendUint16(b, 0xffff) // the trailer: a row of -1 columns
 	w.stageBuf = b
+	return w.copyIn(ctx, pgStageCopy, b, len(rows))
+}
+
+// copyIn runs the COPY statement copy with the rows that b encodes in COPY's binary format
+// after pgCopyHeader, and checks that the server stored all n of them. It appends the
+// format's trailer to b.
+func (w *ImportWriter) copyIn(ctx context.Context, copy string, b []byte, n int) error {
+	b = binary.BigEndian.AppendUint16(b, 0xffff) // the trailer: a row of -1 columns
 	var tag pgconn.CommandTag
 	err := w.conn.Raw(func(dc any) error {
 		var err error
-		tag, err = dc.(*pgConn).Conn.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(b), pgStageCopy)
+		tag, err = dc.(*pgConn).Conn.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(b), copy)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	if n := tag.RowsAffected(); n != int64(len(rows)) {
-		return fmt.Errorf("staged %d rows of %d", n, len(rows))
+	if got := tag.RowsAffected(); got != int64(n) {
+		return fmt.Errorf("copied %d rows of %d", got, n)
 	}
 	return nil
 }
@@ -183,4 +190,87 @@ func (w *ImportWriter) observePG(ctx context.Context, idBase int64) error {
 			?1::bigint, s.row_no, s.fields, s.received
 		FROM staging AS s LEFT JOIN matched AS m ON m.rid = s.rowid
 		WHERE s.outcome <> `+outcomeSuppressedSQL, w.run.ID, idBase)
+}
+
+// The direct path of a batch's share (see importPart.route): the rows whose address no
+// stored lead has, which in a first import are all of them, are copied straight into leads
+// and observations, each with the lead id the batch reserved for it. Staging them cost a
+// COPY of every row into the staging table and two INSERT ... SELECTs out of it. The
+// statement triggers of migrations_pg/0023 check the copied rows' references as they check
+// the inserted ones', and the unique index on leads.email fails the share's transaction if a
+// copied lead's address were stored after all.
+
+// pgLeadsCopy copies new leads; appendCopyLead writes its rows.
+const pgLeadsCopy = `COPY leads (id, email, name, company, country, business_id, job_title, website,
+	phone, city, email_run, name_run, company_run, country_run, business_id_run, job_title_run,
+	website_run, phone_run, city_run, first_run_id, state, created_at, updated_at)
+	FROM STDIN (FORMAT binary)`
+
+// pgObservationsCopy copies observations; appendCopyObservation writes its rows.
+const pgObservationsCopy = `COPY observations (lead_id, run_id, row_no, fields, received)
+	FROM STDIN (FORMAT binary)`
+
+// storedAddressesPG returns those of addresses that a stored lead has, or nil when none does.
+func (w *ImportWriter) storedAddressesPG(ctx context.Context, addresses []string) (map[string]struct{}, error) {
+	var stored map[string]struct{}
+	err := w.conn.Raw(func(dc any) error {
+		rows, err := dc.(*pgConn).Conn.Conn().Query(ctx,
+			`SELECT email FROM leads WHERE email = ANY($1::text[])`, addresses)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var email string
+			if err := rows.Scan(&email); err != nil {
+				return err
+			}
+			if stored == nil {
+				stored = map[string]struct{}{}
+			}
+			stored[email] = struct{}{}
+		}
+		return rows.Err()
+	})
+	return stored, err
+}
+
+// appendCopyLead appends the new lead of r, with the given id, to b as one row of
+// pgLeadsCopy: what insertLeadsPG inserts for a staged row.
+func appendCopyLead(b []byte, r *leadmailer.ImportRow, id, runID int64, now string) []byte {
+	b = binary.BigEndian.AppendUint16(b, uint16(1+2*leadmailer.NumFields+4))
+	b = appendCopyInt64(b, id)
+	for f := range leadmailer.NumFields {
+		b = appendCopyText(b, r.Values[f])
+	}
+	b = appendCopyInt64(b, runID) // email_run: every lead has its address
+	for f := 1; f < leadmailer.NumFields; f++ {
+		if r.Values[f] == "" {
+			b = binary.BigEndian.AppendUint32(b, 0xffffffff) // NULL
+			continue
+		}
+		b = appendCopyInt64(b, runID)
+	}
+	b = appendCopyInt64(b, runID)
+	b = appendCopyText(b, "active")
+	b = appendCopyText(b, now)
+	return appendCopyText(b, now)
+}
+
+// appendCopyObservation appends the observation of r for the lead leadID to b as one row of
+// pgObservationsCopy: what observePG inserts for a staged row.
+func appendCopyObservation(b []byte, r *leadmailer.ImportRow, leadID, runID int64) []byte {
+	b = binary.BigEndian.AppendUint16(b, 5)
+	b = appendCopyInt64(b, leadID)
+	b = appendCopyInt64(b, runID)
+	b = appendCopyInt64(b, r.Row)
+	b = appendCopyInt64(b, int64(r.Supplied))
+	lenAt := len(b)
+	b = appendReceived(append(b, 0, 0, 0, 0), r)
+	binary.BigEndian.PutUint32(b[lenAt:], uint32(len(b)-lenAt-4))
+	return b
+}
+
+func appendCopyText(b []byte, s string) []byte {
+	return append(binary.BigEndian.AppendUint32(b, uint32(len(s))), s...)
 }
