@@ -14,9 +14,9 @@
 # settings (fsync on) and the ones the README's "Running on PostgreSQL" asks of an operator.
 # As root the server runs as the user nobody. For PostgreSQL the peak RSS of the server's
 # backends that serve the database is printed too, read from /proc while the import runs.
-# The private cluster is warmed up first with one import into a scratch database, dropped
-# again (its figures are printed, marked as such): a new cluster's first import zero-fills
-# its WAL files and faults in its shared memory, which an operator's running server does
+# The private cluster is warmed up first with two imports into a scratch database, dropped
+# again (their figures are printed, marked as such): a new cluster's first imports zero-fill
+# its WAL files and fault in its shared memory, which an operator's running server does
 # not. WARMUP=0 measures the new cluster as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
