@@ -128,9 +128,14 @@ func appendCopyRow(b []byte, r *leadmailer.ImportRow, outcome byte, rowid int64)
 	b = binary.BigEndian.AppendUint32(b, 4)
 	b = binary.BigEndian.AppendUint32(b, uint32(outcome))
 	for f := range leadmailer.NumFields {
-		b = binary.BigEndian.AppendUint32(b, uint32(len(r.Values[f])))
-		b = append(b, r.Values[f]...)
+		b = appendCopyText(b, r.Values[f])
 	}
+	return appendCopyProvenance(b, r)
+}
+
+// appendCopyProvenance appends the two columns that end a row of both pgStageCopy and
+// pgObservationsCopy: the fields r supplied and r's record as received.
+func appendCopyProvenance(b []byte, r *leadmailer.ImportRow) []byte {
 	b = appendCopyInt64(b, int64(r.Supplied))
 	lenAt := len(b)
 	b = appendReceived(append(b, 0, 0, 0, 0), r)
@@ -264,11 +269,7 @@ func appendCopyObservation(b []byte, r *leadmailer.ImportRow, leadID, runID int6
 	b = appendCopyInt64(b, leadID)
 	b = appendCopyInt64(b, runID)
 	b = appendCopyInt64(b, r.Row)
-	b = appendCopyInt64(b, int64(r.Supplied))
-	lenAt := len(b)
-	b = appendReceived(append(b, 0, 0, 0, 0), r)
-	binary.BigEndian.PutUint32(b[lenAt:], uint32(len(b)-lenAt-4))
-	return b
+	return appendCopyProvenance(b, r)
 }
 
 func appendCopyText(b []byte, s string) []byte {
